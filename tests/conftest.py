@@ -1,0 +1,74 @@
+"""The test rig: a real MariaDB server started by pytest-mysql, one fresh schema per test.
+
+Set ``TYPEDJ_TEST_DATABASE_URL=mysql://user:pass@host:port`` to run against a server
+you started yourself (for example ``../shared/scripts/start-mariadb.sh``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import typedj as tj
+
+HERE = Path(__file__).parent
+_external = os.environ.get("TYPEDJ_TEST_DATABASE_URL")
+
+if not _external:
+    from pytest_mysql import factories
+
+    mysql_proc = factories.mysql_proc(
+        mysqld_exec=Path("/usr/sbin/mariadbd"),
+        admin_executable="/usr/bin/mariadb-admin",
+        mysqld_safe=Path("/usr/bin/mariadbd-safe"),
+        host="127.0.0.1",
+        user="root",
+        port=None,
+        params="--skip-name-resolve --character-set-server=utf8mb4 "
+        "--collation-server=utf8mb4_general_ci --innodb-flush-log-at-trx-commit=2 "
+        "--skip-log-bin --max-connections=300 --max-allowed-packet=256M",
+        install_db=str(HERE / "mariadb-install-db"),
+    )
+
+
+@pytest.fixture(scope="session")
+def mysql_url(request: pytest.FixtureRequest) -> str:
+    """URL of the MariaDB server the tests use."""
+    if _external:
+        return _external
+    proc = request.getfixturevalue("mysql_proc")
+    return f"mysql://root:@127.0.0.1:{proc.port}"
+
+
+@pytest.fixture(scope="session")
+def conn(mysql_url: str) -> tj.Connection:
+    """The shared connection; also the configured default for code under test."""
+    tj.config.database_url = mysql_url
+    return tj.connect(mysql_url)
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def schema_name(request: pytest.FixtureRequest, conn: tj.Connection) -> Iterator[str]:
+    """A fresh, empty schema name for one test; the database is dropped afterwards."""
+    base = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40]
+    name = f"t_{base}_{os.getpid() % 10000}_{next(_counter)}"
+    yield name
+    for schema in list(conn.schemas):
+        if schema.startswith(name):
+            conn.schemas.pop(schema, None)
+    conn.query(f"DROP DATABASE IF EXISTS `{name}`")
+    conn._graph = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def schema(schema_name: str, conn: tj.Connection) -> tj.Schema:
+    """A fresh schema on the test server."""
+    return tj.Schema(schema_name, connection=conn)

@@ -1,0 +1,13 @@
+"""The rig itself: a real server answers, and a schema fixture is empty and isolated."""
+
+import typedj as tj
+
+
+def test_server_is_mariadb(conn: tj.Connection) -> None:
+    version = conn.query("SELECT VERSION()").fetchone()[0]
+    assert "MariaDB" in version
+
+
+def test_schema_fixture_is_empty(schema: tj.Schema) -> None:
+    assert schema.list_tables() == []
+    assert schema.connection.dialect.schema_exists(schema.connection, schema.name)

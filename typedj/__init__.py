@@ -1,0 +1,100 @@
+"""typedj: typed, code-first DataJoint pipelines.
+
+Tables are annotated classes; ``@schema`` turns them into DataJoint tables on a
+MySQL/MariaDB server; table classes are queries; every insert is validated.
+"""
+
+from .backend.connection import Connection, connect
+from .config import DatabaseURL, config
+from .errors import (
+    AccessError,
+    ConfigError,
+    ConnectionLostError,
+    DeclarationError,
+    DuplicateError,
+    FetchError,
+    IntegrityError,
+    MissingTableError,
+    Problem,
+    QueryError,
+    TypedjError,
+    UnknownAttributeError,
+    ValidationError,
+)
+from .heading import Attribute, Heading
+from .query.condition import AndList, Not
+from .query.expression import Query
+from .schema import Schema
+from .table import Computed, Imported, Lookup, Manual, Part, Table
+from .types import (
+    CURRENT_TIMESTAMP,
+    Attr,
+    Blob,
+    External,
+    Index,
+    Key,
+    Link,
+    Ref,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CURRENT_TIMESTAMP",
+    "AccessError",
+    "AndList",
+    "Attr",
+    "Attribute",
+    "Blob",
+    "Computed",
+    "ConfigError",
+    "Connection",
+    "ConnectionLostError",
+    "DatabaseURL",
+    "DeclarationError",
+    "DuplicateError",
+    "External",
+    "FetchError",
+    "Heading",
+    "Imported",
+    "Index",
+    "IntegrityError",
+    "Key",
+    "Link",
+    "Lookup",
+    "Manual",
+    "MissingTableError",
+    "Not",
+    "Part",
+    "Problem",
+    "Query",
+    "QueryError",
+    "Ref",
+    "Schema",
+    "Table",
+    "TypedjError",
+    "UnknownAttributeError",
+    "ValidationError",
+    "config",
+    "connect",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+]

@@ -1,0 +1,239 @@
+"""A database connection with DataJoint's transaction discipline.
+
+Outside a transaction a dropped connection is reopened and the statement retried; inside
+one the work is rolled back and ``ConnectionLostError`` raised, because replaying half a
+transaction on a new connection would silently lose its first half.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..config import DatabaseURL, config
+from ..errors import (
+    AccessError,
+    ConfigError,
+    ConnectionLostError,
+    DuplicateError,
+    IntegrityError,
+    MissingTableError,
+    TypedjError,
+)
+from .dialect import Dialect
+
+log = logging.getLogger("typedj")
+
+_LOST = {2006, 2013, 2055, 4031}
+
+
+class Connection:
+    """One server session: queries, bulk inserts, nested transactions."""
+
+    def __init__(self, url: DatabaseURL, dialect: Dialect, factory: Callable[[DatabaseURL], Any]):
+        self.url = url
+        self.dialect = dialect
+        self._factory = factory
+        self._raw: Any = None
+        self._pid = -1
+        self._depth = 0
+        self._broken = False
+        self._lock = threading.RLock()
+        self.schemas: dict[str, Any] = {}
+        """Schemas loaded through this connection, by name (for cascades and graphs)."""
+
+    def __repr__(self) -> str:
+        return f"Connection({self.url})"
+
+    @property
+    def raw(self) -> Any:
+        """The DB-API connection, opened on first use and again after a fork."""
+        if self._raw is None or self._pid != os.getpid():
+            self._raw = self._factory(self.url)
+            self._pid = os.getpid()
+            self._depth = 0
+        return self._raw
+
+    def close(self) -> None:
+        if self._raw is not None and self._pid == os.getpid():
+            try:
+                self._raw.close()
+            except Exception:  # noqa: BLE001 - closing a dead connection may fail; nothing to do
+                pass
+        self._raw = None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0 and self._pid == os.getpid()
+
+    @property
+    def connection_id(self) -> int:
+        return int(self.query(self.dialect_connection_id_sql()).fetchone()[0])
+
+    def dialect_connection_id_sql(self) -> str:
+        return "SELECT CONNECTION_ID()" if self.dialect.name == "mysql" else "SELECT 0"
+
+    def query(self, sql: str, params: Sequence[Any] | None = None, *, stream: bool = False) -> Any:
+        """Run one statement with bound parameters; returns the cursor."""
+        return self._run(lambda cur: cur.execute(sql, params), stream=stream)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        return self._run(lambda cur: cur.executemany(sql, rows))
+
+    def _cursor(self, stream: bool) -> Any:
+        raw = self.raw
+        if stream and hasattr(self, "_stream_cursor_class"):
+            return raw.cursor(self._stream_cursor_class)
+        return raw.cursor()
+
+    def _run(self, action: Callable[[Any], Any], *, stream: bool = False) -> Any:
+        with self._lock:
+            for attempt in (0, 1):
+                cur = self._cursor(stream)
+                try:
+                    action(cur)
+                    return cur
+                except Exception as exc:
+                    if self._is_lost(exc):
+                        self.close()
+                        if self.in_transaction or self._broken:
+                            self._broken = True
+                            raise ConnectionLostError(
+                                "the database connection was lost inside a transaction; "
+                                "the transaction was rolled back by the server"
+                            ) from exc
+                        if attempt == 0:
+                            log.info("database connection dropped; reconnecting")
+                            continue
+                    raise translate_error(exc) from exc
+            raise AssertionError("unreachable")
+
+    @staticmethod
+    def _is_lost(exc: BaseException) -> bool:
+        args = getattr(exc, "args", ())
+        return bool(args) and isinstance(args[0], int) and args[0] in _LOST or isinstance(
+            exc, BrokenPipeError | ConnectionResetError
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A transaction; nested ones join the outermost, which alone commits."""
+        with self._lock:
+            if self.in_transaction:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            self._begin()
+            self._depth = 1
+            self._broken = False
+            try:
+                yield self
+            except BaseException:
+                self._depth = 0
+                if not self._broken:
+                    try:
+                        self.raw.rollback()
+                    except Exception:  # noqa: BLE001 - the original error matters more
+                        self.close()
+                self._broken = False
+                raise
+            self._depth = 0
+            if self._broken:
+                self._broken = False
+                raise ConnectionLostError("the database connection was lost inside a transaction")
+            self.raw.commit()
+
+    def _begin(self) -> None:
+        begin = "START TRANSACTION WITH CONSISTENT SNAPSHOT" if self.dialect.name == "mysql" else "BEGIN"
+        self.query(begin)
+
+    def cancel_transaction(self) -> None:
+        if self.in_transaction:
+            self.raw.rollback()
+
+
+_error_translators: list[Callable[[BaseException], TypedjError | None]] = []
+
+
+def register_error_translator(fn: Callable[[BaseException], TypedjError | None]) -> None:
+    _error_translators.append(fn)
+
+
+def translate_error(exc: BaseException) -> BaseException:
+    """Server errors as typedj's typed errors; anything else unchanged."""
+    for fn in _error_translators:
+        result = fn(exc)
+        if result is not None:
+            return result
+    return exc
+
+
+def _mysql_errors(exc: BaseException) -> TypedjError | None:
+    import pymysql
+
+    if not isinstance(exc, pymysql.err.MySQLError) or not exc.args:
+        return None
+    code, message = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    if code == 1062:
+        return DuplicateError(f"duplicate entry: {message}")
+    if code in {1451, 1452, 1216, 1217, 1048}:
+        return IntegrityError(message)
+    if code in {1044, 1045, 1142, 1143, 1227, 1370}:
+        return AccessError(message)
+    if code in {1146, 1049}:
+        return MissingTableError(message)
+    return None
+
+
+register_error_translator(_mysql_errors)
+
+_connections: dict[tuple[str, int], Connection] = {}
+
+
+def connect(url: str | DatabaseURL | None = None) -> Connection:
+    """A connection for ``url`` (default: the configured one), shared within a process."""
+    if url is None:
+        url = config.database_url
+        if url is None:
+            url = default_url()
+    parsed = DatabaseURL.parse(url) if isinstance(url, str) else url
+    key = (repr(parsed) + parsed.password, os.getpid())
+    conn = _connections.get(key)
+    if conn is None:
+        conn = _open(parsed)
+        _connections[key] = conn
+    return conn
+
+
+def _open(url: DatabaseURL) -> Connection:
+    if url.scheme == "mysql":
+        import pymysql.cursors
+
+        from .mysql import MySQLDialect, connect_mysql
+
+        conn = Connection(url, MySQLDialect(), connect_mysql)
+        conn._stream_cursor_class = pymysql.cursors.SSCursor  # type: ignore[attr-defined]
+        return conn
+    if url.scheme == "sqlite":
+        try:
+            from .sqlite import open_sqlite  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:
+            raise ConfigError("the embedded (sqlite) backend is not available") from exc
+        result: Connection = open_sqlite(url)
+        return result
+    raise ConfigError(f"no backend for {url.scheme!r}")
+
+
+def default_url() -> DatabaseURL:
+    """Used when nothing is configured."""
+    raise ConfigError(
+        "no database configured: set tj.config.database_url, TYPEDJ_DATABASE_URL "
+        "(mysql://user:pass@host:port) or DJ_HOST/DJ_USER/DJ_PASS"
+    )

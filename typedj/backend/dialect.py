@@ -1,0 +1,97 @@
+"""The dialect interface: every piece of SQL text that depends on the server.
+
+The query compiler and the table operations ask the dialect for quoting, DDL and
+catalog queries; they never spell SQL that differs between MySQL and SQLite.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..heading import Attribute, TableDef
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+
+class Dialect(ABC):
+    """SQL spelling for one kind of server."""
+
+    name: str = ""
+    placeholder: str = "%s"
+    supports_schemas: bool = True
+
+    @abstractmethod
+    def quote(self, name: str) -> str:
+        """Quote an identifier."""
+
+    def table(self, schema: str, table: str) -> str:
+        return f"{self.quote(schema)}.{self.quote(table)}"
+
+    @abstractmethod
+    def literal(self, value: Any) -> str:
+        """A value as SQL text, for the few places (DDL defaults) that cannot bind it."""
+
+    def sql_text(self, text: str) -> str:
+        """User-written SQL (a condition, an expression) made safe for the parameter style."""
+        return text
+
+    def params(self, count: int) -> str:
+        return ", ".join([self.placeholder] * count)
+
+    # -- DDL ---------------------------------------------------------------------
+
+    @abstractmethod
+    def create_schema(self, schema: str) -> list[str]:
+        """Statements that create a schema if it does not exist."""
+
+    @abstractmethod
+    def drop_schema(self, schema: str) -> list[str]: ...
+
+    @abstractmethod
+    def create_table(self, table: TableDef) -> list[str]:
+        """Statements that create a table (and its indexes) if it does not exist."""
+
+    def drop_table(self, schema: str, table: str) -> str:
+        return f"DROP TABLE IF EXISTS {self.table(schema, table)}"
+
+    @abstractmethod
+    def lineage_table(self, schema: str) -> str:
+        """DDL of the schema's ``~lineage`` table."""
+
+    # -- DML ---------------------------------------------------------------------
+
+    def insert(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str],
+        *,
+        skip_duplicates: bool = False,
+        replace: bool = False,
+    ) -> str:
+        verb = "REPLACE" if replace else ("INSERT IGNORE" if skip_duplicates else "INSERT")
+        cols = ", ".join(self.quote(c) for c in columns)
+        return f"{verb} INTO {self.table(schema, table)} ({cols}) VALUES ({self.params(len(columns))})"
+
+    def update(self, schema: str, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+        sets = ", ".join(f"{self.quote(c)} = {self.placeholder}" for c in columns)
+        where = " AND ".join(f"{self.quote(c)} = {self.placeholder}" for c in key)
+        return f"UPDATE {self.table(schema, table)} SET {sets} WHERE {where}"
+
+    # -- catalog -----------------------------------------------------------------
+
+    @abstractmethod
+    def schema_exists(self, conn: Connection, schema: str) -> bool: ...
+
+    @abstractmethod
+    def list_schemas(self, conn: Connection) -> list[str]: ...
+
+    @abstractmethod
+    def load_catalog(self, conn: Connection, schema: str) -> dict[str, TableDef]:
+        """Every table of a schema as a ``TableDef`` read back from the server."""
+
+    @abstractmethod
+    def column_definition(self, attr: Attribute) -> str: ...

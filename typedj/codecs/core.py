@@ -1,0 +1,112 @@
+"""Built-in codecs: bool, uuid, json, time, float, and in-table blobs."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import time, timedelta
+from typing import Any
+from uuid import UUID
+
+from ..heading import Attribute
+from . import Column, ColumnFn, Context, register
+
+
+class DecodeError(Exception):
+    """A stored value that cannot be decoded; ``index`` is its row in the column."""
+
+    def __init__(self, index: int, cause: BaseException):
+        super().__init__(str(cause))
+        self.index = index
+        self.cause = cause
+
+
+def _map(fn: Any) -> ColumnFn:
+    def column(values: Column) -> Column:
+        return [None if v is None else fn(v) for v in values]
+
+    return column
+
+
+class _Bool:
+    def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        return _map(int)
+
+    def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        return _map(bool)
+
+
+class _Uuid:
+    def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        return _map(lambda v: v.bytes if isinstance(v, UUID) else UUID(str(v)).bytes)
+
+    def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        return _map(lambda v: UUID(bytes=bytes(v)))
+
+
+class _Json:
+    def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        return _map(lambda v: json.dumps(v, separators=(",", ":"), default=str))
+
+    def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        return _map(lambda v: json.loads(v) if isinstance(v, str | bytes | bytearray) else v)
+
+
+def _to_time(value: Any) -> Any:
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        if 0 <= seconds < 86400:
+            return time(seconds // 3600, seconds // 60 % 60, seconds % 60, value.microseconds)
+    return value
+
+
+class _Time:
+    def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        return None
+
+    def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        return _map(_to_time)
+
+
+class _Float:
+    """NaN is stored as NULL, as DataJoint does."""
+
+    def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        def column(values: Column) -> Column:
+            return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+        return column
+
+    def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        return None
+
+
+class _Blob:
+    """DataJoint's in-table blob serialization (``<blob>``)."""
+
+    def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        from .blob import pack
+
+        return _map(pack)
+
+    def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        from .blob import unpack
+
+        def column(values: Column) -> Column:
+            out = []
+            for i, v in enumerate(values):
+                try:
+                    out.append(None if v is None else unpack(v))
+                except Exception as exc:  # noqa: BLE001 - reported with its row by the caller
+                    raise DecodeError(i, exc) from exc
+            return out
+
+        return column
+
+
+register("bool", _Bool())
+register("uuid", _Uuid())
+register("json", _Json())
+register("time", _Time())
+register("float", _Float())
+register("blob", _Blob())

@@ -1,0 +1,89 @@
+"""typedj's errors: a small hierarchy that carries the table and attribute names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class TypedjError(Exception):
+    """Base of every error typedj raises on purpose."""
+
+    def __init__(self, message: str, *, table: str | None = None, attribute: str | None = None):
+        super().__init__(message)
+        self.table = table
+        self.attribute = attribute
+
+
+class DeclarationError(TypedjError):
+    """A table class cannot be turned into a table, or disagrees with the existing one."""
+
+
+class ConfigError(TypedjError):
+    """The configuration is missing or malformed."""
+
+
+class ConnectionLostError(TypedjError):
+    """The server connection dropped inside a transaction; the work was rolled back."""
+
+
+class MissingTableError(TypedjError):
+    """A table or schema that should exist does not."""
+
+
+class UnknownAttributeError(TypedjError, KeyError):
+    """An attribute name that the table or query does not have."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class AccessError(TypedjError):
+    """The server refused an operation for lack of privileges."""
+
+
+class IntegrityError(TypedjError):
+    """A foreign key or other constraint refused a change."""
+
+
+class DuplicateError(IntegrityError):
+    """A row with the same primary key (or unique index value) already exists."""
+
+
+class QueryError(TypedjError):
+    """A query cannot be formed: incompatible operands, bad arguments."""
+
+
+class FetchError(TypedjError):
+    """A fetch found a different number of rows than required, or undecodable data."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason one row was refused."""
+
+    row: int
+    attribute: str | None
+    message: str
+    value: object = None
+
+    def __str__(self) -> str:
+        where = f"row {self.row}"
+        if self.attribute:
+            where += f", attribute {self.attribute!r}"
+        return f"{where}: {self.message}"
+
+
+class ValidationError(TypedjError, ValueError):
+    """Rows refused before anything was written; ``problems`` lists every reason."""
+
+    def __init__(self, table: str, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        shown = "\n  ".join(str(p) for p in self.problems[:50])
+        more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+        count = len({p.row for p in self.problems})
+        super().__init__(
+            f"{table}: {count} row(s) refused, nothing was written:\n  {shown}{more}",
+            table=table,
+            attribute=self.problems[0].attribute if self.problems else None,
+        )

@@ -1,0 +1,94 @@
+"""The dependency graph of the tables on a server: declaration order, cascade order.
+
+Plain functions over a ``networkx.DiGraph`` whose nodes are full table names
+(``schema.table``) and whose edges, parent to child, carry the foreign key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from .errors import DeclarationError
+from .heading import ForeignKey, TableDef
+
+if TYPE_CHECKING:
+    from .backend.connection import Connection
+
+
+def build(tables: Iterable[TableDef]) -> nx.DiGraph:
+    """Tables as nodes, foreign keys as edges; a cycle is refused."""
+    graph = nx.DiGraph()
+    defs = list(tables)
+    for t in defs:
+        graph.add_node(t.full_name, table=t)
+    for t in defs:
+        for fk in t.foreign_keys:
+            parent = f"{fk.parent_schema}.{fk.parent_table}"
+            if graph.has_edge(parent, t.full_name):
+                graph.edges[parent, t.full_name]["fks"].append(fk)
+            else:
+                graph.add_edge(parent, t.full_name, fks=[fk])
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = nx.find_cycle(graph)
+        raise DeclarationError(f"the tables depend on each other in a cycle: {cycle}")
+    return graph
+
+
+def ordered(graph: nx.DiGraph, nodes: Iterable[str] | None = None) -> list[str]:
+    """Parents before children, ties broken by name so the order is the same every time."""
+    sub = graph if nodes is None else graph.subgraph(nodes)
+    return list(nx.lexicographical_topological_sort(sub))
+
+
+def descendants(graph: nx.DiGraph, node: str) -> list[str]:
+    """``node`` and everything that depends on it, parents first."""
+    return ordered(graph, {node} | nx.descendants(graph, node))
+
+
+def children(graph: nx.DiGraph, node: str) -> list[tuple[str, ForeignKey]]:
+    return [(child, fk) for child in sorted(graph.successors(node)) for fk in graph.edges[node, child]["fks"]]
+
+
+def parents(graph: nx.DiGraph, node: str) -> list[tuple[str, ForeignKey]]:
+    return [(parent, fk) for parent in sorted(graph.predecessors(node)) for fk in graph.edges[parent, node]["fks"]]
+
+
+def for_connection(conn: Connection) -> nx.DiGraph:
+    """The graph of every schema loaded on ``conn`` and every schema that references them."""
+    from .schema import Schema
+
+    cached = getattr(conn, "_graph", None)
+    if cached is not None:
+        return cached
+    names = set(conn.schemas)
+    frontier = set(names)
+    while frontier:
+        referencing = _referencing_schemas(conn, frontier) - names
+        for name in referencing:
+            if name not in conn.schemas:
+                Schema(name, connection=conn, create_schema=False)
+        names |= referencing
+        frontier = referencing
+    tables = [t for s in names for t in conn.schemas[s].tables.values() if not t.name.startswith("~")]
+    graph = build(tables)
+    conn._graph = graph  # type: ignore[attr-defined]
+    return graph
+
+
+def _referencing_schemas(conn: Connection, schemas: set[str]) -> set[str]:
+    if conn.dialect.name != "mysql" or not schemas:
+        return set()
+    marks = ", ".join(["%s"] * len(schemas))
+    rows = conn.query(
+        "SELECT DISTINCT table_schema FROM information_schema.key_column_usage "
+        f"WHERE referenced_table_schema IN ({marks})",
+        sorted(schemas),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def invalidate(conn: Connection) -> None:
+    conn._graph = None  # type: ignore[attr-defined]

@@ -1,0 +1,256 @@
+"""Attribute and Heading: the one model of a table's (or a query's) columns.
+
+A heading is built either from a class declaration (``declare.py``) or from the
+server's catalog (``schema.py``); both produce the same objects, so comparing a class
+with an existing table is comparing two headings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .types import MISSING
+
+_TYPE_COMMENT = re.compile(r"^:([^:]+):(.*)$", re.DOTALL)
+
+
+def split_comment(comment: str) -> tuple[str | None, str]:
+    """``':int32:subject id'`` -> ``('int32', 'subject id')``; no type -> ``(None, comment)``."""
+    match = _TYPE_COMMENT.match(comment)
+    if match:
+        return match.group(1), match.group(2)
+    return None, comment
+
+
+def kind_of(type_name: str) -> str:
+    """The value family of a declared type, which picks its codec and its Python type."""
+    t = type_name.lower().strip()
+    if t.startswith("<"):
+        inner = t[1:-1]
+        codec, _, store = inner.partition("@")
+        if codec == "blob":
+            return "external" if "@" in inner else "blob"
+        return codec  # attach, filepath, object, ... (stores)
+    base = re.split(r"[\s(]", t, maxsplit=1)[0]
+    if base in {"int8", "int16", "int32", "int64", "tinyint", "smallint", "mediumint", "int",
+                "integer", "bigint", "serial"}:
+        return "int"
+    if base in {"float32", "float64", "float", "double", "real"}:
+        return "float"
+    if base in {"decimal", "numeric", "dec", "fixed"}:
+        return "decimal"
+    if base == "bool" or base == "boolean":
+        return "bool"
+    if base in {"char", "varchar", "text", "tinytext", "mediumtext", "longtext"}:
+        return "str"
+    if base == "enum":
+        return "enum"
+    if base == "date":
+        return "date"
+    if base in {"datetime", "timestamp"}:
+        return "datetime"
+    if base == "time":
+        return "time"
+    if base == "year":
+        return "int"
+    if base == "uuid":
+        return "uuid"
+    if base in {"json", "jsonb"}:
+        return "json"
+    if base in {"bytes", "blob", "tinyblob", "mediumblob", "longblob", "binary", "varbinary"}:
+        return "bytes"
+    return "str"
+
+
+def enum_values(type_name: str) -> tuple[str, ...]:
+    """The members of ``enum('a','b')``, with SQL quote doubling undone."""
+    inner = type_name[type_name.index("(") + 1 : type_name.rindex(")")]
+    return tuple(v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", inner))
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One column: its name, declared type, SQL type, key membership, default, comment.
+
+    ``type_name`` is the type as DataJoint declares it (``int32``, ``varchar(64)``,
+    ``<blob@raw>``, or a native type such as ``int unsigned``); ``core`` says whether it
+    is recorded in the column comment as ``:type:``.
+    """
+
+    name: str
+    type_name: str
+    sql_type: str
+    in_key: bool = False
+    nullable: bool = False
+    default: Any = MISSING
+    comment: str = ""
+    core: bool = True
+    auto_increment: bool = False
+    lineage: str | None = None
+    python_type: Any = None
+    expression: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.type_name)
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.name.startswith("_")
+
+    @property
+    def is_blob(self) -> bool:
+        return self.kind in {"blob", "external", "attach", "filepath", "object"}
+
+    @property
+    def store(self) -> str | None:
+        """The object store of a ``<codec@store>`` type (``''`` for the default store)."""
+        if self.type_name.startswith("<") and "@" in self.type_name:
+            return self.type_name[1:-1].partition("@")[2]
+        return None
+
+    @property
+    def column_comment(self) -> str:
+        """The comment as stored on the server (``:type:comment`` for core types)."""
+        return f":{self.type_name}:{self.comment}" if self.core else self.comment
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not MISSING or self.nullable or self.auto_increment
+
+    def definition_line(self) -> str:
+        """This attribute in DataJoint's definition syntax (``name=default : type # c``)."""
+        default = ""
+        if self.default is not MISSING or self.nullable:
+            default = "=" + _default_text(self.default)
+        text = f"{self.name}{default}"
+        line = f"{text:<20} : {self.type_name:<28}"
+        return f"{line} # {self.comment}".rstrip() if self.comment else line.rstrip()
+
+    def renamed(self, name: str) -> Attribute:
+        return replace(self, name=name)
+
+
+def _default_text(value: Any) -> str:
+    if value is None or value is MISSING:
+        return "null"
+    if isinstance(value, str) and value.upper().startswith("CURRENT_TIMESTAMP"):
+        return value
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Heading:
+    """An ordered set of attributes; the primary key comes first."""
+
+    attributes: tuple[Attribute, ...] = ()
+    _by_name: dict[str, Attribute] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {a.name: a for a in self.attributes})
+
+    @classmethod
+    def of(cls, attributes: Iterable[Attribute]) -> Heading:
+        attrs = list(attributes)
+        return cls(tuple([a for a in attrs if a.in_key] + [a for a in attrs if not a.in_key]))
+
+    def __iter__(self) -> Iterator[Attribute]:
+        return iter(self.attributes)
+
+    def __len__(self) -> int:
+        return len(self.attributes)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __getitem__(self, name: str) -> Attribute:
+        return self._by_name[name]
+
+    def get(self, name: str) -> Attribute | None:
+        return self._by_name.get(name)
+
+    @property
+    def names(self) -> list[str]:
+        """Visible attribute names (hidden ``_x`` columns excluded)."""
+        return [a.name for a in self.attributes if not a.is_hidden]
+
+    @property
+    def all_names(self) -> list[str]:
+        return [a.name for a in self.attributes]
+
+    @property
+    def primary_key(self) -> list[str]:
+        return [a.name for a in self.attributes if a.in_key]
+
+    @property
+    def secondary(self) -> list[str]:
+        return [a.name for a in self.attributes if not a.in_key and not a.is_hidden]
+
+    @property
+    def lineages(self) -> dict[str, str | None]:
+        return {a.name: a.lineage for a in self.attributes}
+
+    def select(self, names: Iterable[str]) -> Heading:
+        wanted = set(names)
+        return Heading(tuple(a for a in self.attributes if a.name in wanted))
+
+    def with_lineage(self, lineage: Mapping[str, str]) -> Heading:
+        return Heading(tuple(replace(a, lineage=lineage.get(a.name)) for a in self.attributes))
+
+    def __repr__(self) -> str:
+        key = ", ".join(self.primary_key)
+        rest = ", ".join(self.secondary)
+        return f"Heading({key} | {rest})"
+
+    def describe(self) -> str:
+        """The attributes in DataJoint's definition syntax, key above ``---``."""
+        lines = [a.definition_line() for a in self.attributes if a.in_key and not a.is_hidden]
+        lines.append("---")
+        lines += [a.definition_line() for a in self.attributes if not a.in_key and not a.is_hidden]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """A dependency: ``attr_map`` maps each local attribute to the parent's attribute."""
+
+    parent_schema: str
+    parent_table: str
+    attr_map: Mapping[str, str]
+    in_key: bool = False
+    nullable: bool = False
+    unique: bool = False
+    name: str = ""
+
+    @property
+    def renamed(self) -> bool:
+        return any(local != parent for local, parent in self.attr_map.items())
+
+
+@dataclass(frozen=True)
+class IndexDef:
+    attributes: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """Everything needed to create a table: its heading, dependencies and indexes."""
+
+    schema: str
+    name: str
+    heading: Heading
+    comment: str = ""
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    indexes: tuple[IndexDef, ...] = ()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.schema}.{self.name}"

@@ -1,0 +1,226 @@
+"""Schema: binds table classes to a database, creates their tables, keeps the catalog."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import graph as graphs
+from .backend.connection import Connection, connect
+from .declare import compare, declare, table_name_of
+from .errors import DeclarationError, MissingTableError
+from .heading import TableDef
+from .query.expression import UNKNOWN_LINEAGE, TableNode
+
+if TYPE_CHECKING:
+    from .table import Table
+
+log = logging.getLogger("typedj")
+
+T = TypeVar("T", bound=type)
+
+
+class _NotReady(Exception):
+    def __init__(self, parent: Any):
+        super().__init__(parent)
+        self.parent = parent
+
+
+class Schema:
+    """A database on the server. Decorate table classes with it to declare them.
+
+    ``Schema("lab")`` creates the database if needed (``create_schema=False`` to require
+    that it exists) and, as each class is decorated, its table (``create_tables=False``
+    to only bind classes to existing tables).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection | None = None,
+        create_schema: bool = True,
+        create_tables: bool = True,
+    ):
+        self.name = name
+        self.connection = connection or connect()
+        self.create_tables = create_tables
+        self.classes: dict[str, type[Table]] = {}
+        self._pending: list[type[Table]] = []
+        dialect = self.connection.dialect
+        if not dialect.schema_exists(self.connection, name):
+            if not create_schema:
+                raise MissingTableError(f"schema {name!r} does not exist on {self.connection.url}")
+            for sql in dialect.create_schema(name):
+                self.connection.query(sql)
+        self.tables: dict[str, TableDef] = {}
+        self.lineage: dict[str, dict[str, str]] = {}
+        self.has_lineage = False
+        self.reload()
+        self.connection.schemas[name] = self
+        graphs.invalidate(self.connection)
+
+    def __repr__(self) -> str:
+        return f"Schema({self.name!r}, {len(self.tables)} tables)"
+
+    def reload(self) -> None:
+        """Read the catalog (tables, columns, keys) and ``~lineage`` from the server again."""
+        self.tables = self.connection.dialect.load_catalog(self.connection, self.name)
+        self.lineage = {}
+        self.has_lineage = "~lineage" in self.tables
+        if self.has_lineage:
+            rows = self.connection.query(
+                f"SELECT table_name, attribute_name, lineage FROM "
+                f"{self.connection.dialect.table(self.name, '~lineage')}"
+            ).fetchall()
+            for table, attribute, lineage in rows:
+                self.lineage.setdefault(table, {})[attribute] = lineage
+
+    # -- declaring ------------------------------------------------------------------
+
+    def __call__(self, cls: T) -> T:
+        """Declare ``cls`` (and its parts) here; tables are created parents first."""
+        from .table import Table
+
+        if not (isinstance(cls, type) and issubclass(cls, Table)):
+            raise DeclarationError(f"@schema decorates table classes, not {cls!r}")
+        self._pending.append(cls)
+        self._declare_pending()
+        return cls
+
+    def _declare_pending(self) -> None:
+        progress = True
+        while progress and self._pending:
+            progress = False
+            for cls in list(self._pending):
+                try:
+                    self._declare(cls)
+                except _NotReady:
+                    continue
+                self._pending.remove(cls)
+                progress = True
+
+    def _parent(self, cls: type[Table]) -> Callable[[Any], tuple[TableDef, dict[str, str]]]:
+        def lookup(parent: Any) -> tuple[TableDef, dict[str, str]]:
+            if isinstance(parent, str):
+                raise _NotReady(parent)
+            table_def = getattr(parent, "_def", None)
+            if table_def is None or "_def" not in parent.__dict__:
+                if parent is cls:
+                    raise DeclarationError(f"{cls.__name__} cannot reference itself")
+                cls._pending_reason = (  # type: ignore[attr-defined]
+                    f"{cls.__name__} waits for {getattr(parent, '__name__', parent)} to be declared"
+                )
+                raise _NotReady(parent)
+            lineage = parent._schema.lineage.get(table_def.name, {})
+            return table_def, {a.name: a.lineage or lineage.get(a.name, "") for a in table_def.heading}
+
+        return lookup
+
+    def _declare(self, cls: type[Table]) -> None:
+        from .errors import DeclarationError as _DE
+
+        try:
+            table_def, lineage = declare(cls, self.name, self._parent(cls))
+        except _DE as exc:
+            if "cannot resolve an annotation" in str(exc):
+                cls._pending_reason = str(exc)  # type: ignore[attr-defined]
+                raise _NotReady(cls) from exc
+            raise
+        existing = self.tables.get(table_def.name)
+        conn = self.connection
+        if existing is not None:
+            problems = compare(table_def, existing)
+            if problems:
+                raise DeclarationError(
+                    f"{cls.__name__} does not match the existing table "
+                    f"{self.name}.{table_def.name}:\n  " + "\n  ".join(problems),
+                    table=table_def.name,
+                )
+            table_def = _with_lineage(table_def, self.lineage.get(table_def.name))
+        elif not self.create_tables:
+            raise MissingTableError(
+                f"{cls.__name__}: table {self.name}.{table_def.name} does not exist "
+                "and this schema does not create tables",
+                table=table_def.name,
+            )
+        else:
+            self._create(table_def, lineage)
+        cls._bind(self, table_def)  # type: ignore[attr-defined]
+        self.classes[cls.__name__] = cls
+        graphs.invalidate(conn)
+        contents = getattr(cls, "contents", None)
+        if contents is not None and getattr(cls, "_tier", None) == "Lookup":
+            cls.insert(contents, skip_duplicates=True)  # type: ignore[attr-defined]
+        for part in getattr(cls, "_parts", ()):
+            self._pending.append(part)
+
+    def _create(self, table_def: TableDef, lineage: dict[str, str]) -> None:
+        conn = self.connection
+        dialect = conn.dialect
+        if not self.has_lineage:
+            conn.query(dialect.lineage_table(self.name))
+            self.has_lineage = True
+        for sql in dialect.create_table(table_def):
+            conn.query(sql)
+        if lineage:
+            rows = [(table_def.name, attr, origin) for attr, origin in lineage.items()]
+            with conn.transaction():
+                conn.query(
+                    f"DELETE FROM {dialect.table(self.name, '~lineage')} WHERE table_name = {dialect.placeholder}",
+                    (table_def.name,),
+                )
+                conn.executemany(
+                    dialect.insert(self.name, "~lineage", ["table_name", "attribute_name", "lineage"]),
+                    rows,
+                )
+        self.lineage[table_def.name] = dict(lineage)
+        self.tables[table_def.name] = table_def
+        log.info("created table %s.%s", self.name, table_def.name)
+
+    # -- reading --------------------------------------------------------------------
+
+    def node(self, table: str) -> TableNode:
+        """The query node of a table of this schema, whether or not a class declares it."""
+        cls = next((c for c in self.classes.values() if c._def.name == table), None)
+        if cls is not None:
+            return cls._node  # type: ignore[attr-defined,no-any-return]
+        table_def = self.tables.get(table)
+        if table_def is None:
+            raise MissingTableError(f"no table {table!r} in schema {self.name!r}", table=table)
+        heading = _with_lineage(table_def, self.lineage.get(table)).heading
+        return TableNode(self.name, table, heading, self.connection)
+
+    def list_tables(self) -> list[str]:
+        """User tables (hidden ``~`` tables excluded), parents first."""
+        g = graphs.build(t for t in self.tables.values() if not t.name.startswith("~"))
+        return [n.split(".", 1)[1] for n in graphs.ordered(g)]
+
+    def drop(self, *, force: bool = False) -> None:
+        """Drop every table of this schema, their dependents elsewhere, and the database."""
+        from .table import drop_tables
+
+        names = [f"{self.name}.{t}" for t in self.tables if not t.startswith("~")]
+        drop_tables(self.connection, names)
+        for sql in self.connection.dialect.drop_schema(self.name):
+            self.connection.query(sql)
+        self.connection.schemas.pop(self.name, None)
+        graphs.invalidate(self.connection)
+        for cls in self.classes.values():
+            cls._unbind()  # type: ignore[attr-defined]
+        self.classes.clear()
+        self.tables.clear()
+
+    def __contains__(self, cls: object) -> bool:
+        return isinstance(cls, type) and table_name_of(cls) in self.tables
+
+
+def _with_lineage(table_def: TableDef, lineage: dict[str, str] | None) -> TableDef:
+    from dataclasses import replace
+
+    if not lineage:
+        heading = table_def.heading.with_lineage({a.name: UNKNOWN_LINEAGE for a in table_def.heading})
+    else:
+        heading = table_def.heading.with_lineage(lineage)
+    return replace(table_def, heading=heading)

@@ -1,0 +1,757 @@
+"""Table tiers and the operations that change data: insert, update1, delete, drop.
+
+A table class is three things at once: a declaration (its annotations), the query of its
+rows (operators and fetch methods live on the metaclass, so row instances keep a clean
+namespace), and the type of its rows (instances hold one row's values).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar, overload
+
+from typing_extensions import Self, dataclass_transform
+
+from . import codecs
+from . import graph as graphs
+from .declare import RESERVED, read_fields
+from .errors import DeclarationError, IntegrityError, QueryError, TypedjError, UnknownAttributeError
+from .heading import Heading, TableDef
+from .query.condition import AndList, Not
+from .query.expression import Query, TableNode
+from .types import MISSING, AttrSpec, Link, LinkSpec, Ref, _SqlLiteral
+from .types import Attr as Attr
+from .types import External as External
+from .validation import Validator
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from .backend.connection import Connection
+    from .schema import Schema
+
+log = logging.getLogger("typedj")
+
+TT = TypeVar("TT")
+P = ParamSpec("P")
+
+AUTO_TIERS = frozenset({"Imported", "Computed"})
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(Attr, External, Link))
+class TableMeta(type):
+    """Makes table classes queries: ``Subject & {...}``, ``Subject.fetch()``, ``len(Subject)``."""
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kw: Any) -> TableMeta:
+        cls = super().__new__(mcls, name, bases, ns, **kw)
+        parts = []
+        for value in ns.values():
+            if isinstance(value, TableMeta) and getattr(value, "_tier", None) == "Part":
+                value._master = cls  # type: ignore[attr-defined]
+                parts.append(value)
+        cls._parts = tuple(parts)  # type: ignore[attr-defined]
+        return cls
+
+    # -- the query of the rows ---------------------------------------------------------
+
+    def _query(cls: type[TT]) -> Query[TT]:
+        node = cls.__dict__.get("_node")
+        if node is None:
+            reason = getattr(cls, "_pending_reason", "decorate it with a Schema")
+            raise DeclarationError(f"{cls.__name__} is not declared yet: {reason}", table=cls.__name__)
+        return Query(node, cls)
+
+    def __and__(cls: type[TT], condition: Any) -> Query[TT]:
+        return TableMeta._query(cls) & condition
+
+    def __sub__(cls: type[TT], condition: Any) -> Query[TT]:
+        return TableMeta._query(cls) - condition
+
+    def __mul__(cls, other: Any) -> Query[dict[str, Any]]:
+        return cls._query() * other
+
+    def __rmul__(cls, other: Any) -> Query[dict[str, Any]]:
+        return Query(Query.__rmul__(cls._query(), other)._node)
+
+    def __len__(cls) -> int:
+        return len(cls._query())
+
+    def __iter__(cls: type[TT]) -> Any:
+        return iter(TableMeta._query(cls))
+
+    def __contains__(cls, item: Any) -> bool:
+        return item in cls._query()
+
+    def __bool__(cls) -> bool:
+        return True
+
+    @property
+    def heading(cls) -> Heading:
+        """The attributes: names, types, keys, comments."""
+        table_def: TableDef = cls._def  # type: ignore[attr-defined]
+        return table_def.heading
+
+    @property
+    def primary_key(cls) -> list[str]:
+        return cls.heading.primary_key
+
+    @property
+    def table_name(cls) -> str:
+        return str(cls._def.name)  # type: ignore[attr-defined]
+
+    @property
+    def full_table_name(cls) -> str:
+        return f"{cls._def.schema}.{cls._def.name}"  # type: ignore[attr-defined]
+
+    @property
+    def sql(cls) -> str:
+        return cls._query().sql
+
+    def proj(cls, *attributes: Any, **named: str) -> Query[dict[str, Any]]:
+        return cls._query().proj(*attributes, **named)
+
+    def restrict(cls: type[TT], condition: Any, *, negate: bool = False) -> Query[TT]:
+        return TableMeta._query(cls).restrict(condition, negate=negate)
+
+    def join(cls, other: Any, *, left: bool = False) -> Query[dict[str, Any]]:
+        return cls._query().join(other, left=left)
+
+    @overload
+    def fetch(cls: type[TT]) -> list[TT]: ...
+
+    @overload
+    def fetch(cls, attribute: str, /, *, order_by: Any = ..., limit: int | None = ...) -> np.ndarray: ...
+
+    @overload
+    def fetch(cls, attribute: str, second: str, /, *more: str, order_by: Any = ..., limit: int | None = ...) -> tuple[np.ndarray, ...]: ...
+
+    def fetch(cls, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
+        """All rows as instances of this class, or one array per named attribute."""
+        return cls._query().fetch(*attributes, order_by=order_by, limit=limit, offset=offset)
+
+    @overload
+    def fetch1(cls: type[TT]) -> TT: ...
+
+    @overload
+    def fetch1(cls, attribute: str, /) -> Any: ...
+
+    @overload
+    def fetch1(cls, attribute: str, second: str, /, *more: str) -> tuple[Any, ...]: ...
+
+    def fetch1(cls, *attributes: str) -> Any:
+        return cls._query().fetch1(*attributes)
+
+    def to_dicts(cls, **options: Any) -> list[dict[str, Any]]:
+        return cls._query().to_dicts(**options)
+
+    def keys(cls, **options: Any) -> list[dict[str, Any]]:
+        return cls._query().keys(**options)
+
+    def to_pandas(cls, **options: Any) -> pd.DataFrame:
+        return cls._query().to_pandas(**options)
+
+    def to_arrays(cls, **options: Any) -> np.ndarray:
+        return cls._query().to_arrays(**options)
+
+    def head(cls, n: int = 25) -> list[dict[str, Any]]:
+        return cls._query().head(n)
+
+    def describe(cls) -> str:
+        """The table's definition in DataJoint's syntax."""
+        return describe(cls)
+
+    def delete(cls, *, part_integrity: str = "enforce", dry_run: bool = False) -> dict[str, int]:
+        """Delete every row, and every dependent row downstream (see ``delete``)."""
+        return delete(cls._query(), part_integrity=part_integrity, dry_run=dry_run)
+
+    def drop(cls) -> list[str]:
+        """Drop the table and every table that depends on it."""
+        conn: Connection = cls._schema.connection  # type: ignore[attr-defined]
+        dropped = drop_tables(conn, [cls.full_table_name])
+        return dropped
+
+
+class Table(metaclass=TableMeta):
+    """Base of the tiers. Subclass a tier (``Manual``, ``Lookup``, ...), not this."""
+
+    _tier: ClassVar[str | None] = None
+    _def: ClassVar[TableDef]
+    _schema: ClassVar[Schema]
+    _node: ClassVar[TableNode]
+    _refs: ClassVar[dict[str, dict[str, str]]] = {}
+    _master: ClassVar[type[Table] | None] = None
+    _parts: ClassVar[tuple[type[Table], ...]] = ()
+    _validator: ClassVar[Validator | None] = None
+    _allow_insert: ClassVar[int] = 0
+
+    def __init__(self, **values: Any) -> None:
+        cls = type(self)
+        table_def = cls.__dict__.get("_def")
+        if table_def is None:
+            raise DeclarationError(f"{cls.__name__} is not declared yet: decorate it with a Schema")
+        heading: Heading = table_def.heading
+        refs = cls._refs
+        for name, value in values.items():
+            if name in refs:
+                setattr(self, name, value)
+            elif name in heading:
+                self.__dict__[name] = value
+            else:
+                raise TypeError(f"{cls.__name__}() got an unexpected attribute {name!r}")
+        missing = []
+        for attr in heading:
+            if attr.name in self.__dict__ or attr.is_hidden:
+                continue
+            if attr.auto_increment or isinstance(attr.default, _SqlLiteral):
+                continue
+            if attr.default is not MISSING or attr.nullable:
+                self.__dict__[attr.name] = None if attr.default is MISSING else attr.default
+            else:
+                missing.append(attr.name)
+        if missing:
+            raise TypeError(f"{cls.__name__}() is missing required attribute(s) {missing}")
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if not k.startswith("_"))
+        return f"{type(self).__name__}({values})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return _comparable(self.__dict__) == _comparable(other.__dict__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"{type(self).__name__} row has no attribute {name!r}")
+
+    def __and__(self, condition: Any) -> Query[Self]:
+        """In ``make``, ``self & key`` is the table restricted, as in DataJoint."""
+        return type(self)._query() & condition  # type: ignore[return-value]
+
+    def __sub__(self, condition: Any) -> Query[Self]:
+        return type(self)._query() - condition  # type: ignore[return-value]
+
+    # -- binding -----------------------------------------------------------------
+
+    @classmethod
+    def _bind(cls, schema: Schema, table_def: TableDef) -> None:
+        cls._schema = schema
+        cls._def = table_def
+        cls._node = TableNode(schema.name, table_def.name, table_def.heading, schema.connection)
+        cls._validator = None
+        for f in read_fields(cls):
+            value = cls.__dict__.get(f.name, MISSING)
+            if f.ref is not None:
+                setattr(cls, f.name, Ref(f.name, cls._refs.get(f.name, {})))
+            elif isinstance(value, AttrSpec | LinkSpec):
+                if value.default is MISSING or isinstance(value.default, _SqlLiteral):
+                    delattr(cls, f.name)
+                else:
+                    setattr(cls, f.name, value.default)
+
+    @classmethod
+    def _unbind(cls) -> None:
+        for name in ("_def", "_node", "_schema"):
+            if name in cls.__dict__:
+                delattr(cls, name)
+
+    # -- inserting ---------------------------------------------------------------
+
+    @classmethod
+    def insert(
+        cls,
+        rows: Iterable[Any],
+        *,
+        skip_duplicates: bool = False,
+        ignore_extra_fields: bool = False,
+        replace: bool = False,
+        allow_direct_insert: bool | None = None,
+    ) -> int:
+        """Insert rows (instances, mappings, tuples, a DataFrame or a record array).
+
+        Every row is validated first; one error lists every problem of every row, and
+        nothing is written unless all rows are valid. The batch is one transaction.
+        Returns the number of rows given.
+        """
+        return insert(
+            cls, rows, skip_duplicates=skip_duplicates, ignore_extra_fields=ignore_extra_fields,
+            replace=replace, allow_direct_insert=allow_direct_insert,
+        )
+
+    @overload
+    @classmethod
+    def insert1(
+        cls,
+        row: Self | Mapping[str, Any] | Sequence[Any],
+        /,
+        *,
+        skip_duplicates: bool = False,
+        ignore_extra_fields: bool = False,
+        replace: bool = False,
+        allow_direct_insert: bool | None = None,
+    ) -> None: ...
+
+    @overload
+    @classmethod
+    def insert1(cls: Callable[P, TT], /, *args: P.args, **kwargs: P.kwargs) -> None: ...
+
+    @classmethod
+    def insert1(cls, row: Any = MISSING, /, *args: Any, **kwargs: Any) -> None:
+        """Insert one row: a mapping or instance, or the attributes as keyword arguments."""
+        if row is MISSING:
+            insert(cls, [kwargs])
+            return
+        if args:
+            raise TypeError("insert1 takes one row")
+        insert(cls, [row], **kwargs)
+
+    @classmethod
+    def update1(cls, row: Mapping[str, Any] | Table) -> None:
+        """Correct secondary attributes of one existing row, found by its primary key.
+
+        Only for Manual and Lookup tables: the results of ``make`` are changed by
+        deleting and populating again.
+        """
+        update1(cls, row)
+
+
+class Lookup(Table):
+    """Parameters and fixed vocabularies; ``contents`` are inserted at declaration."""
+
+    _tier = "Lookup"
+
+
+class Manual(Table):
+    """Data entered by people or ingestion scripts."""
+
+    _tier = "Manual"
+
+
+class Imported(Table):
+    """Rows computed by ``make`` from data outside the database."""
+
+    _tier = "Imported"
+
+
+class Computed(Table):
+    """Rows computed by ``make`` from other tables."""
+
+    _tier = "Computed"
+
+
+class Part(Table):
+    """Detail rows of a master row, nested in the master's class, inserted with it."""
+
+    _tier = "Part"
+
+
+def _comparable(values: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in values.items()}
+
+
+# -- insert ---------------------------------------------------------------------------
+
+
+def _row_dict(cls: type[Table], row: Any, index: int, names: list[str]) -> dict[str, Any]:
+    if isinstance(row, Table):
+        return {k: v for k, v in row.__dict__.items()}
+    if isinstance(row, Mapping):
+        out = dict(row)
+    elif hasattr(row, "dtype") and getattr(row.dtype, "names", None):
+        out = dict(zip(row.dtype.names, row.tolist(), strict=True))
+    elif isinstance(row, Sequence) and not isinstance(row, str | bytes):
+        if len(row) != len(names):
+            raise QueryError(
+                f"{cls.__name__}: row {index} has {len(row)} values; a positional row needs "
+                f"{len(names)} ({names})"
+            )
+        return dict(zip(names, row, strict=True))
+    else:
+        raise TypeError(f"{cls.__name__}: row {index} is a {type(row).__name__}, not a row")
+    for ref, columns in cls._refs.items():
+        if ref in out and ref not in cls._def.heading:
+            value = out.pop(ref)
+            if isinstance(value, Table):
+                value = value.__dict__
+            if isinstance(value, Mapping):
+                for parent, local in columns.items():
+                    out[local] = value.get(parent, value.get(local))
+            elif len(columns) == 1:
+                out[next(iter(columns.values()))] = value
+            else:
+                raise QueryError(f"{cls.__name__}: row {index}: {ref!r} needs a mapping of {list(columns)}")
+    return out
+
+
+def _as_rows(rows: Any) -> list[Any]:
+    if type(rows).__name__ == "DataFrame" and hasattr(rows, "to_dict"):
+        frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
+        records: list[Any] = frame.to_dict("records")
+        return records
+    names = getattr(getattr(rows, "dtype", None), "names", None)
+    if names:
+        return [dict(zip(names, r, strict=True)) for r in rows.tolist()]
+    if isinstance(rows, Mapping) or isinstance(rows, Table):
+        raise TypeError("insert takes a collection of rows; use insert1 for one row")
+    return list(rows)
+
+
+def _normalize_scalars(rows: list[dict[str, Any]]) -> None:
+    import numpy as np
+
+    for row in rows:
+        for k, v in row.items():
+            if isinstance(v, np.generic):
+                row[k] = v.item()
+
+
+def validator(cls: type[Table]) -> Validator:
+    v = cls.__dict__.get("_validator")
+    if v is None:
+        v = Validator(cls.__name__, cls._def.heading)
+        cls._validator = v
+    return v
+
+
+def insert(
+    cls: type[Table],
+    rows: Iterable[Any],
+    *,
+    skip_duplicates: bool = False,
+    ignore_extra_fields: bool = False,
+    replace: bool = False,
+    allow_direct_insert: bool | None = None,
+) -> int:
+    tier = cls._tier
+    master = cls._master
+    if (tier in AUTO_TIERS or (master is not None and master._tier in AUTO_TIERS)) and not (
+        allow_direct_insert or (master or cls).__dict__.get("_allow_insert", 0)
+    ):
+        raise TypedjError(
+            f"{cls.__name__} is auto-populated: rows are inserted by its make() through "
+            "populate(); pass allow_direct_insert=True to insert directly",
+            table=cls.__name__,
+        )
+    table_def = cls._def
+    heading = table_def.heading
+    names = heading.names
+    data = [_row_dict(cls, r, i, names) for i, r in enumerate(_as_rows(rows))]
+    if not data:
+        return 0
+    if ignore_extra_fields:
+        data = [{k: v for k, v in d.items() if k in heading} for d in data]
+    _normalize_scalars(data)
+    valid = validator(cls).validate(data)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in valid:
+        groups.setdefault(tuple(n for n in heading.all_names if n in row), []).append(row)
+    conn = cls._schema.connection
+    ctx = codecs.Context(table_def.schema, table_def.name, conn)
+    statements = []
+    for columns, members in groups.items():
+        matrix = {c: [m[c] for m in members] for c in columns}
+        for c in columns:
+            encode = codecs.encoder(heading[c], ctx)
+            if encode is not None:
+                matrix[c] = encode(matrix[c])
+        params = list(zip(*(matrix[c] for c in columns), strict=True))
+        sql = conn.dialect.insert(
+            table_def.schema, table_def.name, columns, skip_duplicates=skip_duplicates, replace=replace
+        )
+        statements.append((sql, params))
+    try:
+        with conn.transaction():
+            for sql, params in statements:
+                conn.executemany(sql, params)
+    except IntegrityError as exc:
+        exc.table = exc.table or table_def.name
+        raise type(exc)(f"{cls.__name__}: {exc}", table=table_def.name) from exc
+    return len(valid)
+
+
+def update1(cls: type[Table], row: Mapping[str, Any] | Table) -> None:
+    table_def = cls._def
+    if cls._tier in AUTO_TIERS or cls._tier == "Part":
+        raise TypedjError(
+            f"{cls.__name__}: update1 is for Manual and Lookup tables; delete and populate "
+            "again to change computed results",
+            table=table_def.name,
+        )
+    values = dict(row.__dict__ if isinstance(row, Table) else row)
+    heading = table_def.heading
+    unknown = [k for k in values if k not in heading]
+    if unknown:
+        raise UnknownAttributeError(
+            f"{cls.__name__}.update1: {unknown} are not attributes; it has {heading.names}",
+            table=table_def.name, attribute=unknown[0],
+        )
+    key = {k: values[k] for k in heading.primary_key if k in values}
+    missing = [k for k in heading.primary_key if k not in values and not k.startswith("_")]
+    if missing:
+        raise TypedjError(f"{cls.__name__}.update1: the row must give its primary key; missing {missing}",
+                          table=table_def.name, attribute=missing[0])
+    changes = {k: v for k, v in values.items() if k not in heading.primary_key}
+    if not changes:
+        raise TypedjError(f"{cls.__name__}.update1: nothing to update", table=table_def.name)
+    conn = cls._schema.connection
+    with conn.transaction():
+        current = (cls & key).to_dicts()
+        if len(current) != 1:
+            raise TypedjError(
+                f"{cls.__name__}.update1: no row with key {key}; update1 changes an existing row",
+                table=table_def.name,
+            )
+        merged = {**current[0], **changes}
+        merged = {k: v for k, v in merged.items() if not (v is None and heading[k].has_default)}
+        valid = validator(cls).validate([merged])[0]
+        ctx = codecs.Context(table_def.schema, table_def.name, conn)
+        columns = list(changes)
+        params = []
+        for c in columns:
+            encode = codecs.encoder(heading[c], ctx)
+            value = valid.get(c)
+            params.append(encode([value])[0] if encode and value is not None else value)
+        key_params = []
+        for k in heading.primary_key:
+            encode = codecs.encoder(heading[k], ctx)
+            key_params.append(encode([key[k]])[0] if encode else key[k])
+        conn.query(conn.dialect.update(table_def.schema, table_def.name, columns, heading.primary_key),
+                   params + key_params)
+
+
+# -- describe -------------------------------------------------------------------------
+
+
+def _class_name(table: str) -> str:
+    return "".join(p.capitalize() for p in table.split("__")[-1].lstrip("_#").split("_"))
+
+
+def describe(cls: type[Table]) -> str:
+    """DataJoint's definition text of a table, as datajoint-python would print it."""
+    table_def = cls._def
+    lines = [f"# {table_def.comment}"] if table_def.comment else []
+    fk_of = {col: fk for fk in table_def.foreign_keys for col in fk.attr_map}
+    done: set[int] = set()
+    master = cls._master
+    for in_key in (True, False):
+        if not in_key:
+            lines.append("---")
+        for attr in table_def.heading:
+            if attr.in_key != in_key or attr.is_hidden:
+                continue
+            fk = fk_of.get(attr.name)
+            if fk is None:
+                lines.append(attr.definition_line())
+                continue
+            if id(fk) in done:
+                continue
+            done.add(id(fk))
+            if master is not None and fk.parent_table == master._def.name and not fk.renamed:
+                target = "master"
+            else:
+                target = _class_name(fk.parent_table)
+                if fk.parent_table.count("__") and not fk.parent_table.startswith("__") or (
+                    fk.parent_table.startswith("__") and fk.parent_table[2:].count("__")
+                ) or (fk.parent_table.startswith("#") and "__" in fk.parent_table):
+                    head = fk.parent_table.rsplit("__", 1)[0]
+                    target = f"{_class_name(head)}.{target}"
+                if fk.parent_schema != table_def.schema:
+                    target = f"{fk.parent_schema}.{target}"
+            options = [o for o, on in (("nullable", fk.nullable), ("unique", fk.unique)) if on]
+            opts = f"[{', '.join(options)}] " if options else ""
+            renames = {local: parent for local, parent in fk.attr_map.items() if local != parent}
+            proj = ""
+            if renames:
+                proj = ".proj(" + ", ".join(f'{k}="{v}"' for k, v in renames.items()) + ")"
+            lines.append(f"-> {opts}{target}{proj}")
+    for index in table_def.indexes:
+        lines.append(f"{'UNIQUE ' if index.unique else ''}INDEX ({', '.join(index.attributes)})")
+    return "\n".join(lines) + "\n"
+
+
+# -- delete and drop --------------------------------------------------------------------
+
+
+def _restricted(conn: Connection, graph: Any, name: str) -> TableNode:
+    schema, table = name.split(".", 1)
+    node: TableNode = conn.schemas[schema].node(table)
+    return node
+
+
+def delete(query: Query[Any], *, part_integrity: str = "enforce", dry_run: bool = False) -> dict[str, int]:
+    """Delete the rows of ``query`` and, in one transaction, every row that depends on them.
+
+    Returns the rows deleted per table (``dry_run=True`` counts them and deletes
+    nothing). A part table's rows go only with their master's unless
+    ``part_integrity`` is ``"ignore"`` (delete them alone) or ``"cascade"`` (delete the
+    masters too).
+    """
+    if part_integrity not in {"enforce", "ignore", "cascade"}:
+        raise ValueError("part_integrity is 'enforce', 'ignore' or 'cascade'")
+    node = query._node
+    base = _base_table(node)
+    conn = query.connection
+    graph = graphs.for_connection(conn)
+    start = f"{base.schema}.{base.table}"
+    plan = _plan(conn, graph, {start: [query]})
+    if part_integrity != "ignore":
+        plan = _check_parts(conn, graph, plan, part_integrity)
+    order = [n for n in graphs.ordered(graph, plan) if n in plan]
+    counts: dict[str, int] = {}
+    with conn.transaction():
+        for name in order:
+            counts[name] = len(_union(conn, name, plan[name]))
+        if not dry_run:
+            for name in reversed(order):
+                if counts[name]:
+                    _delete_rows(conn, name, plan[name])
+    if not dry_run:
+        log.info("deleted %s", {k: v for k, v in counts.items() if v})
+    return {k: v for k, v in counts.items() if v}
+
+
+def _base_table(node: Any) -> TableNode:
+    while not isinstance(node, TableNode):
+        child = getattr(node, "child", None)
+        if child is None or type(node).__name__ != "Restrict":
+            raise QueryError("delete works on a table or a restriction of one, not on a join or projection")
+        node = child
+    return node
+
+
+def _plan(conn: Connection, graph: Any, seeds: dict[str, list[Query[Any]]]) -> dict[str, list[Query[Any]]]:
+    """Every table reached downstream, with the restrictions (any of which) that select its rows."""
+    plan: dict[str, list[Query[Any]]] = {k: list(v) for k, v in seeds.items()}
+    for name in graphs.ordered(graph, _downstream(graph, plan)):
+        if name not in plan:
+            continue
+        parent_rows = plan[name]
+        for child, fk in graphs.children(graph, name):
+            child_node = _restricted(conn, graph, child)
+            renames = {local: parent for local, parent in fk.attr_map.items() if local != parent}
+            for restriction in parent_rows:
+                plan.setdefault(child, []).append(Query(child_node) & restriction.proj(**renames))
+    return plan
+
+
+def _downstream(graph: Any, plan: Mapping[str, Any]) -> set[str]:
+    import networkx as nx
+
+    nodes: set[str] = set()
+    for name in plan:
+        nodes |= {name} | nx.descendants(graph, name)
+    return nodes
+
+
+def _conditions(node: Any) -> AndList:
+    """The conditions of a chain of restrictions of one table."""
+    conditions = AndList()
+    while not isinstance(node, TableNode):
+        conditions.append(Not(node.condition) if node.negate else node.condition)
+        node = node.child
+    return conditions
+
+
+def _union(conn: Connection, name: str, restrictions: list[Query[Any]]) -> Query[Any]:
+    """Rows selected by any of ``restrictions``, as conditions on the table itself.
+
+    Conditions (not subqueries of the table) so that a DELETE can use them: MySQL
+    refuses a DELETE whose subquery reads the table being deleted from.
+    """
+    schema, table = name.split(".", 1)
+    base = Query(conn.schemas[schema].node(table))
+    alternatives = [_conditions(r._node) for r in restrictions]
+    if any(not alt for alt in alternatives):
+        return base
+    if len(alternatives) == 1:
+        return base & alternatives[0]
+    return base & alternatives
+
+
+def _check_parts(conn: Connection, graph: Any, plan: dict[str, list[Query[Any]]], mode: str) -> dict[str, list[Query[Any]]]:
+    for _ in range(len(graph) + 1):
+        added = False
+        for name in list(plan):
+            schema, table = name.split(".", 1)
+            master_name = _master_of(graph, schema, table)
+            if master_name is None:
+                continue
+            master = Query(_restricted(conn, graph, master_name))
+            parts = _union(conn, name, plan[name])
+            deleted_masters = [_union(conn, master_name, plan[master_name])] if master_name in plan else []
+            orphaned = master & parts.proj()
+            if deleted_masters:
+                orphaned = orphaned - deleted_masters[0].proj()
+            if not orphaned:
+                continue
+            if mode == "enforce":
+                raise IntegrityError(
+                    f"deleting rows of part table {name} without their master {master_name}; "
+                    "delete from the master, or pass part_integrity='cascade' (delete the masters "
+                    "too) or 'ignore'",
+                    table=table,
+                )
+            masters = master & orphaned.keys()
+            plan = _plan(conn, graph, {**plan, master_name: [*plan.get(master_name, []), masters]})
+            added = True
+        if not added:
+            return plan
+    return plan
+
+
+def _master_of(graph: Any, schema: str, table: str) -> str | None:
+    if "__" not in table.lstrip("_#"):
+        return None
+    head = table[: table.rindex("__")]
+    name = f"{schema}.{head}"
+    return name if name in graph else None
+
+
+def _delete_rows(conn: Connection, name: str, restrictions: list[Query[Any]]) -> None:
+    from .query.compiler import Compiler
+
+    query = _union(conn, name, restrictions)
+    c = Compiler(conn.dialect)
+    select = query._node.compile(c)
+    if len(select.items) != 1 or select.closed:
+        raise QueryError(f"cannot delete from {name}: the restriction is not a plain table restriction")
+    schema, table = name.split(".", 1)
+    where = " AND ".join(select.where) or "TRUE"
+    sql = f"DELETE FROM {conn.dialect.table(schema, table)} WHERE {where}"
+    conn.query(sql, select.params())
+
+
+def drop_tables(conn: Connection, names: Sequence[str]) -> list[str]:
+    """Drop tables and everything that depends on them, children first, and forget them."""
+    graph = graphs.for_connection(conn)
+    targets: set[str] = set()
+    for name in names:
+        if name in graph:
+            targets |= set(graphs.descendants(graph, name))
+    order = list(reversed(graphs.ordered(graph, targets)))
+    for name in order:
+        schema, table = name.split(".", 1)
+        conn.query(conn.dialect.drop_table(schema, table))
+        s = conn.schemas.get(schema)
+        if s is not None:
+            s.tables.pop(table, None)
+            s.lineage.pop(table, None)
+            if s.has_lineage:
+                conn.query(
+                    f"DELETE FROM {conn.dialect.table(schema, '~lineage')} WHERE table_name = {conn.dialect.placeholder}",
+                    (table,),
+                )
+            for cls in list(s.classes.values()):
+                if cls.__dict__.get("_def") is not None and cls._def.name == table:
+                    cls._unbind()
+                    s.classes.pop(cls.__name__, None)
+    graphs.invalidate(conn)
+    return order
+
+
+__all__ = ["RESERVED", "Computed", "Imported", "Lookup", "Manual", "Part", "Table"]

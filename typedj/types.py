@@ -1,0 +1,235 @@
+"""The declaration vocabulary: what users write in a table's class body.
+
+Every marker here is plain typing to a type checker (``Key[int]`` is ``int``) and a
+readable instruction to the metaclass, which reads them with
+``typing.get_type_hints(include_extras=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeAlias, TypeVar, overload
+
+T = TypeVar("T")
+P = TypeVar("P")
+
+
+class _Missing:
+    """The absence of a default (``None`` is a real default: SQL NULL)."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Missing()
+
+
+class _SqlLiteral(str):
+    """A default the server computes (unquoted in DDL)."""
+
+    __slots__ = ()
+
+
+CURRENT_TIMESTAMP = _SqlLiteral("CURRENT_TIMESTAMP")
+"""Default for ``datetime`` attributes: the server's time at insert."""
+
+
+@dataclass(frozen=True)
+class _PrimaryKey:
+    def __repr__(self) -> str:
+        return "PrimaryKey"
+
+
+@dataclass(frozen=True)
+class _BlobMarker:
+    def __repr__(self) -> str:
+        return "Blob"
+
+
+@dataclass(frozen=True)
+class SqlType:
+    """A precise column type: a DataJoint core type name or a native MySQL type."""
+
+    sql: str
+    core: str | None = None
+
+
+PRIMARY_KEY = _PrimaryKey()
+BLOB = _BlobMarker()
+
+Key: TypeAlias = Annotated[T, PRIMARY_KEY]
+"""Marks an attribute (or a ``Ref``) as part of the primary key."""
+
+Blob: TypeAlias = Annotated[T, BLOB]
+"""A value serialized with DataJoint's blob format (``<blob>``); ``T`` is what it holds."""
+
+int8: TypeAlias = Annotated[int, SqlType("tinyint", "int8")]
+int16: TypeAlias = Annotated[int, SqlType("smallint", "int16")]
+int32: TypeAlias = Annotated[int, SqlType("int", "int32")]
+int64: TypeAlias = Annotated[int, SqlType("bigint", "int64")]
+uint8: TypeAlias = Annotated[int, SqlType("tinyint unsigned")]
+uint16: TypeAlias = Annotated[int, SqlType("smallint unsigned")]
+uint32: TypeAlias = Annotated[int, SqlType("int unsigned")]
+uint64: TypeAlias = Annotated[int, SqlType("bigint unsigned")]
+float32: TypeAlias = Annotated[float, SqlType("float", "float32")]
+float64: TypeAlias = Annotated[float, SqlType("double", "float64")]
+
+
+@dataclass(frozen=True)
+class AttrSpec:
+    """Options of one attribute, collected from ``Attr``/``External`` in the class body."""
+
+    default: Any = MISSING
+    max_length: int | None = None
+    fixed_length: bool = False
+    precision: int | None = None
+    scale: int | None = None
+    sql_type: str | None = None
+    comment: str = ""
+    auto_increment: bool = False
+    store: str | None = None
+    codec: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """Options of one foreign key, collected from ``Link`` in the class body."""
+
+    rename: Mapping[str, str] = field(default_factory=dict)
+    nullable: bool = False
+    unique: bool = False
+    default: Any = MISSING
+
+
+def Attr(
+    *,
+    default: Any = MISSING,
+    max_length: int | None = None,
+    fixed_length: bool = False,
+    precision: int | None = None,
+    scale: int | None = None,
+    sql_type: str | None = None,
+    comment: str = "",
+    auto_increment: bool = False,
+) -> Any:
+    """Options of an attribute: sizes, an explicit SQL type, a comment, a default.
+
+    ``max_length`` sizes a ``str`` (``varchar(n)``, or ``char(n)`` with
+    ``fixed_length``); ``precision``/``scale`` size a ``Decimal``; ``precision`` alone
+    gives a ``datetime`` fractional seconds. ``sql_type`` names a native MySQL type.
+    """
+    return AttrSpec(
+        default=default,
+        max_length=max_length,
+        fixed_length=fixed_length,
+        precision=precision,
+        scale=scale,
+        sql_type=sql_type,
+        comment=comment,
+        auto_increment=auto_increment,
+    )
+
+
+def External(store: str = "", *, default: Any = MISSING, comment: str = "") -> Any:
+    """Keep a ``Blob`` attribute's values in an object store instead of in the table."""
+    return AttrSpec(default=default, comment=comment, store=store)
+
+
+def Link(
+    *,
+    rename: Mapping[str, str] | None = None,
+    nullable: bool = False,
+    unique: bool = False,
+    default: Any = MISSING,
+) -> Any:
+    """Options of a foreign key (``Ref``).
+
+    ``rename`` maps the parent's attribute names to the names used here, so that a
+    table can reference the same parent twice (``{"cell_id": "pre_cell_id"}``).
+    ``nullable`` (secondary references only) lets the reference be absent.
+    """
+    if nullable and default is MISSING:
+        default = None
+    return LinkSpec(rename=dict(rename or {}), nullable=nullable, unique=unique, default=default)
+
+
+@dataclass(frozen=True)
+class Index:
+    """A secondary index over attributes; ``unique=True`` for a unique index."""
+
+    attributes: tuple[str, ...]
+    unique: bool = False
+
+    def __init__(self, *attributes: str, unique: bool = False) -> None:
+        if not attributes:
+            raise ValueError("Index() needs at least one attribute name")
+        object.__setattr__(self, "attributes", tuple(attributes))
+        object.__setattr__(self, "unique", unique)
+
+
+class Ref(Generic[P]):
+    """A foreign key to table ``P``: its primary key attributes become columns here.
+
+    On a row, ``row.subject`` is the parent's key (a dict in the parent's attribute
+    names); a constructor accepts a parent row, a key mapping, or, for a parent with a
+    one-attribute key, the bare value.
+    """
+
+    __slots__ = ("columns", "name")
+
+    def __init__(self, name: str = "", columns: Mapping[str, str] | None = None) -> None:
+        self.name = name
+        self.columns: dict[str, str] = dict(columns or {})
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: Any) -> Ref[P]: ...
+
+    @overload
+    def __get__(self, obj: object, owner: Any) -> dict[str, Any]: ...
+
+    def __get__(self, obj: object | None, owner: Any) -> Ref[P] | dict[str, Any]:
+        if obj is None:
+            return self
+        values = obj.__dict__
+        return {parent: values.get(local) for parent, local in self.columns.items()}
+
+    def __set__(self, obj: object, value: P | Mapping[str, Any] | int | str | None) -> None:
+        values = obj.__dict__
+        if value is None:
+            for local in self.columns.values():
+                values[local] = None
+            return
+        if isinstance(value, Mapping):
+            source: Mapping[str, Any] = value
+        elif hasattr(value, "__dict__") and not isinstance(value, int | str):
+            source = vars(value)
+        else:
+            if len(self.columns) != 1:
+                raise TypeError(
+                    f"{self.name}: a bare value can only set a reference to a parent "
+                    f"with a one-attribute key; give a mapping of {sorted(self.columns)}"
+                )
+            (local,) = self.columns.values()
+            values[local] = value
+            return
+        for parent, local in self.columns.items():
+            if parent in source:
+                values[local] = source[parent]
+            elif local in source:
+                values[local] = source[local]
+            else:
+                raise TypeError(f"{self.name}: the value given has no attribute {parent!r}")

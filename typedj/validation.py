@@ -1,0 +1,123 @@
+"""Every insert is validated by a pydantic model built from the table's heading.
+
+The model is a ``TypedDict`` validated as a list in one call, so a batch of 10,000 rows
+costs one trip into pydantic's core, and every problem of every row is reported at once.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Annotated, Any, Literal, get_origin
+from uuid import UUID
+
+import pydantic
+from typing_extensions import NotRequired, TypedDict
+
+from .declare import int_range
+from .errors import Problem, ValidationError
+from .heading import Attribute, Heading, enum_values
+
+_KIND_TYPES: dict[str, Any] = {
+    "date": date,
+    "datetime": datetime,
+    "time": time,
+    "uuid": UUID,
+    "bytes": bytes,
+    "bool": bool,
+}
+
+
+def python_type(attr: Attribute) -> Any:
+    """The Python type values of ``attr`` have, with its SQL limits as constraints."""
+    kind = attr.kind
+    if kind == "int":
+        bounds = int_range(attr.sql_type) or (None, None)
+        return Annotated[int, pydantic.Field(ge=bounds[0], le=bounds[1], strict=False)]
+    if kind == "float":
+        return Annotated[float, pydantic.Field(allow_inf_nan=attr.nullable)]
+    if kind == "decimal":
+        digits = [int(x) for x in attr.sql_type[attr.sql_type.index("(") + 1 : -1].split(",")]
+        return Annotated[Decimal, pydantic.Field(max_digits=digits[0], decimal_places=digits[1])]
+    if kind == "str":
+        size = attr.sql_type[attr.sql_type.find("(") + 1 : attr.sql_type.find(")")]
+        return Annotated[str, pydantic.Field(max_length=int(size))] if size.isdigit() else str
+    if kind == "enum":
+        return Literal[enum_values(attr.type_name)]
+    if kind == "json":
+        return pydantic.JsonValue
+    if kind == "blob" or kind == "external":
+        return _instance_of(attr.python_type)
+    if kind in _KIND_TYPES:
+        return _KIND_TYPES[kind]
+    return Any
+
+
+def _instance_of(declared: Any) -> Any:
+    if declared is None or declared is Any:
+        return Any
+    origin = get_origin(declared) or declared
+    if isinstance(origin, type):
+        return pydantic.InstanceOf[origin]
+    return Any
+
+
+def _describe(attr: Attribute) -> str:
+    return f"{attr.type_name}{' or None' if attr.nullable else ''}"
+
+
+class Validator:
+    """Validates rows (mappings of attribute names) for one table."""
+
+    def __init__(self, table: str, heading: Heading):
+        self.table = table
+        self.heading = heading
+        self.attributes = [a for a in heading if not a.is_hidden]
+        fields: dict[str, Any] = {}
+        for attr in self.attributes:
+            t = python_type(attr)
+            if attr.nullable:
+                t = typing.Optional[t]  # noqa: UP045 - t may be a typing form without __or__
+            if attr.has_default:
+                t = NotRequired[t]
+            fields[attr.name] = t
+        model = TypedDict(f"{table}Row", fields)  # type: ignore[operator]
+        model.__pydantic_config__ = pydantic.ConfigDict(  # type: ignore[attr-defined]
+            extra="forbid", arbitrary_types_allowed=True
+        )
+        self._adapter: pydantic.TypeAdapter[list[dict[str, Any]]] = pydantic.TypeAdapter(list[model])  # type: ignore[valid-type]
+        self._float_nullable = [a.name for a in self.attributes if a.kind == "float" and a.nullable]
+
+    def validate(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Validated copies of ``rows``; raises ``ValidationError`` listing every problem."""
+        if self._float_nullable:
+            for row in rows:
+                for name in self._float_nullable:
+                    v = row.get(name)
+                    if isinstance(v, float) and math.isnan(v):
+                        row[name] = None
+        try:
+            return self._adapter.validate_python(rows)
+        except pydantic.ValidationError as exc:
+            raise ValidationError(self.table, self._problems(exc, rows)) from None
+
+    def _problems(self, exc: pydantic.ValidationError, rows: Sequence[dict[str, Any]]) -> list[Problem]:
+        problems = []
+        for err in exc.errors():
+            loc = err["loc"]
+            row = int(loc[0]) if loc and isinstance(loc[0], int) else 0
+            name = str(loc[1]) if len(loc) > 1 else None
+            attr = self.heading.get(name) if name else None
+            if err["type"] == "missing":
+                message = f"missing (required {attr.type_name if attr else 'value'})"
+            elif err["type"] == "extra_forbidden":
+                message = f"unknown attribute; {self.table} has {self.heading.names}"
+            else:
+                expected = f"expected {_describe(attr)}: " if attr else ""
+                message = f"{expected}{err['msg']}, got {err.get('input')!r}"
+            problems.append(Problem(row=row, attribute=name, message=message, value=err.get("input")))
+        problems.sort(key=lambda p: (p.row, p.attribute or ""))
+        return problems
