@@ -1,0 +1,1 @@
+"""Subcommands of the ``typedj`` command that are not part of another module."""
