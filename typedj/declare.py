@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import types as pytypes
 import typing
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -420,7 +419,7 @@ def declare(cls: type[Table], schema_name: str, parent_def: Any) -> tuple[TableD
     )
     if len(table_name) > 64:
         raise DeclarationError(f"{cls_name}: table name {table_name!r} is over 64 characters")
-    cls._refs = refs  # type: ignore[attr-defined]
+    cls._refs = refs
     return table, lineage
 
 

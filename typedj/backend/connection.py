@@ -62,7 +62,7 @@ class Connection:
         if self._raw is not None and self._pid == os.getpid():
             try:
                 self._raw.close()
-            except Exception:  # noqa: BLE001 - closing a dead connection may fail; nothing to do
+            except Exception:
                 pass
         self._raw = None
 
@@ -114,8 +114,8 @@ class Connection:
 
     @staticmethod
     def _is_lost(exc: BaseException) -> bool:
-        args = getattr(exc, "args", ())
-        return bool(args) and isinstance(args[0], int) and args[0] in _LOST or isinstance(
+        args: tuple[Any, ...] = getattr(exc, "args", ())
+        return (bool(args) and isinstance(args[0], int) and args[0] in _LOST) or isinstance(
             exc, BrokenPipeError | ConnectionResetError
         )
 
@@ -140,7 +140,7 @@ class Connection:
                 if not self._broken:
                     try:
                         self.raw.rollback()
-                    except Exception:  # noqa: BLE001 - the original error matters more
+                    except Exception:
                         self.close()
                 self._broken = False
                 raise

@@ -12,7 +12,7 @@ import pymysql.converters
 
 from ..config import DatabaseURL
 from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment
-from ..types import MISSING, CURRENT_TIMESTAMP
+from ..types import CURRENT_TIMESTAMP, MISSING
 from .dialect import Dialect
 
 if TYPE_CHECKING:
@@ -45,7 +45,8 @@ class MySQLDialect(Dialect):
             return "1" if value else "0"
         if isinstance(value, int | float | Decimal):
             return str(value)
-        return "'" + pymysql.converters.escape_string(str(value)) + "'"
+        escaped: str = pymysql.converters.escape_string(str(value))
+        return "'" + escaped + "'"
 
     def create_schema(self, schema: str) -> list[str]:
         return [f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"]

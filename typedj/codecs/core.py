@@ -97,7 +97,7 @@ class _Blob:
             for i, v in enumerate(values):
                 try:
                     out.append(None if v is None else unpack(v))
-                except Exception as exc:  # noqa: BLE001 - reported with its row by the caller
+                except Exception as exc:
                     raise DecodeError(i, exc) from exc
             return out
 
