@@ -686,6 +686,10 @@ class _Decoder:
 
     def array(self, pos: int, end: int) -> tuple[object, int]:
         arr, pos = self.array_body(pos, end, join_rows=True)
+        if arr.ndim == 0 and arr.dtype.kind in "biufcM":
+            # 0-d numbers are how numpy scalars are stored; datajoint-python returns scalars.
+            scalar = arr[()]
+            return (scalar.item() if self.squeeze else scalar), pos
         return self.finish(arr), pos
 
     def array_body(self, pos: int, end: int, *, join_rows: bool) -> tuple[Any, int]:
