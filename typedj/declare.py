@@ -105,13 +105,31 @@ def _split_optional(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-def read_fields(cls: type) -> list[Field]:
-    """The annotated attributes of ``cls`` itself, in declaration order."""
+def read_fields(cls: type, namespace: dict[str, Any] | None = None) -> list[Field]:
+    """The annotated attributes of ``cls`` itself, in declaration order.
+
+    Forward references (``Ref["Parent"]``) resolve against the module, the master class
+    and ``namespace`` (the classes already declared), so a parent declared after its
+    child is found even before its name is bound in the module.
+    """
+    cached = cls.__dict__.get("_fields")
+    if cached is not None and namespace is None:
+        return list(cached)
     own = cls.__dict__.get("__annotations__", {})
     only_own = type(cls.__name__, (), {"__annotations__": dict(own), "__module__": cls.__module__})
     try:
-        hints = typing.get_type_hints(only_own, include_extras=True, localns=_local_namespace(cls))
+        hints = typing.get_type_hints(
+            only_own, include_extras=True, localns={**(namespace or {}), **_local_namespace(cls)}
+        )
     except NameError as exc:
+        missing = getattr(exc, "name", None) or ""
+        referenced = any(
+            re.search(rf"Ref\[\s*['\"]?{re.escape(missing)}\b", str(a)) for a in own.values()
+        )
+        if not referenced:
+            raise DeclarationError(
+                f"{cls.__name__}: an annotation uses {missing!r}, which is not defined", table=cls.__name__
+            ) from exc
         raise DeclarationError(
             f"{cls.__name__}: cannot resolve an annotation ({exc}); declare referenced tables first",
             table=cls.__name__,
@@ -261,7 +279,9 @@ def _check_default(cls_name: str, f: Field, type_name: str, in_key: bool) -> Any
     return default
 
 
-def declare(cls: type[Table], schema_name: str, parent_def: Any) -> tuple[TableDef, dict[str, str]]:
+def declare(
+    cls: type[Table], schema_name: str, parent_def: Any, namespace: dict[str, Any] | None = None
+) -> tuple[TableDef, dict[str, str]]:
     """Build the table definition and the lineage rows of ``cls``.
 
     ``parent_def(parent_class)`` returns the parent's ``(TableDef, lineage)``; it is how
@@ -299,6 +319,10 @@ def declare(cls: type[Table], schema_name: str, parent_def: Any) -> tuple[TableD
             pattr = parent_table.heading[pname]
             local = rename.get(pname, pname)
             keep_core = pattr.core and pattr.kind in {"uuid"}
+            origin = parent_lineage.get(pname)
+            if _shared(local, origin, foreign_keys, lineage):
+                attr_map[local] = pname  # as DataJoint: two references share this column
+                continue
             add(
                 Attribute(
                     name=local,
@@ -313,7 +337,6 @@ def declare(cls: type[Table], schema_name: str, parent_def: Any) -> tuple[TableD
                 )
             )
             attr_map[local] = pname
-            origin = parent_lineage.get(pname)
             if origin:
                 lineage[local] = origin
         refs[name] = {pname: local for local, pname in attr_map.items()}
@@ -330,10 +353,11 @@ def declare(cls: type[Table], schema_name: str, parent_def: Any) -> tuple[TableD
         )
 
     master = getattr(cls, "_master", None)
-    if master is not None and not _declares_master_ref(cls, master):
+    if master is not None and not _declares_master_ref(cls, master, namespace):
         reference(master, "master", True, False, None)
 
-    for f in read_fields(cls):
+    fields = read_fields(cls, namespace or {})
+    for f in fields:
         if f.name in RESERVED:
             raise DeclarationError(
                 f"{cls_name}.{f.name}: {f.name!r} is reserved for a method; choose another name",
@@ -387,17 +411,14 @@ def declare(cls: type[Table], schema_name: str, parent_def: Any) -> tuple[TableD
         if f.in_key:
             lineage[f.name] = f"{schema_name}.{table_name}.{f.name}"
 
-    if not any(a.in_key for a in attributes):
-        attributes.insert(
-            0,
-            Attribute(
-                name="_singleton", type_name="bool", sql_type="tinyint", in_key=True, default=True,
-                comment="singleton primary key", core=True, python_type=bool,
-            ),
-        )
-        lineage["_singleton"] = f"{schema_name}.{table_name}._singleton"
-
     heading = Heading.of(attributes)
+    if not heading.primary_key:
+        singleton = Attribute(
+            name="_singleton", type_name="bool", sql_type="tinyint", in_key=True, default=True,
+            comment="singleton primary key", core=True, python_type=bool,
+        )
+        heading = Heading((*heading.attributes, singleton))  # last, where DataJoint puts it
+        lineage["_singleton"] = f"{schema_name}.{table_name}._singleton"
     indexes = []
     for index in getattr(cls, "indexes", ()) or ():
         if not isinstance(index, Index):
@@ -420,11 +441,18 @@ def declare(cls: type[Table], schema_name: str, parent_def: Any) -> tuple[TableD
     if len(table_name) > 64:
         raise DeclarationError(f"{cls_name}: table name {table_name!r} is over 64 characters")
     cls._refs = refs
+    cls._fields = tuple(fields)  # type: ignore[attr-defined]
     return table, lineage
 
 
-def _declares_master_ref(cls: type, master: type) -> bool:
-    return any(f.ref is master for f in read_fields(cls))
+def _shared(name: str, origin: str | None, foreign_keys: list[ForeignKey], lineage: dict[str, str]) -> bool:
+    """Whether ``name`` already came in through another reference from the same origin."""
+    inherited = any(name in fk.attr_map for fk in foreign_keys)
+    return inherited and bool(origin) and lineage.get(name) == origin
+
+
+def _declares_master_ref(cls: type, master: type, namespace: dict[str, Any] | None) -> bool:
+    return any(f.ref is master for f in read_fields(cls, namespace or {}))
 
 
 def table_name_of(cls: type) -> str:

@@ -122,7 +122,8 @@ class Schema:
         from .errors import DeclarationError as _DE
 
         try:
-            table_def, lineage = declare(cls, self.name, self._parent(cls))
+            known = {n: c for s in self.connection.schemas.values() for n, c in s.classes.items()}
+            table_def, lineage = declare(cls, self.name, self._parent(cls), known)
         except _DE as exc:
             if "cannot resolve an annotation" in str(exc):
                 cls._pending_reason = str(exc)  # type: ignore[attr-defined]
