@@ -134,7 +134,7 @@ def test_heading_and_describe(schema: tj.Schema) -> None:
         '-> Cell.proj(post_cell="cell_id")',
         "---",
     ]
-    assert lab.Spikes.Unit.describe().splitlines()[0] == "-> master"  # type: ignore[attr-defined]
+    assert lab.Spikes.Unit.describe().splitlines()[0] == "-> Spikes"  # type: ignore[attr-defined]
     assert "-> [nullable] Subject" in lab.Device.describe()
 
 
@@ -263,3 +263,40 @@ def test_forward_reference_waits_for_parent(schema: tj.Schema) -> None:
 
     assert Child.primary_key == ["parent_id", "child_id"]
     assert schema.list_tables() == ["parent", "child"]
+
+
+def test_unique_and_nullable_references(schema: tj.Schema, conn: tj.Connection) -> None:
+    @schema
+    class Rig(Manual):
+        rig_id: Key[int]
+
+    @schema
+    class Setup(Manual):
+        setup_id: Key[int]
+        rig: Ref[Rig] = tj.Link(unique=True)
+        spare: Ref[Rig] = tj.Link(nullable=True, rename={"rig_id": "spare_rig"})
+
+    ddl = create_sql(conn, schema.name, "setup")
+    assert "UNIQUE KEY `rig_id` (`rig_id`)" in ddl
+    assert column_line(ddl, "spare_rig") == "int(11) DEFAULT NULL"
+    Rig.insert([(1,), (2,)])
+    Setup.insert1({"setup_id": 1, "rig_id": 1})
+    assert Setup.fetch1().spare == {"rig_id": None}
+    with pytest.raises(tj.DuplicateError):
+        Setup.insert1({"setup_id": 2, "rig_id": 1})
+    assert "-> [unique] Rig" in Setup.describe()
+    assert '-> [nullable] Rig.proj(spare_rig="rig_id")' in Setup.describe()
+
+
+def test_dependency_cycles_are_refused() -> None:
+    from typedj import graph
+    from typedj.heading import Attribute, ForeignKey, Heading, TableDef
+
+    key = Heading.of([Attribute("x", "int32", "int", in_key=True)])
+    a = TableDef("s", "a", key, foreign_keys=(ForeignKey("s", "b", {"x": "x"}),))
+    b = TableDef("s", "b", key, foreign_keys=(ForeignKey("s", "a", {"x": "x"}),))
+    with pytest.raises(tj.DeclarationError, match="cycle"):
+        graph.build([a, b])
+    c = TableDef("s", "c", key, foreign_keys=(ForeignKey("s", "d", {"x": "x"}),))
+    d = TableDef("s", "d", key)
+    assert graph.ordered(graph.build([c, d])) == ["s.d", "s.c"]

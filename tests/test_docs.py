@@ -1,0 +1,22 @@
+"""The tutorial's code blocks run, in order, against the test server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typedj as tj
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def python_blocks(page: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", (DOCS / page).read_text(), re.S)
+
+
+def test_tutorial_runs(schema_name: str, conn: tj.Connection) -> None:
+    code = "\n".join(python_blocks("tutorial.md")).replace('"tutorial"', repr(schema_name))
+    code = code.replace("'tutorial.", f"'{schema_name}.")
+    namespace: dict[str, object] = {"__name__": "tutorial"}
+    exec(compile(code, "docs/tutorial.md", "exec", dont_inherit=True), namespace)
+    assert not conn.dialect.schema_exists(conn, schema_name)
