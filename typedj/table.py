@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar, overload
 
 from typing_extensions import Self, dataclass_transform
@@ -358,9 +359,11 @@ def _comparable(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _row_dict(cls: type[Table], row: Any, index: int, names: list[str]) -> dict[str, Any]:
-    if isinstance(row, Table):
+    if type(row) is dict:  # the common case first: an ABC isinstance costs more than the copy
+        out = row.copy()
+    elif isinstance(row, Table):
         return {k: v for k, v in row.__dict__.items()}
-    if isinstance(row, Mapping):
+    elif isinstance(row, Mapping):
         out = dict(row)
     elif hasattr(row, "dtype") and getattr(row.dtype, "names", None):
         out = dict(zip(row.dtype.names, row.tolist(), strict=True))
@@ -401,11 +404,19 @@ def _as_rows(rows: Any) -> list[Any]:
     return list(rows)
 
 
-def _normalize_scalars(rows: list[dict[str, Any]]) -> None:
+_COERCED_KINDS = frozenset({"int", "float", "str", "bool", "decimal"})
+"""Kinds whose validation turns numpy scalars into Python values by itself."""
+
+
+def _normalize_scalars(rows: list[dict[str, Any]], heading: Heading) -> None:
+    names = [a.name for a in heading if a.kind not in _COERCED_KINDS]
+    if not names:
+        return
     import numpy as np
 
     for row in rows:
-        for k, v in row.items():
+        for k in names:
+            v = row.get(k)
             if isinstance(v, np.generic):
                 row[k] = v.item()
 
@@ -445,21 +456,26 @@ def insert(
         return 0
     if ignore_extra_fields:
         data = [{k: v for k, v in d.items() if k in heading} for d in data]
-    _normalize_scalars(data)
+    _normalize_scalars(data, heading)
     valid = validator(cls).validate(data)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in valid:
-        groups.setdefault(tuple(n for n in heading.all_names if n in row), []).append(row)
+    for row in valid:  # rows that omit different defaults need different statements
+        groups.setdefault(tuple(row), []).append(row)
     conn = cls._schema.connection
     ctx = codecs.Context(table_def.schema, table_def.name, conn)
     statements = []
-    for columns, members in groups.items():
-        matrix = {c: [m[c] for m in members] for c in columns}
-        for c in columns:
-            encode = codecs.encoder(heading[c], ctx)
-            if encode is not None:
-                matrix[c] = encode(matrix[c])
-        params = list(zip(*(matrix[c] for c in columns), strict=True))
+    for present, members in groups.items():
+        columns = tuple(n for n in heading.all_names if n in present)
+        encoders = [(i, codecs.encoder(heading[c], ctx)) for i, c in enumerate(columns)]
+        params: list[Any] = list(map(itemgetter(*columns), members)) if len(columns) > 1 else [
+            (m[columns[0]],) for m in members
+        ]
+        if any(encode for _, encode in encoders):
+            matrix = list(zip(*params, strict=True))
+            for i, encode in encoders:
+                if encode is not None:
+                    matrix[i] = tuple(encode(list(matrix[i])))
+            params = list(zip(*matrix, strict=True))
         sql = conn.dialect.insert(
             table_def.schema, table_def.name, columns, skip_duplicates=skip_duplicates, replace=replace
         )
@@ -535,9 +551,8 @@ def describe(cls: type[Table]) -> str:
     """DataJoint's definition text of a table, as datajoint-python would print it."""
     table_def = cls._def
     lines = [f"# {table_def.comment}"] if table_def.comment else []
-    fk_of = {col: fk for fk in table_def.foreign_keys for col in fk.attr_map}
+    fk_of = {col: fk for fk in reversed(table_def.foreign_keys) for col in fk.attr_map}
     done: set[int] = set()
-    master = cls._master
     for in_key in (True, False):
         if not in_key:
             lines.append("---")
@@ -551,23 +566,20 @@ def describe(cls: type[Table]) -> str:
             if id(fk) in done:
                 continue
             done.add(id(fk))
-            if master is not None and fk.parent_table == master._def.name and not fk.renamed:
-                target = "master"
-            else:
-                target = _class_name(fk.parent_table)
-                if fk.parent_table.count("__") and not fk.parent_table.startswith("__") or (
-                    fk.parent_table.startswith("__") and fk.parent_table[2:].count("__")
-                ) or (fk.parent_table.startswith("#") and "__" in fk.parent_table):
-                    head = fk.parent_table.rsplit("__", 1)[0]
-                    target = f"{_class_name(head)}.{target}"
-                if fk.parent_schema != table_def.schema:
-                    target = f"{fk.parent_schema}.{target}"
+            target = _class_name(fk.parent_table)  # DataJoint names the master too, not "master"
+            if (fk.parent_table.count("__") and not fk.parent_table.startswith("__")) or (
+                fk.parent_table.startswith("__") and fk.parent_table[2:].count("__")
+            ) or (fk.parent_table.startswith("#") and "__" in fk.parent_table):
+                head = fk.parent_table.rsplit("__", 1)[0]
+                target = f"{_class_name(head)}.{target}"
+            if fk.parent_schema != table_def.schema:
+                target = f"{fk.parent_schema}.{target}"
             options = [o for o, on in (("nullable", fk.nullable), ("unique", fk.unique)) if on]
             opts = f"[{', '.join(options)}] " if options else ""
             renames = {local: parent for local, parent in fk.attr_map.items() if local != parent}
             proj = ""
             if renames:
-                proj = ".proj(" + ", ".join(f'{k}="{v}"' for k, v in renames.items()) + ")"
+                proj = ".proj(" + ",".join(f'{k}="{v}"' for k, v in renames.items()) + ")"
             lines.append(f"-> {opts}{target}{proj}")
     for index in table_def.indexes:
         lines.append(f"{'UNIQUE ' if index.unique else ''}INDEX ({', '.join(index.attributes)})")

@@ -72,6 +72,9 @@ class _Float:
     """NaN is stored as NULL, as DataJoint does."""
 
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        if not attr.nullable:
+            return None  # NaN cannot reach a NOT NULL column: validation refuses it
+
         def column(values: Column) -> Column:
             return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
 
