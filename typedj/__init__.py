@@ -5,6 +5,7 @@ MySQL/MariaDB server; table classes are queries; every insert is validated.
 """
 
 from .backend.connection import Connection, connect
+from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
 from .config import DatabaseURL, config
 from .errors import (
     AccessError,
@@ -25,12 +26,16 @@ from .heading import Attribute, Heading
 from .query.condition import AndList, Not
 from .query.expression import Query
 from .schema import Schema
+from .stores import CorruptObjectError, MissingObjectError, StoreError
+from .stores.gc import GCReport, gc
 from .table import Computed, Imported, Lookup, Manual, Part, Table
 from .types import (
     CURRENT_TIMESTAMP,
+    Attach,
     Attr,
     Blob,
     External,
+    Filepath,
     Index,
     Key,
     Link,
@@ -53,6 +58,7 @@ __all__ = [
     "CURRENT_TIMESTAMP",
     "AccessError",
     "AndList",
+    "Attach",
     "Attr",
     "Attribute",
     "Blob",
@@ -60,11 +66,14 @@ __all__ = [
     "ConfigError",
     "Connection",
     "ConnectionLostError",
+    "CorruptObjectError",
     "DatabaseURL",
     "DeclarationError",
     "DuplicateError",
     "External",
     "FetchError",
+    "Filepath",
+    "GCReport",
     "Heading",
     "Imported",
     "Index",
@@ -73,6 +82,7 @@ __all__ = [
     "Link",
     "Lookup",
     "Manual",
+    "MissingObjectError",
     "MissingTableError",
     "Not",
     "Part",
@@ -81,6 +91,7 @@ __all__ = [
     "QueryError",
     "Ref",
     "Schema",
+    "StoreError",
     "Table",
     "TypedjError",
     "UnknownAttributeError",
@@ -89,6 +100,7 @@ __all__ = [
     "connect",
     "float32",
     "float64",
+    "gc",
     "int8",
     "int16",
     "int32",

@@ -98,15 +98,35 @@ def _env_url(environ: dict[str, str]) -> DatabaseURL | None:
     return None
 
 
+_STORE_OPTIONS = ("protocol", "location", "endpoint", "bucket", "access_key", "secret_key",
+                  "secure", "hash", "hash_prefix", "schema_prefix", "filepath_prefix", "cache")
+
+
+def _env_stores(environ: dict[str, str]) -> dict[str, dict[str, str]]:
+    """``TYPEDJ_STORE_<NAME>_<OPTION>`` variables (``TYPEDJ_STORE_RAW_SECRET_KEY``) by store,
+    and ``TYPEDJ_STORE_DEFAULT`` naming the default store."""
+    stores: dict[str, dict[str, str]] = {}
+    for var, value in environ.items():
+        if not var.startswith("TYPEDJ_STORE_"):
+            continue
+        rest = var[len("TYPEDJ_STORE_"):].lower()
+        for option in _STORE_OPTIONS:
+            if rest.endswith("_" + option) and len(rest) > len(option) + 1:
+                stores.setdefault(rest[: -len(option) - 1], {})[option] = value
+                break
+    return stores
+
+
 class Config:
     """The settings in force; ``tj.config`` is the process-wide instance."""
 
     def __init__(self) -> None:
         self._url: DatabaseURL | None = None
         self._explicit_url = False
-        self.stores: dict[str, dict[str, Any]] = {}
+        self.stores: dict[str, Any] = {}
         self.cache_folder: str | None = None
         self.cache_size: int = 1 << 30
+        self.download_folder: str | None = None
         self.reload()
 
     def reload(self, environ: dict[str, str] | None = None, start: Path | None = None) -> None:
@@ -122,6 +142,18 @@ class Config:
         stores = tool.get("stores", {})
         if isinstance(stores, dict):
             self.stores.update({k: dict(v) for k, v in stores.items() if isinstance(v, dict)})
+            if isinstance(stores.get("default"), str):
+                self.stores["default"] = stores["default"]
+        for name, options in _env_stores(env).items():
+            current = self.stores.get(name)
+            self.stores[name] = {**(current if isinstance(current, dict) else {}), **options}
+        if default_store := env.get("TYPEDJ_STORE_DEFAULT"):
+            self.stores["default"] = default_store
+        if isinstance(tool.get("download_folder"), str):
+            self.download_folder = tool["download_folder"]
+        self.download_folder = env.get("TYPEDJ_DOWNLOADS", self.download_folder)
+        if size := env.get("TYPEDJ_CACHE_SIZE"):
+            self.cache_size = int(size)
         cache = tool.get("cache", {})
         if isinstance(cache, dict):
             self.cache_folder = cache.get("folder", self.cache_folder)

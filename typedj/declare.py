@@ -17,7 +17,18 @@ from uuid import UUID
 
 from .errors import DeclarationError
 from .heading import Attribute, ForeignKey, Heading, IndexDef, TableDef
-from .types import BLOB, MISSING, PRIMARY_KEY, AttrSpec, Index, LinkSpec, Ref, SqlType, _SqlLiteral
+from .types import (
+    BLOB,
+    MISSING,
+    PRIMARY_KEY,
+    AttrSpec,
+    Index,
+    LinkSpec,
+    Ref,
+    SqlType,
+    _FileMarker,
+    _SqlLiteral,
+)
 
 if TYPE_CHECKING:
     from .table import Table
@@ -191,6 +202,16 @@ def attribute_type(cls_name: str, f: Field) -> tuple[str, str, bool, Any]:
     spec = f.spec or AttrSpec()
     base = f.base
     where = f"{cls_name}.{f.name}"
+    file_marker = next((e for e in f.extras if isinstance(e, _FileMarker)), None)
+    if file_marker is not None:
+        if spec.store is not None:
+            return f"<{file_marker.codec}@{spec.store}>", "json", True, base
+        if file_marker.codec == "filepath":
+            raise DeclarationError(
+                f"{where}: a Filepath names its store: = External('store')",
+                table=cls_name, attribute=f.name,
+            )
+        return "<attach>", "longblob", True, base
     if f.blob:
         if spec.store is not None:
             return f"<blob@{spec.store}>", "json", True, base

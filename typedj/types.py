@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Generic, TypeAlias, TypeVar, overload
 
 T = TypeVar("T")
@@ -58,6 +59,16 @@ class _BlobMarker:
 
 
 @dataclass(frozen=True)
+class _FileMarker:
+    """A file attribute: ``attach`` (uploaded with its name) or ``filepath`` (already stored)."""
+
+    codec: str
+
+    def __repr__(self) -> str:
+        return self.codec.capitalize()
+
+
+@dataclass(frozen=True)
 class SqlType:
     """A precise column type: a DataJoint core type name or a native MySQL type."""
 
@@ -67,12 +78,24 @@ class SqlType:
 
 PRIMARY_KEY = _PrimaryKey()
 BLOB = _BlobMarker()
+ATTACH = _FileMarker("attach")
+FILEPATH = _FileMarker("filepath")
 
 Key: TypeAlias = Annotated[T, PRIMARY_KEY]
 """Marks an attribute (or a ``Ref``) as part of the primary key."""
 
 Blob: TypeAlias = Annotated[T, BLOB]
 """A value serialized with DataJoint's blob format (``<blob>``); ``T`` is what it holds."""
+
+Attach: TypeAlias = Annotated[Path, ATTACH]
+"""A file uploaded with its name (``<attach@store>``); inserts take a local path, fetch
+returns the path of a local copy in the download folder. Without ``External`` the file
+is kept in the table (``<attach>``)."""
+
+Filepath: TypeAlias = Annotated[Path, FILEPATH]
+"""A file already in an object store, linked by its path within the store
+(``<filepath@store>``, needs ``External(store)``); its checksum is recorded on insert and
+checked on fetch, which returns a local path."""
 
 int8: TypeAlias = Annotated[int, SqlType("tinyint", "int8")]
 int16: TypeAlias = Annotated[int, SqlType("smallint", "int16")]
@@ -142,7 +165,11 @@ def Attr(
 
 
 def External(store: str = "", *, default: Any = MISSING, comment: str = "") -> Any:
-    """Keep a ``Blob`` attribute's values in an object store instead of in the table."""
+    """Keep a ``Blob``, ``Attach`` or ``Filepath`` attribute's values in object store ``store``.
+
+    ``store`` names an entry of ``tj.config.stores`` (``""``: the store named by
+    ``stores["default"]``); the table holds a JSON reference to the object.
+    """
     return AttrSpec(default=default, comment=comment, store=store)
 
 

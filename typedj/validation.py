@@ -11,6 +11,7 @@ import typing
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from pathlib import PurePath
 from typing import Annotated, Any, Literal, NotRequired, get_origin
 from uuid import UUID
 
@@ -51,9 +52,25 @@ def python_type(attr: Attribute) -> Any:
         return pydantic.JsonValue
     if kind == "blob" or kind == "external":
         return _instance_of(attr.python_type)
+    if kind == "attach":
+        return pydantic.FilePath
+    if kind == "filepath":
+        return Annotated[str, pydantic.BeforeValidator(_store_path)]
     if kind in _KIND_TYPES:
         return _KIND_TYPES[kind]
     return Any
+
+
+def _store_path(value: Any) -> Any:
+    """A path within a store: relative, ``/``-separated, no ``..`` segments."""
+    if isinstance(value, PurePath):
+        value = value.as_posix()
+    if isinstance(value, str):
+        parts = value.replace("\\", "/").strip("/").split("/")
+        if not value.strip("/") or ".." in parts:
+            raise ValueError("a path within the store, such as 'subject1/session2/data.bin'")
+        return "/".join(p for p in parts if p and p != ".")
+    return value
 
 
 def _instance_of(declared: Any) -> Any:

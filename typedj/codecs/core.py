@@ -94,12 +94,16 @@ class _Blob:
 
     def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
         from .blob import unpack
+        from .declared import conform, target
+
+        cls = target(attr.python_type)
 
         def column(values: Column) -> Column:
             out = []
             for i, v in enumerate(values):
                 try:
-                    out.append(None if v is None else unpack(v))
+                    value = None if v is None else unpack(v)
+                    out.append(value if cls is None else conform(value, cls))
                 except Exception as exc:
                     raise DecodeError(i, exc) from exc
             return out
