@@ -2,6 +2,11 @@
 
 Set ``TYPEDJ_TEST_DATABASE_URL=mysql://user:pass@host:port`` to run against a server
 you started yourself (for example ``../shared/scripts/start-mariadb.sh``).
+
+``TYPEDJ_TEST_BACKENDS`` (comma separated: ``mysql``, ``sqlite``) picks the backends the
+``conn``/``schema`` fixtures run on; with two, every test using them runs on each
+(test ids end in ``[mysql]``/``[sqlite]``). Tests marked ``@pytest.mark.mysql_only(reason)``
+are skipped on the embedded backend with that reason.
 """
 
 from __future__ import annotations
@@ -45,11 +50,35 @@ def mysql_url(request: pytest.FixtureRequest) -> str:
     return f"mysql://root:@127.0.0.1:{proc.port}"
 
 
-@pytest.fixture(scope="session")
-def conn(mysql_url: str) -> tj.Connection:
+BACKENDS = [b.strip() for b in os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql").split(",") if b.strip()]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "mysql_only(reason): needs a MySQL server by nature; skipped on the embedded backend"
+    )
+
+
+@pytest.fixture(scope="session", params=BACKENDS if len(BACKENDS) > 1 else None)
+def conn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tj.Connection:
     """The shared connection; also the configured default for code under test."""
-    tj.config.database_url = mysql_url
-    return tj.connect(mysql_url)
+    backend = getattr(request, "param", BACKENDS[0])
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'tests.db'}"
+    else:
+        url = request.getfixturevalue("mysql_url")
+    tj.config.database_url = url
+    return tj.connect(url)
+
+
+@pytest.fixture(autouse=True)
+def _skip_mysql_only(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("mysql_only")
+    if marker is None or "conn" not in request.fixturenames:
+        return
+    if request.getfixturevalue("conn").dialect.name != "mysql":
+        reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "MySQL-specific")
+        pytest.skip(f"MySQL only: {reason}")
 
 
 _counter = itertools.count()
@@ -64,7 +93,9 @@ def schema_name(request: pytest.FixtureRequest, conn: tj.Connection) -> Iterator
     for schema in list(conn.schemas):
         if schema.startswith(name):
             conn.schemas.pop(schema, None)
-    conn.query(f"DROP DATABASE IF EXISTS `{name}`")
+    for schema in sorted(conn.dialect.list_schemas(conn), key=len, reverse=True):
+        if schema == name or schema.startswith(name + "_"):
+            conn.dialect.drop_database(conn, schema)
     conn._graph = None  # type: ignore[attr-defined]
 
 

@@ -79,15 +79,9 @@ def for_connection(conn: Connection) -> nx.DiGraph:
 
 
 def _referencing_schemas(conn: Connection, schemas: set[str]) -> set[str]:
-    if conn.dialect.name != "mysql" or not schemas:
+    if not schemas:
         return set()
-    marks = ", ".join(["%s"] * len(schemas))
-    rows = conn.query(
-        "SELECT DISTINCT table_schema FROM information_schema.key_column_usage "
-        f"WHERE referenced_table_schema IN ({marks})",
-        sorted(schemas),
-    ).fetchall()
-    return {r[0] for r in rows}
+    return conn.dialect.referencing_schemas(conn, schemas)
 
 
 def invalidate(conn: Connection) -> None:

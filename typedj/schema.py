@@ -204,8 +204,7 @@ class Schema:
 
         names = [f"{self.name}.{t}" for t in self.tables if not t.startswith("~")]
         drop_tables(self.connection, names)
-        for sql in self.connection.dialect.drop_schema(self.name):
-            self.connection.query(sql)
+        self.connection.dialect.drop_database(self.connection, self.name)
         self.connection.schemas.pop(self.name, None)
         graphs.invalidate(self.connection)
         for cls in self.classes.values():

@@ -79,6 +79,8 @@ class Connection:
 
     def query(self, sql: str, params: Sequence[Any] | None = None, *, stream: bool = False) -> Any:
         """Run one statement with bound parameters; returns the cursor."""
+        if params is None:
+            return self._run(lambda cur: cur.execute(sql), stream=stream)
         return self._run(lambda cur: cur.execute(sql, params), stream=stream)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
@@ -151,8 +153,7 @@ class Connection:
             self.raw.commit()
 
     def _begin(self) -> None:
-        begin = "START TRANSACTION WITH CONSISTENT SNAPSHOT" if self.dialect.name == "mysql" else "BEGIN"
-        self.query(begin)
+        self.query(self.dialect.begin_transaction)
 
     def cancel_transaction(self) -> None:
         if self.in_transaction:
@@ -231,9 +232,18 @@ def _open(url: DatabaseURL) -> Connection:
     raise ConfigError(f"no backend for {url.scheme!r}")
 
 
+_announced: set[str] = set()
+
+
 def default_url() -> DatabaseURL:
-    """Used when nothing is configured."""
-    raise ConfigError(
-        "no database configured: set tj.config.database_url, TYPEDJ_DATABASE_URL "
-        "(mysql://user:pass@host:port) or DJ_HOST/DJ_USER/DJ_PASS"
-    )
+    """Used when nothing is configured: the embedded database ``typedj.db`` in the working directory."""
+    path = os.path.join(os.getcwd(), "typedj.db")
+    if path not in _announced:
+        _announced.add(path)
+        log.warning(
+            "no database configured: using the embedded database %s; to use a server set "
+            "TYPEDJ_DATABASE_URL=mysql://user:pass@host:port (or DJ_HOST/DJ_USER/DJ_PASS, "
+            "or tj.config.database_url)",
+            path,
+        )
+    return DatabaseURL(scheme="sqlite", host="", port=0, user="", path=path)

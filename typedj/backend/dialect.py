@@ -7,7 +7,7 @@ catalog queries; they never spell SQL that differs between MySQL and SQLite.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..heading import Attribute, TableDef
@@ -22,6 +22,8 @@ class Dialect(ABC):
     name: str = ""
     placeholder: str = "%s"
     supports_schemas: bool = True
+    begin_transaction: str = "START TRANSACTION WITH CONSISTENT SNAPSHOT"
+    """Opens a transaction (SQLite takes the write lock at once, so writers never deadlock)."""
 
     @abstractmethod
     def quote(self, name: str) -> str:
@@ -76,12 +78,35 @@ class Dialect(ABC):
         cols = ", ".join(self.quote(c) for c in columns)
         return f"{verb} INTO {self.table(schema, table)} ({cols}) VALUES ({self.params(len(columns))})"
 
+    def in_rows(self, lhs: str, row: str, count: int) -> str:
+        """``lhs IN`` a list of ``count`` parenthesized rows of placeholders ``row``."""
+        return f"{lhs} IN ({', '.join([row] * count)})"
+
+    def decoder(self, attr: Attribute) -> Callable[[list[Any]], list[Any]] | None:
+        """Makes fetched values of ``attr`` what the MySQL driver returns (date, Decimal, ...)."""
+        return None
+
     def update(self, schema: str, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
         sets = ", ".join(f"{self.quote(c)} = {self.placeholder}" for c in columns)
         where = " AND ".join(f"{self.quote(c)} = {self.placeholder}" for c in key)
         return f"UPDATE {self.table(schema, table)} SET {sets} WHERE {where}"
 
     # -- catalog -----------------------------------------------------------------
+
+    def drop_database(self, conn: Connection, schema: str) -> None:
+        """Drop the schema with everything left in it."""
+        for sql in self.drop_schema(schema):
+            conn.query(sql)
+
+    def referencing_schemas(self, conn: Connection, schemas: set[str]) -> set[str]:
+        """Schemas whose tables reference tables of ``schemas``."""
+        marks = ", ".join([self.placeholder] * len(schemas))
+        rows = conn.query(
+            "SELECT DISTINCT table_schema FROM information_schema.key_column_usage "
+            f"WHERE referenced_table_schema IN ({marks})",
+            sorted(schemas),
+        ).fetchall()
+        return {r[0] for r in rows}
 
     @abstractmethod
     def schema_exists(self, conn: Connection, schema: str) -> bool: ...

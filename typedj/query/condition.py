@@ -140,7 +140,7 @@ def _in_list(members: list[Mapping[str, Any]], heading: Heading, select: Select,
     one = "(" + ", ".join([c.dialect.placeholder] * len(names)) + ")"
     lhs = "(" + ", ".join(select.columns[n] for n in names) + ")"
     params = [columns[n][i] for i in range(len(members)) for n in names]
-    return f"{lhs} IN ({', '.join([one] * len(members))})", params
+    return c.dialect.in_rows(lhs, one, len(members)), params
 
 
 def _mapping(

@@ -66,12 +66,21 @@ def statement(
 def _decoders(query: Query[Any], names: Sequence[str]) -> list[tuple[int, Attribute, Any]]:
     ctx = codecs.Context("", query._node.describe(), query.connection)
     out = []
+    dialect = query.connection.dialect
     for i, name in enumerate(names):
         attr = query.heading[name]
         fn = codecs.decoder(attr, ctx)
+        driver = dialect.decoder(attr)
+        if driver is not None:
+            fn = driver if fn is None else _chain(driver, fn)
         if fn is not None:
             out.append((i, attr, fn))
     return out
+
+
+def _chain(first: Any, then: Any) -> Any:
+    """The dialect's driver-level conversion, then the codec."""
+    return lambda column: then(first(column))
 
 
 def _decode(query: Query[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
