@@ -23,8 +23,9 @@ from .errors import (
     ValidationError,
 )
 from .heading import Attribute, Heading
-from .query.condition import AndList, Not
+from .query.condition import AndList, Not, Top
 from .query.expression import Query
+from .query.universal import U
 from .schema import Schema
 from .stores import CorruptObjectError, MissingObjectError, StoreError
 from .stores.gc import GCReport, gc
@@ -93,7 +94,9 @@ __all__ = [
     "Schema",
     "StoreError",
     "Table",
+    "Top",
     "TypedjError",
+    "U",
     "UnknownAttributeError",
     "ValidationError",
     "config",

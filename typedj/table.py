@@ -119,6 +119,24 @@ class TableMeta(type):
     def join(cls, other: Any, *, left: bool = False) -> Query[dict[str, Any]]:
         return cls._query().join(other, left=left)
 
+    def aggr(cls, group: Any, *attributes: Any, keep_all_rows: bool = True,
+             exclude_nonmatching: bool | None = None, **named: str) -> Query[dict[str, Any]]:
+        """Aggregates over the matching rows of ``group``, one row per row of this table."""
+        return cls._query().aggr(group, *attributes, keep_all_rows=keep_all_rows,
+                                 exclude_nonmatching=exclude_nonmatching, **named)
+
+    def __add__(cls, other: Any) -> Query[Any]:
+        return cls._query() + other
+
+    def __radd__(cls, other: Any) -> Query[Any]:
+        return Query.__radd__(cls._query(), other)
+
+    def to_arrow(cls, **options: Any) -> Any:
+        return cls._query().to_arrow(**options)
+
+    def to_polars(cls, **options: Any) -> Any:
+        return cls._query().to_polars(**options)
+
     @overload
     def fetch(cls: type[TT]) -> list[TT]: ...
 

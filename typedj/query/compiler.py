@@ -46,6 +46,23 @@ class Select:
         )
 
     @property
+    def grouped(self) -> bool:
+        """An aggregation that can still take conditions, as HAVING clauses."""
+        return bool(self.group_by) and not (
+            self.limit is not None or self.offset is not None or self.distinct or self.compound
+            or self.raw_sql is not None
+        )
+
+    def add_condition(self, sql: str, params: list[Any]) -> None:
+        """AND a condition: to WHERE, or to HAVING once rows are grouped."""
+        if self.group_by:
+            self.having.append(sql)
+            self.having_params.extend(params)
+        else:
+            self.where.append(sql)
+            self.where_params.extend(params)
+
+    @property
     def plain(self) -> bool:
         """Every output column is the source column of the same name."""
         return all(_is_plain(name, sql) for name, sql in self.columns.items())
@@ -78,7 +95,10 @@ class Select:
 
     def sql(self, dialect: Dialect, columns: list[str] | None = None) -> str:
         if self.raw_sql is not None:
-            return self.raw_sql
+            if columns is None or columns == list(self.columns):
+                return self.raw_sql
+            cols = ", ".join(dialect.quote(n) for n in columns) or "1"
+            return f"SELECT {cols} FROM ({self.raw_sql}) AS {dialect.quote('_u')}"
         names = list(self.columns) if columns is None else columns
         cols = ", ".join(
             self.columns[n] if _is_plain(n, self.columns[n]) else f"{self.columns[n]} AS {dialect.quote(n)}"
@@ -143,8 +163,13 @@ class Compiler:
         )
 
     def open(self, inner: Select, *, need_plain: bool = False) -> Select:
-        """A copy of ``inner`` that accepts more WHERE clauses, wrapping it if needed."""
-        if inner.closed or (need_plain and not inner.plain):
+        """A copy of ``inner`` that accepts more conditions, wrapping it if needed.
+
+        ``need_plain`` (conditions written as SQL text) also requires that every column
+        in FROM is an output column, so the text cannot reach a renamed or projected-away
+        column.
+        """
+        if need_plain and not (inner.plain and not inner.hidden) or (inner.closed and not inner.grouped):
             return self.wrap(inner)
         return inner.copy()
 
@@ -152,7 +177,9 @@ class Compiler:
         """Natural join; each side is wrapped when its hidden columns would be matched."""
         if left.closed or not left.plain or left.hidden & right.available:
             left = self.wrap(left)
-        if right.closed or not right.plain or right.hidden & left.available or right.where and outer:
+        if right.closed or not right.plain or right.hidden & left.available or outer and (
+            right.where or len(right.items) > 1
+        ):
             right = self.wrap(right)
         out = left.copy()
         out.items += right.items

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import codecs
@@ -28,6 +29,84 @@ class Not:
 
     def __repr__(self) -> str:
         return f"Not({self.condition!r})"
+
+
+class Top:
+    """The first ``limit`` rows in ``order_by`` order (after skipping ``offset``).
+
+    ``q & Top(5, order_by="score DESC")`` is a query like any other: further
+    restrictions apply to those five rows. ``order_by`` is ``"KEY"`` (the primary key),
+    an attribute name with an optional ``DESC``/``ASC``, or a list of them; the primary
+    key breaks ties so the choice is deterministic. ``limit=None`` keeps every row
+    after ``offset``.
+    """
+
+    __slots__ = ("limit", "offset", "order_by")
+
+    def __init__(self, limit: int | None = 1, order_by: str | Sequence[str] = "KEY", offset: int = 0):
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise QueryError(f"Top: limit must be a non-negative integer or None, got {limit!r}")
+        if not isinstance(offset, int) or offset < 0:
+            raise QueryError(f"Top: offset must be a non-negative integer, got {offset!r}")
+        self.limit = limit
+        self.offset = offset
+        self.order_by: tuple[str, ...] = (order_by,) if isinstance(order_by, str) else tuple(order_by)
+
+    def __repr__(self) -> str:
+        return f"Top({self.limit}, order_by={list(self.order_by)}, offset={self.offset})"
+
+
+def order_terms(order_by: Any, heading: Heading, quote: Any, *, operation: str = "order_by") -> list[str]:
+    """``"KEY"``, ``"name"``, ``"name DESC"``, or a list of them, as ORDER BY terms."""
+    if order_by is None:
+        return []
+    items = [order_by] if isinstance(order_by, str) else list(order_by)
+    terms: list[str] = []
+    for item in items:
+        parts = str(item).split()
+        if not parts:
+            continue
+        name, direction = parts[0], (parts[1].upper() if len(parts) > 1 else "")
+        if direction not in {"", "ASC", "DESC"} or len(parts) > 2:
+            raise QueryError(f"{operation}: cannot read {item!r}; use 'name', 'name DESC' or 'KEY'")
+        names = heading.primary_key if name == "KEY" else [name]
+        for n in names:
+            if n not in heading:
+                raise UnknownAttributeError(
+                    f"{operation}: {n!r} is not an attribute of the query; it has {heading.names}",
+                    attribute=n,
+                )
+            terms.append(quote(n) + (f" {direction}" if direction else ""))
+    return terms
+
+
+def _top_order(top: Top, heading: Heading, quote: Any) -> list[str]:
+    terms = order_terms(list(top.order_by), heading, quote, operation="Top")
+    named = {t.split()[0] for t in terms}
+    return terms + [quote(k) for k in heading.primary_key if quote(k) not in named]
+
+
+def compile_top(top: Top, heading: Heading, inner: Select, c: Compiler) -> Select:
+    """``inner`` with ORDER BY and LIMIT: its first rows, as a closed statement."""
+    select = c.wrap(inner) if (inner.closed and not inner.grouped) or inner.order_by else inner.copy()
+    select.order_by = _top_order(top, heading, c.dialect.quote)
+    select.limit = top.limit
+    select.offset = top.offset or None
+    if select.limit is None and select.offset is None:
+        select.limit = 2**63 - 1  # still closed: later conditions must not reach inside
+    return select
+
+
+def _top_condition(top: Top, heading: Heading, scope: Select, c: Compiler) -> tuple[str, list[Any]]:
+    """Top as a condition (inside ``Not`` or an AND-list): key IN the first rows of ``scope``."""
+    first = compile_top(top, heading, scope, c)
+    key = heading.primary_key
+    if not key:
+        return f"EXISTS ({first.sql(c.dialect)})", first.params()
+    inner = first.sql(c.dialect, key)
+    sub = f"SELECT * FROM ({inner}) AS {c.alias()}"
+    lhs = ", ".join(scope.columns[n] for n in key)
+    return (f"({lhs}) IN ({sub})" if len(key) > 1 else f"{lhs} IN ({sub})"), first.params()
 
 
 def _as_node(cond: Any) -> Node | None:
@@ -75,11 +154,10 @@ def compile_condition(cond: Any, heading: Heading, select: Select, c: Compiler) 
         return f"NOT ({sql})", params
     if isinstance(cond, str):
         return f"({c.dialect.sql_text(cond)})", []
+    if isinstance(cond, Top):
+        return _top_condition(cond, heading, select, c)
     if isinstance(cond, AndList):
-        parts = [compile_condition(x, heading, select, c) for x in cond]
-        if not parts:
-            return "TRUE", []
-        return "(" + " AND ".join(p for p, _ in parts) + ")", [v for _, ps in parts for v in ps]
+        return _all_of(cond, heading, select, c)
     node = _as_node(cond)
     if node is not None:
         return _semijoin(node, heading, select, c)
@@ -89,27 +167,65 @@ def compile_condition(cond: Any, heading: Heading, select: Select, c: Compiler) 
     if isinstance(cond, Mapping):
         check_mapping(heading, cond, "a mapping")
         return _mapping(cond, heading, select, c, q, strict=True)
-    rows = _rows_of(cond)
+    rows = _rows_of(cond, heading)
     if rows is not None:
-        return compile_condition(rows, heading, select, c)
+        return _any_of(rows, heading, select, c)
     if isinstance(cond, list | tuple | set | frozenset):
         return _any_of(list(cond), heading, select, c)
     raise QueryError(f"cannot restrict by {type(cond).__name__}: {cond!r}")
 
 
-def _rows_of(cond: Any) -> list[dict[str, Any]] | None:
-    """numpy records and pandas DataFrames restrict by any of their rows."""
+def _all_of(conds: AndList, heading: Heading, select: Select, c: Compiler) -> tuple[str, list[Any]]:
+    """Each member sees the rows the members before it left (which matters only for ``Top``)."""
+    if not conds:
+        return "TRUE", []
+    scope = select.copy()
+    parts: list[str] = []
+    params: list[Any] = []
+    for member in conds:
+        sql, ps = compile_condition(member, heading, scope, c)
+        scope.add_condition(sql, ps)
+        parts.append(sql)
+        params.extend(ps)
+    return "(" + " AND ".join(parts) + ")", params
+
+
+def _rows_of(cond: Any, heading: Heading) -> list[dict[str, Any]] | None:
+    """numpy records and pandas DataFrames restrict by any of their rows.
+
+    Only the columns the query has are compared (a fetched frame often carries
+    more); a table of rows that shares no column with the query is an error.
+    """
     names = getattr(getattr(cond, "dtype", None), "names", None)
     if names:
         import numpy as np
 
-        records = np.atleast_1d(cond).tolist()
-        return [dict(zip(names, r, strict=True)) for r in records]
-    if type(cond).__name__ == "DataFrame" and hasattr(cond, "to_dict"):
+        columns = list(names)
+        records = [dict(zip(columns, r, strict=True)) for r in np.atleast_1d(cond).tolist()]
+    elif type(cond).__name__ == "DataFrame" and hasattr(cond, "to_dict"):
         frame = cond.reset_index() if any(n is not None for n in cond.index.names) else cond
-        result: list[dict[str, Any]] = frame.to_dict("records")
-        return result
-    return None
+        columns = [str(n) for n in frame.columns]
+        records = frame.to_dict("records")
+    else:
+        return None
+    shared = [n for n in columns if n in heading]
+    if not shared:
+        raise UnknownAttributeError(
+            f"restriction by a table of rows: none of its columns {columns} is an attribute of "
+            f"the query; its attributes are {heading.names}",
+            attribute=columns[0] if columns else None,
+        )
+    return [{n: _native(r[n]) for n in shared} for r in records]
+
+
+def _native(value: Any) -> Any:
+    """numpy scalars as Python values; NaN (pandas' missing value) as None."""
+    item = getattr(value, "item", None)
+    if item is not None and not hasattr(value, "__len__"):
+        value = item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def _any_of(members: list[Any], heading: Heading, select: Select, c: Compiler) -> tuple[str, list[Any]]:
@@ -175,7 +291,9 @@ def _semijoin(node: Node, heading: Heading, select: Select, c: Compiler) -> tupl
     if not shared:
         return f"EXISTS ({inner.sql(c.dialect)})", inner.params()
     lhs = ", ".join(select.columns[n] for n in shared)
-    sub = inner.sql(c.dialect, shared) if not inner.distinct else c.wrap(inner).sql(c.dialect, shared)
+    if inner.limit is not None or inner.offset is not None or inner.distinct:
+        inner = c.wrap(inner)  # MySQL refuses LIMIT directly inside IN (...)
+    sub = inner.sql(c.dialect, shared)
     if len(shared) > 1:
         lhs = f"({lhs})"
     return f"{lhs} IN ({sub})", inner.params()

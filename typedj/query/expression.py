@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading
 from .compiler import Compiler, Select
-from .condition import compile_condition, needs_plain
+from .condition import Top, compile_condition, compile_top, needs_plain
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +29,11 @@ UNKNOWN_LINEAGE = "?"
 """Lineage of attributes of schemas that have no ``~lineage`` table: never checked."""
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SQL_WORDS = frozenset({
+    "null", "true", "false", "current_date", "current_time", "current_timestamp",
+    "current_user", "localtime", "localtimestamp", "utc_date", "utc_time", "utc_timestamp",
+})
+_COUNT_STAR = re.compile(r"\bcount\s*\(\s*\*\s*\)", re.IGNORECASE)
 
 
 class Node:
@@ -74,10 +79,12 @@ class Restrict(Node):
     heading: Heading
 
     def compile(self, c: Compiler) -> Select:
-        select = c.open(self.child.compile(c), need_plain=needs_plain(self.condition))
+        inner = self.child.compile(c)
+        if isinstance(self.condition, Top) and not self.negate:
+            return compile_top(self.condition, self.heading, inner, c)
+        select = c.open(inner, need_plain=needs_plain(self.condition))
         sql, params = compile_condition(self.condition, self.heading, select, c)
-        select.where.append(f"NOT ({sql})" if self.negate else sql)
-        select.where_params.extend(params)
+        select.add_condition(f"NOT ({sql})" if self.negate else sql, params)
         return select
 
     @property
@@ -106,11 +113,21 @@ class Join(Node):
         return f"({self.left.describe()} * {self.right.describe()})"
 
 
+Column = tuple[str, str, bool]
+"""``(output name, source attribute or SQL expression, is expression)``."""
+
+
+def _select_columns(inner: Select, columns: Sequence[Column], c: Compiler) -> dict[str, str]:
+    return {
+        name: (f"({c.dialect.sql_text(source)})" if is_expr else inner.columns[source])
+        for name, source, is_expr in columns
+    }
+
+
 @dataclass(frozen=True, eq=False)
 class Project(Node):
     child: Node
-    columns: tuple[tuple[str, str, bool], ...]
-    """``(output name, source attribute or SQL expression, is expression)``."""
+    columns: tuple[Column, ...]
     heading: Heading
 
     def compile(self, c: Compiler) -> Select:
@@ -120,10 +137,7 @@ class Project(Node):
             inner = c.wrap(inner)
         else:
             inner = inner.copy()
-        inner.columns = {
-            name: (f"({c.dialect.sql_text(source)})" if is_expr else inner.columns[source])
-            for name, source, is_expr in self.columns
-        }
+        inner.columns = _select_columns(inner, self.columns, c)
         return inner
 
     @property
@@ -132,6 +146,153 @@ class Project(Node):
 
     def describe(self) -> str:
         return f"{self.child.describe()}.proj({', '.join(n for n, _, _ in self.columns)})"
+
+
+@dataclass(frozen=True, eq=False)
+class Aggregate(Node):
+    """``left.aggr(group, ...)``: one row per row of ``left`` (or per distinct value of a ``U``)."""
+
+    left: Node | None
+    """None for a universal set: then ``group_by`` names the grouping attributes of ``group``."""
+    group: Node
+    group_by: tuple[str, ...]
+    columns: tuple[Column, ...]
+    heading: Heading
+    keep_all: bool
+
+    def compile(self, c: Compiler) -> Select:
+        exprs = [source for _, source, is_expr in self.columns if is_expr]
+        count_star = self.left is not None and self.keep_all and any(_COUNT_STAR.search(e) for e in exprs)
+        counted = ""
+        if self.left is None:
+            select = c.open(self.group.compile(c), need_plain=True)
+        else:
+            left = self.left.compile(c)
+            group = self.group.compile(c)
+            if count_star:
+                group, counted = _with_match_column(group, self.left.heading, self.group.heading, c)
+            select = c.join(left, group, outer=self.keep_all)
+        columns = self.columns
+        if counted:
+            columns = tuple(
+                (n, _COUNT_STAR.sub(f"count({counted})", s) if is_expr else s, is_expr)
+                for n, s, is_expr in columns
+            )
+        by = [select.columns[n] for n in self.group_by]
+        select.columns = _select_columns(select, columns, c)
+        if by:
+            select.group_by = by
+        else:
+            select.group_by = []
+            select.compound = True  # one row of totals: a closed statement
+        return select
+
+    @property
+    def connection(self) -> Connection:
+        return self.group.connection
+
+    def describe(self) -> str:
+        left = self.left.describe() if self.left is not None else f"U{self.group_by}"
+        return f"{left}.aggr({self.group.describe()}, {', '.join(n for n, _, e in self.columns if e)})"
+
+
+def _with_match_column(group: Select, left: Heading, heading: Heading, c: Compiler) -> tuple[Select, str]:
+    """A column of ``group`` that is NULL exactly when a left row found no match.
+
+    ``count(*)`` over a left join counts the unmatched row too; counting a key column
+    of the group that the left side does not share gives 0 instead.
+    """
+    for name in heading.primary_key:
+        if name not in left:
+            return group, c.dialect.quote(name)
+    marked = c.open(group)
+    marked.columns = {**marked.columns, "_tj_match": "1"}
+    return c.wrap(marked), c.dialect.quote("_tj_match")
+
+
+@dataclass(frozen=True, eq=False)
+class Union(Node):
+    """``a + b``: entities of either; each side's secondary attributes NULL where it lacks one."""
+
+    left: Node
+    right: Node
+    heading: Heading
+
+    def compile(self, c: Compiler) -> Select:
+        key = self.heading.primary_key
+        names = self.heading.all_names
+        left_names, right_names = set(self.left.heading.all_names), set(self.right.heading.all_names)
+        q = c.dialect.quote
+        if set(names) == set(key):
+            first = self.left.compile(c)
+            second = self.right.compile(c)
+            sql = f"{first.sql(c.dialect, key)} UNION {second.sql(c.dialect, key)}"
+            params = first.params() + second.params()
+        else:
+            right_only = [n for n in names if n in right_names and n not in left_names]
+            left_only = [n for n in names if n in left_names and n not in right_names]
+            right_part = Project(
+                self.right, tuple((n, n, False) for n in [*key, *right_only]),
+                self.right.heading.select([*key, *right_only]),
+            )
+            first = self.left.compile(c)
+            if right_only:
+                first = c.join(first, right_part.compile(c), outer=True)
+            left_keys = Project(self.left, tuple((k, k, False) for k in key), self.left.heading.select(key))
+            rest = Restrict(self.right, Query(left_keys), True, self.right.heading)
+            second = c.open(rest.compile(c))
+            second.columns = {**second.columns, **{n: "NULL" for n in left_only}}
+            sql = f"{first.sql(c.dialect, names)} UNION ALL {second.sql(c.dialect, names)}"
+            params = first.params() + second.params()
+        return Select(columns={n: q(n) for n in names}, available=set(names), compound=True,
+                      raw_sql=sql, raw_params=params)
+
+    @property
+    def connection(self) -> Connection:
+        return self.left.connection
+
+    def describe(self) -> str:
+        return f"({self.left.describe()} + {self.right.describe()})"
+
+
+@dataclass(frozen=True, eq=False)
+class Distinct(Node):
+    """``U("a", "b") & q``: the distinct values of some attributes of ``q``."""
+
+    child: Node
+    heading: Heading
+
+    def compile(self, c: Compiler) -> Select:
+        inner = self.child.compile(c)
+        inner = c.wrap(inner) if inner.closed else inner.copy()
+        inner.columns = {n: inner.columns[n] for n in self.heading.all_names}
+        inner.distinct = True
+        return inner
+
+    @property
+    def connection(self) -> Connection:
+        return self.child.connection
+
+    def describe(self) -> str:
+        return f"(U{tuple(self.heading.primary_key)} & {self.child.describe()})"
+
+
+@dataclass(frozen=True, eq=False)
+class Rekey(Node):
+    """The same rows with a different primary key (``q * U("a")`` promotes ``a``)."""
+
+    child: Node
+    heading: Heading
+
+    def compile(self, c: Compiler) -> Select:
+        return self.child.compile(c)
+
+    @property
+    def connection(self) -> Connection:
+        return self.child.connection
+
+    def describe(self) -> str:
+        return self.child.describe()
 
 
 def as_node(value: Any) -> Node:
@@ -143,6 +304,14 @@ def as_node(value: Any) -> Node:
         node: Node = query()._node
         return node
     raise QueryError(f"expected a query or a table class, got {type(value).__name__}")
+
+
+def _row_class(value: Any) -> type | None:
+    if isinstance(value, Query):
+        return value._row_class
+    if isinstance(value, type) and getattr(value, "_query", None) is not None:
+        return value
+    return None
 
 
 def check_lineage(a: Heading, b: Heading, shared: Sequence[str], operation: str) -> None:
@@ -161,26 +330,60 @@ def check_lineage(a: Heading, b: Heading, shared: Sequence[str], operation: str)
             )
 
 
-def join_heading(a: Heading, b: Heading) -> Heading:
+def join_heading(a: Heading, b: Heading, *, outer: bool = False) -> Heading:
     """DataJoint's key rule: a key that determines the other's keeps it; else their union."""
     a_key, b_key = set(a.primary_key), set(b.primary_key)
-    if b_key <= set(a.all_names) and not (a_key <= set(b.all_names)):
-        key = a_key  # A's key determines B's
-    elif a_key <= set(b.all_names) and not (b_key <= set(a.all_names)):
+    a_names, b_names = set(a.all_names), set(b.all_names)
+    if outer:
+        key = a_key  # a left join requires A -> B, so A's key identifies the rows
+    elif b_key <= a_names:
+        key = a_key  # A determines B (A wins when both determine each other)
+    elif a_key <= b_names:
         key = b_key
-    elif a_key <= set(b.all_names) and b_key <= set(a.all_names):
-        key = a_key
     else:
         key = a_key | b_key
     attrs: dict[str, Attribute] = {}
     for attr in [*a, *b]:
         if attr.name not in attrs:
-            attrs[attr.name] = replace(attr, in_key=attr.name in key)
+            nullable = attr.nullable or (outer and attr.name not in a_names)
+            attrs[attr.name] = replace(attr, in_key=attr.name in key, nullable=nullable)
     return Heading.of(attrs.values())
 
 
+def _unknown(operation: str, names: Sequence[str], heading: Heading) -> UnknownAttributeError:
+    return UnknownAttributeError(
+        f"{operation}: {sorted(names)} are not attributes of the query; it has {heading.names}",
+        attribute=sorted(names)[0],
+    )
+
+
+def _named_columns(heading: Heading, named: dict[str, Any], operation: str) -> list[tuple[Column, Attribute]]:
+    """``new="old"`` renames and ``new="<SQL>"`` computed attributes."""
+    out: list[tuple[Column, Attribute]] = []
+    for new, source in named.items():
+        if not _IDENTIFIER.match(new):
+            raise QueryError(f"{operation}: {new!r} is not a valid attribute name")
+        if not isinstance(source, str):
+            raise QueryError(f"{operation}: {new}= must be an attribute name or a SQL expression, got {source!r}")
+        text = source.strip()
+        if _IDENTIFIER.match(text) and text in heading:
+            old = heading[text]
+            out.append(((new, old.name, False), replace(old, name=new)))
+        elif _IDENTIFIER.match(text) and text.lower() not in _SQL_WORDS:
+            raise UnknownAttributeError(
+                f"{operation}: {new}={source!r} names {text!r}, which is not an attribute of the "
+                f"query; it has {heading.names}",
+                attribute=text,
+            )
+        else:
+            out.append(((new, source, True), Attribute(
+                name=new, type_name="expression", sql_type="", core=False, nullable=True, expression=source,
+            )))
+    return out
+
+
 class Query(Generic[R]):
-    """A query: combine with ``&``, ``-``, ``*``, ``proj``; read with ``fetch`` and friends."""
+    """A query: combine with ``&``, ``-``, ``*``, ``+``, ``proj``, ``aggr``; read with ``fetch`` and friends."""
 
     __slots__ = ("_node", "_row_class")
 
@@ -230,6 +433,14 @@ class Query(Generic[R]):
     # -- operators -----------------------------------------------------------------
 
     def restrict(self, condition: Any, *, negate: bool = False) -> Query[R]:
+        """Rows that match ``condition`` (``negate=True``: rows that do not)."""
+        from .universal import U
+
+        if isinstance(condition, U):
+            missing = [n for n in condition.attributes if n not in self.heading]
+            if missing:
+                raise _unknown("restriction by U", missing, self.heading)
+            return Query(self._node, self._row_class) if not negate else self & False
         return Query(Restrict(self._node, condition, negate, self._node.heading), self._row_class)
 
     def __and__(self, condition: Any) -> Query[R]:
@@ -239,10 +450,22 @@ class Query(Generic[R]):
         return self.restrict(condition, negate=True)
 
     def join(self, other: Any, *, left: bool = False) -> Query[dict[str, Any]]:
+        """Natural join on the shared attributes; ``left=True`` keeps rows without a match."""
+        from .universal import U
+
+        if isinstance(other, U):
+            return other.promote(self)
         right = as_node(other)
         shared = [n for n in self.heading.all_names if n in right.heading]
         check_lineage(self.heading, right.heading, shared, "join")
-        return Query(Join(self._node, right, join_heading(self.heading, right.heading), left))
+        if left:
+            missing = [k for k in right.heading.primary_key if k not in self.heading]
+            if missing:
+                raise QueryError(
+                    f"a left join needs the left operand to determine the right one; the left "
+                    f"operand lacks the right's key attributes {missing}"
+                )
+        return Query(Join(self._node, right, join_heading(self.heading, right.heading, outer=left), left))
 
     def __mul__(self, other: Any) -> Query[dict[str, Any]]:
         return self.join(other)
@@ -250,26 +473,47 @@ class Query(Generic[R]):
     def __rmul__(self, other: Any) -> Query[dict[str, Any]]:
         return Query(as_node(other)).join(self)
 
+    def union(self, other: Any) -> Query[Any]:
+        """Entities of either operand (same primary key); see ``__add__``."""
+        right = as_node(other)
+        a, b = self.heading, right.heading
+        if set(a.primary_key) != set(b.primary_key):
+            raise QueryError(
+                f"union needs operands with the same primary key; the left has {a.primary_key}, "
+                f"the right has {b.primary_key}"
+            )
+        attrs = [replace(x, nullable=x.nullable or (not x.in_key and x.name not in b)) for x in a]
+        attrs += [replace(x, nullable=True) for x in b if x.name not in a]
+        row_class = self._row_class if self._row_class is not None and self._row_class is _row_class(other) else None
+        return Query(Union(self._node, right, Heading.of(attrs)), row_class)
+
+    def __add__(self, other: Any) -> Query[Any]:
+        """Union: entities of either operand; secondary attributes of both, NULL where one lacks it."""
+        return self.union(other)
+
+    def __radd__(self, other: Any) -> Query[Any]:
+        return Query(as_node(other), _row_class(other)).union(self)
+
     def proj(self, *attributes: Any, **named: str) -> Query[dict[str, Any]]:
-        """Keep the primary key and the named attributes; ``new="old"`` renames, ``new="a+b"`` computes."""
+        """Keep the primary key and the named attributes; ``new="old"`` renames, ``new="a+b"`` computes.
+
+        ``...`` keeps every secondary attribute and ``"-name"`` drops one.
+        """
         heading = self.heading
+        bad = [a for a in attributes if not (a is Ellipsis or isinstance(a, str))]
+        if bad:
+            raise QueryError(f"proj: expected attribute names, got {bad!r}")
         keep_all = any(a is Ellipsis for a in attributes)
         excluded = {a[1:] for a in attributes if isinstance(a, str) and a.startswith("-")}
         wanted = [a for a in attributes if isinstance(a, str) and not a.startswith("-")]
         keep_all = keep_all or bool(excluded and not wanted)
         unknown = [a for a in [*wanted, *excluded] if a not in heading]
         if unknown:
-            raise UnknownAttributeError(
-                f"proj: {sorted(unknown)} are not attributes of the query; it has {heading.names}",
-                attribute=unknown[0],
-            )
-        bad = [a for a in attributes if not (a is Ellipsis or isinstance(a, str))]
-        if bad:
-            raise QueryError(f"proj: expected attribute names, got {bad!r}")
+            raise _unknown("proj", unknown, heading)
         if excluded & set(heading.primary_key):
             raise QueryError(f"proj: the primary key {heading.primary_key} cannot be dropped")
-        renamed_from = {src for src in named.values() if src in heading}
-        columns: list[tuple[str, str, bool]] = []
+        renamed_from = {s.strip() for s in named.values() if isinstance(s, str) and s.strip() in heading}
+        columns: list[Column] = []
         attrs: list[Attribute] = []
         for attr in heading:
             if attr.name in renamed_from and attr.name not in wanted:
@@ -279,26 +523,52 @@ class Query(Generic[R]):
             ):
                 columns.append((attr.name, attr.name, False))
                 attrs.append(attr)
-        for new, source in named.items():
-            if not _IDENTIFIER.match(new):
-                raise QueryError(f"proj: {new!r} is not a valid attribute name")
-            if _IDENTIFIER.match(source.strip()) and source.strip() in heading:
-                old = heading[source.strip()]
-                columns.append((new, old.name, False))
-                attrs.append(replace(old, name=new))
-            elif _IDENTIFIER.match(source.strip()):
-                raise UnknownAttributeError(
-                    f"proj: {new}={source!r} renames {source!r}, which is not an attribute of the "
-                    f"query; it has {heading.names}",
-                    attribute=source.strip(),
-                )
-            else:
-                columns.append((new, source, True))
-                attrs.append(Attribute(name=new, type_name="expression", sql_type="", core=False))
+        for column, attr in _named_columns(heading, named, "proj"):
+            columns.append(column)
+            attrs.append(attr)
         names = [n for n, _, _ in columns]
         if len(set(names)) != len(names):
             raise QueryError(f"proj: an attribute name appears twice in {names}")
         return Query(Project(self._node, tuple(columns), Heading.of(attrs)))
+
+    def aggr(
+        self, group: Any, *attributes: Any, keep_all_rows: bool = True,
+        exclude_nonmatching: bool | None = None, **named: str,
+    ) -> Query[dict[str, Any]]:
+        """One row per row of this query, with ``named`` SQL aggregates over its matching rows of ``group``.
+
+        Rows without a match are kept (``count(*)`` is then 0; other aggregates NULL)
+        unless ``keep_all_rows=False`` (or DataJoint's ``exclude_nonmatching=True``).
+        ``attributes`` (or ``...``) keep secondary attributes of this query.
+        """
+        if exclude_nonmatching is not None:
+            keep_all_rows = not exclude_nonmatching
+        other = as_node(group)
+        heading = self.heading
+        missing = [k for k in heading.primary_key if k not in other.heading]
+        if missing:
+            raise QueryError(
+                f"aggr: the group must contain the primary key of the query it aggregates into; "
+                f"it lacks {missing}"
+            )
+        shared = [n for n in heading.all_names if n in other.heading]
+        check_lineage(heading, other.heading, shared, "aggregate")
+        bad = [a for a in attributes if not (a is Ellipsis or (isinstance(a, str) and a in heading))]
+        if bad:
+            raise _unknown("aggr", [str(b) for b in bad], heading)
+        kept = [a.name for a in heading if a.in_key or (
+            not a.is_hidden and (a.name in attributes or Ellipsis in attributes))]
+        if not named:
+            raise QueryError("aggr: name at least one computed attribute, e.g. n='count(*)'")
+        combined = join_heading(heading, other.heading)
+        columns: list[Column] = [(n, n, False) for n in kept]
+        attrs = [heading[n] for n in kept]
+        for column, attr in _named_columns(combined, named, "aggr"):
+            if column[0] in kept:
+                raise QueryError(f"aggr: {column[0]!r} is already an attribute of the result")
+            columns.append(column)
+            attrs.append(replace(attr, in_key=False))
+        return Query(Aggregate(self._node, other, tuple(kept), tuple(columns), Heading.of(attrs), keep_all_rows))
 
     # -- results -------------------------------------------------------------------
 
@@ -324,10 +594,13 @@ class Query(Generic[R]):
     def fetch(self) -> list[R]: ...
 
     @overload
-    def fetch(self, attribute: str, /, *, order_by: Any = ..., limit: int | None = ...) -> np.ndarray: ...
+    def fetch(self, attribute: str, /, *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...) -> np.ndarray: ...
 
     @overload
-    def fetch(self, attribute: str, second: str, /, *more: str, order_by: Any = ..., limit: int | None = ...) -> tuple[np.ndarray, ...]: ...
+    def fetch(self, attribute: str, second: str, /, *more: str, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...) -> tuple[np.ndarray, ...]: ...
+
+    @overload
+    def fetch(self, *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...) -> list[R]: ...
 
     def fetch(self, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
         """Rows as typed instances (or dicts), or one numpy array per named attribute."""
@@ -351,6 +624,7 @@ class Query(Generic[R]):
         return fetch1(self, attributes)
 
     def to_dicts(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> list[dict[str, Any]]:
+        """Rows as dicts of Python values."""
         from .fetch import to_dicts
 
         return to_dicts(self, order_by=order_by, limit=limit, offset=offset)
@@ -362,16 +636,31 @@ class Query(Generic[R]):
         return keys(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_pandas(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> pd.DataFrame:
+        """A DataFrame indexed by the primary key."""
         from .fetch import to_pandas
 
         return to_pandas(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_arrays(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> np.ndarray:
+        """A numpy structured array, one field per attribute."""
         from .fetch import to_arrays
 
         return to_arrays(self, order_by=order_by, limit=limit, offset=offset)
 
+    def to_arrow(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
+        """A ``pyarrow.Table`` (requires pyarrow)."""
+        from .fetch import to_arrow
+
+        return to_arrow(self, order_by=order_by, limit=limit, offset=offset)
+
+    def to_polars(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
+        """A ``polars.DataFrame`` (requires polars)."""
+        from .fetch import to_polars
+
+        return to_polars(self, order_by=order_by, limit=limit, offset=offset)
+
     def head(self, n: int = 25) -> list[dict[str, Any]]:
+        """The first ``n`` rows by primary key, as dicts."""
         return self.to_dicts(order_by="KEY", limit=n)
 
     def delete(self, *, part_integrity: str = "enforce", dry_run: bool = False) -> dict[str, int]:

@@ -1,16 +1,26 @@
-"""Running queries and shaping their results: instances, dicts, arrays, DataFrames."""
+"""Running queries and shaping their results: instances, dicts, arrays, DataFrames, Arrow.
+
+Results are handled a column at a time: the driver's rows are transposed once, only
+the columns whose type needs it are decoded, and each format is built from the
+columns (``dict(zip(...))`` rows, one numpy array per column), so no Python work is
+done per value beyond what the driver itself does.
+"""
 
 from __future__ import annotations
 
 import html
+import json
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import codecs
+from ..backend.connection import register_error_translator
 from ..codecs.core import DecodeError
-from ..errors import FetchError, QueryError, UnknownAttributeError
+from ..errors import FetchError, QueryError, TypedjError, UnknownAttributeError
 from ..heading import Attribute
 from .compiler import Compiler
+from .condition import order_terms
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,28 +29,22 @@ if TYPE_CHECKING:
     from .expression import Query
 
 _BATCH = 4096
+_UNKNOWN_COLUMN = re.compile(r"Unknown column '(?:[^']*\.)?([^'.]+)'")
 
 
-def order_clause(query: Query[Any], order_by: Any, dialect: Any) -> list[str]:
-    """``"KEY"``, ``"name"``, ``"name DESC"``, or a list of them, as ORDER BY terms."""
-    if order_by is None:
-        return []
-    items = [order_by] if isinstance(order_by, str) else list(order_by)
-    terms = []
-    for item in items:
-        parts = str(item).split()
-        name, direction = parts[0], (parts[1].upper() if len(parts) > 1 else "")
-        if direction not in {"", "ASC", "DESC"} or len(parts) > 2:
-            raise QueryError(f"order_by: cannot read {item!r}; use 'name', 'name DESC' or 'KEY'")
-        names = query.primary_key if name == "KEY" else [name]
-        for n in names:
-            if n not in query.heading:
-                raise UnknownAttributeError(
-                    f"order_by: {n!r} is not an attribute of the query; it has {query.heading.names}",
-                    attribute=n,
-                )
-            terms.append(dialect.quote(n) + (f" {direction}" if direction else ""))
-    return terms
+def _unknown_column(exc: BaseException) -> TypedjError | None:
+    """The server's "unknown column" (a name in SQL text) as UnknownAttributeError."""
+    args = getattr(exc, "args", ())
+    if len(args) < 2 or args[0] != 1054:
+        return None
+    match = _UNKNOWN_COLUMN.search(str(args[1]))
+    name = match.group(1) if match else None
+    return UnknownAttributeError(
+        f"the query names an attribute it does not have: {name!r} ({args[1]})", attribute=name
+    )
+
+
+register_error_translator(_unknown_column)
 
 
 def statement(
@@ -56,8 +60,12 @@ def statement(
     c = Compiler(dialect)
     select = query._node.compile(c)
     if order_by is not None or limit is not None or offset is not None:
-        select = c.wrap(select) if select.closed or not select.plain else select.copy()
-        select.order_by = order_clause(query, order_by, dialect)
+        terms = order_terms(order_by, query.heading, dialect.quote)
+        if select.closed or not select.plain or select.order_by:
+            select = c.wrap(select)
+        else:
+            select = select.copy()
+        select.order_by = terms
         select.limit, select.offset = limit, offset
     columns = list(names) if names is not None else [n for n in query.heading.all_names if n in select.columns]
     return select.sql(dialect, columns), select.params(), columns
@@ -83,27 +91,23 @@ def _chain(first: Any, then: Any) -> Any:
     return lambda column: then(first(column))
 
 
-def _decode(query: Query[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
-    """Rows as lists of Python values; decoding is done a column at a time."""
-    decoders = _decoders(query, names)
-    if not decoders:
-        return [list(r) for r in rows]
-    table = [list(r) for r in rows]
-    for i, attr, fn in decoders:
-        column = [r[i] for r in table]
+def _columns(query: Query[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list[Any] | tuple[Any, ...]]:
+    """The result as one sequence per column, decoded to the declared Python types."""
+    if not rows:
+        return [[] for _ in names]
+    columns: list[list[Any] | tuple[Any, ...]] = list(zip(*rows, strict=True))
+    for i, attr, fn in _decoders(query, names):
         try:
-            decoded = fn(column)
+            columns[i] = fn(list(columns[i]))
         except DecodeError as exc:
-            row = dict(zip(names, table[exc.index], strict=True))
+            row = dict(zip(names, rows[exc.index], strict=True))
             key = {k: row[k] for k in query.primary_key if k in row}
             raise FetchError(
                 f"{query._node.describe()}: cannot decode attribute {attr.name!r} of the row "
                 f"with key {key}: {exc.cause}",
                 attribute=attr.name,
             ) from exc.cause
-        for r, v in zip(table, decoded, strict=True):
-            r[i] = v
-    return table
+    return columns
 
 
 def _check_names(query: Query[Any], names: Sequence[str]) -> None:
@@ -115,31 +119,33 @@ def _check_names(query: Query[Any], names: Sequence[str]) -> None:
         )
 
 
-def rows(query: Query[Any], names: Sequence[str] | None = None, **options: Any) -> tuple[list[str], list[list[Any]]]:
-    sql, params, columns = statement(query, names, **options)
+def columns(query: Query[Any], names: Sequence[str] | None = None, **options: Any) -> tuple[list[str], list[Any]]:
+    """Run ``query``: its output names and one decoded sequence per name."""
+    sql, params, out = statement(query, names, **options)
     cursor = query.connection.query(sql, params)
-    return columns, _decode(query, columns, cursor.fetchall())
+    rows = cursor.fetchall()
+    cursor.close()
+    return out, _columns(query, out, rows)
 
 
-def _visible(columns: list[str]) -> list[int]:
-    return [i for i, n in enumerate(columns) if not n.startswith("_")]
+def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
+    keep = [i for i, n in enumerate(names) if not n.startswith("_")]
+    if len(keep) == len(names):
+        return names, data
+    return [names[i] for i in keep], [data[i] for i in keep]
 
 
 def to_dicts(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
-    columns, data = rows(query, **options)
-    keep = _visible(columns)
-    if len(keep) == len(columns):
-        return [dict(zip(columns, r, strict=True)) for r in data]
-    names = [columns[i] for i in keep]
-    return [dict(zip(names, [r[i] for i in keep], strict=True)) for r in data]
+    names, data = _visible(*columns(query, **options))
+    return [dict(zip(names, r, strict=True)) for r in zip(*data, strict=True)] if data else []
 
 
-def _instances(cls: type, columns: list[str], data: list[list[Any]]) -> list[Any]:
+def _instances(cls: type, names: list[str], data: list[Any]) -> list[Any]:
     new = object.__new__
     out = []
-    for r in data:
+    for r in zip(*data, strict=True):
         obj = new(cls)
-        obj.__dict__.update(zip(columns, r, strict=True))
+        obj.__dict__.update(zip(names, r, strict=True))
         out.append(obj)
     return out
 
@@ -151,40 +157,38 @@ def fetch(query: Query[Any], attributes: Sequence[str], **options: Any) -> Any:
             if len(attributes) > 1:
                 raise QueryError("fetch('KEY') cannot be combined with attribute names")
             return keys(query, **options)
-        columns, data = rows(query, list(attributes), **options)
-        arrays = [_array(query.heading[n], [r[i] for r in data]) for i, n in enumerate(columns)]
+        names, data = columns(query, list(attributes), **options)
+        arrays = [_array(query.heading[n], list(col)) for n, col in zip(names, data, strict=True)]
         return arrays[0] if len(arrays) == 1 else tuple(arrays)
     if query._row_class is not None:
-        columns, data = rows(query, **options)
-        return _instances(query._row_class, columns, data)
+        names, data = columns(query, **options)
+        return _instances(query._row_class, names, data)
     return to_dicts(query, **options)
 
 
 def fetch1(query: Query[Any], attributes: Sequence[str]) -> Any:
     if attributes:
         _check_names(query, attributes)
-    columns, data = rows(query, list(attributes) if attributes else None, limit=2)
-    if len(data) != 1:
-        found = "no rows" if not data else "2 or more rows"
-        raise FetchError(
-            f"fetch1 requires exactly one row; {query._node.describe()} has {found}"
-        )
+    names, data = columns(query, list(attributes) if attributes else None, limit=2)
+    found = len(data[0]) if data else 0
+    if found != 1:
+        counted = "no rows" if found == 0 else f"{len(query)} rows"
+        raise FetchError(f"fetch1 requires exactly one row; {query._node.describe()} has {counted}")
     if attributes:
-        values = data[0]
+        values = [col[0] for col in data]
         return values[0] if len(values) == 1 else tuple(values)
     if query._row_class is not None:
-        return _instances(query._row_class, columns, data)[0]
-    keep = _visible(columns)
-    return {columns[i]: data[0][i] for i in keep}
+        return _instances(query._row_class, names, data)[0]
+    names, data = _visible(names, data)
+    return {n: col[0] for n, col in zip(names, data, strict=True)}
 
 
 def keys(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
-    names = query.primary_key
-    columns, data = rows(query, names, **options)
-    visible = [n for n in columns if not n.startswith("_")]
-    return [dict(zip(visible, r[: len(visible)], strict=True)) for r in data] if visible == columns else [
-        {n: v for n, v in zip(columns, r, strict=True) if not n.startswith("_")} for r in data
-    ]
+    names, data = _visible(*columns(query, query.primary_key, **options))
+    if not names:
+        count_ = len(data[0]) if data else len(query)
+        return [{} for _ in range(count_)]
+    return [dict(zip(names, r, strict=True)) for r in zip(*data, strict=True)]
 
 
 def count(query: Query[Any]) -> int:
@@ -201,49 +205,65 @@ def exists(query: Query[Any]) -> bool:
 
 def iterate(query: Query[Any]) -> Iterator[Any]:
     """Stream rows from the server in batches instead of holding the whole result."""
-    sql, params, columns = statement(query)
+    sql, params, names = statement(query)
     cursor = query.connection.query(sql, params, stream=True)
-    keep = _visible(columns)
-    names = [columns[i] for i in keep]
     try:
         while True:
             batch = cursor.fetchmany(_BATCH)
             if not batch:
                 return
-            data = _decode(query, columns, batch)
+            data = _columns(query, names, batch)
             if query._row_class is not None:
-                yield from _instances(query._row_class, columns, data)
+                yield from _instances(query._row_class, names, data)
             else:
-                for r in data:
-                    yield dict(zip(names, [r[i] for i in keep], strict=True))
+                visible, cols = _visible(names, data)
+                for r in zip(*cols, strict=True):
+                    yield dict(zip(visible, r, strict=True))
     finally:
         cursor.close()
 
 
+_NUMPY_KINDS = {"int": "int64", "float": "float64", "bool": "bool"}
+
+
 def _array(attr: Attribute, values: list[Any]) -> np.ndarray:
+    """A column as a numpy array: numeric types as numbers (NULL: NaN for floats), else objects."""
     import numpy as np
 
     kind = attr.kind
-    has_null = any(v is None for v in values)
-    if kind == "int" and not has_null:
-        return np.array(values, dtype=np.int64)
-    if kind == "float":
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    if kind == "bool" and not has_null:
-        return np.array(values, dtype=bool)
+    if attr.type_name == "expression":
+        kind = _inferred_kind(values)
+    dtype = _NUMPY_KINDS.get(kind)
+    if dtype is not None:
+        try:
+            if dtype == "float64":
+                return np.array(values, dtype=np.float64)  # None becomes NaN
+            if not attr.nullable or None not in values:
+                return np.array(values, dtype=dtype)
+        except (TypeError, ValueError):
+            pass
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
 
 
+def _inferred_kind(values: list[Any]) -> str:
+    """The numeric kind of a computed column, from its values (the server does not say)."""
+    present = [v for v in values if v is not None]
+    if present and all(type(v) is int for v in present):
+        return "int" if len(present) == len(values) else "float"
+    if present and all(type(v) is float for v in present):
+        return "float"
+    return "object"
+
+
 def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
     import numpy as np
 
-    columns, data = rows(query, **options)
-    names = [n for n in columns if not n.startswith("_")]
-    arrays = [_array(query.heading[n], [r[columns.index(n)] for r in data]) for n in names]
-    dtype = np.dtype([(n, a.dtype) for n, a in zip(names, arrays, strict=True)])
-    out = np.empty(len(data), dtype=dtype)
+    names, data = _visible(*columns(query, **options))
+    arrays = [_array(query.heading[n], list(col)) for n, col in zip(names, data, strict=True)]
+    length = len(arrays[0]) if arrays else 0
+    out = np.empty(length, dtype=np.dtype([(n, a.dtype) for n, a in zip(names, arrays, strict=True)]))
     for n, a in zip(names, arrays, strict=True):
         out[n] = a
     return out
@@ -252,11 +272,50 @@ def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
 def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
     import pandas as pd
 
-    columns, data = rows(query, **options)
-    names = [n for n in columns if not n.startswith("_")]
-    frame = pd.DataFrame({n: [r[columns.index(n)] for r in data] for n in names}, columns=names)
+    names, data = _visible(*columns(query, **options))
+    frame = pd.DataFrame(
+        {n: _array(query.heading[n], list(col)) for n, col in zip(names, data, strict=True)},
+        columns=names,
+    )
     key = [k for k in query.primary_key if k in names]
     return frame.set_index(key) if key else frame
+
+
+def to_arrow(query: Query[Any], **options: Any) -> Any:
+    try:
+        import pyarrow as pa
+    except ImportError as exc:  # pragma: no cover - pyarrow is a test dependency
+        raise QueryError("to_arrow() needs pyarrow: pip install pyarrow") from exc
+    names, data = _visible(*columns(query, **options))
+    arrays = {}
+    for n, col in zip(names, data, strict=True):
+        values = _arrow_values(query.heading[n], col)
+        try:
+            arrays[n] = pa.array(values)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise QueryError(
+                f"to_arrow: attribute {n!r} holds values Arrow cannot represent ({exc}); "
+                "project it away or use to_dicts()",
+                attribute=n,
+            ) from exc
+    return pa.table(arrays)
+
+
+def _arrow_values(attr: Attribute, col: Sequence[Any]) -> list[Any]:
+    """UUIDs as text and json as JSON text; Arrow has no column type for either."""
+    if attr.kind == "uuid":
+        return [None if v is None else str(v) for v in col]
+    if attr.kind == "json":
+        return [None if v is None else json.dumps(v) for v in col]
+    return list(col)
+
+
+def to_polars(query: Query[Any], **options: Any) -> Any:
+    try:
+        import polars as pl
+    except ImportError as exc:  # pragma: no cover - polars is a test dependency
+        raise QueryError("to_polars() needs polars: pip install polars") from exc
+    return pl.from_arrow(to_arrow(query, **options))
 
 
 def _cell(value: Any) -> str:
@@ -268,21 +327,26 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 24 else text[:21] + "..."
 
 
+def _preview_rows(query: Query[Any], limit: int) -> tuple[list[str], list[list[str]], int]:
+    names, data = _visible(*columns(query, order_by="KEY" if query.primary_key else None, limit=limit + 1))
+    found = len(data[0]) if data else 0
+    total = len(query) if found > limit else found
+    cells = [[_cell(v) for v in r] for r in list(zip(*data, strict=True))[:limit]] if data else []
+    return names, cells, total
+
+
 def preview(query: Query[Any], limit: int = 12) -> str:
     """A compact text table: first rows, primary key marked with ``*``, row count."""
     try:
-        columns, data = rows(query, limit=limit + 1)
-        total = len(query) if len(data) > limit else len(data)
+        names, cells, total = _preview_rows(query, limit)
     except Exception as exc:  # noqa: BLE001 - a repr must not raise
         return f"<Query {query._node.describe()} (not run: {exc})>"
-    names = [n for n in columns if not n.startswith("_")]
     key = set(query.primary_key)
     header = [("*" if n in key else "") + n for n in names]
-    cells = [[_cell(r[columns.index(n)]) for n in names] for r in data[:limit]]
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     if total > limit:
         lines.append(" ...")
     lines.append(f" ({total} rows)")
@@ -291,16 +355,13 @@ def preview(query: Query[Any], limit: int = 12) -> str:
 
 def preview_html(query: Query[Any], limit: int = 12) -> str:
     """Jupyter's table: values escaped, key columns in bold."""
-    columns, data = rows(query, limit=limit + 1)
-    total = len(query) if len(data) > limit else len(data)
-    names = [n for n in columns if not n.startswith("_")]
+    names, cells, total = _preview_rows(query, limit)
     key = set(query.primary_key)
     head = "".join(
         f"<th>{'<b>' if n in key else ''}{html.escape(n)}{'</b>' if n in key else ''}</th>" for n in names
     )
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(r[columns.index(n)]))}</td>" for n in names) + "</tr>"
-        for r in data[:limit]
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in cells
     )
     more = "<p>...</p>" if total > limit else ""
     return f'<table class="typedj"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}<p>{total} rows</p>'
