@@ -1,0 +1,1 @@
+"""Auto-populate: make() in transactions, the jobs table, workers and executors."""

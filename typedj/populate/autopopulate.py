@@ -1,0 +1,399 @@
+"""The make() contract: each key's rows are written in one transaction, or not at all.
+
+``AutoPopulate`` gives Imported and Computed tables ``key_source``, ``populate``,
+``progress`` and ``jobs``. ``Maker`` runs one key: the plain ``make(key)`` inside a
+transaction, or the three-part form (``make_fetch`` and ``make_compute`` outside it,
+``make_insert`` inside it after the inputs are fetched again and found unchanged).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+from ..errors import QueryError, TypedjError
+from ..query.condition import AndList
+from ..query.expression import Query, as_node
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from .jobs import Jobs
+
+
+class InputsChangedError(TypedjError):
+    """Three-part make: the data ``make_fetch`` returned changed while ``make_compute`` ran."""
+
+
+class PopulateError(TypedjError):
+    """Jobs failed in worker processes; ``result`` holds what succeeded and what failed."""
+
+    def __init__(self, message: str, result: PopulateResult, *, table: str | None = None):
+        super().__init__(message, table=table)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One key whose make() raised: ``error`` is ``"Type: message"``, with the traceback."""
+
+    key: dict[str, Any]
+    error: str
+    traceback: str
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class PopulateResult:
+    """What a populate() call did: keys made, failures, and keys skipped.
+
+    A key is skipped when it was made meanwhile or another worker holds its job.
+    """
+
+    succeeded: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    skipped: int = 0
+
+    @property
+    def success_count(self) -> int:
+        return len(self.succeeded)
+
+    @property
+    def error_list(self) -> list[tuple[dict[str, Any], str]]:
+        """``(key, error message)`` pairs, as datajoint-python returns them."""
+        return [(f.key, f.error) for f in self.failed]
+
+    def merge(self, other: PopulateResult) -> None:
+        self.succeeded += other.succeeded
+        self.failed += other.failed
+        self.skipped += other.skipped
+
+    def portable(self) -> PopulateResult:
+        """A copy without exception objects, which may not survive pickling."""
+        failed = [Failure(f.key, f.error, f.traceback) for f in self.failed]
+        return PopulateResult(list(self.succeeded), failed, self.skipped)
+
+
+class Progress(NamedTuple):
+    """``(remaining, total)`` keys of the key source."""
+
+    remaining: int
+    total: int
+
+
+# -- the key source -------------------------------------------------------------------
+
+
+def default_key_source(cls: Any) -> Query[dict[str, Any]]:
+    """The join of the primary-key parents, each projected to its key (renamed as referenced)."""
+    conn = cls._schema.connection
+    parents = [fk for fk in cls._def.foreign_keys if fk.in_key]
+    if not parents:
+        raise TypedjError(
+            f"{cls.__name__} has no foreign key in its primary key, so it has no default "
+            "key_source; define key_source = <a query of the keys to make>",
+            table=cls._def.name,
+        )
+    query: Query[dict[str, Any]] | None = None
+    for fk in parents:
+        schema = conn.schemas.get(fk.parent_schema)
+        if schema is None:
+            from ..schema import Schema
+
+            schema = Schema(fk.parent_schema, connection=conn, create_schema=False)
+        renames = {local: parent for local, parent in fk.attr_map.items() if local != parent}
+        part = Query(schema.node(fk.parent_table)).proj(**renames)
+        query = part if query is None else query * part
+    assert query is not None
+    return query
+
+
+def key_source(cls: Any) -> Query[Any]:
+    """The table's ``key_source``: a query or table class, a property, or a method returning one."""
+    value = getattr(cls, "key_source", None)
+    if isinstance(value, property) and value.fget is not None:
+        value = value.fget(object.__new__(cls))
+    elif inspect.isfunction(value):
+        value = value(object.__new__(cls))
+    elif callable(value) and not isinstance(value, type):
+        value = value()
+    if isinstance(value, Query):
+        return value
+    if isinstance(value, type) and hasattr(value, "_query"):
+        return Query(as_node(value))
+    raise TypedjError(f"{cls.__name__}.key_source must be a query or a table class, not {value!r}",
+                      table=cls.__name__)
+
+
+def todo(cls: Any, restrictions: Sequence[Any]) -> Query[Any]:
+    """Keys of the key source (restricted) whose rows are not made yet."""
+    source = key_source(cls)
+    missing = [n for n in source.primary_key if n not in cls._def.heading]
+    if missing:
+        raise QueryError(
+            f"{cls.__name__}.key_source has primary key attribute(s) {missing} that "
+            f"{cls.__name__} does not have",
+            table=cls._def.name, attribute=missing[0],
+        )
+    if restrictions:
+        source = source & AndList(restrictions)
+    return source.proj() - Query(cls._node).proj()
+
+
+class _KeySourceDefault:
+    def __get__(self, obj: object, owner: type) -> Query[dict[str, Any]]:
+        return default_key_source(owner)
+
+
+class _JobsAccess:
+    def __get__(self, obj: object, owner: type) -> Jobs:
+        from .jobs import Jobs
+
+        jobs = owner.__dict__.get("_jobs_table")
+        if jobs is None or jobs.target_def is not owner.__dict__.get("_def"):
+            jobs = Jobs(owner)
+            type.__setattr__(owner, "_jobs_table", jobs)
+        return jobs
+
+
+class AutoPopulate:
+    """Imported and Computed tables: rows are made by ``make(self, key)`` through ``populate()``."""
+
+    key_source: ClassVar[Any] = _KeySourceDefault()
+    """The keys to make: by default the join of the primary-key parents; override with any query."""
+
+    jobs = _JobsAccess()
+    """The jobs table ``~~name`` shared by every worker (created on first use)."""
+
+    @classmethod
+    def populate(
+        cls,
+        *restrictions: Any,
+        reserve_jobs: bool = False,
+        max_calls: int | None = None,
+        suppress_errors: bool = False,
+        processes: int = 1,
+        display_progress: bool = False,
+        priority: int | None = None,
+        order: str = "original",
+        executor: Executor | None = None,
+        keep_completed: bool = False,
+        reservation_timeout: float | None = None,
+    ) -> PopulateResult:
+        """Call ``make(key)`` for every key of ``key_source & restrictions`` not made yet.
+
+        Each key is one transaction. ``reserve_jobs`` coordinates any number of workers
+        through the jobs table; ``processes`` or ``executor`` (any
+        ``concurrent.futures.Executor``: a process pool, dask.distributed's) run keys in
+        parallel. ``suppress_errors`` records failures and goes on; otherwise the first
+        failure is raised. ``priority`` is given to new jobs, and only jobs at most that
+        number run. ``order`` is ``"original"`` (key order), ``"reverse"`` or ``"random"``.
+        ``reservation_timeout`` (seconds) also frees reservations that old where the
+        server cannot say whether their worker is alive.
+        """
+        from .worker import populate
+
+        return populate(
+            cls, restrictions, reserve_jobs=reserve_jobs, max_calls=max_calls,
+            suppress_errors=suppress_errors, processes=processes, display_progress=display_progress,
+            priority=priority, order=order, executor=executor, keep_completed=keep_completed,
+            reservation_timeout=reservation_timeout,
+        )
+
+    @classmethod
+    def progress(cls, *restrictions: Any, display: bool = False) -> Progress:
+        """``(remaining, total)`` keys of the key source (restricted)."""
+        source = key_source(cls)
+        if restrictions:
+            source = source & AndList(restrictions)
+        total = len(source.proj())
+        remaining = len(todo(cls, restrictions))
+        if display:
+            done = total - remaining
+            share = 100 * done / total if total else 100.0
+            print(f"{cls.__name__}: {done}/{total} made ({share:.1f}%), {remaining} remaining")
+        return Progress(remaining, total)
+
+
+# -- one key --------------------------------------------------------------------------
+
+
+class MakeKey(dict[str, Any]):
+    """The key make() receives: a plain dict that, like a row, restricts any query by the
+    attributes it shares with it (``Subject & key`` where ``key`` also names a method).
+
+    A plain mapping with attributes the query lacks is refused; a key is a row of the
+    table being made, so its extra attributes are simply not compared.
+    """
+
+    _table: ClassVar[Any]
+
+    def __init__(self, values: Mapping[str, Any]):
+        super().__init__(values)
+        self.__dict__.update(values)
+
+    @classmethod
+    def _query(cls) -> Query[Any]:
+        return Query(cls._table._node)
+
+    @classmethod
+    def of(cls, table: Any) -> type[MakeKey]:
+        key_type = table.__dict__.get("_make_key")
+        if key_type is None or key_type._table is not table:
+            key_type = type(f"{table.__name__}Key", (MakeKey,), {"_table": table})
+            type.__setattr__(table, "_make_key", key_type)
+        return key_type  # type: ignore[no-any-return]
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Deep equality for fetched data: arrays by shape, dtype and values (NaN equals NaN)."""
+    import numpy as np
+
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if a.dtype.kind in "fc":
+            return bool(np.array_equal(a, b, equal_nan=True))
+        if a.dtype.kind == "O":
+            return all(same(x, y) for x, y in zip(a.ravel(), b.ravel(), strict=True))
+        return bool(np.array_equal(a, b))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Mapping):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if hasattr(type(a), "_query") and hasattr(a, "__dict__"):
+        return same(a.__dict__, b.__dict__)
+    if hasattr(a, "equals") and callable(a.equals):
+        return bool(a.equals(b))
+    if isinstance(a, float) and a != a:
+        return bool(b != b)
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return repr(a) == repr(b)
+
+
+class Maker:
+    """Runs make() for keys of one table in this process, with or without jobs."""
+
+    def __init__(
+        self, cls: Any, key_names: Sequence[str], *, jobs: Jobs | None, keep_completed: bool = False
+    ):
+        from .. import codecs
+
+        self.cls = cls
+        self.conn = cls._schema.connection
+        self.jobs = jobs
+        self.keep_completed = keep_completed
+        self.instance = object.__new__(cls)
+        self.key_type = MakeKey.of(cls)
+        own_make = getattr(cls, "make", None)
+        self.three_part = own_make is None and all(
+            callable(getattr(cls, m, None)) for m in ("make_fetch", "make_compute", "make_insert")
+        )
+        if own_make is None and not self.three_part:
+            raise TypedjError(
+                f"{cls.__name__} defines no make(self, key) (nor make_fetch, make_compute and "
+                "make_insert), so populate has nothing to call",
+                table=cls._def.name,
+            )
+        d = self.conn.dialect
+        heading = cls._def.heading
+        self.key_names = list(key_names)
+        where = " AND ".join(f"{d.quote(n)} = {d.placeholder}" for n in self.key_names) or "TRUE"
+        self._exists = f"SELECT 1 FROM {d.table(cls._def.schema, cls._def.name)} WHERE {where} LIMIT 1"
+        ctx = codecs.Context(cls._def.schema, cls._def.name, self.conn)
+        self._encoders = [codecs.encoder(heading[n], ctx) for n in self.key_names]
+
+    def done(self, key: Mapping[str, Any]) -> bool:
+        """Whether the table already has rows for ``key``."""
+        params = [
+            enc([key[n]])[0] if enc is not None else key[n]
+            for n, enc in zip(self.key_names, self._encoders, strict=True)
+        ]
+        row = self.conn.query(self._exists, params).fetchone()
+        return row is not None
+
+    @contextmanager
+    def _inserting(self) -> Iterator[None]:
+        cls = self.cls
+        cls._allow_insert = cls.__dict__.get("_allow_insert", 0) + 1
+        try:
+            yield
+        finally:
+            cls._allow_insert = max(cls.__dict__.get("_allow_insert", 1) - 1, 0)
+
+    def make(self, key: Mapping[str, Any], job: Sequence[Any] | None = None) -> Failure | bool:
+        """Make one key: True if made, False if already made, a Failure if make() raised.
+
+        ``job`` is the key's parameters in the jobs table when this worker reserved it:
+        the job row is completed in the same transaction as the rows, or marked as an
+        error after the rollback. An interruption (Ctrl-C, SIGTERM) closes the session,
+        so the server rolls back whatever the statement in flight was doing.
+        """
+        start = time.monotonic()
+        jobs = self.jobs if job is not None else None
+        obj = self.instance
+        new_key = self.key_type
+        try:
+            computed: tuple[Any, ...] = ()
+            fetched: tuple[Any, ...] = ()
+            if self.three_part:
+                if self.done(key):
+                    return self._already(job)
+                fetched = _as_tuple(obj.make_fetch(new_key(key)))
+                computed = _as_tuple(obj.make_compute(new_key(key), *fetched))
+            with self.conn.transaction():
+                try:
+                    if self.done(key):
+                        if jobs is not None and job is not None:
+                            jobs.complete(job, keep=self.keep_completed)
+                        return False
+                    with self._inserting():
+                        if self.three_part:
+                            again = _as_tuple(obj.make_fetch(new_key(key)))
+                            if not same(fetched, again):
+                                raise InputsChangedError(
+                                    f"{self.cls.__name__}: make_fetch({dict(key)}) returned different "
+                                    "data inside the transaction than before make_compute ran: "
+                                    "upstream rows changed meanwhile; nothing was inserted. "
+                                    "Populate again to compute from the new data.",
+                                    table=self.cls._def.name,
+                                )
+                            obj.make_insert(new_key(key), *computed)
+                        elif inspect.isgenerator(result := obj.make(new_key(key))):
+                            result.close()
+                            raise TypedjError(
+                                f"{self.cls.__name__}.make is a generator; define make_fetch, "
+                                "make_compute and make_insert for the three-part make",
+                                table=self.cls._def.name,
+                            )
+                    if jobs is not None and job is not None:
+                        jobs.complete(job, duration=time.monotonic() - start, keep=self.keep_completed)
+                except (KeyboardInterrupt, SystemExit):
+                    self.conn.close()
+                    raise
+            return True
+        except Exception as exc:
+            failure = Failure(dict(key), f"{type(exc).__name__}: {exc}", traceback.format_exc(), exc)
+            if jobs is not None and job is not None:
+                jobs.error(job, failure.error, failure.traceback, duration=time.monotonic() - start)
+            return failure
+
+    def _already(self, job: Sequence[Any] | None) -> bool:
+        if self.jobs is not None and job is not None:
+            self.jobs.complete(job, keep=self.keep_completed)
+        return False

@@ -1,0 +1,359 @@
+"""Running populate: keys in this process, or in parallel through any Executor.
+
+Parallel work is plain ``concurrent.futures``: the keys are cut into chunks, and each
+chunk is a task that any executor (a local process pool, dask.distributed's) runs in
+some worker process. With ``reserve_jobs`` the workers coordinate only through the
+jobs table; without it the chunks are disjoint.
+
+Signals: during populate, the first Ctrl-C (SIGINT) or SIGTERM interrupts the current
+make(); its transaction is rolled back (the session is closed, so the server rolls it
+back even mid-statement) and its reservation released; later signals during that
+cleanup are ignored.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import multiprocessing
+import os
+import random
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import DatabaseURL, config
+from ..errors import TypedjError
+from .autopopulate import Maker, PopulateError, PopulateResult, todo
+from .jobs import DEFAULT_PRIORITY
+
+if TYPE_CHECKING:
+    from .jobs import Jobs
+
+log = logging.getLogger("typedj")
+
+ORDERS = ("original", "reverse", "random")
+
+
+class Terminated(SystemExit):
+    """SIGTERM arrived: the current job was rolled back; exit status 143."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Turn the first SIGINT/SIGTERM into KeyboardInterrupt/Terminated; ignore the rest."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal fired
+        if fired:
+            log.warning("populate: signal %d ignored while the interrupted job is cleaned up", signum)
+            return
+        fired = True
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+# -- in this process ------------------------------------------------------------------
+
+
+def run_keys(
+    cls: Any,
+    keys: Sequence[dict[str, Any]],
+    *,
+    key_names: Sequence[str],
+    jobs: Jobs | None,
+    suppress_errors: bool,
+    keep_completed: bool = False,
+    version: str = "",
+    on_key: Callable[[], None] | None = None,
+) -> PopulateResult:
+    """Make ``keys`` one after another; with ``jobs``, only those this worker reserves.
+
+    Stops at the first failure unless ``suppress_errors``.
+    """
+    maker = Maker(cls, key_names, jobs=jobs, keep_completed=keep_completed)
+    result = PopulateResult()
+    held: list[Any] | None = None
+    with interruptible():
+        try:
+            for key in keys:
+                job = None
+                if jobs is not None:
+                    held = job = jobs.key_params(key)
+                    if not jobs.reserve(job, version):
+                        held = None
+                        result.skipped += 1
+                        if on_key:
+                            on_key()
+                        continue
+                outcome = maker.make(key, job)
+                held = None
+                if on_key:
+                    on_key()
+                if outcome is True:
+                    result.succeeded.append(dict(key))
+                elif outcome is False:
+                    result.skipped += 1
+                else:
+                    assert not isinstance(outcome, bool)
+                    result.failed.append(outcome)
+                    log.error("%s: make(%s) failed: %s", cls.__name__, dict(key), outcome.error)
+                    if not suppress_errors:
+                        break
+        except (KeyboardInterrupt, SystemExit):
+            maker.conn.close()
+            if held is not None and jobs is not None and jobs.release(held):
+                log.warning("%s: interrupted; the job %s is pending again", cls.__name__, held)
+            raise
+    return result
+
+
+# -- what populate does -----------------------------------------------------------------
+
+
+def populate(
+    cls: Any,
+    restrictions: Sequence[Any],
+    *,
+    reserve_jobs: bool,
+    max_calls: int | None,
+    suppress_errors: bool,
+    processes: int,
+    display_progress: bool,
+    priority: int | None,
+    order: str,
+    executor: Executor | None,
+    keep_completed: bool,
+    reservation_timeout: float | None,
+) -> PopulateResult:
+    conn = cls._schema.connection
+    if conn.in_transaction:
+        raise TypedjError(
+            f"{cls.__name__}.populate cannot run inside a transaction: each make() is its own",
+            table=cls._def.name,
+        )
+    if order not in ORDERS:
+        raise ValueError(f"order is one of {ORDERS}, not {order!r}")
+    if processes < 1:
+        raise ValueError(f"processes must be at least 1, got {processes}")
+    pending = todo(cls, restrictions)
+    jobs: Jobs | None = None
+    if reserve_jobs:
+        jobs = cls.jobs
+        assert jobs is not None
+        jobs.recover(reservation_timeout)
+        jobs.refresh(pending, priority=DEFAULT_PRIORITY if priority is None else priority)
+        d = conn.dialect
+        queue = jobs.pending & f"{d.quote('scheduled_time')} <= {d.now()}"
+        if restrictions:
+            queue = queue & pending
+        if priority is not None:
+            queue = queue & f"{d.quote('priority')} <= {int(priority)}"
+        keys = queue.keys(order_by=["priority", "scheduled_time", *jobs.key_names])
+        key_names = jobs.key_names
+    else:
+        keys = pending.keys(order_by="KEY")
+        key_names = pending.primary_key
+    if order == "reverse":
+        keys.reverse()
+    elif order == "random":
+        random.shuffle(keys)
+    if max_calls is not None:
+        keys = keys[: max(max_calls, 0)]
+    log.info("%s: %d key(s) to make", cls.__name__, len(keys))
+    if not keys:
+        return PopulateResult()
+    if executor is None and processes == 1:
+        bar = _bar(display_progress, len(keys), cls.__name__)
+        with bar if bar is not None else nullcontext():
+            result = run_keys(
+                cls, keys, key_names=key_names, jobs=jobs, suppress_errors=suppress_errors,
+                keep_completed=keep_completed, on_key=bar.update if bar is not None else None,
+            )
+        if result.failed and not suppress_errors:
+            exc = result.failed[0].exception
+            if exc is not None:
+                raise exc
+        return result
+    return _parallel(cls, keys, key_names, reserve_jobs, suppress_errors, keep_completed,
+                     processes, executor, display_progress)
+
+
+def _bar(show: bool, total: int, name: str) -> Any:
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=name)
+
+
+# -- in other processes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """A chunk of keys for a worker process: everything in it pickles."""
+
+    module: str
+    qualname: str
+    token: str
+    url: DatabaseURL | None
+    search_path: tuple[str, ...]
+    keys: tuple[dict[str, Any], ...]
+    key_names: tuple[str, ...]
+    reserve: bool
+    suppress_errors: bool
+    keep_completed: bool
+
+
+_local: dict[str, Any] = {}
+"""Table classes by token, for forked workers, which inherit this dict (and the class)."""
+
+
+def run_task(task: Task) -> PopulateResult:
+    """The worker side: find the table class, make the chunk, return a picklable result."""
+    cls = resolve(task)
+    jobs = cls.jobs if task.reserve else None
+    result = run_keys(
+        cls, list(task.keys), key_names=task.key_names, jobs=jobs,
+        suppress_errors=task.suppress_errors, keep_completed=task.keep_completed,
+    )
+    return result.portable()
+
+
+def resolve(task: Task) -> Any:
+    """The task's table class: inherited through fork, or imported by module and name."""
+    cls = _local.get(task.token)
+    if cls is not None:
+        return cls
+    if "<locals>" in task.qualname or task.module == "__main__":
+        raise TypedjError(
+            f"worker process {os.getpid()} cannot import {task.module}:{task.qualname}; for "
+            "executors other than a forked process pool, define the table in an importable module"
+        )
+    for folder in reversed(task.search_path):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    if task.url is not None:
+        config.database_url = task.url
+    obj: Any = importlib.import_module(task.module)
+    for part in task.qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _search_path(cls: Any) -> tuple[str, ...]:
+    """The folder a worker adds to ``sys.path`` to import the class's module."""
+    module = sys.modules.get(cls.__module__)
+    file = getattr(module, "__file__", None)
+    if not file:
+        return ()
+    path = Path(file).resolve()
+    depth = len(cls.__module__.split(".")) + (1 if path.name == "__init__.py" else 0)
+    return (str(path.parents[depth - 1]),)
+
+
+def _width(executor: Executor) -> int:
+    """How many tasks the executor runs at once (a guess where it does not say)."""
+    workers = getattr(executor, "_max_workers", None)
+    if isinstance(workers, int) and workers > 0:
+        return workers
+    client = getattr(executor, "_client", None)
+    if client is not None and hasattr(client, "nthreads"):
+        threads: dict[str, int] = client.nthreads()
+        return max(1, sum(threads.values()))
+    return os.cpu_count() or 1
+
+
+def _chunks(keys: Sequence[dict[str, Any]], parts: int) -> list[tuple[dict[str, Any], ...]]:
+    size = max(1, math.ceil(len(keys) / parts))
+    return [tuple(keys[i : i + size]) for i in range(0, len(keys), size)]
+
+
+def _parallel(
+    cls: Any,
+    keys: Sequence[dict[str, Any]],
+    key_names: Sequence[str],
+    reserve: bool,
+    suppress_errors: bool,
+    keep_completed: bool,
+    processes: int,
+    executor: Executor | None,
+    display_progress: bool,
+) -> PopulateResult:
+    own = executor is None
+    pool: Executor = executor or ProcessPoolExecutor(
+        processes, mp_context=multiprocessing.get_context("fork")
+    )
+    width = processes if processes > 1 or own else _width(pool)
+    token = uuid.uuid4().hex
+    _local[token] = cls
+    conn = cls._schema.connection
+    base = Task(
+        module=cls.__module__, qualname=cls.__qualname__, token=token, url=conn.url,
+        search_path=_search_path(cls), keys=(), key_names=tuple(key_names), reserve=reserve,
+        suppress_errors=suppress_errors, keep_completed=keep_completed,
+    )
+    futures: dict[Future[PopulateResult], int] = {}
+    result = PopulateResult()
+    bar = _bar(display_progress, len(keys), cls.__name__)
+    try:
+        for chunk in _chunks(keys, min(len(keys), width * 4)):
+            futures[pool.submit(run_task, replace(base, keys=chunk))] = len(chunk)
+        for future in as_completed(futures):
+            part = future.result()
+            result.merge(part)
+            if bar is not None:
+                bar.update(futures[future])
+            if part.failed and not suppress_errors:
+                for other in futures:
+                    other.cancel()
+    except (KeyboardInterrupt, SystemExit):
+        for other in futures:
+            other.cancel()
+        if own:
+            _terminate(pool)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+        _local.pop(token, None)
+    if result.failed and not suppress_errors:
+        first = result.failed[0]
+        raise PopulateError(
+            f"{cls.__name__}: make({first.key}) failed in a worker: {first.error}\n{first.traceback}",
+            result, table=cls._def.name,
+        )
+    return result
+
+
+def _terminate(pool: Executor) -> None:
+    """Ask the pool's processes to roll back and release their jobs (SIGTERM)."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        if process.is_alive() and process.pid is not None:
+            os.kill(process.pid, signal.SIGTERM)
