@@ -1,0 +1,463 @@
+"""datajoint-python 2.x and typedj on one server: each opens, reads and writes what the other made.
+
+One realistic pipeline is declared twice, once in DataJoint's definition language and once
+as typedj classes: a Lookup with contents, a Manual table with enum/date/decimal/uuid/json/
+bool/varchar/nullable attributes and indexes, a nullable renamed secondary reference, two
+renamed references to one parent sharing a key attribute, a Computed table with a Part and
+an in-table blob, a table without a primary key, and a uuid-keyed parent with a child.
+The on-database contract is checked as text: ``SHOW CREATE TABLE``, ``~lineage`` rows and
+``describe()`` must be what datajoint-python produces for the same definition.
+"""
+
+import re
+import uuid
+import warnings
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+import pytest
+
+import typedj as tj
+from typedj import Attr, Blob, Computed, Index, Key, Link, Lookup, Manual, Part, Ref
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # "no datajoint.json found"
+    dj = pytest.importorskip(
+        "datajoint", reason="datajoint-python (the optional reference peer) is not installed"
+    )
+
+TABLES = ["Species", "Subject", "Cell", "Synapse", "Spikes", "Unit", "Setting", "Scan", "ScanFile"]
+
+
+# -- the pipeline, in both languages ------------------------------------------------------
+
+
+def declare_datajoint(schema: Any) -> dict[str, Any]:
+    """The pipeline in DataJoint's definition language; returns the classes by name."""
+
+    @schema
+    class Species(dj.Lookup):
+        definition = """
+        # species of animals
+        species : varchar(32)   # common name
+        ---
+        latin = "" : varchar(64)
+        """
+        contents = [("mouse", "Mus musculus"), ("rat", "Rattus norvegicus")]
+
+    @schema
+    class Subject(dj.Manual):
+        definition = """
+        # experimental animals
+        subject_id : int32
+        ---
+        -> Species
+        sex = "U" : enum('M','F','U')
+        date_of_birth = null : date
+        weight : decimal(5,2)    # grams
+        uid : uuid
+        meta = null : json
+        alive = 1 : bool
+        notes = "" : varchar(1024)  # free text
+        score = null : float64
+        index (sex)
+        unique index (uid)
+        """
+
+    @schema
+    class Cell(dj.Manual):
+        definition = """
+        -> Subject
+        cell_id : int16
+        ---
+        -> [nullable] Species.proj(alt_species="species")
+        """
+
+    @schema
+    class Synapse(dj.Manual):
+        definition = """
+        -> Cell.proj(pre="cell_id")
+        -> Cell.proj(post="cell_id")
+        ---
+        strength : float32
+        """
+
+    @schema
+    class Spikes(dj.Computed):
+        definition = """
+        -> Cell
+        ---
+        n : int32
+        trace : <blob>
+        """
+
+        class Unit(dj.Part):
+            definition = """
+            -> master
+            unit_id : int32
+            ---
+            rate : float64
+            """
+
+        def make(self, key: dict[str, Any]) -> None:
+            raise NotImplementedError
+
+    @schema
+    class Setting(dj.Manual):
+        definition = """
+        # global settings
+        ---
+        value : varchar(64)
+        """
+
+    @schema
+    class Scan(dj.Manual):
+        definition = """
+        scan_uid : uuid
+        ---
+        -> Subject
+        scan_time = CURRENT_TIMESTAMP : datetime
+        depth : int8
+        """
+
+    @schema
+    class ScanFile(dj.Manual):
+        definition = """
+        -> Scan
+        file_no : int16
+        ---
+        path : varchar(255)
+        """
+
+    return {**{c.__name__: c for c in (Species, Subject, Cell, Synapse, Spikes, Setting, Scan, ScanFile)},
+            "Unit": Spikes.Unit}
+
+
+def declare_typedj(schema: tj.Schema) -> dict[str, Any]:
+    """The same pipeline as typedj classes; returns the classes by name."""
+
+    @schema
+    class Species(Lookup):
+        """species of animals"""
+
+        species: Key[str] = Attr(max_length=32, comment="common name")
+        latin: str = Attr(max_length=64, default="")
+        contents = [("mouse", "Mus musculus"), ("rat", "Rattus norvegicus")]
+
+    @schema
+    class Subject(Manual):
+        """experimental animals"""
+
+        subject_id: Key[int]
+        species: Ref[Species]
+        sex: Literal["M", "F", "U"] = "U"
+        date_of_birth: date | None = None
+        weight: Decimal = Attr(precision=5, scale=2, comment="grams")
+        uid: uuid.UUID
+        meta: dict[str, Any] | None = None
+        alive: bool = True
+        notes: str = Attr(max_length=1024, default="", comment="free text")
+        score: float | None = None
+        indexes = [Index("sex"), Index("uid", unique=True)]
+
+    @schema
+    class Cell(Manual):
+        subject: Key[Ref[Subject]]
+        cell_id: Key[tj.int16]
+        alt_species: Ref[Species] = Link(rename={"species": "alt_species"}, nullable=True)
+
+    @schema
+    class Synapse(Manual):
+        pre: Key[Ref[Cell]] = Link(rename={"cell_id": "pre"})
+        post: Key[Ref[Cell]] = Link(rename={"cell_id": "post"})
+        strength: tj.float32
+
+    @schema
+    class Spikes(Computed):
+        cell: Key[Ref[Cell]]
+        n: int
+        trace: Blob[np.ndarray]
+
+        class Unit(Part):
+            unit_id: Key[int]
+            rate: float
+
+        def make(self, key: dict[str, Any]) -> None:
+            raise NotImplementedError
+
+    @schema
+    class Setting(Manual):
+        """global settings"""
+
+        value: str = Attr(max_length=64)
+
+    @schema
+    class Scan(Manual):
+        scan_uid: Key[uuid.UUID]
+        subject: Ref[Subject]
+        scan_time: datetime = tj.CURRENT_TIMESTAMP
+        depth: tj.int8
+
+    @schema
+    class ScanFile(Manual):
+        scan: Key[Ref[Scan]]
+        file_no: Key[tj.int16]
+        path: str
+
+    return {**{c.__name__: c for c in (Species, Subject, Cell, Synapse, Spikes, Setting, Scan, ScanFile)},
+            "Unit": Spikes.Unit}
+
+
+# -- the rows, inserted by either client ----------------------------------------------------
+
+SCAN_TIME = datetime(2024, 3, 4, 5, 6, 7)
+TRACE = np.arange(6.0).reshape(2, 3)
+
+# One insert call per inner list: datajoint-python wants the same fields in every row of a call.
+INSERTS: list[tuple[str, list[dict[str, Any]]]] = [
+    ("Subject", [{"subject_id": 1, "species": "mouse", "sex": "F", "date_of_birth": date(2024, 1, 2),
+                  "weight": Decimal("21.50"), "uid": uuid.UUID(int=1), "meta": {"a": [1, 2], "b": None},
+                  "alive": True, "notes": "Grüße, 'quoted' \"text\"", "score": 1.25}]),
+    ("Subject", [{"subject_id": 2, "species": "rat", "weight": Decimal("300.00"), "uid": uuid.UUID(int=2),
+                  "alive": False}]),
+    ("Cell", [{"subject_id": 1, "cell_id": 1, "alt_species": "rat"},
+              {"subject_id": 1, "cell_id": 2, "alt_species": None}]),
+    ("Cell", [{"subject_id": 2, "cell_id": 1}]),
+    ("Synapse", [{"subject_id": 1, "pre": 1, "post": 2, "strength": 0.5}]),
+    ("Spikes", [{"subject_id": 1, "cell_id": 1, "n": 3, "trace": TRACE}]),
+    ("Unit", [{"subject_id": 1, "cell_id": 1, "unit_id": u, "rate": u * 1.5} for u in range(3)]),
+    ("Setting", [{"value": "on"}]),
+    ("Scan", [{"scan_uid": uuid.UUID(int=7), "subject_id": 1, "scan_time": SCAN_TIME, "depth": -3}]),
+    ("Scan", [{"scan_uid": uuid.UUID(int=8), "subject_id": 2, "depth": 100}]),
+    ("ScanFile", [{"scan_uid": uuid.UUID(int=7), "file_no": 1, "path": "/data/a.tif"}]),
+]
+
+# What every table holds afterwards, in primary-key order (defaults filled in).
+EXPECTED: dict[str, list[dict[str, Any]]] = {
+    "Species": [{"species": "mouse", "latin": "Mus musculus"},
+                {"species": "rat", "latin": "Rattus norvegicus"}],
+    "Subject": [
+        {**INSERTS[0][1][0]},
+        {"subject_id": 2, "species": "rat", "sex": "U", "date_of_birth": None, "weight": Decimal("300.00"),
+         "uid": uuid.UUID(int=2), "meta": None, "alive": False, "notes": "", "score": None},
+    ],
+    "Cell": [{"subject_id": 1, "cell_id": 1, "alt_species": "rat"},
+             {"subject_id": 1, "cell_id": 2, "alt_species": None},
+             {"subject_id": 2, "cell_id": 1, "alt_species": None}],
+    "Synapse": [{"subject_id": 1, "pre": 1, "post": 2, "strength": 0.5}],
+    "Spikes": [{"subject_id": 1, "cell_id": 1, "n": 3, "trace": TRACE}],
+    "Unit": [{"subject_id": 1, "cell_id": 1, "unit_id": u, "rate": u * 1.5} for u in range(3)],
+    "Setting": [{"value": "on"}],
+    "Scan": [{"scan_uid": uuid.UUID(int=7), "subject_id": 1, "scan_time": SCAN_TIME, "depth": -3},
+             {"scan_uid": uuid.UUID(int=8), "subject_id": 2, "scan_time": None, "depth": 100}],
+    "ScanFile": [{"scan_uid": uuid.UUID(int=7), "file_no": 1, "path": "/data/a.tif"}],
+}
+"""``scan_time: None`` stands for "set by the server" (checked to be a recent datetime)."""
+
+AUTO = {"Spikes", "Unit"}
+
+
+def insert_all(classes: dict[str, Any]) -> None:
+    for name, rows in INSERTS:
+        options = {"allow_direct_insert": True} if name in AUTO else {}
+        classes[name].insert(rows, **options)
+
+
+def assert_rows(table: str, actual: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    """Rows equal value by value (arrays by content, server-set times by type)."""
+    assert len(actual) == len(expected), f"{table}: {actual}"
+    for got, want in zip(actual, expected, strict=True):
+        assert set(got) == set(want), f"{table}: attributes {sorted(got)} != {sorted(want)}"
+        for name, value in want.items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(got[name], value)
+                assert got[name].dtype == value.dtype and got[name].shape == value.shape
+            elif table == "Scan" and name == "scan_time" and value is None:
+                assert isinstance(got[name], datetime) and abs((got[name] - datetime.now()).days) < 2
+            else:
+                assert got[name] == value, f"{table}.{name}: {got[name]!r} != {value!r}"
+                assert type(got[name]) is type(value) or value is None or isinstance(value, bool), (
+                    f"{table}.{name}: {type(got[name]).__name__} for {type(value).__name__}"
+                )
+
+
+# -- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dj_conn(mysql_url: str) -> Any:
+    """datajoint-python configured for the test server through ``dj.config``."""
+    url = tj.DatabaseURL.parse(mysql_url)
+    dj.config["database.host"] = url.host
+    dj.config["database.port"] = url.port
+    dj.config["database.user"] = url.user
+    dj.config["database.password"] = url.password
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "MariaDB support is best-effort"
+        return dj.conn(reset=True)
+
+
+@pytest.fixture
+def dj_schema_name(schema_name: str, conn: tj.Connection) -> Iterator[str]:
+    """A second fresh database, for the reference's copy of the pipeline."""
+    name = f"{schema_name}_dj"
+    yield name
+    conn.query(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def show_create(conn: tj.Connection, schema: str) -> dict[str, str]:
+    """``SHOW CREATE TABLE`` of every table, with the schema's name and constraint names removed."""
+    tables = [r[0] for r in conn.query(f"SHOW TABLES FROM `{schema}`").fetchall()]
+    out = {}
+    for table in tables:
+        ddl = conn.query(f"SHOW CREATE TABLE `{schema}`.`{table}`").fetchone()[1]
+        ddl = ddl.replace(f"`{schema}`.", "")
+        out[table] = re.sub(r"CONSTRAINT `[^`]+` ", "", ddl)
+    return out
+
+
+def lineage_rows(conn: tj.Connection, schema: str) -> set[tuple[str, str, str]]:
+    rows = conn.query(f"SELECT table_name, attribute_name, lineage FROM `{schema}`.`~lineage`").fetchall()
+    return {(t, a, lineage.replace(f"{schema}.", "<schema>.")) for t, a, lineage in rows}
+
+
+def definition_text(text: str) -> list[str]:
+    """Definition lines modulo whitespace, and the one spelling the server chooses.
+
+    datajoint-python prints a default as the server reports it (MariaDB:
+    ``current_timestamp()``); typedj prints the portable ``CURRENT_TIMESTAMP`` it declared.
+    """
+    lines = [re.sub(r"\s+", " ", line).strip() for line in text.strip().splitlines()]
+    return [line.replace("=current_timestamp()", "=CURRENT_TIMESTAMP") for line in lines if line]
+
+
+# -- datajoint-python declares, typedj opens ----------------------------------------------------
+
+
+def test_typedj_opens_a_datajoint_schema(conn: tj.Connection, dj_conn: Any, schema_name: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        insert_all(declare_datajoint(dj.Schema(schema_name, connection=dj_conn)))
+
+    # without classes: the catalog, the lineage and the rows of every table
+    bare = tj.Schema(schema_name, connection=conn, create_tables=False)
+    assert set(bare.list_tables()) == {"#species", "subject", "cell", "synapse", "__spikes",
+                                       "__spikes__unit", "setting", "scan", "scan_file"}
+    assert bare.lineage["synapse"] == {
+        "subject_id": f"{schema_name}.subject.subject_id",
+        "pre": f"{schema_name}.cell.cell_id",
+        "post": f"{schema_name}.cell.cell_id",
+    }
+    subject = tj.Query(bare.node("subject"))
+    assert_rows("Subject", subject.to_dicts(order_by="KEY"), EXPECTED["Subject"])
+    assert subject.heading["uid"].type_name == "uuid" and subject.heading["meta"].kind == "json"
+    setting = tj.Query(bare.node("setting"))
+    assert setting.to_dicts() == [{"value": "on"}]
+    cells = tj.Query(bare.node("cell")) * subject
+    assert sorted(cells.to_dicts(), key=lambda r: (r["subject_id"], r["cell_id"]))[0]["species"] == "mouse"
+
+    # with classes: they match the tables (a mismatch would raise), and every value reads back
+    classes = declare_typedj(tj.Schema(schema_name, connection=conn, create_tables=False))
+    for name in TABLES:
+        assert_rows(name, classes[name].to_dicts(order_by="KEY"), EXPECTED[name])
+    first = (classes["Subject"] & {"subject_id": 1}).fetch1()
+    assert isinstance(first, classes["Subject"])
+    assert (first.uid, first.weight) == (uuid.UUID(int=1), Decimal("21.50"))
+    assert first.meta == {"a": [1, 2], "b": None}
+    pairs = (classes["Cell"] * classes["Subject"]).to_dicts(order_by="KEY")
+    assert [(r["subject_id"], r["cell_id"], r["species"]) for r in pairs] == [
+        (1, 1, "mouse"), (1, 2, "mouse"), (2, 1, "rat")
+    ]
+
+    # typedj writes into the reference's tables; the reference reads it
+    classes["Cell"].insert1({"subject_id": 2, "cell_id": 5, "alt_species": "mouse"})
+    vm = dj.VirtualModule("vm", schema_name, connection=dj_conn)
+    assert (vm.Cell & {"subject_id": 2, "cell_id": 5}).to_dicts() == [
+        {"subject_id": 2, "cell_id": 5, "alt_species": "mouse"}
+    ]
+
+
+def test_typedj_refuses_a_class_that_disagrees_with_a_datajoint_table(
+    conn: tj.Connection, dj_conn: Any, schema_name: str
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        declare_datajoint(dj.Schema(schema_name, connection=dj_conn))
+    schema = tj.Schema(schema_name, connection=conn, create_tables=False)
+
+    with pytest.raises(tj.DeclarationError) as info:
+
+        @schema
+        class Species(Lookup):
+            species: Key[str] = Attr(max_length=16)
+            latin: str = Attr(max_length=64, default="")
+
+    message = str(info.value)
+    assert "#species" in message and "'species'" in message and "varchar(16)" in message
+    assert "varchar(32)" in message
+
+
+# -- typedj declares: the same DDL, lineage and definition text ---------------------------------
+
+
+def test_typedj_declares_what_datajoint_declares(
+    conn: tj.Connection, dj_conn: Any, schema_name: str, dj_schema_name: str
+) -> None:
+    classes = declare_typedj(tj.Schema(schema_name, connection=conn))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = declare_datajoint(dj.Schema(dj_schema_name, connection=dj_conn))
+
+    ours, theirs = show_create(conn, schema_name), show_create(conn, dj_schema_name)
+    assert sorted(ours) == sorted(theirs)
+    for table in theirs:
+        assert ours[table] == theirs[table], f"{table}:\n{ours[table]}\n--- reference:\n{theirs[table]}"
+    assert lineage_rows(conn, schema_name) == lineage_rows(conn, dj_schema_name)
+
+    for name in TABLES:
+        expected = reference[name].describe(context=reference)
+        assert definition_text(classes[name].describe()) == definition_text(expected), name
+
+
+# -- typedj declares, datajoint-python opens ----------------------------------------------------
+
+
+def test_datajoint_opens_a_typedj_schema(conn: tj.Connection, dj_conn: Any, schema_name: str) -> None:
+    classes = declare_typedj(tj.Schema(schema_name, connection=conn))
+    insert_all(classes)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vm = dj.VirtualModule("vm", schema_name, connection=dj_conn)
+        by_name = {"Species": vm.Species, "Subject": vm.Subject, "Cell": vm.Cell, "Synapse": vm.Synapse,
+                   "Spikes": vm.Spikes, "Unit": vm.Spikes.Unit, "Setting": vm.Setting, "Scan": vm.Scan,
+                   "ScanFile": vm.ScanFile}
+        for name in TABLES:
+            assert_rows(name, by_name[name].to_dicts(order_by="KEY"), EXPECTED[name])
+        # a join the reference allows only if our ~lineage says pre and cell_id are both Cell's cell_id
+        joined = (vm.Synapse * vm.Cell.proj("alt_species", pre="cell_id")).to_dicts()
+        assert [(r["pre"], r["post"], r["alt_species"]) for r in joined] == [(1, 2, "rat")]
+
+        # the reference binds its own classes to our tables and writes through them
+        reference = declare_datajoint(dj.Schema(schema_name, connection=dj_conn))
+        reference["Subject"].insert1({"subject_id": 3, "species": "rat", "sex": "M", "date_of_birth": None,
+                                      "weight": Decimal("1.05"), "uid": uuid.UUID(int=3), "meta": [1, "x"],
+                                      "alive": True, "notes": "from datajoint", "score": float("nan")})
+        reference["Cell"].insert1({"subject_id": 3, "cell_id": 9, "alt_species": "mouse"})
+        reference["Spikes"].insert1(
+            {"subject_id": 3, "cell_id": 9, "n": 1, "trace": np.array([1, 2], np.int16)},
+            allow_direct_insert=True,
+        )
+
+    row = (classes["Subject"] & {"subject_id": 3}).to_dicts()
+    assert_rows("Subject", row, [{"subject_id": 3, "species": "rat", "sex": "M", "date_of_birth": None,
+                                  "weight": Decimal("1.05"), "uid": uuid.UUID(int=3), "meta": [1, "x"],
+                                  "alive": True, "notes": "from datajoint", "score": None}])
+    cells = (classes["Cell"] & {"subject_id": 3}).to_dicts()
+    assert cells == [{"subject_id": 3, "cell_id": 9, "alt_species": "mouse"}]
+    trace = (classes["Spikes"] & {"subject_id": 3}).fetch1("trace")
+    np.testing.assert_array_equal(trace, np.array([1, 2], np.int16))
+    assert trace.dtype == np.int16
