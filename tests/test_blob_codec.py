@@ -571,7 +571,7 @@ def test_deep_nesting() -> None:
         (np.zeros(2, dtype="S4"), "dtype \\|S4"),
         (np.zeros(2, dtype="m8[s]"), "timedelta64"),
         (np.zeros(2, dtype="M8[10ms]"), "plain unit"),
-        (np.ma.masked_array([1.0, 2.0], mask=[0, 1]), "masked"),
+        (np.ma.masked_array([1.0, 2.0], mask=[False, True]), "masked"),
         (datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC), "timezone-aware"),
         (object(), "cannot pack a value of type object"),
         (1 << (8 * 65536), "65535 bytes"),

@@ -60,7 +60,12 @@ _U16: Final = struct.Struct("<H")
 _U32: Final = struct.Struct("<I")
 _U32X2: Final = struct.Struct("<II")
 _U64: Final = struct.Struct("<Q")
+_pack_u64: Final = _U64.pack
+_unpack_u64: Final = _U64.unpack_from
 _F64: Final = struct.Struct("<d")
+_U16_INT: Final = struct.Struct("<BH")  # int item head: code, byte count
+_FLOAT_ITEM: Final = struct.Struct("<Bd")
+_STR_HEAD: Final = struct.Struct("<BQ")
 _C128: Final = struct.Struct("<dd")
 _DATETIME: Final = struct.Struct("<iq")
 
@@ -71,20 +76,6 @@ _CLASS_OBJECT: Final = 5
 _DATETIME_BASE: Final = 65536
 _DATETIME_UNITS: Final = ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")
 
-# (dtype kind, itemsize) -> MATLAB class id; complex arrays use their component's class.
-_CLASS_OF: Final[dict[tuple[str, int], int]] = {
-    ("b", 1): 3,
-    ("f", 8): 6,
-    ("f", 4): 7,
-    ("i", 1): 8,
-    ("u", 1): 9,
-    ("i", 2): 10,
-    ("u", 2): 11,
-    ("i", 4): 12,
-    ("u", 4): 13,
-    ("i", 8): 14,
-    ("u", 8): 15,
-}
 _DTYPE_OF: Final[dict[int, np.dtype[Any]]] = {
     3: np.dtype(np.bool_),
     6: np.dtype("<f8"),
@@ -99,6 +90,14 @@ _DTYPE_OF: Final[dict[int, np.dtype[Any]]] = {
     15: np.dtype("<u8"),
     **{_DATETIME_BASE + k: np.dtype(f"<M8[{u}]") for k, u in enumerate(_DATETIME_UNITS)},
 }
+# Little-endian numeric dtype -> (class id, is_complex); complex uses its parts' class.
+_NUMERIC_CLASS: Final[dict[np.dtype[Any], tuple[int, int]]] = {
+    **{dt: (cls, 0) for cls, dt in _DTYPE_OF.items() if cls < _DATETIME_BASE},
+    np.dtype("<c8"): (7, 1),
+    np.dtype("<c16"): (6, 1),
+}
+# 'A' + uint64 ndim + ndim x uint64 + uint32 class + uint32 complex, for every possible ndim.
+_ARRAY_HEADS: Final = [struct.Struct(f"<B{n + 1}QII") for n in range(65)]
 _CLASS_NAMES: Final = {0: "unknown", _CLASS_CELL: "cell", _CLASS_STRUCT: "struct", 16: "function"}
 
 _ITEM_NAMES: Final = {
@@ -176,9 +175,7 @@ def unpack(data: BytesLike, *, squeeze: bool = False) -> object:
     except RecursionError:
         raise BlobError("blob nests too deeply to decode") from None
     if pos != len(mv):
-        raise BlobError(
-            f"{len(mv) - pos} unexpected trailing bytes at byte {pos}{where} after the top item"
-        )
+        raise BlobError(f"{len(mv) - pos} unexpected trailing bytes at byte {pos}{where} after the top item")
     return value
 
 
@@ -204,7 +201,7 @@ def _maybe_compress(blob: bytes) -> bytes:
         body = zlib.compress(blob, 1)
     if len(_ZLIB) + 8 + len(body) >= n:
         return blob
-    return b"".join((_ZLIB, _U64.pack(n), body))
+    return b"".join((_ZLIB, _pack_u64(n), body))
 
 
 def _sample_ratio(blob: bytes) -> float:
@@ -225,8 +222,7 @@ def _decompress(mv: memoryview) -> bytes:
     """Inflate a ``ZL123`` blob, checking the declared size and the stream's integrity."""
     if len(mv) < 14:
         raise BlobError(
-            f"truncated compressed blob: {len(mv)} bytes, the header alone needs 14 "
-            f"(ZL123 tag + uint64 size)"
+            f"truncated compressed blob: {len(mv)} bytes, the header alone needs 14 (ZL123 tag + uint64 size)"
         )
     (size,) = _U64.unpack_from(mv, 6)
     if size > _MAX_DECLARED:
@@ -237,9 +233,7 @@ def _decompress(mv: memoryview) -> bytes:
     except zlib.error as exc:
         raise BlobError(f"corrupt zlib stream starting at byte 14: {exc}") from exc
     if len(out) > size:
-        raise BlobError(
-            f"corrupt compressed blob: inflates to more than the {size} bytes declared at byte 6"
-        )
+        raise BlobError(f"corrupt compressed blob: inflates to more than the {size} bytes declared at byte 6")
     if not inflater.eof:
         raise BlobError(
             f"truncated compressed blob: the zlib stream starting at byte 14 ends early "
@@ -248,13 +242,10 @@ def _decompress(mv: memoryview) -> bytes:
     if inflater.unused_data:
         extra = len(inflater.unused_data)
         raise BlobError(
-            f"corrupt compressed blob: {extra} trailing bytes after the zlib stream "
-            f"at byte {len(mv) - extra}"
+            f"corrupt compressed blob: {extra} trailing bytes after the zlib stream at byte {len(mv) - extra}"
         )
     if len(out) != size:
-        raise BlobError(
-            f"corrupt compressed blob: inflates to {len(out)} bytes, {size} declared at byte 6"
-        )
+        raise BlobError(f"corrupt compressed blob: inflates to {len(out)} bytes, {size} declared at byte 6")
     return out
 
 
@@ -276,11 +267,6 @@ def _names(names: Sequence[str]) -> bytes:
             raise BlobError(f"field name {name!r} contains a NUL byte")
         out.append(raw + b"\0")
     return b"".join(out)
-
-
-def _raw(a: np.ndarray[Any, Any]) -> memoryview:
-    """Column-major bytes of ``a``: a view when ``a`` is already Fortran-ordered, else one copy."""
-    return a.ravel(order="F").view(np.uint8).data
 
 
 def _reference_kind(obj: np.ndarray[Any, Any]) -> str | None:
@@ -310,10 +296,13 @@ class _Encoder:
         parts = self.parts
         slot = len(parts)
         parts.append(b"")
-        self.size += 8
-        start = self.size
-        self.item(obj)
-        parts[slot] = _U64.pack(self.size - start)
+        start = self.size = self.size + 8
+        handler = _EXACT_TYPES.get(type(obj))  # inlined item(): this is the hot path
+        if handler is not None:
+            handler(self, obj)
+        else:
+            self.other(obj)
+        parts[slot] = _pack_u64(self.size - start)
 
     def item(self, obj: object) -> None:
         handler = _EXACT_TYPES.get(type(obj))
@@ -388,13 +377,17 @@ class _Encoder:
 
     # --- Python scalars and containers (all dj0)
 
+    # Scalar handlers append directly instead of calling put(): they run once per value.
+
     def none(self, obj: object) -> None:
         self.dj0 = True
-        self.put(b"\xff")
+        self.parts.append(b"\xff")
+        self.size += 1
 
     def boolean(self, obj: object) -> None:
         self.dj0 = True
-        self.put(b"\x0b\x01" if obj else b"\x0b\x00")
+        self.parts.append(b"\x0b\x01" if obj else b"\x0b\x00")
+        self.size += 2
 
     def integer(self, obj: object) -> None:
         value = int(obj)  # type: ignore[call-overload]
@@ -402,11 +395,13 @@ class _Encoder:
         n = value.bit_length() // 8 + 1  # the reference's width: identical bytes
         if n > 0xFFFF:
             raise BlobError(f"int of {value.bit_length()} bits exceeds the format's 65535 bytes")
-        self.put(b"\x0a" + _U16.pack(n) + value.to_bytes(n, "little", signed=True))
+        self.parts.append(_U16_INT.pack(0x0A, n) + value.to_bytes(n, "little", signed=True))
+        self.size += 3 + n
 
     def real(self, obj: object) -> None:
         self.dj0 = True
-        self.put(b"\x0d" + _F64.pack(obj))
+        self.parts.append(_FLOAT_ITEM.pack(0x0D, obj))
+        self.size += 9
 
     def complex_(self, obj: object) -> None:
         assert isinstance(obj, complex)
@@ -420,19 +415,24 @@ class _Encoder:
             raw = obj.encode()
         except UnicodeEncodeError as exc:
             raise BlobError(f"str is not encodable as UTF-8: {exc}") from exc
-        self.put(b"\x05" + _U64.pack(len(raw)))
-        self.put(raw)
+        n = len(raw)
+        if n < 4096:  # one small chunk beats two
+            self.parts.append(_STR_HEAD.pack(0x05, n) + raw)
+            self.size += 9 + n
+        else:
+            self.put(_STR_HEAD.pack(0x05, n))
+            self.put(raw)
 
     def binary(self, obj: object) -> None:
         assert isinstance(obj, bytes | bytearray | memoryview)
         self.dj0 = True
         raw = obj if type(obj) is bytes else bytes(obj)
-        self.put(b"\x06" + _U64.pack(len(raw)))
+        self.put(b"\x06" + _pack_u64(len(raw)))
         self.put(raw)
 
     def decimal(self, obj: Decimal) -> None:
         text = str(obj).encode("ascii")
-        self.put(b"d" + _U64.pack(len(text)) + text)
+        self.put(b"d" + _pack_u64(len(text)) + text)
 
     def datetime(self, obj: _dt.date | _dt.time) -> None:
         if isinstance(obj, _dt.datetime):
@@ -452,14 +452,13 @@ class _Encoder:
         micros = (
             -1
             if time is None
-            else ((time.hour * 100 + time.minute) * 100 + time.second) * 1_000_000
-            + time.microsecond
+            else ((time.hour * 100 + time.minute) * 100 + time.second) * 1_000_000 + time.microsecond
         )
         self.put(b"t" + _DATETIME.pack(days, micros))
 
     def sequence(self, code: bytes, items: list[object]) -> None:
         self.dj0 = True
-        self.put(code + _U64.pack(len(items)))
+        self.put(code + _pack_u64(len(items)))
         for x in items:
             self.sized(x)
 
@@ -479,60 +478,77 @@ class _Encoder:
         assert isinstance(obj, Mapping)
         self.dj0 = True
         items = list(obj.items())
-        self.put(b"\x04" + _U64.pack(len(items)))
+        self.put(b"\x04" + _pack_u64(len(items)))
         for key, value in items:
             self.sized(key)
             self.sized(value)
 
     # --- numpy and MATLAB
 
+    def ndarray(self, obj: object) -> None:
+        """Exact ``np.ndarray`` (the common case): skips the subclass checks in ``other``."""
+        assert isinstance(obj, np.ndarray)
+        if obj.dtype.names is not None:
+            self.dj0 = True
+            self.record(obj)
+        else:
+            self.array(obj)
+
     def array(self, a: np.ndarray[Any, Any]) -> None:
         """``A`` item: header, then column-major data straight from the numpy buffer."""
+        dt = a.dtype
+        numeric = _NUMERIC_CLASS.get(dt)
+        if numeric is not None:  # fast path: little-endian bool/int/float/complex
+            cls, is_complex = numeric
+        else:
+            cls, is_complex, a = self.other_array(a)
+            if cls < 0:
+                return
+        shape = a.shape
+        if not shape:
+            self.dj0 = True  # MATLAB has no 0-d arrays
+        self.put(_ARRAY_HEADS[len(shape)].pack(0x41, len(shape), *shape, cls, is_complex))
+        if is_complex:
+            self.put(a.real.ravel(order="F").view(np.uint8).data)
+            self.put(a.imag.ravel(order="F").view(np.uint8).data)
+        else:
+            self.put(a.ravel(order="F").view(np.uint8).data)
+
+    def other_array(self, a: np.ndarray[Any, Any]) -> tuple[int, int, np.ndarray[Any, Any]]:
+        """Class id, complexity and little-endian data of a non-fast-path array.
+
+        Object, text and char arrays are written here entirely (class id -1 returned).
+        """
         dt = a.dtype
         kind = dt.kind
         if kind in "OU":
             # Text arrays become object arrays of str, as in datajoint-python (class 5).
-            self.put(b"A" + _dims(a.shape) + _U32X2.pack(_CLASS_OBJECT, 0))
+            self.put(_ARRAY_HEADS[a.ndim].pack(0x41, a.ndim, *a.shape, _CLASS_OBJECT, 0))
             flat = a.ravel(order="F")
             for element in flat.tolist() if kind == "U" else flat:
                 self.sized(element)
             self.dj0 = True
-            return
+            return -1, 0, a
         if kind == "S" and dt.itemsize == 1:
-            # MATLAB char: UTF-16 code units. Written column-major as the format says
-            # (datajoint-python writes multi-row char arrays row-major).
-            self.put(b"A" + _dims(a.shape) + _U32X2.pack(_CLASS_CHAR, 0))
+            # MATLAB char: UTF-16 code units, column-major as the format says (datajoint-python
+            # writes multi-row char arrays row-major). 0-d stays mYm, as in datajoint-python.
+            self.put(_ARRAY_HEADS[a.ndim].pack(0x41, a.ndim, *a.shape, _CLASS_CHAR, 0))
             self.put(a.ravel(order="F").view(np.uint8).astype("<u2").view(np.uint8).data)
-            return
+            return -1, 0, a
         if kind == "M":
             unit, count = np.datetime_data(dt)
             if count != 1 or unit not in _DATETIME_UNITS:
                 raise BlobError(f"cannot pack {dt}: only datetime64 with a plain unit is supported")
             self.dj0 = True
-            cls = _DATETIME_BASE + _DATETIME_UNITS.index(unit)
-            is_complex = False
-            a = a.astype(np.dtype(f"<M8[{unit}]"), copy=False)
-        else:
-            is_complex = kind == "c"
-            key = ("f", dt.itemsize // 2) if is_complex else (kind, dt.itemsize)
-            found = _CLASS_OF.get(key)
-            if found is None:
-                raise BlobError(
-                    f"cannot pack an array of dtype {dt}: no DataJoint class for it "
-                    "(convert, e.g. float16 -> float32, bytes -> object array)"
-                )
-            cls = found
-            little = dt.newbyteorder("<")
-            if dt != little:
-                a = a.astype(little)
-        if a.ndim == 0:
-            self.dj0 = True  # MATLAB has no 0-d arrays
-        self.put(b"A" + _dims(a.shape) + _U32X2.pack(cls, int(is_complex)))
-        if is_complex:
-            self.put(_raw(a.real))
-            self.put(_raw(a.imag))
-        else:
-            self.put(_raw(a))
+            return _DATETIME_BASE + _DATETIME_UNITS.index(unit), 0, a.astype(f"<M8[{unit}]", copy=False)
+        little = dt.newbyteorder("<")
+        numeric = _NUMERIC_CLASS.get(little)
+        if numeric is None:
+            raise BlobError(
+                f"cannot pack an array of dtype {dt}: no DataJoint class for it "
+                "(convert, e.g. float16 -> float32, bytes -> object array)"
+            )
+        return numeric[0], numeric[1], a.astype(little)  # big-endian input
 
     def record(self, a: np.ndarray[Any, Any]) -> None:
         """``F`` item: field names, then each field's column as an ``A``/``F`` item."""
@@ -567,6 +583,7 @@ _EXACT_TYPES: Final[dict[type, Callable[[_Encoder, Any], None]]] = {
     str: _Encoder.string,
     bytes: _Encoder.binary,
     list: _Encoder.list_,
+    np.ndarray: _Encoder.ndarray,
     tuple: _Encoder.tuple_,
     set: _Encoder.set_,
     frozenset: _Encoder.set_,
@@ -591,18 +608,20 @@ class _Decoder:
 
     # --- helpers
 
-    def need(self, pos: int, n: int, end: int, what: str) -> None:
+    def need(self, pos: int, n: int, end: int, what: str, *args: object) -> None:
+        """Fail unless ``n`` bytes remain; ``what.format(*args)`` is built only on failure."""
         if end - pos < n:
             raise BlobError(
-                f"truncated blob: {what} at byte {pos}{self.where} needs {n} bytes, "
+                f"truncated blob: {what.format(*args)} at byte {pos}{self.where} needs {n} bytes, "
                 f"{max(end - pos, 0)} left"
             )
 
-    def u64(self, pos: int, end: int, what: str) -> int:
-        self.need(pos, 8, end, what)
-        return int(_U64.unpack_from(self.mv, pos)[0])
+    def u64(self, pos: int, end: int, what: str, *args: object) -> int:
+        if end - pos < 8:
+            self.need(pos, 8, end, what, *args)
+        return int(_unpack_u64(self.mv, pos)[0])
 
-    def count(self, pos: int, end: int, what: str, min_size: int) -> int:
+    def count(self, pos: int, end: int, min_size: int, what: str) -> int:
         """A uint64 element count, rejected early when the rest cannot hold that many items."""
         n = self.u64(pos, end, what)
         if n * min_size > end - pos - 8:
@@ -613,9 +632,9 @@ class _Decoder:
         return n
 
     def shape(self, pos: int, end: int, what: str) -> tuple[tuple[int, ...], int]:
-        ndim = self.u64(pos, end, f"{what} ndim")
+        ndim = self.u64(pos, end, "{} ndim", what)
         pos += 8
-        self.need(pos, 8 * ndim, end, f"{what} shape ({ndim} dims)")
+        self.need(pos, 8 * ndim, end, "{} shape ({} dims)", what, ndim)
         return struct.unpack_from(f"<{ndim}Q", self.mv, pos), pos + 8 * ndim
 
     def cstring(self, pos: int, end: int, what: str) -> tuple[str, int]:
@@ -633,7 +652,7 @@ class _Decoder:
         names = []
         for _ in range(n):
             start = pos
-            name, pos = self.cstring(pos, end, f"{what} field name")
+            name, pos = self.cstring(pos, end, what + " field name")
             if name in names:
                 raise BlobError(f"corrupt blob: duplicate {what} field {name!r} at byte {start}")
             names.append(name)
@@ -653,30 +672,45 @@ class _Decoder:
         code = self.mv[pos]
         reader = _READERS.get(code)
         if reader is None:
-            raise BlobError(
-                f"corrupt blob: unknown item code {code:#04x} ({chr(code)!r}) "
-                f"at byte {pos}{self.where}"
-            )
+            raise self.unknown(code, pos)
         try:
             return reader(self, pos + 1, end)
         except BlobError:
             raise
         except (ValueError, TypeError, LookupError, ArithmeticError, MemoryError) as exc:
-            raise BlobError(
-                f"corrupt blob: invalid {_ITEM_NAMES[code]} item at byte {pos}{self.where}: {exc}"
-            ) from exc
+            raise self.invalid(code, pos, exc) from exc
+
+    def unknown(self, code: int, pos: int) -> BlobError:
+        return BlobError(
+            f"corrupt blob: unknown item code {code:#04x} ({chr(code)!r}) at byte {pos}{self.where}"
+        )
+
+    def invalid(self, code: int, pos: int, exc: BaseException) -> BlobError:
+        return BlobError(f"corrupt blob: invalid {_ITEM_NAMES[code]} item at byte {pos}{self.where}: {exc}")
 
     def sized(self, pos: int, end: int) -> tuple[object, int]:
         """An item preceded by its uint64 length; the item must fill exactly that length."""
-        n = self.u64(pos, end, "item length")
+        if end - pos < 8:
+            self.need(pos, 8, end, "item length")
+        (n,) = _unpack_u64(self.mv, pos)
         start = pos + 8
         stop = start + n
         if stop > end:
             raise BlobError(
-                f"truncated blob: item at byte {start}{self.where} declares {n} bytes, "
-                f"{end - start} left"
+                f"truncated blob: item at byte {start}{self.where} declares {n} bytes, {end - start} left"
             )
-        value, used = self.item(start, stop)
+        if n == 0:
+            raise BlobError(f"truncated blob: expected an item code at byte {start}{self.where}")
+        code = self.mv[start]  # inlined item(): this is the hot path
+        reader = _READERS.get(code)
+        if reader is None:
+            raise self.unknown(code, start)
+        try:
+            value, used = reader(self, start + 1, stop)
+        except BlobError:
+            raise
+        except (ValueError, TypeError, LookupError, ArithmeticError, MemoryError) as exc:
+            raise self.invalid(code, start, exc) from exc
         if used != stop:
             raise BlobError(
                 f"corrupt blob: item at byte {start}{self.where} declares {n} bytes "
@@ -709,7 +743,7 @@ class _Decoder:
                 out[i], pos = self.sized(pos, end)
             return out.reshape(shape, order="F"), pos
         if cls == _CLASS_CHAR:
-            self.need(pos, 2 * n, end, f"{n}-element char data")
+            self.need(pos, 2 * n, end, "{}-element char data", n)
             stop = pos + 2 * n
             if join_rows and (len(shape) == 1 or (len(shape) == 2 and shape[0] == 1)):
                 # A MATLAB row of chars is one string (datajoint-python's shape: (1,)).
@@ -719,20 +753,18 @@ class _Decoder:
         dtype = _DTYPE_OF.get(cls)
         if dtype is None:
             kind = _CLASS_NAMES.get(cls, "unknown")
-            raise BlobError(
-                f"unsupported array class id {cls} ({kind}) at byte {pos - 8}{self.where}"
-            )
+            raise BlobError(f"unsupported array class id {cls} ({kind}) at byte {pos - 8}{self.where}")
         size = n * dtype.itemsize
         if is_complex:
             if dtype.kind not in "iuf":
                 raise BlobError(f"corrupt blob: complex {dtype} array at byte {pos - 8}")
-            self.need(pos, 2 * size, end, f"{n}-element complex {dtype} data")
+            self.need(pos, 2 * size, end, "{}-element complex {} data", n, dtype)
             out = np.empty(n, np.complex64 if cls == 7 else np.complex128)
             if n:
                 out.real = np.frombuffer(self.mv, dtype, n, pos)
                 out.imag = np.frombuffer(self.mv, dtype, n, pos + size)
             return out.reshape(shape, order="F"), pos + 2 * size
-        self.need(pos, size, end, f"{n}-element {dtype} data")
+        self.need(pos, size, end, "{}-element {} data", n, dtype)
         if n:
             data = np.frombuffer(self.mv, dtype, n, pos)
             data.flags.writeable = False  # a view of the caller's buffer: never write through
@@ -777,9 +809,7 @@ class _Decoder:
             while k < min(len(base), c.ndim) and base[k] == c.shape[k]:
                 k += 1
             base = base[:k]
-        dtype = np.dtype(
-            [(nm, c.dtype, c.shape[len(base) :]) for nm, c in zip(names, columns, strict=True)]
-        )
+        dtype = np.dtype([(nm, c.dtype, c.shape[len(base) :]) for nm, c in zip(names, columns, strict=True)])
         rec = np.empty(base, dtype)
         for nm, c in zip(names, columns, strict=True):
             rec[nm] = c
@@ -812,8 +842,7 @@ class _Decoder:
         n = math.prod(shape)
         if n * _MIN_ITEM > end - pos:
             raise BlobError(
-                f"truncated blob: {n}-element cell at byte {pos}{self.where}, "
-                f"{end - pos} bytes left"
+                f"truncated blob: {n}-element cell at byte {pos}{self.where}, {end - pos} bytes left"
             )
         out = np.empty(n, dtype=object)
         for i in range(n):
@@ -828,7 +857,7 @@ class _Decoder:
         return None, pos
 
     def items(self, pos: int, end: int, what: str) -> tuple[list[object], int]:
-        n = self.count(pos, end, f"{what} length", _MIN_ITEM)
+        n = self.count(pos, end, _MIN_ITEM, what + " length")
         pos += 8
         out = []
         for _ in range(n):
@@ -848,7 +877,7 @@ class _Decoder:
         return set(values), pos
 
     def dict_(self, pos: int, end: int) -> tuple[object, int]:
-        n = self.count(pos, end, "dict length", 2 * _MIN_ITEM)
+        n = self.count(pos, end, 2 * _MIN_ITEM, "dict length")
         pos += 8
         out = {}
         for _ in range(n):
@@ -859,43 +888,50 @@ class _Decoder:
                 out[key] = value
             except TypeError:
                 raise BlobError(
-                    f"corrupt blob: unhashable dict key ({type(key).__name__}) "
-                    f"at byte {key_at}{self.where}"
+                    f"corrupt blob: unhashable dict key ({type(key).__name__}) at byte {key_at}{self.where}"
                 ) from None
         return out, pos
 
     def string(self, pos: int, end: int) -> tuple[object, int]:
         n = self.u64(pos, end, "str length")
-        self.need(pos + 8, n, end, "str data")
+        if end - pos - 8 < n:
+            self.need(pos + 8, n, end, "str data")
         return str(self.mv[pos + 8 : pos + 8 + n], "utf-8"), pos + 8 + n
 
     def binary(self, pos: int, end: int) -> tuple[object, int]:
         n = self.u64(pos, end, "bytes length")
-        self.need(pos + 8, n, end, "bytes data")
+        if end - pos - 8 < n:
+            self.need(pos + 8, n, end, "bytes data")
         return bytes(self.mv[pos + 8 : pos + 8 + n]), pos + 8 + n
 
     def integer(self, pos: int, end: int) -> tuple[object, int]:
-        self.need(pos, 2, end, "int width")
+        if end - pos < 2:
+            self.need(pos, 2, end, "int width")
         (n,) = _U16.unpack_from(self.mv, pos)
-        self.need(pos + 2, n, end, "int data")
+        if end - pos - 2 < n:
+            self.need(pos + 2, n, end, "int data")
         return int.from_bytes(self.mv[pos + 2 : pos + 2 + n], "little", signed=True), pos + 2 + n
 
     def boolean(self, pos: int, end: int) -> tuple[object, int]:
-        self.need(pos, 1, end, "bool")
+        if end - pos < 1:
+            self.need(pos, 1, end, "bool")
         return self.mv[pos] != 0, pos + 1
 
     def complex_(self, pos: int, end: int) -> tuple[object, int]:
-        self.need(pos, 16, end, "complex")
+        if end - pos < 16:
+            self.need(pos, 16, end, "complex")
         re, im = _C128.unpack_from(self.mv, pos)
         return complex(re, im), pos + 16
 
     def real(self, pos: int, end: int) -> tuple[object, int]:
-        self.need(pos, 8, end, "float")
+        if end - pos < 8:
+            self.need(pos, 8, end, "float")
         return _F64.unpack_from(self.mv, pos)[0], pos + 8
 
     def decimal(self, pos: int, end: int) -> tuple[object, int]:
         n = self.u64(pos, end, "Decimal length")
-        self.need(pos + 8, n, end, "Decimal text")
+        if end - pos - 8 < n:
+            self.need(pos + 8, n, end, "Decimal text")
         text = str(self.mv[pos + 8 : pos + 8 + n], "ascii")
         try:
             return Decimal(text), pos + 8 + n
@@ -903,7 +939,8 @@ class _Decoder:
             raise BlobError(f"corrupt blob: invalid Decimal {text!r} at byte {pos}") from None
 
     def datetime(self, pos: int, end: int) -> tuple[object, int]:
-        self.need(pos, 12, end, "date/time")
+        if end - pos < 12:
+            self.need(pos, 12, end, "date/time")
         days, micros = _DATETIME.unpack_from(self.mv, pos)
         date = None if days == -1 else _dt.date(days // 10000, days // 100 % 100, days % 100)
         time = None
@@ -917,7 +954,8 @@ class _Decoder:
         return (date if time is None else time), pos + 12
 
     def uuid_(self, pos: int, end: int) -> tuple[object, int]:
-        self.need(pos, 16, end, "UUID")
+        if end - pos < 16:
+            self.need(pos, 16, end, "UUID")
         return uuid.UUID(bytes=bytes(self.mv[pos : pos + 16])), pos + 16
 
 
@@ -963,9 +1001,7 @@ def _object_grid(values: object, shape: tuple[int, ...]) -> ObjectArray:
         out[...] = values
         return out
     if isinstance(values, np.ndarray) or not isinstance(values, Sequence | Iterator):
-        raise TypeError(
-            f"expected an array of shape {shape} or a sequence of {math.prod(shape)} values"
-        )
+        raise TypeError(f"expected an array of shape {shape} or a sequence of {math.prod(shape)} values")
     items = list(values)
     if len(items) != out.size:
         raise ValueError(f"{len(items)} values given for shape {shape} ({out.size} elements)")
@@ -1030,17 +1066,9 @@ def _same(a: object, b: object) -> bool:
             return all(_same(x, y) for x, y in zip(a.flat, b.flat, strict=True))
         return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fcmM"))
     if isinstance(a, list | tuple):
-        return (
-            type(a) is type(b)
-            and len(a) == len(b)
-            and all(_same(x, y) for x, y in zip(a, b, strict=True))
-        )
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
-        return (
-            isinstance(b, dict)
-            and a.keys() == b.keys()
-            and all(_same(v, b[k]) for k, v in a.items())
-        )
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
     if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
         return True
     try:
