@@ -159,11 +159,9 @@ def populate(
         raise ValueError(f"order is one of {ORDERS}, not {order!r}")
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
+    jobs: Jobs | None = cls.jobs if reserve_jobs else None
     pending = todo(cls, restrictions)
-    jobs: Jobs | None = None
-    if reserve_jobs:
-        jobs = cls.jobs
-        assert jobs is not None
+    if jobs is not None:
         jobs.recover(reservation_timeout)
         jobs.refresh(pending, priority=DEFAULT_PRIORITY if priority is None else priority)
         d = conn.dialect

@@ -1,0 +1,91 @@
+"""``typedj populate module:Table``: the worker that cluster schedulers start on many machines.
+
+Each worker imports the pipeline module (the working directory is on the import path,
+as with ``python -m``), then populates until no job it can take is left. Workers
+coordinate only through the jobs table, so any number may run at once, anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from typing import Any
+
+from ..errors import ConfigError
+from .autopopulate import PopulateResult
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "populate",
+        help="make the missing rows of an Imported/Computed table (a worker with --reserve-jobs)",
+        description="Call make() for every key of the table's key_source that has no rows yet.",
+    )
+    p.add_argument("target", help="the table class as module:Class (e.g. pipeline.ephys:SpikeSort)")
+    p.add_argument("--reserve-jobs", action="store_true",
+                   help="coordinate with other workers through the jobs table")
+    p.add_argument("--restrict", action="append", default=[], metavar="JSON",
+                   help='restrict the keys, e.g. \'{"subject_id": 3}\' (repeat for AND)')
+    p.add_argument("--processes", type=int, default=1, help="worker processes on this machine")
+    p.add_argument("--max-calls", type=int, default=None, help="make at most this many keys")
+    p.add_argument("--priority", type=int, default=None,
+                   help="priority of new jobs; run only jobs of at most this number")
+    p.add_argument("--order", choices=("original", "reverse", "random"), default="original")
+    p.add_argument("--stop-on-error", action="store_true",
+                   help="stop at the first failed make() (default: record it and go on)")
+    p.add_argument("--keep-completed", action="store_true", help="keep finished jobs as 'success'")
+    p.add_argument("--reservation-timeout", type=float, default=None, metavar="SECONDS",
+                   help="also free reservations older than this (servers that cannot tell "
+                   "whether a worker is alive)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.set_defaults(func=run)
+
+
+def load(target: str) -> Any:
+    """The class named by ``module:Class`` (``Class`` may be dotted, for a part)."""
+    module_name, sep, qualname = target.partition(":")
+    if not sep or not module_name or not qualname:
+        raise ConfigError(f"target {target!r}: write it as module:Class")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"cannot import {module_name!r}: {exc}") from exc
+    for part in qualname.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"{module_name} has no {qualname!r}")
+        obj = getattr(obj, part)
+    if not callable(getattr(obj, "populate", None)):
+        raise ConfigError(f"{target} is not an Imported or Computed table")
+    return obj
+
+
+def run(args: argparse.Namespace) -> int:
+    table = load(args.target)
+    try:
+        restrictions = [json.loads(r) for r in args.restrict]
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--restrict takes JSON: {exc}") from exc
+    total = PopulateResult()
+    while True:
+        result: PopulateResult = table.populate(
+            *restrictions, reserve_jobs=args.reserve_jobs, max_calls=args.max_calls,
+            suppress_errors=not args.stop_on_error, processes=args.processes,
+            display_progress=args.progress, priority=args.priority, order=args.order,
+            keep_completed=args.keep_completed, reservation_timeout=args.reservation_timeout,
+        )
+        total.merge(result)
+        calls = len(result.succeeded) + len(result.failed)
+        if not args.reserve_jobs or calls == 0 or args.max_calls is not None:
+            break
+        if result.failed and args.stop_on_error:
+            break
+    print(f"{table.__name__}: {len(total.succeeded)} made, {len(total.failed)} failed, "
+          f"{total.skipped} skipped")
+    for failure in total.failed:
+        print(f"  {failure.key}: {failure.error}", file=sys.stderr)
+    return 1 if total.failed else 0
