@@ -13,7 +13,7 @@ import re
 import uuid
 import warnings
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -211,9 +211,97 @@ def declare_typedj(schema: tj.Schema) -> dict[str, Any]:
             "Unit": Spikes.Unit}
 
 
+def declare_datajoint_types(schema: Any) -> dict[str, Any]:
+    """Every kind of column and reference option, in DataJoint's definition language."""
+
+    @schema
+    class Zoo(dj.Manual):
+        definition = """
+        # animals, kept at the zoo
+        zoo_id : int auto_increment  # native key
+        ---
+        u8 : tinyint unsigned
+        u32 = 7 : int unsigned     # unsigned
+        i8 = 0 : int8
+        i64 = -5 : int64
+        f32 = 1.5 : float32
+        dec = 0.50 : decimal(4,2)
+        ch = "ab" : char(8)
+        born = "2020-01-01" : date
+        ts = CURRENT_TIMESTAMP : datetime(3)
+        dt6 = null : datetime(6)
+        raw = null : bytes
+        flag = 0 : bool
+        obj = null : <blob>
+        t = null : time
+        lng : longblob
+        txt = null : varchar(4000)  # it's "odd"
+        e = "a'b" : enum('a''b','c')
+        """
+
+    @schema
+    class Owner(dj.Manual):
+        definition = """
+        owner : varchar(16)
+        ---
+        -> [unique] Zoo
+        """
+
+    @schema
+    class Keeper(dj.Lookup):
+        definition = """
+        keeper_id : int32
+        ---
+        -> [nullable, unique] Zoo.proj(fav="zoo_id")
+        """
+
+    return {"Zoo": Zoo, "Owner": Owner, "Keeper": Keeper}
+
+
+def declare_typedj_types(schema: tj.Schema) -> dict[str, Any]:
+    """The same columns and reference options as typedj classes."""
+
+    @schema
+    class Zoo(Manual):
+        """animals, kept at the zoo"""
+
+        zoo_id: Key[int] = Attr(sql_type="int", auto_increment=True, comment="native key")
+        u8: tj.uint8
+        u32: tj.uint32 = Attr(default=7, comment="unsigned")
+        i8: tj.int8 = 0
+        i64: tj.int64 = -5
+        f32: tj.float32 = 1.5
+        dec: Decimal = Attr(precision=4, scale=2, default=Decimal("0.50"))
+        ch: str = Attr(max_length=8, fixed_length=True, default="ab")
+        born: date = date(2020, 1, 1)
+        ts: datetime = Attr(precision=3, default=tj.CURRENT_TIMESTAMP)
+        dt6: datetime | None = Attr(precision=6, default=None)
+        raw: bytes | None = None
+        flag: bool = False
+        obj: Blob[Any] | None = None
+        t: time | None = None
+        lng: bytes = Attr(sql_type="longblob")
+        txt: str | None = Attr(max_length=4000, default=None, comment="it's \"odd\"")
+        e: Literal["a'b", "c"] = "a'b"
+
+    @schema
+    class Owner(Manual):
+        owner: Key[str] = Attr(max_length=16)
+        zoo: Ref[Zoo] = Link(unique=True)
+
+    @schema
+    class Keeper(Lookup):
+        keeper_id: Key[tj.int32]
+        fav: Ref[Zoo] = Link(rename={"zoo_id": "fav"}, nullable=True, unique=True)
+
+    return {"Zoo": Zoo, "Owner": Owner, "Keeper": Keeper}
+
+
 # -- the rows, inserted by either client ----------------------------------------------------
 
 SCAN_TIME = datetime(2024, 3, 4, 5, 6, 7)
+NOW = object()
+"""An expected value set by the server (``CURRENT_TIMESTAMP``): any recent datetime."""
 TRACE = np.arange(6.0).reshape(2, 3)
 
 # One insert call per inner list: datajoint-python wants the same fields in every row of a call.
@@ -252,10 +340,9 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
     "Unit": [{"subject_id": 1, "cell_id": 1, "unit_id": u, "rate": u * 1.5} for u in range(3)],
     "Setting": [{"value": "on"}],
     "Scan": [{"scan_uid": uuid.UUID(int=7), "subject_id": 1, "scan_time": SCAN_TIME, "depth": -3},
-             {"scan_uid": uuid.UUID(int=8), "subject_id": 2, "scan_time": None, "depth": 100}],
+             {"scan_uid": uuid.UUID(int=8), "subject_id": 2, "scan_time": NOW, "depth": 100}],
     "ScanFile": [{"scan_uid": uuid.UUID(int=7), "file_no": 1, "path": "/data/a.tif"}],
 }
-"""``scan_time: None`` stands for "set by the server" (checked to be a recent datetime)."""
 
 AUTO = {"Spikes", "Unit"}
 
@@ -275,7 +362,7 @@ def assert_rows(table: str, actual: list[dict[str, Any]], expected: list[dict[st
             if isinstance(value, np.ndarray):
                 np.testing.assert_array_equal(got[name], value)
                 assert got[name].dtype == value.dtype and got[name].shape == value.shape
-            elif table == "Scan" and name == "scan_time" and value is None:
+            elif value is NOW:
                 assert isinstance(got[name], datetime) and abs((got[name] - datetime.now()).days) < 2
             else:
                 assert got[name] == value, f"{table}.{name}: {got[name]!r} != {value!r}"
@@ -328,10 +415,12 @@ def definition_text(text: str) -> list[str]:
     """Definition lines modulo whitespace, and the one spelling the server chooses.
 
     datajoint-python prints a default as the server reports it (MariaDB:
-    ``current_timestamp()``); typedj prints the portable ``CURRENT_TIMESTAMP`` it declared.
+    ``current_timestamp()``, ``current_timestamp(3)``); typedj prints the portable
+    ``CURRENT_TIMESTAMP`` / ``CURRENT_TIMESTAMP(3)`` it declared.
     """
     lines = [re.sub(r"\s+", " ", line).strip() for line in text.strip().splitlines()]
-    return [line.replace("=current_timestamp()", "=CURRENT_TIMESTAMP") for line in lines if line]
+    lines = [re.sub(r"=current_timestamp\(\)", "=CURRENT_TIMESTAMP", line) for line in lines]
+    return [re.sub(r"=current_timestamp\((\d)\)", r"=CURRENT_TIMESTAMP(\1)", line) for line in lines if line]
 
 
 # -- datajoint-python declares, typedj opens ----------------------------------------------------
@@ -403,13 +492,18 @@ def test_typedj_refuses_a_class_that_disagrees_with_a_datajoint_table(
 # -- typedj declares: the same DDL, lineage and definition text ---------------------------------
 
 
+@pytest.mark.parametrize(
+    ("ours_of", "theirs_of"),
+    [(declare_typedj, declare_datajoint), (declare_typedj_types, declare_datajoint_types)],
+    ids=["pipeline", "types"],
+)
 def test_typedj_declares_what_datajoint_declares(
-    conn: tj.Connection, dj_conn: Any, schema_name: str, dj_schema_name: str
+    conn: tj.Connection, dj_conn: Any, schema_name: str, dj_schema_name: str, ours_of: Any, theirs_of: Any
 ) -> None:
-    classes = declare_typedj(tj.Schema(schema_name, connection=conn))
+    classes = ours_of(tj.Schema(schema_name, connection=conn))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reference = declare_datajoint(dj.Schema(dj_schema_name, connection=dj_conn))
+        reference = theirs_of(dj.Schema(dj_schema_name, connection=dj_conn))
 
     ours, theirs = show_create(conn, schema_name), show_create(conn, dj_schema_name)
     assert sorted(ours) == sorted(theirs)
@@ -417,7 +511,8 @@ def test_typedj_declares_what_datajoint_declares(
         assert ours[table] == theirs[table], f"{table}:\n{ours[table]}\n--- reference:\n{theirs[table]}"
     assert lineage_rows(conn, schema_name) == lineage_rows(conn, dj_schema_name)
 
-    for name in TABLES:
+    assert sorted(classes) == sorted(reference)
+    for name in reference:
         expected = reference[name].describe(context=reference)
         assert definition_text(classes[name].describe()) == definition_text(expected), name
 
@@ -461,3 +556,58 @@ def test_datajoint_opens_a_typedj_schema(conn: tj.Connection, dj_conn: Any, sche
     trace = (classes["Spikes"] & {"subject_id": 3}).fetch1("trace")
     np.testing.assert_array_equal(trace, np.array([1, 2], np.int16))
     assert trace.dtype == np.int16
+
+
+ZOO_ROWS = [
+    {"u8": 255, "u32": 4294967295, "i8": -128, "i64": -(2**63), "f32": 0.25, "dec": Decimal("-9.99"),
+     "ch": "abcdefgh", "born": date(1999, 12, 31), "ts": datetime(2024, 1, 1, 12, 0, 0, 123000),
+     "dt6": datetime(2024, 1, 1, 12, 0, 0, 123456), "raw": b"\x00\xff raw", "flag": True,
+     "obj": {"k": [1, 2]}, "t": time(13, 14, 15), "lng": b"native longblob", "txt": "x" * 4000, "e": "c"},
+]
+ZOO_DEFAULTS_ROW = {"u8": 0, "lng": b""}
+KEEPERS = [{"keeper_id": 1, "fav": 2}, {"keeper_id": 2, "fav": None}]
+ZOO_EXPECTED = [
+    {"zoo_id": 1, **ZOO_ROWS[0]},
+    {"zoo_id": 2, "u8": 0, "u32": 7, "i8": 0, "i64": -5, "f32": 1.5, "dec": Decimal("0.50"), "ch": "ab",
+     "born": date(2020, 1, 1), "ts": NOW, "dt6": None, "raw": None, "flag": False, "obj": None, "t": None,
+     "lng": b"", "txt": None, "e": "a'b"},
+]
+
+
+def test_every_column_type_round_trips_both_ways(
+    conn: tj.Connection, dj_conn: Any, schema_name: str, dj_schema_name: str
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = declare_datajoint_types(dj.Schema(dj_schema_name, connection=dj_conn))
+        reference["Zoo"].insert(ZOO_ROWS)
+        reference["Zoo"].insert1(ZOO_DEFAULTS_ROW)
+        reference["Owner"].insert1({"owner": "ann", "zoo_id": 1})
+        reference["Keeper"].insert(KEEPERS)
+    ours = declare_typedj_types(tj.Schema(schema_name, connection=conn))
+    ours["Zoo"].insert(ZOO_ROWS)
+    ours["Zoo"].insert1(ZOO_DEFAULTS_ROW)
+    ours["Owner"].insert1({"owner": "ann", "zoo_id": 1})
+    ours["Keeper"].insert(KEEPERS)
+
+    # typedj reads the reference's rows exactly as its own
+    theirs_in_typedj = declare_typedj_types(tj.Schema(dj_schema_name, connection=conn, create_tables=False))
+    for classes in (ours, theirs_in_typedj):
+        assert_rows("Zoo", classes["Zoo"].to_dicts(order_by="KEY"), ZOO_EXPECTED)
+        assert classes["Owner"].to_dicts() == [{"owner": "ann", "zoo_id": 1}]
+        assert classes["Keeper"].to_dicts(order_by="KEY") == KEEPERS
+    with pytest.raises(tj.DuplicateError):  # the unique reference holds on the reference's table too
+        theirs_in_typedj["Owner"].insert1({"owner": "bob", "zoo_id": 1})
+
+    # the reference reads typedj's rows exactly as its own (it returns time columns as timedelta)
+    as_reference = [
+        {k: timedelta(hours=v.hour, minutes=v.minute, seconds=v.second) if isinstance(v, time) else v
+         for k, v in row.items()}
+        for row in ZOO_EXPECTED
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in (schema_name, dj_schema_name):
+            vm = dj.VirtualModule("vm", name, connection=dj_conn)
+            assert_rows("Zoo", vm.Zoo.to_dicts(order_by="KEY"), as_reference)
+            assert vm.Keeper.to_dicts(order_by="KEY") == KEEPERS

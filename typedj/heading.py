@@ -126,8 +126,12 @@ class Attribute:
         default = ""
         if self.default is not MISSING or self.nullable:
             default = "=" + _default_text(self.default)
+            precision = re.search(r"\((\d+)\)", self.sql_type)
+            if default == "=CURRENT_TIMESTAMP" and precision:  # a datetime(3) needs its precision
+                default += f"({precision.group(1)})"
         text = f"{self.name}{default}"
-        line = f"{text:<20} : {self.type_name:<28}"
+        type_name = f"{self.type_name} auto_increment" if self.auto_increment else self.type_name
+        line = f"{text:<20} : {type_name:<28}"
         return f"{line} # {self.comment}".rstrip() if self.comment else line.rstrip()
 
     def renamed(self, name: str) -> Attribute:
