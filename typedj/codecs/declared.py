@@ -31,7 +31,7 @@ def conform(value: Any, cls: type) -> Any:
     if value is None or isinstance(value, cls):
         return value
     if cls is np.ndarray:
-        if isinstance(value, np.generic | _SCALARS | list | tuple):
+        if isinstance(value, (np.generic, *_SCALARS, list, tuple)):
             return np.asarray(value)
     elif cls in _SCALARS:
         item = value

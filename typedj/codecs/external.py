@@ -318,8 +318,17 @@ def _local_copy(store: Store, ref: dict[str, Any]) -> Path:
         if address is None and ref.get("size") is not None and local.stat().st_size != ref["size"]:
             raise CorruptObjectError(f"store {store.name!r}: linked file {path!r} changed size")
         return local
+    remote = store.stat(path)
+    if remote is None:
+        raise MissingObjectError(f"store {store.name!r}: linked file {path!r} is missing")
     dest = download_folder() / "_filepath" / store.name / path
-    if dest.is_file() and (address is None or _file_address(dest, algorithm) == address):
+    seen = dest.with_name(f".{dest.name}.version")
+    if (
+        dest.is_file()
+        and seen.is_file()
+        and seen.read_text() == remote.version
+        and (address is None or _file_address(dest, algorithm) == address)
+    ):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}")
@@ -335,6 +344,7 @@ def _local_copy(store: Store, ref: dict[str, Any]) -> Path:
                 f"(its {algorithm} checksum differs)"
             )
         os.replace(tmp, dest)
+        seen.write_text(remote.version)
     finally:
         tmp.unlink(missing_ok=True)
     return dest

@@ -22,11 +22,13 @@ _TMP = ".typedj-tmp-"
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One stored object: its path in the store, size in bytes, last change (epoch s)."""
+    """One stored object: its path in the store, size in bytes, last change (epoch s), and a
+    version tag that changes whenever its content does (S3's ETag, or the file's mtime)."""
 
     path: str
     size: int
     modified: float
+    version: str = ""
 
 
 class Backend(Protocol):
@@ -88,7 +90,7 @@ class FileBackend:
             st = self._full(path).stat()
         except FileNotFoundError:
             return None
-        return ObjectInfo(path, st.st_size, st.st_mtime)
+        return ObjectInfo(path, st.st_size, st.st_mtime, f"{st.st_size}-{st.st_mtime_ns}")
 
     def touch(self, path: str) -> None:
         os.utime(self._full(path), None)
@@ -172,7 +174,9 @@ class S3Backend:
             if self._missing(exc):
                 return None
             raise
-        return ObjectInfo(path, int(head["ContentLength"]), head["LastModified"].timestamp())
+        return ObjectInfo(
+            path, int(head["ContentLength"]), head["LastModified"].timestamp(), str(head.get("ETag", ""))
+        )
 
     def touch(self, path: str) -> None:
         """Refresh the object's modification time with a server-side copy onto itself."""

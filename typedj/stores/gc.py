@@ -11,7 +11,6 @@ the user's and are never touched.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,8 +21,6 @@ from .backends import ObjectInfo
 from .errors import StoreError
 from .spec import spec_of
 from .store import Store, get_store
-
-_MANAGED = re.compile(r"^:<(blob|attach)@([^>]*)>:")
 
 
 @dataclass
@@ -77,25 +74,20 @@ def _connection(schemas: Any, connection: Any) -> Any:
 
 def _columns(conn: Any, schema: str) -> list[tuple[str, str, str]]:
     """``(table, column, store)`` of every hash-addressed column in ``schema``."""
-    rows = conn.query(
-        "SELECT table_name, column_name, column_comment FROM information_schema.columns "
-        "WHERE table_schema = %s AND column_comment LIKE %s",
-        (schema, ":<%@%>:%"),
-    ).fetchall()
     out = []
-    for table, column, comment in rows:
-        match = _MANAGED.match(comment or "")
-        if match:
-            out.append((str(table), str(column), match.group(2)))
+    for table, table_def in conn.dialect.load_catalog(conn, schema).items():
+        for attr in table_def.heading:
+            if attr.kind in {"external", "attach"} and attr.store is not None:
+                out.append((str(table), attr.name, attr.store))
     return out
 
 
 def _references(conn: Any, schema: str, column_store: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
     """``(store name, path)`` of every reference held in the schema's tables."""
-    q = conn.dialect.quote
+    d = conn.dialect
     refs = []
     for table, column, declared_store in column_store:
-        sql = f"SELECT {q(column)} FROM {q(schema)}.{q(table)} WHERE {q(column)} IS NOT NULL"
+        sql = f"SELECT {d.quote(column)} FROM {d.table(schema, table)} WHERE {d.quote(column)} IS NOT NULL"
         for (value,) in conn.query(sql).fetchall():
             try:
                 ref = json.loads(value) if isinstance(value, str | bytes | bytearray) else value
