@@ -65,13 +65,13 @@ class TableMeta(type):
         return Query(node, cls)
 
     def __and__(cls: type[TT], condition: Any) -> Query[TT]:
-        return TableMeta._query(cls) & condition
+        return TableMeta._query(cls).restrict(condition)
 
     def __sub__(cls: type[TT], condition: Any) -> Query[TT]:
-        return TableMeta._query(cls) - condition
+        return TableMeta._query(cls).restrict(condition, negate=True)
 
     def __mul__(cls, other: Any) -> Query[dict[str, Any]]:
-        return cls._query() * other
+        return cls._query().join(other)
 
     def __rmul__(cls, other: Any) -> Query[dict[str, Any]]:
         return Query(Query.__rmul__(cls._query(), other)._node)
@@ -138,17 +138,25 @@ class TableMeta(type):
         return cls._query().to_polars(**options)
 
     @overload
-    def fetch(cls: type[TT]) -> list[TT]: ...
+    def fetch(
+        cls: type[TT], *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...
+    ) -> list[TT]: ...
 
     @overload
-    def fetch(cls, attribute: str, /, *, order_by: Any = ..., limit: int | None = ...) -> np.ndarray: ...
+    def fetch(
+        cls, attribute: str, /, *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...
+    ) -> np.ndarray: ...
 
     @overload
-    def fetch(cls, attribute: str, second: str, /, *more: str, order_by: Any = ..., limit: int | None = ...) -> tuple[np.ndarray, ...]: ...
+    def fetch(
+        cls, attribute: str, second: str, /, *more: str, order_by: Any = ..., limit: int | None = ...,
+        offset: int | None = ...,
+    ) -> tuple[np.ndarray, ...]: ...
 
     def fetch(cls, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
         """All rows as instances of this class, or one array per named attribute."""
-        return cls._query().fetch(*attributes, order_by=order_by, limit=limit, offset=offset)
+        query: Any = cls._query()  # the overloads cannot take a star-args forward
+        return query.fetch(*attributes, order_by=order_by, limit=limit, offset=offset)
 
     @overload
     def fetch1(cls: type[TT]) -> TT: ...
@@ -179,7 +187,7 @@ class TableMeta(type):
 
     def describe(cls) -> str:
         """The table's definition in DataJoint's syntax."""
-        return describe(cls)
+        return describe(cls)  # type: ignore[arg-type]
 
     def delete(cls, *, part_integrity: str = "enforce", dry_run: bool = False) -> dict[str, int]:
         """Delete every row, and every dependent row downstream (see ``delete``)."""
@@ -243,15 +251,17 @@ class Table(metaclass=TableMeta):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(f"{type(self).__name__} row has no attribute {name!r}")
+    if not TYPE_CHECKING:  # hidden from checkers, so that a misspelled row attribute is an error
+
+        def __getattr__(self, name: str) -> Any:
+            raise AttributeError(f"{type(self).__name__} row has no attribute {name!r}")
 
     def __and__(self, condition: Any) -> Query[Self]:
         """In ``make``, ``self & key`` is the table restricted, as in DataJoint."""
-        return type(self)._query() & condition  # type: ignore[return-value]
+        return TableMeta._query(type(self)).restrict(condition)
 
     def __sub__(self, condition: Any) -> Query[Self]:
-        return type(self)._query() - condition  # type: ignore[return-value]
+        return TableMeta._query(type(self)).restrict(condition, negate=True)
 
     # -- binding -----------------------------------------------------------------
 

@@ -1,0 +1,213 @@
+"""Type-checking pipelines: mypy without and with ``typedj.mypy_plugin``, and pyright.
+
+The snippets in ``tests/typing_snippets`` mark each expected error with a trailing
+``# E: <code> <part of the message>`` comment; every other line must be clean.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from mypy import api
+
+ROOT = Path(__file__).resolve().parent.parent
+SNIPPETS = Path(__file__).resolve().parent / "typing_snippets"
+CLEAN = ["pipeline.py", "usage.py", "plugin_checks.py"]
+_EXPECT = re.compile(r"#\s*E:\s*(?P<code>[\w-]+)\s*(?P<text>.*)$")
+_REPORT = re.compile(
+    r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.*?)\s+\[(?P<code>[\w-]+)\]$"
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    file: str
+    line: int
+    column: int
+    code: str
+    message: str
+
+
+def expected(name: str) -> dict[int, tuple[str, str]]:
+    lines = (SNIPPETS / name).read_text().splitlines()
+    found = {}
+    for number, text in enumerate(lines, 1):
+        match = _EXPECT.search(text)
+        if match:
+            found[number] = (match["code"], match["text"].strip())
+    return found
+
+
+def mypy_config(folder: Path, *, plugin: bool) -> Path:
+    config = folder / ("plugin.ini" if plugin else "plain.ini")
+    config.write_text(textwrap.dedent(f"""\
+        [mypy]
+        strict = True
+        python_version = 3.11
+        mypy_path = {ROOT}
+        show_column_numbers = True
+        {"plugins = typedj.mypy_plugin" if plugin else ""}
+        [mypy-typedj.*]
+        follow_imports = silent
+        [mypy-pymysql.*,networkx.*,pandas.*,blake3.*,boto3.*,botocore.*,tqdm.*,pyarrow.*,polars.*]
+        ignore_missing_imports = True
+        """))
+    return config
+
+
+def run_mypy(paths: list[Path], config: Path, cache: Path, *extra: str) -> tuple[list[Report], str]:
+    stdout, stderr, _ = api.run(["--config-file", str(config), "--cache-dir", str(cache), *extra,
+                                 *map(str, paths)])
+    reports = []
+    for line in stdout.splitlines():
+        m = _REPORT.match(line)
+        if m:
+            reports.append(Report(Path(m["path"]).name, int(m["line"]), int(m["col"]), m["code"], m["msg"]))
+    assert "INTERNAL ERROR" not in stdout + stderr, stdout + stderr
+    return reports, stdout + stderr
+
+
+@pytest.fixture(scope="module")
+def configs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("mypy")
+    return {"plain": mypy_config(folder, plugin=False), "plugin": mypy_config(folder, plugin=True),
+            "plain_cache": folder / "plain_cache", "plugin_cache": folder / "plugin_cache"}
+
+
+def _check(reports: list[Report], name: str) -> None:
+    mine = [r for r in reports if r.file == name]
+    want = expected(name)
+    assert {(r.line, r.code) for r in mine} == {(line, code) for line, (code, _) in want.items()}, mine
+    for line, (_, text) in want.items():
+        assert any(text in r.message for r in mine if r.line == line), (line, text, mine)
+
+
+def test_mypy_without_plugin_no_false_positives(configs: dict[str, Path]) -> None:
+    reports, output = run_mypy([SNIPPETS / n for n in CLEAN], configs["plain"], configs["plain_cache"])
+    assert reports == [], output
+
+
+def test_mypy_without_plugin_checks_constructors(configs: dict[str, Path]) -> None:
+    reports, _ = run_mypy([SNIPPETS / "constructors.py"], configs["plain"], configs["plain_cache"])
+    _check(reports, "constructors.py")
+
+
+def test_plugin_checks_each_failing_and_passing_case(configs: dict[str, Path]) -> None:
+    paths = [SNIPPETS / n for n in [*CLEAN, "constructors.py", "make_insert.py"]]
+    reports, _ = run_mypy(paths, configs["plugin"], configs["plugin_cache"])
+    for name in ["pipeline.py", "usage.py", "plugin_checks.py", "constructors.py", "make_insert.py"]:
+        _check(reports, name)
+    source = (SNIPPETS / "plugin_checks.py").read_text().splitlines()
+    for r in reports:
+        if r.code == "typedj-attr":  # the report points at the offending string (or keyword's value)
+            text = source[r.line - 1]
+            assert text[r.column - 1] in "\"'" or text[: r.column - 1].endswith("="), r
+
+
+def test_self_insert1_in_make_needs_the_plugin(configs: dict[str, Path]) -> None:
+    reports, _ = run_mypy([SNIPPETS / "make_insert.py"], configs["plain"], configs["plain_cache"])
+    assert [(r.line, r.code) for r in reports if r.file == "make_insert.py"] == [
+        (18, "call-overload"), (19, "call-overload")]
+
+
+_PACKAGE = {
+    "__init__.py": "",
+    "subjects.py": '''
+        import typedj as tj
+        from typedj import Key, Manual
+
+        schema = tj.Schema("cross")
+
+
+        @schema
+        class Subject(Manual):
+            subject_id: Key[int]
+            species: str
+        ''',
+    "sessions.py": '''
+        from datetime import date
+
+        from typedj import Key, Link, Manual, Ref
+
+        from .subjects import Subject, schema
+
+
+        @schema
+        class Session(Manual):
+            subject: Key[Ref[Subject]]
+            session_id: Key[int]
+            rig: Ref["Rig"] = Link(rename={"rig_id": "rig"})
+            session_date: date
+
+
+        @schema
+        class Rig(Manual):
+            rig_id: Key[str]
+            room: str
+        ''',
+    "use.py": '''
+        from .sessions import Rig, Session
+        from .subjects import Subject
+
+        a = Session & {"subject_id": 1, "rig": "A"}
+        b = Session & {"rig_id": "A"}  # E: typedj-attr did you mean "rig"?
+        c = (Subject * Session).fetch1("species", "session_date")
+        d = Session.proj(room_of="rigg")  # E: typedj-attr did you mean "rig"?
+        e = Session * Rig.proj(rig="rig_id")
+        ''',
+}
+
+
+def test_cross_module_forward_reference_and_cache(tmp_path: Path, configs: dict[str, Path]) -> None:
+    package = tmp_path / "pipe"
+    package.mkdir()
+    for name, text in _PACKAGE.items():
+        (package / name).write_text(textwrap.dedent(text).lstrip())
+    cache = tmp_path / "cache"
+    paths = [package / n for n in _PACKAGE]
+
+    def check(reports: list[Report]) -> None:
+        lines = (package / "use.py").read_text().splitlines()
+        want = {n: m["code"] for n, t in enumerate(lines, 1) if (m := _EXPECT.search(t))}
+        assert {r.line: r.code for r in reports} == want, reports
+
+    first, _ = run_mypy(paths, configs["plugin"], cache)
+    check(first)
+    with (package / "use.py").open("a") as f:
+        f.write('f = Session.fetch(order_by="sesion_id")  # E: typedj-attr\n')
+    second, log = run_mypy(paths, configs["plugin"], cache, "--verbose")
+    check(second)
+    assert "Metadata fresh for pipe.sessions" in log  # the tables come from the cache ...
+    assert not re.search(r"Parsing .*sessions\.py", log)
+    assert re.search(r"\(pipe\.use\) as inherently stale", log)  # ... the changed module is checked again
+
+
+def _pyright(paths: list[Path], folder: Path) -> list[tuple[str, int, str]]:
+    exe = shutil.which("pyright")
+    if exe is None:
+        pytest.skip("the pyright command is not installed (pip install pyright)")
+    config = folder / "pyrightconfig.json"
+    config.write_text(json.dumps({"typeCheckingMode": "strict", "extraPaths": [str(ROOT)],
+                                  "pythonVersion": "3.11", "reportUnusedVariable": False}))
+    done = subprocess.run([exe, "--outputjson", "-p", str(config), *map(str, paths)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    data = json.loads(done.stdout)
+    return [(Path(d["file"]).name, d["range"]["start"]["line"] + 1, d["message"])
+            for d in data["generalDiagnostics"] if d["severity"] == "error"]
+
+
+def test_pyright_strict_no_false_positives(tmp_path: Path) -> None:
+    errors = _pyright([SNIPPETS / n for n in CLEAN], tmp_path)
+    assert errors == []
+
+
+def test_pyright_strict_checks_constructors(tmp_path: Path) -> None:
+    errors = _pyright([SNIPPETS / "constructors.py"], tmp_path)
+    assert {line for _, line, _ in errors} == set(expected("constructors.py"))

@@ -1,0 +1,586 @@
+"""Type-checking step: attribute names in query calls, join origins, precise row types.
+
+Each check mirrors the runtime check of ``typedj.query`` that raises for the same mistake,
+so the static message and the runtime error name the same attribute. Arguments that are
+not literals are not checked, and the result then keeps its declared type.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from mypy.errorcodes import ErrorCode
+from mypy.messages import format_type
+from mypy.nodes import (
+    ARG_NAMED,
+    ARG_POS,
+    ARG_STAR,
+    ARG_STAR2,
+    CallExpr,
+    Context,
+    DictExpr,
+    EllipsisExpr,
+    Expression,
+    ListExpr,
+    MemberExpr,
+    OpExpr,
+    RefExpr,
+    StrExpr,
+    TupleExpr,
+)
+from mypy.plugin import CheckerPluginInterface, FunctionContext, MethodContext, MethodSigContext
+from mypy.subtypes import is_subtype
+from mypy.types import (
+    AnyType,
+    CallableType,
+    FunctionLike,
+    Instance,
+    NoneType,
+    TupleType,
+    Type,
+    TypeOfAny,
+    TypeType,
+    get_proper_type,
+)
+
+from ..query.expression import _SQL_WORDS
+from .declarations import is_table
+from .headings import Attr, Heading, Headings, join, row_type, universal_names, with_universal
+
+ATTR = ErrorCode("typedj-attr", "Attribute name not in the table or query", "typedj")
+VALUE = ErrorCode("typedj-value", "Restriction value does not fit the attribute's type", "typedj")
+JOIN = ErrorCode("typedj-join", "Shared attribute of different origins in a join", "typedj")
+PROJ = ErrorCode("typedj-proj", "Projection that drops the key or repeats a name", "typedj")
+AGGR = ErrorCode("typedj-aggr", "Aggregation the runtime refuses", "typedj")
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_COUNT = re.compile(r"^\s*count\s*\(.*\)\s*$", re.IGNORECASE | re.DOTALL)
+_NOT = "typedj.query.condition.Not"
+_AND_LIST = "typedj.query.condition.AndList"
+_ANY = AnyType(TypeOfAny.special_form)
+
+
+@dataclass
+class Call:
+    """The arguments of a call as written: positional, keyword, and whether any was unpacked."""
+
+    positional: list[Expression] = field(default_factory=list)
+    named: list[tuple[str, Expression]] = field(default_factory=list)
+    unpacked: bool = False
+
+    @classmethod
+    def of(cls, ctx: MethodContext) -> Call:
+        call = cls()
+        node = ctx.context
+        if isinstance(node, CallExpr):
+            for kind, name, arg in zip(node.arg_kinds, node.arg_names, node.args, strict=True):
+                if kind == ARG_POS:
+                    call.positional.append(arg)
+                elif kind == ARG_NAMED and name is not None:
+                    call.named.append((name, arg))
+                elif kind in (ARG_STAR, ARG_STAR2):
+                    call.unpacked = True
+        elif ctx.args and ctx.args[0]:
+            call.positional.append(ctx.args[0][0])
+        return call
+
+    def keyword(self, name: str) -> Expression | None:
+        return next((arg for n, arg in self.named if n == name), None)
+
+
+# -- messages ------------------------------------------------------------------------------
+
+
+def _unknown(api: CheckerPluginInterface, heading: Heading, name: str, where: str, ctx: Context) -> None:
+    close = difflib.get_close_matches(name, heading.names, n=1)
+    hint = f'; did you mean "{close[0]}"?' if close else f"; it has {', '.join(heading.names) or 'none'}"
+    api.fail(f'{heading.title} has no attribute "{name}" ({where}){hint}', ctx, code=ATTR)
+
+
+def _origin(heading: Heading, attr: Attr) -> str:
+    if attr.lineage is None:
+        return f"a secondary attribute of {heading.title}"
+    table, name = attr.lineage.rsplit(".", 2)[-2:]
+    return f"{table}.{name}"
+
+
+def _conflicts(
+    api: CheckerPluginInterface, a: Heading, b: Heading, operation: str, ctx: Context
+) -> bool:
+    """Report shared names whose origins differ, as ``check_lineage`` does at run time."""
+    found = False
+    for name in [n for n in a.names if n in b]:
+        x, y = a[name], b[name]
+        if x.lineage is not None and x.lineage == y.lineage:
+            continue
+        types = ""
+        tx, ty = get_proper_type(x.type), get_proper_type(y.type)
+        if not (is_subtype(tx, ty) and is_subtype(ty, tx)):
+            types = f" (types {format_type(tx, api.options)} and {format_type(ty, api.options)})"
+        other = b.title if _IDENTIFIER.match(b.title.replace(".", "_")) else f"({b.title})"
+        api.fail(
+            f'cannot {operation} {a.title} and {b.title} on "{name}": it is {_origin(a, x)} on one side '
+            f"and {_origin(b, y)} on the other{types}; rename it on one side, e.g. "
+            f'{other}.proj(..., {name}_2="{name}")',
+            ctx,
+            code=JOIN,
+        )
+        found = True
+    return found
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+class Checker:
+    """The method and function hooks, sharing one heading cache."""
+
+    def __init__(self, headings: Headings) -> None:
+        self.headings = headings
+
+    def _query(self, ctx: MethodContext | FunctionContext, heading: Heading) -> Type:
+        default = get_proper_type(ctx.default_return_type)
+        row = row_type(heading, ctx.api)
+        if isinstance(default, Instance) and default.args:
+            return default.copy_modified(args=[row])
+        return ctx.api.named_generic_type("typedj.query.expression.Query", [row])
+
+    # restriction ---------------------------------------------------------------------
+
+    def restrict(self, ctx: MethodContext) -> Type:
+        heading = self.headings.of_type(ctx.type)
+        call = Call.of(ctx)
+        if heading is None or not call.positional:
+            return ctx.default_return_type
+        self._condition(ctx, heading, call.positional[0])
+        return ctx.default_return_type
+
+    def _condition(self, ctx: MethodContext, heading: Heading, cond: Expression) -> None:
+        api = ctx.api
+        if isinstance(cond, DictExpr):
+            for key, value in cond.items:
+                if isinstance(key, StrExpr):
+                    self._pair(api, heading, key.value, key, value)
+        elif isinstance(cond, CallExpr) and isinstance(cond.callee, RefExpr):
+            callee = cond.callee.fullname
+            if callee == "builtins.dict":
+                for kind, name, arg in zip(cond.arg_kinds, cond.arg_names, cond.args, strict=True):
+                    if kind == ARG_NAMED and name is not None:
+                        self._pair(api, heading, name, arg, arg)
+            elif callee in (_NOT, _AND_LIST) and len(cond.args) == 1:
+                self._condition(ctx, heading, cond.args[0])
+            else:
+                self._operand(ctx, heading, cond)
+        elif isinstance(cond, ListExpr | TupleExpr):
+            for item in cond.items:
+                self._condition(ctx, heading, item)
+        elif not isinstance(cond, StrExpr):
+            self._operand(ctx, heading, cond)
+
+    def _operand(self, ctx: MethodContext, heading: Heading, cond: Expression) -> None:
+        typ = _type_of(ctx.api, cond)
+        names = universal_names(typ)
+        if names is not None:
+            for name, where in _u_strings(cond, names):
+                if name not in heading:
+                    _unknown(ctx.api, heading, name, "restriction by U(...)", where)
+            return
+        other = self.headings.of_type(typ)
+        if other is not None:
+            _conflicts(ctx.api, heading, other, "restrict", cond)
+
+    def _pair(
+        self, api: CheckerPluginInterface, heading: Heading, name: str, where: Context, value: Expression
+    ) -> None:
+        if name not in heading:
+            _unknown(api, heading, name, "restriction", where)
+            return
+        expected = heading[name].type
+        actual = get_proper_type(_type_of(api, value))
+        if isinstance(actual, AnyType | NoneType) or is_subtype(actual, expected):
+            return
+        known = actual.last_known_value if isinstance(actual, Instance) else None
+        if known is not None and is_subtype(known, expected):
+            return
+        given = format_type(known if known is not None else actual, api.options)
+        api.fail(
+            f"{heading.title}.{name} is {format_type(expected, api.options)}; the restriction gives {given}",
+            value,
+            code=VALUE,
+        )
+
+    # join ------------------------------------------------------------------------------
+
+    def join(self, ctx: MethodContext) -> Type:
+        call = Call.of(ctx)
+        if not call.positional:
+            return ctx.default_return_type
+        operand = call.positional[0]
+        other_type = _type_of(ctx.api, operand)
+        names = universal_names(other_type)
+        if names is not None:
+            return self._promote(ctx, self.headings.of_type(ctx.type), names, operand)
+        a = self.headings.of_type(ctx.type)
+        b = self.headings.of_type(other_type)
+        if a is None or b is None:
+            return ctx.default_return_type
+        _conflicts(ctx.api, a, b, "join", operand)
+        outer = _literal_bool(call.keyword("left"))
+        if outer is None:
+            return ctx.default_return_type
+        return self._query(ctx, join(a, b, f"{a.title} * {b.title}", outer=outer))
+
+    def join_reflected(self, ctx: MethodContext) -> Type:
+        """``__rmul__``: mypy tries it when ``__mul__`` reported an error; it must fail too.
+
+        Otherwise mypy would keep the reflected call's result and drop the report.
+        """
+        call = Call.of(ctx)
+        if not call.positional:
+            return ctx.default_return_type
+        operand = call.positional[0]
+        a = self.headings.of_type(_type_of(ctx.api, operand))
+        b = self.headings.of_type(ctx.type)
+        if a is not None and b is not None:
+            _conflicts(ctx.api, a, b, "join", operand)
+        return ctx.default_return_type
+
+    def _promote(
+        self, ctx: MethodContext, heading: Heading | None, names: list[str], where: Context | None
+    ) -> Type:
+        if heading is None:
+            return ctx.default_return_type
+        bad = False
+        for name, at in _u_strings(where, names):
+            if name not in heading:
+                _unknown(ctx.api, heading, name, "U(...) in a join", at)
+                bad = True
+        if bad:
+            return ctx.default_return_type
+        attrs = [replace(a, in_key=a.in_key or a.name in names) for a in heading]
+        return self._query(ctx, Heading.of(f"{heading.title} * U", attrs))
+
+    # proj --------------------------------------------------------------------------------
+
+    def proj(self, ctx: MethodContext) -> Type:
+        heading = self.headings.of_type(ctx.type)
+        if heading is None:
+            return ctx.default_return_type
+        api = ctx.api
+        call = Call.of(ctx)
+        precise = not call.unpacked
+        keep_all = False
+        wanted: list[str] = []
+        excluded: set[str] = set()
+        for arg in call.positional:
+            if isinstance(arg, EllipsisExpr):
+                keep_all = True
+            elif isinstance(arg, StrExpr):
+                name = arg.value[1:] if arg.value.startswith("-") else arg.value
+                (excluded.add if arg.value.startswith("-") else wanted.append)(name)
+                if name not in heading:
+                    _unknown(api, heading, name, "proj", arg)
+                    precise = False
+                elif arg.value.startswith("-") and heading[name].in_key:
+                    api.fail(f'proj cannot drop "{name}": it is in the primary key of {heading.title}', arg,
+                             code=PROJ)
+                    precise = False
+            else:
+                precise = False
+        keep_all = keep_all or bool(excluded and not wanted)
+        named = self._named(api, heading, call.named, "proj")
+        if named is None or not precise:
+            return ctx.default_return_type
+        renamed_from = {a.lineage_source for a in named if a.lineage_source}
+        attrs = [
+            a for a in heading
+            if not (a.name in renamed_from and a.name not in wanted)
+            and (a.in_key or a.name in wanted or (keep_all and a.name not in excluded))
+        ]
+        attrs += [n.attr for n in named]
+        names = [a.name for a in attrs]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            api.fail(f'proj: "{repeated[0]}" appears twice in the result', ctx.context, code=PROJ)
+            return ctx.default_return_type
+        return self._query(ctx, Heading.of(f"{heading.title}.proj()", attrs))
+
+    def _named(
+        self,
+        api: CheckerPluginInterface,
+        heading: Heading,
+        named: Sequence[tuple[str, Expression]],
+        where: str,
+    ) -> list[_Named] | None:
+        """``new="old"`` renames and ``new="<SQL>"`` computations; None if one is not a literal."""
+        out: list[_Named] = []
+        ok = True
+        for new, arg in named:
+            if not isinstance(arg, StrExpr):
+                ok = False
+                continue
+            text = arg.value.strip()
+            if _IDENTIFIER.match(text) and text in heading:
+                out.append(_Named(replace(heading[text], name=new), text))
+            elif _IDENTIFIER.match(text) and text.lower() not in _SQL_WORDS:
+                _unknown(api, heading, text, f'{where}: {new}="{text}"', arg)
+                ok = False
+            else:
+                typ: Type = api.named_generic_type("builtins.int", []) if _COUNT.match(text) else _ANY
+                out.append(_Named(Attr(new, typ, False, None), None))
+        return out if ok else None
+
+    # aggr --------------------------------------------------------------------------------
+
+    def aggr(self, ctx: MethodContext) -> Type:
+        call = Call.of(ctx)
+        if not call.positional:
+            return ctx.default_return_type
+        api = ctx.api
+        group_expr = call.positional[0]
+        group = self.headings.of_type(_type_of(api, group_expr))
+        names = universal_names(ctx.type)
+        if names is not None:
+            return self._aggr_universal(ctx, call, names, group)
+        heading = self.headings.of_type(ctx.type)
+        if heading is None:
+            return ctx.default_return_type
+        precise = not call.unpacked and group is not None
+        keep_all = False
+        wanted: list[str] = []
+        for arg in call.positional[1:]:
+            if isinstance(arg, EllipsisExpr):
+                keep_all = True
+            elif isinstance(arg, StrExpr):
+                wanted.append(arg.value)
+                if arg.value not in heading:
+                    _unknown(api, heading, arg.value, "aggr", arg)
+                    precise = False
+            else:
+                precise = False
+        if group is None:
+            return ctx.default_return_type
+        missing = [k for k in heading.key if k not in group]
+        if missing:
+            api.fail(
+                f"aggr: the group {group.title} lacks the primary key of {heading.title} "
+                f"({', '.join(missing)})",
+                group_expr,
+                code=AGGR,
+            )
+            precise = False
+        if _conflicts(api, heading, group, "aggregate", group_expr):
+            precise = False
+        kept = [a for a in heading if a.in_key or a.name in wanted or keep_all]
+        combined = join(heading, group, f"{heading.title} * {group.title}")
+        named = self._named(api, combined, call.named, "aggr")
+        if named is None or not precise or not call.named:
+            return ctx.default_return_type
+        return self._aggregated(ctx, kept, named, f"{heading.title}.aggr({group.title})")
+
+    def _aggr_universal(
+        self, ctx: MethodContext, call: Call, names: list[str], group: Heading | None
+    ) -> Type:
+        if group is None:
+            return ctx.default_return_type
+        bad = False
+        for name, at in _u_strings(ctx.context, names):
+            if name not in group:
+                _unknown(ctx.api, group, name, "U(...).aggr", at)
+                bad = True
+        named = self._named(ctx.api, group, call.named, "aggr")
+        if bad or named is None or call.unpacked or not call.named:
+            return ctx.default_return_type
+        kept = [replace(group[n], in_key=True) for n in names]
+        return self._aggregated(ctx, kept, named, f"U().aggr({group.title})")
+
+    def _aggregated(self, ctx: MethodContext, kept: list[Attr], named: list[_Named], title: str) -> Type:
+        attrs = kept + [replace(n.attr, in_key=False) for n in named]
+        names = [a.name for a in attrs]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            message = f'aggr: "{repeated[0]}" is already an attribute of the result'
+            ctx.api.fail(message, ctx.context, code=AGGR)
+            return ctx.default_return_type
+        return self._query(ctx, Heading.of(title, attrs))
+
+    # U ----------------------------------------------------------------------------------
+
+    def universal(self, ctx: FunctionContext) -> Type:
+        default = get_proper_type(ctx.default_return_type)
+        args = [a for group in ctx.args for a in group]
+        kinds = [k for group in ctx.arg_kinds for k in group]
+        if not isinstance(default, Instance) or any(k != ARG_POS for k in kinds):
+            return ctx.default_return_type
+        if not all(isinstance(a, StrExpr) for a in args):
+            return ctx.default_return_type
+        return with_universal(default, [a.value for a in args if isinstance(a, StrExpr)])
+
+    def universal_restrict(self, ctx: MethodContext) -> Type:
+        names = universal_names(ctx.type)
+        call = Call.of(ctx)
+        if names is None or not call.positional:
+            return ctx.default_return_type
+        other = self.headings.of_type(_type_of(ctx.api, call.positional[0]))
+        if other is None:
+            return ctx.default_return_type
+        bad = False
+        for name, at in _u_strings(_receiver(ctx.context), names):
+            if name not in other:
+                _unknown(ctx.api, other, name, "U(...) & query", at)
+                bad = True
+        if bad:
+            return ctx.default_return_type
+        attrs = [replace(other[n], in_key=True) for n in names]
+        return self._query(ctx, Heading.of(f"U() & {other.title}", attrs))
+
+    def universal_reflected(self, ctx: MethodContext) -> Type:
+        """``query & U(...)`` through ``U.__rand__``: fails when ``Query.__and__`` did."""
+        names = universal_names(ctx.type)
+        call = Call.of(ctx)
+        if names is None or not call.positional:
+            return ctx.default_return_type
+        other = self.headings.of_type(_type_of(ctx.api, call.positional[0]))
+        if other is not None:
+            for name, at in _u_strings(ctx.context, names):
+                if name not in other:
+                    _unknown(ctx.api, other, name, "restriction by U(...)", at)
+        return ctx.default_return_type
+
+    def universal_join(self, ctx: MethodContext) -> Type:
+        names = universal_names(ctx.type)
+        call = Call.of(ctx)
+        if names is None or not call.positional:
+            return ctx.default_return_type
+        other = self.headings.of_type(_type_of(ctx.api, call.positional[0]))
+        return self._promote(ctx, other, names, _receiver(ctx.context))
+
+    # fetch and ordering ---------------------------------------------------------------------
+
+    def fetch(self, ctx: MethodContext) -> Type:
+        heading = self.headings.of_type(ctx.type)
+        if heading is None:
+            return ctx.default_return_type
+        call = Call.of(ctx)
+        for arg in call.positional:
+            if isinstance(arg, StrExpr) and arg.value != "KEY" and arg.value not in heading:
+                _unknown(ctx.api, heading, arg.value, "fetch", arg)
+        self._order(ctx.api, heading, call.keyword("order_by"))
+        return ctx.default_return_type
+
+    def fetch1(self, ctx: MethodContext) -> Type:
+        heading = self.headings.of_type(ctx.type)
+        if heading is None:
+            return ctx.default_return_type
+        call = Call.of(ctx)
+        types: list[Type] = []
+        for arg in call.positional:
+            if not isinstance(arg, StrExpr):
+                return ctx.default_return_type
+            if arg.value not in heading:
+                _unknown(ctx.api, heading, arg.value, "fetch1", arg)
+                return ctx.default_return_type
+            types.append(heading[arg.value].type)
+        if call.unpacked or not types:
+            return ctx.default_return_type
+        if len(types) == 1:
+            return types[0]
+        return TupleType(types, ctx.api.named_generic_type("builtins.tuple", [_ANY]))
+
+    def ordered(self, ctx: MethodContext) -> Type:
+        """``order_by=`` of the result methods, and the positional terms of ``order_by(...)``."""
+        heading = self.headings.of_type(ctx.type)
+        if heading is not None:
+            call = Call.of(ctx)
+            self._order(ctx.api, heading, call.keyword("order_by"))
+            for arg in call.positional:
+                self._order(ctx.api, heading, arg)
+        return ctx.default_return_type
+
+    def _order(self, api: CheckerPluginInterface, heading: Heading, arg: Expression | None) -> None:
+        items = arg.items if isinstance(arg, ListExpr | TupleExpr) else [arg] if arg is not None else []
+        for item in items:
+            if isinstance(item, StrExpr) and item.value.split():
+                name = item.value.split()[0]
+                if name != "KEY" and name not in heading:
+                    _unknown(api, heading, name, "order_by", item)
+
+    # insert1 through an instance ------------------------------------------------------------
+
+    def insert1_signature(self, ctx: MethodSigContext) -> FunctionLike:
+        """``self.insert1(a=..., b=...)`` in ``make``: the constructor's parameters, as for the class.
+
+        mypy infers ``insert1``'s ParamSpec from the class object, but not from ``type[T]``
+        (an instance's class), where it would reject every keyword.
+        """
+        sig = ctx.default_signature
+        receiver = get_proper_type(ctx.type)
+        if isinstance(receiver, TypeType):
+            receiver = get_proper_type(receiver.item)
+        if not (isinstance(receiver, Instance) and is_table(receiver.type)):
+            return sig
+        init = receiver.type.get_method("__init__")
+        init_type = get_proper_type(init.type) if init is not None else None
+        if not isinstance(init_type, CallableType) or sig.arg_kinds != [ARG_STAR, ARG_STAR2]:
+            return sig
+        return sig.copy_modified(
+            arg_types=init_type.arg_types[1:],
+            arg_kinds=init_type.arg_kinds[1:],
+            arg_names=init_type.arg_names[1:],
+        )
+
+
+@dataclass(frozen=True)
+class _Named:
+    attr: Attr
+    lineage_source: str | None
+
+
+def _type_of(api: CheckerPluginInterface, expr: Expression) -> Type:
+    """The type mypy already inferred for ``expr`` (inferring it if need be)."""
+    lookup = getattr(api, "lookup_type_or_none", None)
+    found = lookup(expr) if lookup is not None else None
+    return found if found is not None else api.get_expression_type(expr)
+
+
+def _literal_bool(expr: Expression | None) -> bool | None:
+    if expr is None:
+        return False
+    if isinstance(expr, RefExpr) and expr.fullname in ("builtins.True", "builtins.False"):
+        return expr.fullname == "builtins.True"
+    return None
+
+
+def _receiver(context: Context) -> Expression | None:
+    if isinstance(context, OpExpr):
+        return context.left
+    if isinstance(context, CallExpr) and isinstance(context.callee, MemberExpr):
+        return context.callee.expr
+    return None
+
+
+def _u_strings(expr: Context | None, names: Iterable[str]) -> list[tuple[str, Context]]:
+    """Each name of a ``U(...)`` with the string that wrote it, when ``expr`` is that call."""
+    names = list(names)
+    node = expr
+    if isinstance(node, OpExpr):
+        node = node.right if _is_u_call(node.right) else node.left
+    if isinstance(node, CallExpr) and not _is_u_call(node):
+        node = _receiver(node)
+    if isinstance(node, CallExpr) and _is_u_call(node):
+        strings = [a for a in node.args if isinstance(a, StrExpr)]
+        if [s.value for s in strings] == names:
+            return [(s.value, s) for s in strings]
+    fallback: Context = expr if expr is not None else Context()
+    return [(n, fallback) for n in names]
+
+
+def _is_u_call(node: Expression | None) -> bool:
+    return (
+        isinstance(node, CallExpr)
+        and isinstance(node.callee, RefExpr)
+        and node.callee.fullname == "typedj.query.universal.U"
+    )

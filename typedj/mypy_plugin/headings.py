@@ -1,0 +1,240 @@
+"""Static headings: the attributes of a table class or a derived query, as mypy sees them.
+
+A table's heading is rebuilt from its class (the metadata recorded in semantic analysis,
+the analyzed attribute types, and the headings of the tables it references). A derived
+query's rows are an anonymous ``TypedDict``; its primary key, the origin (lineage) of
+its attributes and a readable name ride along in the ``ExtraAttrs`` of the TypedDict's
+fallback instance, which mypy keeps through type substitution and its cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+
+from mypy.nodes import SymbolTableNode, TypeInfo, Var
+from mypy.plugin import CheckerPluginInterface
+from mypy.types import (
+    AnyType,
+    CallableType,
+    ExtraAttrs,
+    Instance,
+    NoneType,
+    ProperType,
+    Type,
+    TypedDictType,
+    TypeOfAny,
+    TypeType,
+    UnionType,
+    get_proper_type,
+)
+
+from .declarations import METADATA, PART, is_table
+
+QUERY = "typedj.query.expression.Query"
+UNIVERSAL = "typedj.query.universal.U"
+REF = "typedj.types.Ref"
+_TAG = "typedj:"
+
+Lookup = Callable[[str], SymbolTableNode | None]
+
+
+@dataclass(frozen=True)
+class Attr:
+    name: str
+    type: Type
+    in_key: bool
+    lineage: str | None
+
+
+@dataclass(frozen=True)
+class Heading:
+    """The attributes of a table or query; ``title`` names it in messages."""
+
+    title: str
+    attrs: tuple[Attr, ...]
+
+    @classmethod
+    def of(cls, title: str, attrs: Iterable[Attr]) -> Heading:
+        listed = list(attrs)
+        return cls(title, tuple([a for a in listed if a.in_key] + [a for a in listed if not a.in_key]))
+
+    def __iter__(self) -> Iterator[Attr]:
+        return iter(self.attrs)
+
+    def __contains__(self, name: object) -> bool:
+        return any(a.name == name for a in self.attrs)
+
+    def __getitem__(self, name: str) -> Attr:
+        return next(a for a in self.attrs if a.name == name)
+
+    @property
+    def names(self) -> list[str]:
+        return [a.name for a in self.attrs]
+
+    @property
+    def key(self) -> list[str]:
+        return [a.name for a in self.attrs if a.in_key]
+
+
+class Headings:
+    """Builds and remembers table headings for one mypy run."""
+
+    def __init__(self, lookup: Lookup) -> None:
+        self._lookup = lookup
+        self._tables: dict[str, Heading | None] = {}
+
+    def table(self, info: TypeInfo) -> Heading | None:
+        if info.fullname in self._tables:
+            return self._tables[info.fullname]
+        self._tables[info.fullname] = None  # a cycle of references ends here, silently
+        heading = self._build(info)
+        self._tables[info.fullname] = heading
+        return heading
+
+    def _info(self, fullname: str) -> TypeInfo | None:
+        sym = self._lookup(fullname)
+        node = sym.node if sym is not None else None
+        return node if isinstance(node, TypeInfo) else None
+
+    def _build(self, info: TypeInfo) -> Heading | None:
+        meta = info.metadata.get(METADATA)
+        if meta is None:
+            return None
+        attrs: list[Attr] = []
+        fields = meta["fields"]
+        refs = {name: _ref_target(_var_type(info, name)) for name, *_ in fields}
+        if info.has_base(PART) and "." in info.fullname:
+            master = self._info(info.fullname.rsplit(".", 1)[0])
+            if master is not None and is_table(master) and master.fullname not in {
+                t.fullname for t in refs.values() if t is not None
+            }:
+                master_heading = self.table(master)
+                if master_heading is None:
+                    return None
+                attrs += [a for a in master_heading if a.in_key]
+        for name, in_key, rename, nullable in fields:
+            declared = _var_type(info, name)
+            parent = refs[name]
+            if parent is None:
+                lineage = f"{info.fullname}.{name}" if in_key else None
+                attrs.append(Attr(name, declared, in_key, lineage))
+                continue
+            parent_heading = self.table(parent)
+            if parent_heading is None:
+                return None
+            optional = nullable or _is_optional(declared)
+            for attr in parent_heading:
+                if attr.in_key:
+                    typ = UnionType.make_union([attr.type, NoneType()]) if optional else attr.type
+                    attrs.append(Attr(rename.get(attr.name, attr.name), typ, in_key, attr.lineage))
+        return Heading.of(info.name, attrs)
+
+    def of_type(self, typ: Type) -> Heading | None:
+        """The heading of a table class, a table row, or a query; None when unknown."""
+        t = get_proper_type(typ)
+        if isinstance(t, CallableType) and t.is_type_obj():
+            t = get_proper_type(t.ret_type)
+        elif isinstance(t, TypeType):
+            t = t.item
+        if isinstance(t, Instance):
+            if t.type.fullname == QUERY and t.args:
+                return self.of_row(t.args[0])
+            if is_table(t.type):
+                return self.table(t.type)
+        return None
+
+    def of_row(self, row: Type) -> Heading | None:
+        t = get_proper_type(row)
+        if isinstance(t, Instance) and is_table(t.type):
+            return self.table(t.type)
+        if isinstance(t, TypedDictType):
+            return from_typeddict(t)
+        return None
+
+
+def _var_type(info: TypeInfo, name: str) -> Type:
+    sym = info.names.get(name)
+    node = sym.node if sym is not None else None
+    if isinstance(node, Var) and node.type is not None:
+        return node.type
+    return AnyType(TypeOfAny.special_form)
+
+
+def _is_optional(typ: Type) -> bool:
+    t = get_proper_type(typ)
+    return isinstance(t, UnionType) and any(isinstance(get_proper_type(i), NoneType) for i in t.items)
+
+
+def _ref_target(typ: Type) -> TypeInfo | None:
+    """The table ``P`` of an attribute typed ``Ref[P]`` (or ``Ref[P] | None``)."""
+    t = get_proper_type(typ)
+    items = t.items if isinstance(t, UnionType) else [t]
+    for item in map(get_proper_type, items):
+        if isinstance(item, Instance) and item.type.fullname == REF and item.args:
+            target = get_proper_type(item.args[0])
+            if isinstance(target, Instance) and is_table(target.type):
+                return target.type
+    return None
+
+
+def row_type(heading: Heading, api: CheckerPluginInterface) -> TypedDictType:
+    """An anonymous TypedDict of the heading, carrying its key, lineage and title."""
+    tags = {f"{_TAG}title={heading.title}"}
+    for a in heading:
+        if a.in_key:
+            tags.add(f"{_TAG}key={a.name}")
+        if a.lineage is not None:
+            tags.add(f"{_TAG}lineage={a.name}={a.lineage}")
+    fallback = api.named_generic_type("typing._TypedDict", []).copy_modified()
+    fallback.extra_attrs = ExtraAttrs({}, tags, None)
+    items = {a.name: a.type for a in heading}
+    return TypedDictType(items, set(items), set(), fallback)
+
+
+def from_typeddict(t: TypedDictType) -> Heading | None:
+    """The heading a TypedDict made by ``row_type`` stands for; None for any other TypedDict."""
+    extra = t.fallback.extra_attrs
+    tags = [tag[len(_TAG):] for tag in (extra.immutable if extra else ()) if tag.startswith(_TAG)]
+    if not tags:
+        return None
+    title = next((v.split("=", 1)[1] for v in tags if v.startswith("title=")), "the query")
+    key = {v.split("=", 1)[1] for v in tags if v.startswith("key=")}
+    lineage = dict(v.split("=", 2)[1:] for v in tags if v.startswith("lineage="))
+    return Heading.of(title, [Attr(n, typ, n in key, lineage.get(n)) for n, typ in t.items.items()])
+
+
+def universal_names(typ: Type) -> list[str] | None:
+    """The attribute names of a ``U(...)`` whose arguments were literals, in order."""
+    t = get_proper_type(typ)
+    if not (isinstance(t, Instance) and t.type.fullname == UNIVERSAL and t.extra_attrs):
+        return None
+    tags = t.extra_attrs.immutable
+    if _TAG + "u" not in tags:
+        return None
+    tagged = sorted(v[len(_TAG):].split("=", 1) for v in tags if v.startswith(_TAG + "u") and "=" in v)
+    return [name for _, name in tagged]
+
+
+def with_universal(t: Instance, names: list[str]) -> ProperType:
+    tags = {f"{_TAG}u{i:03d}={n}" for i, n in enumerate(names)} | {f"{_TAG}u"}
+    out = t.copy_modified()
+    out.extra_attrs = ExtraAttrs({}, tags, None)
+    return out
+
+
+def join(a: Heading, b: Heading, title: str, *, outer: bool = False) -> Heading:
+    """DataJoint's join key rule, as ``typedj.query.expression.join_heading`` applies it."""
+    a_key, b_key = set(a.key), set(b.key)
+    a_names, b_names = set(a.names), set(b.names)
+    if outer or b_key <= a_names:
+        key = a_key
+    elif a_key <= b_names:
+        key = b_key
+    else:
+        key = a_key | b_key
+    attrs: dict[str, Attr] = {}
+    for attr in [*a, *b]:
+        if attr.name not in attrs:
+            attrs[attr.name] = replace(attr, in_key=attr.name in key)
+    return Heading.of(title, attrs.values())
