@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pymysql
@@ -30,7 +31,7 @@ EXPECTED_DDL = """CREATE TABLE `~~result` (
   `version` varchar(64) NOT NULL DEFAULT '' COMMENT ':varchar(64):',
   PRIMARY KEY (`source_id`,`kind`),
   KEY `status` (`status`,`priority`,`scheduled_time`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Job queue for `{schema}`.`__result`'"""
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Job queue for `{schema}`.`__result`'"""  # noqa: E501 - the server's text, verbatim
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def pipeline(schema: tj.Schema) -> Any:
         doubled: float
 
         class Piece(Part):
-            result: Key[Ref["Result"]]
+            result: Key[Ref[Result]]
             piece: Key[int]
 
         def make(self, key: dict[str, Any]) -> None:
@@ -70,8 +71,10 @@ def _status(jobs: tj.Jobs) -> dict[str, int]:
     return {k: v for k, v in jobs.progress().items() if v}
 
 
-def test_jobs_table_is_declared_as_datajoint_does(pipeline: Any, conn: tj.Connection, schema: tj.Schema) -> None:
-    Source, Result = pipeline
+def test_jobs_table_is_declared_as_datajoint_does(
+    pipeline: Any, conn: tj.Connection, schema: tj.Schema
+) -> None:
+    _Source, Result = pipeline
     assert Result.jobs.table_name == "~~result"
     assert _status(Result.jobs) == {}
     ddl = conn.query(f"SHOW CREATE TABLE `{schema.name}`.`~~result`").fetchone()[1]
@@ -116,7 +119,7 @@ def test_pending_jobs_are_added_in_one_statement(pipeline: Any, conn: tj.Connect
 
 
 def test_reservation_is_owned_by_one_worker(pipeline: Any) -> None:
-    Source, Result = pipeline
+    _Source, Result = pipeline
     from typedj.populate.autopopulate import todo
 
     jobs = Result.jobs
@@ -125,7 +128,8 @@ def test_reservation_is_owned_by_one_worker(pipeline: Any) -> None:
     assert jobs.reserve(params) is True
     assert jobs.reserve(params) is False
     row = jobs.reserved.to_dicts()[0]
-    assert row["connection_id"] == int(Result._schema.connection.query("SELECT CONNECTION_ID()").fetchone()[0])
+    session = Result._schema.connection.query("SELECT CONNECTION_ID()").fetchone()[0]
+    assert row["connection_id"] == int(session)
     assert row["reserved_time"] is not None and row["host"] and row["pid"] > 0 and "@" in row["user"]
     result = Result.populate(reserve_jobs=True)
     assert {"source_id": 3, "kind": "k"} not in result.succeeded and result.success_count == 9
@@ -172,7 +176,7 @@ def test_error_without_suppress_is_raised_and_recorded(pipeline: Any) -> None:
 
 
 def test_ignored_jobs_are_skipped_and_deleted_on_request(pipeline: Any) -> None:
-    Source, Result = pipeline
+    _Source, Result = pipeline
     assert Result.jobs.ignore({"source_id": 1, "kind": "k"}, {"source_id": 2, "kind": "k"}) == 2
     result = Result.populate(reserve_jobs=True)
     assert result.success_count == 8
@@ -185,7 +189,7 @@ def test_ignored_jobs_are_skipped_and_deleted_on_request(pipeline: Any) -> None:
 
 
 def test_priority_orders_and_filters_jobs(pipeline: Any) -> None:
-    Source, Result = pipeline
+    _Source, Result = pipeline
     Result.populate({"source_id": 7}, reserve_jobs=True, priority=9, max_calls=0)
     urgent = Result.populate(reserve_jobs=True, priority=2, max_calls=3)
     assert urgent.succeeded == [{"source_id": s, "kind": "k"} for s in (0, 1, 2)]
@@ -196,13 +200,14 @@ def test_priority_orders_and_filters_jobs(pipeline: Any) -> None:
 
 
 def test_dead_reservations_return_to_pending(pipeline: Any, mysql_url: str, conn: tj.Connection) -> None:
-    Source, Result = pipeline
+    _Source, Result = pipeline
     from typedj.populate.autopopulate import todo
 
     jobs = Result.jobs
     jobs.refresh(todo(Result, []))
     url = tj.DatabaseURL.parse(mysql_url)
-    other = pymysql.connect(host=url.host, port=url.port, user=url.user, password=url.password, autocommit=True)
+    other = pymysql.connect(host=url.host, port=url.port, user=url.user, password=url.password,
+                            autocommit=True)
     table = f"`{Result._def.schema}`.`~~result`"
     with other.cursor() as cur:
         cur.execute(f"UPDATE {table} SET status='reserved', connection_id=CONNECTION_ID(), "
@@ -212,11 +217,10 @@ def test_dead_reservations_return_to_pending(pipeline: Any, mysql_url: str, conn
                "reserved_time=CURRENT_TIMESTAMP(3) - INTERVAL 2 HOUR WHERE source_id = 3")
     assert jobs.recover() == 0
     other.close()
+    alive = "SELECT 1 FROM information_schema.processlist WHERE id = %s"
     for _ in range(100):
-        if not conn.query("SELECT 1 FROM information_schema.processlist WHERE id = %s", (dead_id,)).fetchall():
+        if not conn.query(alive, (dead_id,)).fetchall():
             break
-        import time
-
         time.sleep(0.05)
     assert jobs.recover() == 2
     assert sorted(jobs.reserved.fetch("source_id").tolist()) == [3]

@@ -31,7 +31,7 @@ def pipeline(schema: tj.Schema) -> Any:
         value: float
 
         class Item(Part):
-            scaled: Key[Ref["Scaled"]]
+            scaled: Key[Ref[Scaled]]
             item: Key[int]
             size: float
 
@@ -53,7 +53,7 @@ def pipeline(schema: tj.Schema) -> Any:
 
 
 def test_populate_makes_every_key_once_with_parts(pipeline: Any) -> None:
-    Subject, Method, Scaled = pipeline
+    _Subject, _Method, Scaled = pipeline
     assert Scaled.progress() == (8, 8)
     result = Scaled.populate()
     assert result.success_count == 8 and result.failed == [] and result.skipped == 0
@@ -68,7 +68,7 @@ def test_populate_makes_every_key_once_with_parts(pipeline: Any) -> None:
 
 
 def test_default_key_source_is_join_of_primary_parents(pipeline: Any) -> None:
-    Subject, Method, Scaled = pipeline
+    _Subject, _Method, Scaled = pipeline
     keys = Scaled.key_source.keys(order_by="KEY")
     assert keys[:3] == [
         {"subject_id": 1, "method": "a"}, {"subject_id": 1, "method": "b"}, {"subject_id": 2, "method": "a"},
@@ -77,7 +77,7 @@ def test_default_key_source_is_join_of_primary_parents(pipeline: Any) -> None:
 
 
 def test_restrictions_max_calls_and_order(pipeline: Any) -> None:
-    Subject, Method, Scaled = pipeline
+    _Subject, _Method, Scaled = pipeline
     assert Scaled.progress({"method": "a"}) == (4, 4)
     first = Scaled.populate({"method": "a"}, max_calls=2)
     assert first.succeeded == [{"subject_id": 1, "method": "a"}, {"subject_id": 2, "method": "a"}]
@@ -88,7 +88,7 @@ def test_restrictions_max_calls_and_order(pipeline: Any) -> None:
 
 
 def test_master_and_parts_all_or_nothing_on_failure(pipeline: Any) -> None:
-    Subject, Method, Scaled = pipeline
+    _Subject, _Method, Scaled = pipeline
     Scaled.fail_after_parts = {2}
     with pytest.raises(RuntimeError, match="bad subject 2"):
         Scaled.populate({"subject_id": 2})
@@ -97,7 +97,9 @@ def test_master_and_parts_all_or_nothing_on_failure(pipeline: Any) -> None:
 
     result = Scaled.populate(suppress_errors=True)
     assert result.success_count == 6
-    assert [f.key for f in result.failed] == [{"subject_id": 2, "method": "a"}, {"subject_id": 2, "method": "b"}]
+    assert [f.key for f in result.failed] == [
+        {"subject_id": 2, "method": "a"}, {"subject_id": 2, "method": "b"},
+    ]
     assert result.failed[0].error == "RuntimeError: bad subject 2"
     assert "raise RuntimeError" in result.failed[0].traceback
     assert result.error_list[0] == ({"subject_id": 2, "method": "a"}, "RuntimeError: bad subject 2")
@@ -106,7 +108,7 @@ def test_master_and_parts_all_or_nothing_on_failure(pipeline: Any) -> None:
 
 
 def test_direct_insert_refused_outside_make(pipeline: Any) -> None:
-    Subject, Method, Scaled = pipeline
+    _Subject, _Method, Scaled = pipeline
     with pytest.raises(tj.TypedjError, match="auto-populated") as info:
         Scaled.insert1({"subject_id": 1, "method": "a", "value": 1.0})
     assert info.value.table == "Scaled"
@@ -224,7 +226,7 @@ def test_three_part_make_and_changed_inputs(schema: tj.Schema) -> None:
 
 
 def test_make_key_restricts_tables_with_fewer_attributes(pipeline: Any) -> None:
-    Subject, Method, Scaled = pipeline
+    Subject, _Method, Scaled = pipeline
     seen: list[Any] = []
     original = Scaled.make
 
@@ -242,7 +244,7 @@ def test_make_key_restricts_tables_with_fewer_attributes(pipeline: Any) -> None:
 
 
 def test_populate_arguments_are_checked(pipeline: Any, conn: tj.Connection) -> None:
-    Subject, Method, Scaled = pipeline
+    _Subject, _Method, Scaled = pipeline
     with pytest.raises(ValueError, match="order"):
         Scaled.populate(order="sideways")
     with pytest.raises(ValueError, match="processes"):
@@ -267,7 +269,7 @@ def test_table_without_make_is_refused(schema: tj.Schema) -> None:
 
 
 def test_display_progress_uses_tqdm(pipeline: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    Subject, Method, Scaled = pipeline
+    _Subject, _Method, Scaled = pipeline
     Scaled.populate(display_progress=True)
     err = capsys.readouterr().err
     assert "Scaled" in err and "8/8" in err

@@ -71,6 +71,20 @@ def run(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--restrict takes JSON: {exc}") from exc
     total = PopulateResult()
+    try:
+        _work(table, restrictions, args, total)
+    except KeyboardInterrupt:
+        print(f"{table.__name__}: interrupted; the current job was rolled back", file=sys.stderr)
+        return 130
+    print(f"{table.__name__}: {len(total.succeeded)} made, {len(total.failed)} failed, "
+          f"{total.skipped} skipped")
+    for failure in total.failed:
+        print(f"  {failure.key}: {failure.error}", file=sys.stderr)
+    return 1 if total.failed else 0
+
+
+def _work(table: Any, restrictions: list[Any], args: argparse.Namespace, total: PopulateResult) -> None:
+    """Pass after pass until a pass makes nothing (jobs freed by dead workers come back)."""
     while True:
         result: PopulateResult = table.populate(
             *restrictions, reserve_jobs=args.reserve_jobs, max_calls=args.max_calls,
@@ -84,8 +98,3 @@ def run(args: argparse.Namespace) -> int:
             break
         if result.failed and args.stop_on_error:
             break
-    print(f"{table.__name__}: {len(total.succeeded)} made, {len(total.failed)} failed, "
-          f"{total.skipped} skipped")
-    for failure in total.failed:
-        print(f"  {failure.key}: {failure.error}", file=sys.stderr)
-    return 1 if total.failed else 0

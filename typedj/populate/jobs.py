@@ -257,6 +257,8 @@ class Jobs:
         extra: tuple[Any, ...] = ("pending", priority)
         if delay:
             now = conn.query(f"SELECT {conn.dialect.now()}").fetchone()[0]
+            if isinstance(now, str):  # SQLite keeps times as ISO text
+                now = datetime.datetime.fromisoformat(now)
             columns.append("scheduled_time")
             extra += (now + datetime.timedelta(seconds=delay),)
         insert = conn.dialect.insert(self.schema, self.table_name, columns, skip_duplicates=True)
