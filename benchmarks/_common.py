@@ -2,15 +2,17 @@
 
 A benchmark is a plain script with a ``main()``::
 
-    from _common import Case, bench_server, datajoint_connection, fresh_name, print_table, timed
+    from _common import Case, bench_server, datajoint_connection, fresh_name, interleaved, print_table
 
     def main() -> None:
         with bench_server() as url:
             conn = tj.connect(url)
             dj_conn = datajoint_connection(url)          # None when datajoint is missing
-            case = Case("insert 10k rows", timed(lambda: ..., repeats=5, setup=...))
-            case.reference = timed(lambda: ..., repeats=5, setup=...)
-            print_table("insert", [case])
+            t = interleaved({"typedj": (ours, empty_ours), "datajoint": (theirs, empty_theirs)})
+            print_table("insert", [Case("insert 10k rows", t["typedj"], t["datajoint"])])
+
+``timed(fn, repeats=, setup=)`` times one contender alone; ``interleaved`` alternates
+several round by round (prefer it: the machine's load changes while a benchmark runs).
 
 The server is ``TYPEDJ_BENCH_DATABASE_URL`` when set (``mysql://root:simple@127.0.0.1:3307``),
 otherwise a throwaway MariaDB started with ``../shared/scripts/start-mariadb.sh`` on a free
@@ -113,9 +115,18 @@ def datajoint_connection(url: str) -> Any:
 
 @dataclass
 class Timing:
-    """Seconds per run over several repeats; ``best`` is what the tables report."""
+    """Seconds per run over several repeats; ``best`` is what the tables report.
+
+    ``cpu`` is this process's CPU time per run: the client's own work, which the load
+    other processes put on a shared machine (and on the server) hardly changes.
+    """
 
     seconds: list[float]
+    cpu: list[float] = field(default_factory=list)
+
+    @property
+    def best_cpu(self) -> float:
+        return min(self.cpu) if self.cpu else float("nan")
 
     @property
     def best(self) -> float:
@@ -136,19 +147,42 @@ def timed(fn: Callable[[], object], *, repeats: int = 5, setup: Callable[[], obj
         if setup is not None:
             setup()
         fn()
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(repeats):
         if setup is not None:
             setup()
         gc.collect()
         gc.disable()
         try:
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
             seconds.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
         finally:
             gc.enable()
-    return Timing(seconds)
+    return Timing(seconds, cpu)
+
+
+def interleaved(runs: dict[str, tuple[Callable[[], object], Callable[[], object] | None]], *,
+                repeats: int = 5, warmup: int = 1) -> dict[str, Timing]:
+    """Time several ``(fn, setup)`` in alternation, round after round.
+
+    On a shared machine the load changes from second to second; alternating the
+    contenders exposes each to the same conditions, so their ratio is steadier than when
+    one is timed after the other.
+    """
+    for _ in range(warmup):
+        for fn, setup in runs.values():
+            if setup is not None:
+                setup()
+            fn()
+    out = {name: Timing([], []) for name in runs}
+    for _ in range(repeats):
+        for name, (fn, setup) in runs.items():
+            one = timed(fn, repeats=1, setup=setup, warmup=0)
+            out[name].seconds += one.seconds
+            out[name].cpu += one.cpu
+    return out
 
 
 @dataclass
@@ -165,12 +199,18 @@ class Case:
         """How many times faster typedj is than datajoint-python (best of each)."""
         return None if self.reference is None else self.reference.best / self.typedj.best
 
+    @property
+    def cpu_speedup(self) -> float | None:
+        """The same ratio over client CPU time."""
+        return None if self.reference is None else self.reference.best_cpu / self.typedj.best_cpu
+
 
 def print_table(title: str, cases: Sequence[Case], *, file: Any = None) -> None:
     """A plain-text table: best and median per client, and the speed-up over the reference."""
     out = file or sys.stdout
     extra_names = list(dict.fromkeys(n for c in cases for n in c.extra))
-    header = ["case", "typedj best", "median", "datajoint best", "median", "speed-up"]
+    header = ["case", "typedj best", "median", "datajoint best", "median", "speed-up", "client cpu (tj/dj)",
+              "cpu speed-up"]
     header += extra_names
     rows = []
     for c in cases:
@@ -182,6 +222,8 @@ def print_table(title: str, cases: Sequence[Case], *, file: Any = None) -> None:
             f"{ref.best * 1000:.1f} ms" if ref else "-",
             f"{ref.median * 1000:.1f} ms" if ref else "-",
             f"{c.speedup:.2f}x" if c.speedup is not None else "-",
+            f"{c.typedj.best_cpu * 1000:.0f}/{ref.best_cpu * 1000:.0f} ms" if ref else "-",
+            f"{c.cpu_speedup:.2f}x" if c.cpu_speedup is not None else "-",
             *[f"{c.extra[n].best * 1000:.1f} ms" if n in c.extra else "-" for n in extra_names],
         ])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
@@ -190,4 +232,5 @@ def print_table(title: str, cases: Sequence[Case], *, file: Any = None) -> None:
     print("  ".join("-" * w for w in widths), file=out)
     for r in rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)), file=out)
-    print("speed-up = datajoint-python best time / typedj best time (>1: typedj is faster)", file=out)
+    print("speed-up = datajoint-python best wall time / typedj best wall time (>1: typedj is faster); "
+          "cpu = this process's CPU time (the client's own work)", file=out)

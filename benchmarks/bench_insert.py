@@ -13,7 +13,7 @@ import random
 import warnings
 from typing import Any
 
-from _common import Case, bench_server, datajoint_connection, fresh_name, print_table, timed
+from _common import Case, bench_server, datajoint_connection, fresh_name, interleaved, print_table
 
 import typedj as tj
 from typedj import Attr, Key, Manual
@@ -62,58 +62,55 @@ def declare_datajoint(dj_conn: Any, name: str) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
     rows = make_rows(args.rows)
+    cols = ("reading_id", "value", "label")
+    tuples = [tuple(r[c] for c in cols) for r in rows]
     with bench_server() as url:
         conn = tj.connect(url)
+        dj_conn = datajoint_connection(url)
         tj_name, dj_name = fresh_name("bench_insert_tj"), fresh_name("bench_insert_dj")
         try:
             Reading = declare_typedj(conn, tj_name)
-            table = conn.dialect.table(tj_name, "reading")
-
-            def empty() -> None:
-                conn.query(f"TRUNCATE TABLE {table}")
-
-            insert = Case(
-                f"insert {args.rows:,} rows",
-                timed(lambda: Reading.insert(rows), repeats=args.repeats, setup=empty),
-            )
-
-            cols = ("reading_id", "value", "label")
             raw_sql = conn.dialect.insert(tj_name, "reading", cols)
-            tuples = [tuple(r[c] for c in cols) for r in rows]
+
+            def empty(schema: str) -> None:
+                conn.query(f"TRUNCATE TABLE {conn.dialect.table(schema, 'reading')}")
 
             def raw_insert() -> None:
                 with conn.transaction():
                     conn.executemany(raw_sql, tuples)
 
-            # every timed run leaves the table full: the reads below read those rows
-            insert.extra["pymysql executemany"] = timed(raw_insert, repeats=args.repeats, setup=empty)
-            read = Case(f"read {args.rows:,} rows (dicts)", timed(Reading.to_dicts, repeats=args.repeats))
-            fetch = Case(f"read {args.rows:,} rows (instances)", timed(Reading.fetch, repeats=args.repeats))
-            assert Reading.to_dicts(order_by="KEY") == rows
-
-            dj_conn = datajoint_connection(url)
-            if dj_conn is not None:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+            inserts: dict[str, Any] = {
+                "typedj": (lambda: Reading.insert(rows), lambda: empty(tj_name)),
+                "pymysql executemany": (raw_insert, lambda: empty(tj_name)),
+            }
+            reads: dict[str, Any] = {"typedj dicts": (Reading.to_dicts, None),
+                                     "typedj instances": (Reading.fetch, None)}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if dj_conn is not None:
                     DjReading = declare_datajoint(dj_conn, dj_name)
-                    dj_table = f"`{dj_name}`.`reading`"
-
-                    def dj_empty() -> None:
-                        dj_conn.query(f"TRUNCATE TABLE {dj_table}")
-
-                    insert.reference = timed(
-                        lambda: DjReading.insert(rows), repeats=args.repeats, setup=dj_empty
-                    )
-                    read.reference = timed(DjReading.to_dicts, repeats=args.repeats)
-                    fetch.reference = timed(DjReading.fetch, repeats=args.repeats)
+                    inserts["datajoint"] = (lambda: DjReading.insert(rows), lambda: empty(dj_name))
+                    reads["datajoint dicts"] = (DjReading.to_dicts, None)
+                    reads["datajoint fetch"] = (DjReading.fetch, None)
+                insert = interleaved(inserts, repeats=args.repeats)
+                # every timed insert leaves its table full: the reads read those rows
+                assert Reading.to_dicts(order_by="KEY") == rows
+                read = interleaved(reads, repeats=args.repeats)
         finally:
             for name in (tj_name, dj_name):
                 conn.query(f"DROP DATABASE IF EXISTS {conn.dialect.quote(name)}")
-    print_table(f"bench_insert: {args.rows:,} rows (int32 key, float64, varchar(64)), best of {args.repeats}",
-                [insert, read, fetch])
+    n = f"{args.rows:,}"
+    cases = [
+        Case(f"insert {n} rows", insert["typedj"], insert.get("datajoint"),
+             extra={"pymysql executemany": insert["pymysql executemany"]}),
+        Case(f"read {n} rows as dicts", read["typedj dicts"], read.get("datajoint dicts")),
+        Case(f"read {n} rows as instances / fetch()", read["typedj instances"], read.get("datajoint fetch")),
+    ]
+    print_table(f"bench_insert: {n} rows (int32 key, float64, varchar(64)), "
+                f"best of {args.repeats} interleaved rounds", cases)
 
 
 if __name__ == "__main__":
