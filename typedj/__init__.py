@@ -23,6 +23,8 @@ from .errors import (
     ValidationError,
 )
 from .heading import Attribute, Heading
+from .populate.autopopulate import InputsChangedError, PopulateError, PopulateResult
+from .populate.jobs import Jobs
 from .query.condition import AndList, Not, Top
 from .query.expression import Query
 from .query.universal import U
@@ -78,7 +80,9 @@ __all__ = [
     "Heading",
     "Imported",
     "Index",
+    "InputsChangedError",
     "IntegrityError",
+    "Jobs",
     "Key",
     "Link",
     "Lookup",
@@ -87,6 +91,8 @@ __all__ = [
     "MissingTableError",
     "Not",
     "Part",
+    "PopulateError",
+    "PopulateResult",
     "Problem",
     "Query",
     "QueryError",

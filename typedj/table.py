@@ -19,6 +19,7 @@ from . import graph as graphs
 from .declare import RESERVED, read_fields
 from .errors import DeclarationError, IntegrityError, QueryError, TypedjError, UnknownAttributeError
 from .heading import Heading, TableDef
+from .populate.autopopulate import AutoPopulate
 from .query.condition import AndList, Not
 from .query.expression import Query, TableNode
 from .types import MISSING, AttrSpec, Link, LinkSpec, Ref, _SqlLiteral
@@ -359,13 +360,13 @@ class Manual(Table):
     _tier = "Manual"
 
 
-class Imported(Table):
+class Imported(AutoPopulate, Table):
     """Rows computed by ``make`` from data outside the database."""
 
     _tier = "Imported"
 
 
-class Computed(Table):
+class Computed(AutoPopulate, Table):
     """Rows computed by ``make`` from other tables."""
 
     _tier = "Computed"

@@ -120,3 +120,30 @@ class Dialect(ABC):
 
     @abstractmethod
     def column_definition(self, attr: Attribute) -> str: ...
+
+    # -- jobs (populate) ---------------------------------------------------------
+    # Not abstract so that a dialect without populate support still instantiates;
+    # each raises until the dialect spells it.
+
+    def now(self) -> str:
+        """SQL expression: the server's current time with millisecond precision."""
+        raise NotImplementedError(f"{type(self).__name__}.now is needed by populate(reserve_jobs=True)")
+
+    def seconds_ago(self) -> str:
+        """SQL expression with one placeholder (seconds): that long before ``now()``."""
+        raise NotImplementedError(f"{type(self).__name__}.seconds_ago is needed by the jobs table")
+
+    def session_id(self) -> str:
+        """SQL expression: the id of this database session, as live_sessions() reports it."""
+        raise NotImplementedError(f"{type(self).__name__}.session_id is needed by the jobs table")
+
+    def session_user(self, conn: Connection) -> str:
+        """The account this session runs as (recorded with each job reservation)."""
+        raise NotImplementedError(f"{type(self).__name__}.session_user is needed by the jobs table")
+
+    def live_sessions(self, conn: Connection) -> set[int] | None:
+        """Ids of every session alive on the server, or None when the server cannot tell.
+
+        A job reserved by a session not in this set belongs to a dead worker.
+        """
+        return None

@@ -25,6 +25,8 @@ _LINEAGE_DDL = """CREATE TABLE IF NOT EXISTS {table} (
   PRIMARY KEY (`table_name`, `attribute_name`)
 ) ENGINE=InnoDB"""
 
+_GLOBAL_GRANT = re.compile(r"^GRANT (.+?) ON \*\.\* TO ", re.IGNORECASE)
+
 _INT_DISPLAY = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
 
 
@@ -196,6 +198,29 @@ class MySQLDialect(Dialect):
             core=declared is not None,
             auto_increment="auto_increment" in (extra or "").lower(),
         )
+
+    def now(self) -> str:
+        return "CURRENT_TIMESTAMP(3)"
+
+    def seconds_ago(self) -> str:
+        return "CURRENT_TIMESTAMP(3) - INTERVAL %s SECOND"
+
+    def session_id(self) -> str:
+        return "CONNECTION_ID()"
+
+    def session_user(self, conn: Connection) -> str:
+        return str(conn.query("SELECT USER()").fetchone()[0])
+
+    def live_sessions(self, conn: Connection) -> set[int] | None:
+        """From the process list, which shows every session only with the PROCESS privilege."""
+        grants = [str(r[0]) for r in conn.query("SHOW GRANTS").fetchall()]
+        sees_all = any(
+            (m := _GLOBAL_GRANT.match(g)) and ("ALL PRIVILEGES" in m.group(1) or "PROCESS" in m.group(1))
+            for g in grants
+        )
+        if not sees_all:
+            return None
+        return {int(r[0]) for r in conn.query("SELECT id FROM information_schema.processlist").fetchall()}
 
     def is_missing_table_error(self, exc: BaseException) -> bool:
         return isinstance(exc, pymysql.err.ProgrammingError) and exc.args[0] == 1146
