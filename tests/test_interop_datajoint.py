@@ -611,3 +611,32 @@ def test_every_column_type_round_trips_both_ways(
             vm = dj.VirtualModule("vm", name, connection=dj_conn)
             assert_rows("Zoo", vm.Zoo.to_dicts(order_by="KEY"), as_reference)
             assert vm.Keeper.to_dicts(order_by="KEY") == KEEPERS
+
+
+def test_typedj_opens_tables_with_datajoint_platform_columns(
+    conn: tj.Connection, dj_conn: Any, schema_name: str
+) -> None:
+    """Job metadata (``_job_*``) and provenance (``_prov``) columns need no declaration."""
+    saved = (dj.config["jobs.add_job_metadata"], dj.config["provenance.capture"])
+    dj.config["jobs.add_job_metadata"], dj.config["provenance.capture"] = True, True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            insert_all(declare_datajoint(dj.Schema(schema_name, connection=dj_conn)))
+    finally:
+        dj.config["jobs.add_job_metadata"], dj.config["provenance.capture"] = saved
+    columns = {r[0] for r in conn.query(f"SHOW COLUMNS FROM `{schema_name}`.`__spikes`").fetchall()}
+    assert {"_job_start_time", "_job_duration", "_job_version"} <= columns
+    columns = {r[0] for r in conn.query(f"SHOW COLUMNS FROM `{schema_name}`.`subject`").fetchall()}
+    assert "_prov" in columns
+
+    classes = declare_typedj(tj.Schema(schema_name, connection=conn, create_tables=False))
+    for name in TABLES:
+        assert_rows(name, classes[name].to_dicts(order_by="KEY"), EXPECTED[name])
+    classes["Subject"].insert1(
+        {"subject_id": 9, "species": "rat", "weight": Decimal("2.00"), "uid": uuid.UUID(int=9)}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vm = dj.VirtualModule("vm", schema_name, connection=dj_conn)
+        assert (vm.Subject & {"subject_id": 9}).fetch1("weight") == Decimal("2.00")

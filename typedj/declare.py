@@ -489,6 +489,11 @@ def table_name_of(cls: type) -> str:
     return TIER_PREFIX[tier] + snake_case(cls.__name__)
 
 
+PLATFORM_COLUMNS = frozenset({"_job_start_time", "_job_duration", "_job_version", "_prov"})
+"""Hidden columns datajoint-python adds when configured to (job metadata, provenance):
+a class need not declare them to match the table."""
+
+
 def compare(declared: TableDef, existing: TableDef) -> list[str]:
     """Differences between a class's definition and the table on the server."""
     problems = []
@@ -497,7 +502,7 @@ def compare(declared: TableDef, existing: TableDef) -> list[str]:
         if name not in e:
             problems.append(f"attribute {name!r} is declared but not in the table")
     for name in e.all_names:
-        if name not in d:
+        if name not in d and name not in PLATFORM_COLUMNS:
             problems.append(f"attribute {name!r} is in the table but not declared")
     for a in d:
         b = e.get(a.name)
