@@ -7,6 +7,8 @@ MySQL/MariaDB server; table classes are queries; every insert is validated.
 from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
 from .config import DatabaseURL, config
+from .diagram import Diagram
+from .drift import Difference
 from .errors import (
     AccessError,
     ConfigError,
@@ -54,6 +56,7 @@ from .types import (
     uint32,
     uint64,
 )
+from .virtual import virtual_module
 
 __version__ = "0.1.0"
 
@@ -72,6 +75,8 @@ __all__ = [
     "CorruptObjectError",
     "DatabaseURL",
     "DeclarationError",
+    "Diagram",
+    "Difference",
     "DuplicateError",
     "External",
     "FetchError",
@@ -118,4 +123,5 @@ __all__ = [
     "uint16",
     "uint32",
     "uint64",
+    "virtual_module",
 ]

@@ -33,6 +33,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="typedj",
         description="Work with typedj / DataJoint pipelines from the shell.",
+        epilog="exit codes: 0 success; 1 the work failed or found problems (jobs in error, "
+        "differences); 2 bad usage or configuration; 3 the database could not be reached. "
+        "'typedj COMMAND --help' explains each command.",
     )
     p.add_argument("--database-url", help="mysql://user:pass@host:port or sqlite:///file.db "
                    "(default: TYPEDJ_DATABASE_URL, DJ_HOST..., or pyproject.toml)")

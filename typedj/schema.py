@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import drift
 from . import graph as graphs
 from .backend.connection import Connection, connect
 from .declare import compare, declare, table_name_of
@@ -32,7 +33,10 @@ class Schema:
 
     ``Schema("lab")`` creates the database if needed (``create_schema=False`` to require
     that it exists) and, as each class is decorated, its table (``create_tables=False``
-    to only bind classes to existing tables).
+    to only bind classes to existing tables). A class that disagrees with its existing
+    table raises ``DeclarationError``; with ``allow_drift=True`` it is bound to the table
+    as it is, with a warning, so that ``diff()`` lists and ``Table.alter()`` applies the
+    changes.
     """
 
     def __init__(
@@ -42,11 +46,15 @@ class Schema:
         connection: Connection | None = None,
         create_schema: bool = True,
         create_tables: bool = True,
+        allow_drift: bool = False,
     ):
         self.name = name
         self.connection = connection or connect()
         self.create_tables = create_tables
+        self.allow_drift = allow_drift
         self.classes: dict[str, type[Table]] = {}
+        self.declared: dict[str, TableDef] = {}
+        """Each class's definition as declared (which may differ from ``tables``)."""
         self._pending: list[type[Table]] = []
         dialect = self.connection.dialect
         if not dialect.schema_exists(self.connection, name):
@@ -131,9 +139,15 @@ class Schema:
             raise
         existing = self.tables.get(table_def.name)
         conn = self.connection
+        declared = table_def
         if existing is not None:
             problems = compare(table_def, existing)
-            if problems:
+            if problems and (self.allow_drift or drift.tolerated()):
+                log.warning("%s differs from %s.%s (bound to the table as it is; see "
+                            "schema.diff()):\n  %s", cls.__name__, self.name, table_def.name,
+                            "\n  ".join(problems))
+                table_def = existing
+            elif problems:
                 raise DeclarationError(
                     f"{cls.__name__} does not match the existing table "
                     f"{self.name}.{table_def.name}:\n  " + "\n  ".join(problems),
@@ -148,6 +162,7 @@ class Schema:
             )
         else:
             self._create(table_def, lineage)
+        self.declared[declared.name] = declared
         cls._bind(self, table_def)
         self.classes[cls.__name__] = cls
         graphs.invalidate(conn)
@@ -192,6 +207,10 @@ class Schema:
             raise MissingTableError(f"no table {table!r} in schema {self.name!r}", table=table)
         heading = _with_lineage(table_def, self.lineage.get(table)).heading
         return TableNode(self.name, table, heading, self.connection)
+
+    def diff(self) -> list[drift.Difference]:
+        """How the declared classes differ from their tables on the server (see ``drift``)."""
+        return drift.diff_schema(self)
 
     def list_tables(self) -> list[str]:
         """User tables (hidden ``~`` tables excluded), parents first."""

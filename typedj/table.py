@@ -200,6 +200,18 @@ class TableMeta(type):
         dropped = drop_tables(conn, [cls.full_table_name])
         return dropped
 
+    def alter(cls, *, prompt: bool = True, force: bool = False, dry_run: bool = False) -> list[str]:
+        """Change the table to match the class: secondary attributes, indexes, comment.
+
+        Prints the differences and the ``ALTER TABLE`` statement; ``dry_run=True`` stops
+        there. Otherwise it asks for confirmation (``prompt=True``), refusing when there
+        is no terminal unless ``force=True``. Primary key and reference changes are
+        refused with an explanation. Returns the statements applied (or planned).
+        """
+        from .drift import alter_table
+
+        return alter_table(cls, prompt=prompt, force=force, dry_run=dry_run)  # type: ignore[arg-type]
+
 
 class Table(metaclass=TableMeta):
     """Base of the tiers. Subclass a tier (``Manual``, ``Lookup``, ...), not this."""
