@@ -470,3 +470,26 @@ def test_insert_killed_between_upload_and_row_leaves_an_object_gc_reclaims_after
     assert (done.deleted, done.referenced) == (1, 1)
     assert not (root / orphan).exists()
     np.testing.assert_array_equal(Trace.fetch1("trace"), np.zeros(1000))
+
+
+def test_the_stores_page_example_runs(
+    store_config: dict[str, Any], schema: tj.Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+    import types
+
+    page = (Path(__file__).parent.parent / "docs" / "stores.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", page, re.S)[0]
+    store = tmp_path / "lab-store"
+    (store / "subject1" / "session1").mkdir(parents=True)
+    (store / "subject1" / "session1" / "raw.bin").write_bytes(b"\1\2\3")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "protocol.pdf").write_bytes(b"%PDF-1.4 protocol")
+    module = types.ModuleType("stores_page")  # annotations resolve in the class's module
+    module.schema = schema  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "stores_page", module)
+    exec(compile(code.replace("/data/lab-store", str(store)), "docs/stores.md", "exec"), module.__dict__)
+    row = module.row  # type: ignore[attr-defined]
+    assert row.trace.shape == (100, 100) and row.notes is None
+    assert row.protocol.read_bytes() == b"%PDF-1.4 protocol"
+    assert row.raw == store / "subject1/session1/raw.bin"
