@@ -10,6 +10,7 @@ The on-database contract is checked as text: ``SHOW CREATE TABLE``, ``~lineage``
 """
 
 import re
+import types
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -640,3 +641,71 @@ def test_typedj_opens_tables_with_datajoint_platform_columns(
         warnings.simplefilter("ignore")
         vm = dj.VirtualModule("vm", schema_name, connection=dj_conn)
         assert (vm.Subject & {"subject_id": 9}).fetch1("weight") == Decimal("2.00")
+
+
+def test_references_across_schemas_match_datajoint(
+    conn: tj.Connection, dj_conn: Any, schema_name: str, dj_schema_name: str
+) -> None:
+    up, down = f"{schema_name}_up", schema_name
+    dj_up, dj_down = f"{dj_schema_name}_up", dj_schema_name
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            upstream = dj.Schema(dj_up, connection=dj_conn)
+
+            @upstream
+            class Animal(dj.Manual):
+                definition = """
+                animal_id : int32
+                ---
+                name : varchar(16)
+                """
+
+            downstream = dj.Schema(dj_down, context={"up": types.SimpleNamespace(Animal=Animal)},
+                                   connection=dj_conn)
+
+            @downstream
+            class Session(dj.Manual):
+                definition = """
+                -> up.Animal
+                session : int16
+                ---
+                -> [nullable] up.Animal.proj(buddy="animal_id")
+                """
+
+            Animal.insert1({"animal_id": 1, "name": "rex"})
+            Session.insert1({"animal_id": 1, "session": 2, "buddy": 1})
+
+        ours_up = tj.Schema(up, connection=conn)
+
+        @ours_up
+        class TjAnimal(Manual):
+            animal_id: Key[int]
+            name: str = Attr(max_length=16)
+
+        ours_down = tj.Schema(down, connection=conn)
+
+        @ours_down
+        class TjSession(Manual):
+            animal: Key[Ref[TjAnimal]]
+            session: Key[tj.int16]
+            buddy: Ref[TjAnimal] = Link(rename={"animal_id": "buddy"}, nullable=True)
+
+        def normalized(schema: str, upstream: str) -> dict[str, str]:
+            return {t: ddl.replace(f"`{upstream}`.", "`<up>`.").replace("tj_animal", "animal")
+                    for t, ddl in show_create(conn, schema).items()}
+
+        ours, theirs = normalized(down, up), normalized(dj_down, dj_up)
+        assert ours["tj_session"].replace("tj_session", "session") == theirs["session"]
+        assert {(t.replace("tj_", ""), a, lin.replace(up, "<up>").replace("tj_", "")) for t, a, lin in
+                lineage_rows(conn, down)} == {(t, a, lin.replace(dj_up, "<up>")) for t, a, lin in
+                                              lineage_rows(conn, dj_down)}
+
+        # typedj reads the reference's cross-schema table and joins across the schemas
+        reader_up = tj.Schema(dj_up, connection=conn, create_tables=False)
+        reader_down = tj.Schema(dj_down, connection=conn, create_tables=False)
+        joined = tj.Query(reader_down.node("session")) * tj.Query(reader_up.node("animal"))
+        assert joined.to_dicts() == [{"animal_id": 1, "session": 2, "buddy": 1, "name": "rex"}]
+    finally:
+        for name in (down, dj_down, up, dj_up):  # dependents first
+            conn.query(f"DROP DATABASE IF EXISTS `{name}`")
