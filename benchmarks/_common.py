@@ -228,6 +228,8 @@ def print_table(title: str, cases: Sequence[Case], *, file: Any = None) -> None:
         ])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     print(f"\n{title}", file=out)
+    if hasattr(os, "getloadavg"):  # wall times mean little on a busy machine: say how busy it was
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=out)
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), file=out)
     print("  ".join("-" * w for w in widths), file=out)
     for r in rows:
