@@ -508,9 +508,10 @@ def insert(
     for present, members in groups.items():
         columns = tuple(n for n in heading.all_names if n in present)
         encoders = [(i, codecs.encoder(heading[c], ctx)) for i, c in enumerate(columns)]
-        params: list[Any] = list(map(itemgetter(*columns), members)) if len(columns) > 1 else [
-            (m[columns[0]],) for m in members
-        ]
+        if len(columns) > 1:
+            params: list[Any] = list(map(itemgetter(*columns), members))
+        else:  # one column, or none: every attribute takes its default
+            params = [tuple(m[c] for c in columns) for m in members]
         if any(encode for _, encode in encoders):
             matrix = list(zip(*params, strict=True))
             for i, encode in encoders:
