@@ -142,6 +142,17 @@ def check_mapping(heading: Heading, mapping: Mapping[str, Any], what: str) -> No
         )
 
 
+def check_condition(cond: Any, heading: Heading) -> None:
+    """Mapping keys are checked when the restriction is written, not when it runs."""
+    if isinstance(cond, Mapping):
+        check_mapping(heading, cond, "a mapping")
+    elif isinstance(cond, Not):
+        check_condition(cond.condition, heading)
+    elif isinstance(cond, list | tuple):
+        for member in cond:
+            check_condition(member, heading)
+
+
 def compile_condition(cond: Any, heading: Heading, select: Select, c: Compiler) -> tuple[str, list[Any]]:
     """SQL text and parameters of ``cond`` against ``select``'s output columns."""
     q = c.dialect.placeholder

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading
 from .compiler import Compiler, Select
-from .condition import Top, compile_condition, compile_top, needs_plain
+from .condition import Top, check_condition, compile_condition, compile_top, needs_plain
 
 if TYPE_CHECKING:
     import numpy as np
@@ -441,6 +441,7 @@ class Query(Generic[R]):
             if missing:
                 raise _unknown("restriction by U", missing, self.heading)
             return Query(self._node, self._row_class) if not negate else self & False
+        check_condition(condition, self.heading)
         return Query(Restrict(self._node, condition, negate, self._node.heading), self._row_class)
 
     def __and__(self, condition: Any) -> Query[R]:
