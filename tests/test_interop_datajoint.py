@@ -469,6 +469,18 @@ def test_typedj_opens_a_datajoint_schema(conn: tj.Connection, dj_conn: Any, sche
         {"subject_id": 2, "cell_id": 5, "alt_species": "mouse"}
     ]
 
+    # typedj's cascade follows the reference's foreign keys, renamed ones included
+    counts = (classes["Cell"] & {"subject_id": 1, "cell_id": 2}).delete()
+    assert counts == {f"{schema_name}.cell": 1, f"{schema_name}.synapse": 1}  # via post -> cell_id
+    counts = (classes["Cell"] & {"subject_id": 1, "cell_id": 1}).delete()
+    assert counts == {
+        f"{schema_name}.cell": 1, f"{schema_name}.__spikes": 1, f"{schema_name}.__spikes__unit": 3
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert len(vm.Synapse()) == 0 and len(vm.Spikes()) == 0 and len(vm.Spikes.Unit()) == 0
+        assert len(vm.Cell & {"subject_id": 1}) == 0 and len(vm.Cell()) == 2
+
 
 def test_typedj_refuses_a_class_that_disagrees_with_a_datajoint_table(
     conn: tj.Connection, dj_conn: Any, schema_name: str
