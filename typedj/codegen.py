@@ -298,13 +298,22 @@ def _header(module: _Module) -> str:
 
 
 def _ref_name(fk: ForeignKey, taken: set[str]) -> str:
-    """A name for a reference: the parent's, prefixed as its renamed columns are."""
+    """A name for a reference: the parent's, or what its renamed columns have in common.
+
+    ``pre_cell`` <- ``cell_id`` gives ``pre_cell``; ``first_channel`` <- ``channel`` gives
+    ``first``; ``reviewer_id`` <- ``animal_id`` gives ``reviewer``.
+    """
     base = snake_case(class_name(fk.parent_table))
     renamed = [(local, parent) for local, parent in fk.attr_map.items() if local != parent]
     if renamed:
         local, parent = renamed[0]
-        prefix = local[: -len(parent)] if local.endswith(parent) else ""
-        base = f"{prefix}{base}" if prefix else local
+        base = local
+        if local.endswith("_" + parent):
+            base = local[: -len(parent) - 1]
+        else:
+            suffix = parent[parent.rfind("_"):] if "_" in parent else ""
+            if suffix and local.endswith(suffix) and len(local) > len(suffix):
+                base = local[: -len(suffix)]
     own = set(fk.attr_map) if len(fk.attr_map) == 1 else set()
     name, n = base, 2
     while (name in taken - own) or name in RESERVED or keyword.iskeyword(name):
@@ -329,27 +338,28 @@ def _class_lines(
     if table.comment:
         doc = table.comment.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
         body += [f'"""{doc}"""', ""]
-    fk_of = {col: fk for fk in table.foreign_keys for col in fk.attr_map}
+    columns = table.heading.all_names
+    fk_columns = {col for fk in table.foreign_keys for col in fk.attr_map}
+    # a reference is written where its last column stands, so shared columns come first
+    at_column: dict[str, list[ForeignKey]] = {}
+    for fk in table.foreign_keys:
+        at_column.setdefault(max(fk.attr_map, key=columns.index), []).append(fk)
     unique_fks = {tuple(fk.attr_map) for fk in table.foreign_keys
                   if any(i.unique and set(i.attributes) == set(fk.attr_map) for i in table.indexes)}
-    taken = {a.name for a in table.heading if a.name not in fk_of}
-    done: set[str] = set()
+    taken = {a.name for a in table.heading if a.name not in fk_columns}
     for attr in table.heading:
         if attr.is_hidden:
             continue
-        fk = fk_of.get(attr.name)
-        if fk is None:
+        if attr.name not in fk_columns:
             body.append(module.use(_attribute_line(attr, f"{schema.name}.{name}.{attr.name}")))
-            continue
-        if fk.name in done:
-            continue
-        done.add(fk.name)
-        if fk.parent_schema == table.schema and fk.parent_table == master and not fk.renamed and fk.in_key:
-            continue  # the reference to the master is implied by nesting
-        ref_name = _ref_name(fk, taken)
-        taken.add(ref_name)
-        unique = tuple(fk.attr_map) in unique_fks
-        body.append(module.use(_reference_line(module, table, fk, ref_name, unique)))
+        for fk in at_column.get(attr.name, []):
+            if fk.parent_schema == table.schema and fk.parent_table == master and not fk.renamed \
+                    and fk.in_key:
+                continue  # the reference to the master is implied by nesting
+            ref_name = _ref_name(fk, taken)
+            taken.add(ref_name)
+            unique = tuple(fk.attr_map) in unique_fks
+            body.append(module.use(_reference_line(module, table, fk, ref_name, unique)))
     indexes = [i for i in table.indexes if not (i.unique and tuple(i.attributes) in unique_fks)]
     if indexes:
         items = ", ".join(

@@ -1,0 +1,227 @@
+"""Code generation and virtual modules: typed classes for existing schemas, round-tripped."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+import uuid
+import warnings
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import typedj as tj
+from typedj import Attr, Key, Link, Manual, Part, Ref
+from typedj.codegen import class_path, generate, literal, tier_of
+
+from .lab import declare_lab
+
+
+def _import(path: Path, name: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return module
+
+
+def _reopen(conn: tj.Connection, source: str, path: Path, *names: str) -> types.ModuleType:
+    """Write ``source`` and import it as a program starting afresh would."""
+    for name in names:
+        conn.schemas.pop(name, None)
+    path.write_text(source)
+    return _import(path, f"generated_{abs(hash(path))}")
+
+
+def _table_count(conn: tj.Connection, schema: str) -> int:
+    return len(conn.dialect.load_catalog(conn, schema))
+
+
+def test_names_from_table_names() -> None:
+    assert tier_of("#species") == ("Lookup", None)
+    assert tier_of("__spike_sort") == ("Computed", None)
+    assert tier_of("_recording") == ("Imported", None)
+    assert tier_of("session") == ("Manual", None)
+    assert tier_of("__spike_sort__unit") == ("Part", "__spike_sort")
+    assert tier_of("#method__param") == ("Part", "#method")
+    assert class_path("__spike_sort__unit") == "SpikeSort.Unit"
+    assert class_path("two_photon_scan") == "TwoPhotonScan"
+
+
+def test_literals_are_python_source() -> None:
+    values = [None, True, 3, 2.5, "it's", b"\x00", Decimal("1.50"), date(2024, 1, 2),
+              datetime(2024, 1, 2, 3, 4, 5, 600), uuid.UUID(int=7), {"a": [1, 2.0]}, (1,)]
+    namespace = {"Decimal": Decimal, "date": date, "datetime": datetime, "UUID": uuid.UUID}
+    for value in values:
+        assert eval(literal(value), namespace) == value  # noqa: S307 - checking generated source
+    assert literal(float("nan")) == "float('nan')"
+    with pytest.raises(TypeError, match="no Python literal"):
+        literal(object())
+
+
+def test_typedj_schema_round_trip(schema: tj.Schema, conn: tj.Connection, tmp_path: Path) -> None:
+    lab = declare_lab(schema)
+    lab.Subject.insert1(subject_id=1, species="mouse", sex="F", date_of_birth=date(2024, 5, 1))
+    lab.Session.insert1(subject_id=1, session_id=2, session_date=date(2024, 6, 1))
+    lab.Cell.insert([{"cell_id": 1}, {"cell_id": 2, "depth": 1.5}])
+    lab.Synapse.insert1(pre_cell=1, post_cell=2, weight=0.5)
+    before = {t: _table_count(conn, schema.name) for t in ("all",)}
+    rows = {c.__name__: sorted(map(repr, c.to_dicts())) for c in (lab.Subject, lab.Session, lab.Synapse)}
+
+    source = generate(schema.name, connection=conn, contents=True)
+    expected_lines = [
+        f"schema = tj.Schema({schema.name!r})",
+        "class Species(Lookup):",
+        "    species: Key[str] = Attr(max_length=32)",
+        "        {'species': 'mouse'},",
+        "    subject_id: Key[int] = Attr(comment='subject id')",
+        "    species: Ref[Species]",
+        "    sex: Literal['M', 'F', 'U'] = 'U'",
+        "    date_of_birth: date | None = None",
+        "    weight: Decimal = Attr(default=Decimal('20.00'), precision=5, scale=2)",
+        "    notes: str = Attr(default='', max_length=1024, comment='free text')",
+        "    indexes = [tj.Index('sex', 'weight')]",
+        "    session_id: Key[tj.int16]",
+        "    started: datetime = Attr(default=tj.CURRENT_TIMESTAMP, precision=3)",
+        "    depth: tj.float32 = 0.0",
+        "    pre_cell: Key[Ref[Cell]] = Link(rename={'cell_id': 'pre_cell'})",
+        "    device_id: Key[tj.uint8]",
+        "    settings: Any | None = Attr(default=None, sql_type='json')",
+        "    subject: Ref[Subject] | None = Link(nullable=True)",
+        "class Spikes(Computed):",
+        "    class Unit(Part):",
+        "        waveform: Blob[Any] | None = None",
+        "    config_id: Key[int] = Attr(auto_increment=True)",
+        "    indexes = [tj.Index('name', unique=True)]",
+    ]
+    lines = source.splitlines()
+    for line in expected_lines:
+        assert line in lines, line
+    assert lines.index("class Subject(Manual):") < lines.index("class Session(Manual):")
+    compile(source, "lab.py", "exec")
+
+    module = _reopen(conn, source, tmp_path / "lab_generated.py", schema.name)
+    assert module.schema.diff() == []
+    assert _table_count(conn, schema.name) == before["all"]
+    assert issubclass(module.Spikes, tj.Computed) and issubclass(module.Spikes.Unit, tj.Part)
+    assert module.Spikes.Unit.table_name == "__spikes__unit"
+    for name, expected in rows.items():
+        assert sorted(map(repr, getattr(module, name).to_dicts())) == expected
+    subject = (module.Subject & {"subject_id": 1}).fetch1()
+    assert subject.sex == "F" and subject.date_of_birth == date(2024, 5, 1)
+    module.Subject.insert1(subject_id=2, species="rat")
+    assert len(lab.Subject) == 2
+    with pytest.raises(tj.ValidationError, match="sex"):
+        module.Subject.insert1(subject_id=3, species="rat", sex="X")
+    assert len(lab.Subject) == 2
+
+
+def test_virtual_module(schema: tj.Schema, conn: tj.Connection) -> None:
+    lab = declare_lab(schema)
+    lab.Cell.insert([{"cell_id": 1}, {"cell_id": 2}])
+    lab.Synapse.insert1(pre_cell=1, post_cell=2, weight=0.25)
+    tables = _table_count(conn, schema.name)
+
+    v = tj.virtual_module("lab", schema.name, connection=conn)
+    assert v.__name__ == "lab"
+    assert v.__source__ == generate(schema.name, connection=conn, virtual=True)
+    assert "create_tables=False" in v.__source__
+    assert v.schema.diff() == []
+    assert _table_count(conn, schema.name) == tables
+    assert [r.weight for r in v.Synapse.fetch()] == [0.25]
+    assert v.Synapse.primary_key == ["pre_cell", "post_cell"]
+    assert v.Spikes.Unit.heading.primary_key == ["subject_id", "session_id", "unit_id"]
+    assert set(v.Species.fetch("species")) == {"mouse", "rat"}
+    joined = (v.Cell * v.Synapse.proj(cell_id="pre_cell")).to_dicts()
+    assert [r["cell_id"] for r in joined] == [1]
+
+
+def test_cross_schema_references_and_part_forward_references(
+    schema: tj.Schema, conn: tj.Connection, schema_name: str, tmp_path: Path
+) -> None:
+    upstream = schema
+    downstream = tj.Schema(f"{schema_name}_down", connection=conn)
+
+    @upstream
+    class Animal(Manual):
+        animal_id: Key[int]
+
+    @downstream
+    class Recording(Manual):
+        """recordings of animals"""
+
+        animal: Key[Ref[Animal]]
+        rec: Key[int]
+        reviewer: Ref[Animal] | None = Link(rename={"animal_id": "reviewer_id"}, nullable=True)
+
+        class Channel(Part):
+            channel: Key[int]
+
+        class Pair(Part):
+            first: Key[Ref["Recording.Channel"]] = Link(rename={"channel": "first_channel"})  # noqa: F821
+            second: Key[Ref["Recording.Channel"]] = Link(rename={"channel": "second_channel"})  # noqa: F821
+
+    Animal.insert1(animal_id=7)
+    Recording.insert1(animal_id=7, rec=1, reviewer_id=7)
+    source = generate(downstream.name, connection=conn)
+    var = schema_name
+    assert f"{var} = tj.virtual_module({var!r}, {var!r})" in source
+    assert f"    animal: Key[Ref[{var}.Animal]]" in source
+    assert (f"    reviewer: Ref[{var}.Animal] | None = Link(rename={{'animal_id': 'reviewer_id'}}, "
+            "nullable=True)") in source
+    first = "        first: Key[Ref['Channel']] = Link(rename={'channel': 'first_channel'})"
+    second = "        second: Key[Ref['Channel']] = Link(rename={'channel': 'second_channel'})"
+    assert source.index(first) < source.index(second)
+
+    module = _reopen(conn, source, tmp_path / "rec.py", downstream.name, upstream.name)
+    assert module.schema.diff() == []
+    assert module.Recording.fetch1("reviewer_id") == 7
+    assert module.Recording.Pair.primary_key == ["animal_id", "rec", "first_channel", "second_channel"]
+
+
+def test_tables_without_class_names_are_refused(schema: tj.Schema, conn: tj.Connection) -> None:
+    conn.query(f"CREATE TABLE `{schema.name}`.`odd_1` (x int PRIMARY KEY)")
+    with pytest.raises(tj.DeclarationError, match=r"\['odd_1'\].*no DataJoint class gives"):
+        generate(schema.name, connection=conn)
+
+
+@pytest.mark.mysql_only("datajoint-python runs on MySQL")
+def test_datajoint_schema_round_trip(schema_name: str, conn: tj.Connection, mysql_url: str,
+                                     tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dj = pytest.importorskip("datajoint", reason="datajoint-python (optional peer) is not installed")
+    from .test_interop_datajoint import declare_datajoint
+
+    url = tj.DatabaseURL.parse(mysql_url)
+    dj.config["database.host"], dj.config["database.port"] = url.host, url.port
+    dj.config["database.user"], dj.config["database.password"] = url.user, url.password
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dj_schema = dj.Schema(schema_name, connection=dj.conn(reset=True))
+        classes: dict[str, Any] = declare_datajoint(dj_schema)
+    classes["Subject"].insert1({"subject_id": 1, "species": "mouse", "weight": Decimal("12.5"),
+                                "uid": uuid.UUID(int=1), "meta": {"k": [1]}})
+    classes["Cell"].insert1({"subject_id": 1, "cell_id": 3, "alt_species": "rat"})
+
+    source = generate(schema_name, connection=conn, contents=True)
+    assert "    latin: str = Attr(default='', max_length=64)" in source
+    assert "    alt: Ref[Species] | None = Link(rename={'species': 'alt_species'}, nullable=True)" in source
+    assert "    scan_time: datetime = tj.CURRENT_TIMESTAMP" in source
+    assert "    uid: UUID" in source
+    module = _reopen(conn, source, tmp_path / "djlab.py", schema_name)
+    assert module.schema.diff() == []
+    subject = module.Subject.fetch1()
+    assert (subject.weight, subject.uid, subject.meta, subject.alive) == (
+        Decimal("12.50"), uuid.UUID(int=1), {"k": [1]}, True)
+    assert module.Cell.fetch1("alt_species") == "rat"
+    assert module.Species.contents == [{"species": "mouse", "latin": "Mus musculus"},
+                                       {"species": "rat", "latin": "Rattus norvegicus"}]
