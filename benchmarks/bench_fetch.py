@@ -28,17 +28,27 @@ SUBJECTS = 200
 def make_rows(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     rng = random.Random(3)
     subjects = [
-        {"subject_id": s, "subject_name": f"subject-{s:04d}", "sex": rng.choice(["F", "M", "U"]),
-         "birth": date(2020, 1, 1) + timedelta(days=rng.randrange(1500))}
+        {
+            "subject_id": s,
+            "subject_name": f"subject-{s:04d}",
+            "sex": rng.choice(["F", "M", "U"]),
+            "birth": date(2020, 1, 1) + timedelta(days=rng.randrange(1500)),
+        }
         for s in range(SUBJECTS)
     ]
     per_subject = max(1, n // SUBJECTS)
     trials = [
-        {"subject_id": i // per_subject, "trial_id": i % per_subject,
-         "trial_date": date(2024, 1, 1) + timedelta(days=rng.randrange(365)),
-         "score": rng.random(), "weight": Decimal(f"{rng.uniform(10, 40):.2f}"),
-         "label": f"label-{rng.randrange(10**6):06d}", "outcome": rng.choice(["hit", "miss", "abort"]),
-         "rewarded": rng.random() < 0.5, "latency": None if rng.random() < 0.1 else rng.random()}
+        {
+            "subject_id": i // per_subject,
+            "trial_id": i % per_subject,
+            "trial_date": date(2024, 1, 1) + timedelta(days=rng.randrange(365)),
+            "score": rng.random(),
+            "weight": Decimal(f"{rng.uniform(10, 40):.2f}"),
+            "label": f"label-{rng.randrange(10**6):06d}",
+            "outcome": rng.choice(["hit", "miss", "abort"]),
+            "rewarded": rng.random() < 0.5,
+            "latency": None if rng.random() < 0.1 else rng.random(),
+        }
         for i in range(per_subject * SUBJECTS)
     ]
     return subjects, trials
@@ -126,8 +136,11 @@ def main() -> None:
             assert Trial.to_dicts(order_by="KEY") == trials
 
             def tj_query() -> Any:
-                return ((Subject & "sex <> 'U'").aggr(Trial & "score > 0.25", n="count(*)",
-                                                     mean="avg(score)", heavy="max(weight)")).to_dicts()
+                return (
+                    (Subject & "sex <> 'U'").aggr(
+                        Trial & "score > 0.25", n="count(*)", mean="avg(score)", heavy="max(weight)"
+                    )
+                ).to_dicts()
 
             def tj_join() -> Any:
                 return ((Subject * Trial) & "sex = 'F'" & {"outcome": "hit"}).to_dicts()
@@ -157,8 +170,11 @@ def main() -> None:
                     DjTrial.insert(trials)
 
                     def dj_query() -> Any:
-                        return ((DjSubject & "sex <> 'U'").aggr(DjTrial & "score > 0.25", n="count(*)",
-                                                               mean="avg(score)", heavy="max(weight)")).to_dicts()
+                        return (
+                            (DjSubject & "sex <> 'U'").aggr(
+                                DjTrial & "score > 0.25", n="count(*)", mean="avg(score)", heavy="max(weight)"
+                            )
+                        ).to_dicts()
 
                     def dj_join() -> Any:
                         return ((DjSubject * DjTrial) & "sex = 'F'" & {"outcome": "hit"}).to_dicts()

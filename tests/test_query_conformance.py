@@ -99,8 +99,10 @@ def test_mapping(uni: Any) -> None:
 
 
 def test_mapping_several_attributes(uni: Any) -> None:
-    check(uni.Student & {"home_state": "CO", "sex": "F"},
-          where(S, lambda r: r["home_state"] == "CO" and r["sex"] == "F"))
+    check(
+        uni.Student & {"home_state": "CO", "sex": "F"},
+        where(S, lambda r: r["home_state"] == "CO" and r["sex"] == "F"),
+    )
 
 
 def test_mapping_null_value(uni: Any) -> None:
@@ -110,16 +112,22 @@ def test_mapping_null_value(uni: Any) -> None:
 
 def test_mapping_typed_values(uni: Any) -> None:
     one = S[17]
-    check(uni.Student & {"date_of_birth": one["date_of_birth"]},
-          where(S, lambda r: r["date_of_birth"] == one["date_of_birth"]))
+    check(
+        uni.Student & {"date_of_birth": one["date_of_birth"]},
+        where(S, lambda r: r["date_of_birth"] == one["date_of_birth"]),
+    )
     check(uni.Student & {"student_uuid": one["student_uuid"]}, [one])
     check(uni.Student & {"active": False}, where(S, lambda r: not r["active"]))
-    check(uni.Course & {"credits": Decimal("4.5")}, where(D["course"], lambda r: r["credits"] == Decimal("4.5")))
+    check(
+        uni.Course & {"credits": Decimal("4.5")}, where(D["course"], lambda r: r["credits"] == Decimal("4.5"))
+    )
 
 
 def test_sql_string(uni: Any) -> None:
-    check(uni.Student & "date_of_birth >= '2000-01-01'",
-          where(S, lambda r: r["date_of_birth"] >= date(2000, 1, 1)))
+    check(
+        uni.Student & "date_of_birth >= '2000-01-01'",
+        where(S, lambda r: r["date_of_birth"] >= date(2000, 1, 1)),
+    )
     check(uni.Student & "home_city LIKE 'Salt%'", where(S, lambda r: r["home_city"].startswith("Salt")))
 
 
@@ -141,12 +149,18 @@ def test_semijoin_on_several_attributes(uni: Any) -> None:
 
 
 def test_list_is_or(uni: Any) -> None:
-    check(uni.Student & [{"home_state": "UT"}, {"home_state": "NV"}],
-          where(S, lambda r: r["home_state"] in {"UT", "NV"}))
-    check(uni.Student & ({"home_state": "UT"}, "sex = 'U'"),
-          where(S, lambda r: r["home_state"] == "UT" or r["sex"] == "U"))
-    check(uni.Student - [{"home_state": "UT"}, {"home_state": "NV"}],
-          where(S, lambda r: r["home_state"] not in {"UT", "NV"}))
+    check(
+        uni.Student & [{"home_state": "UT"}, {"home_state": "NV"}],
+        where(S, lambda r: r["home_state"] in {"UT", "NV"}),
+    )
+    check(
+        uni.Student & ({"home_state": "UT"}, "sex = 'U'"),
+        where(S, lambda r: r["home_state"] == "UT" or r["sex"] == "U"),
+    )
+    check(
+        uni.Student - [{"home_state": "UT"}, {"home_state": "NV"}],
+        where(S, lambda r: r["home_state"] not in {"UT", "NV"}),
+    )
 
 
 def test_empty_list_selects_nothing(uni: Any) -> None:
@@ -160,8 +174,10 @@ def test_list_of_keys(uni: Any) -> None:
 
 
 def test_and_list(uni: Any) -> None:
-    check(uni.Student & AndList([{"home_state": "UT"}, "sex = 'F'"]),
-          where(S, lambda r: r["home_state"] == "UT" and r["sex"] == "F"))
+    check(
+        uni.Student & AndList([{"home_state": "UT"}, "sex = 'F'"]),
+        where(S, lambda r: r["home_state"] == "UT" and r["sex"] == "F"),
+    )
     check(uni.Student & AndList([]), S)
 
 
@@ -244,8 +260,17 @@ def test_join_restricted_operands(uni: Any) -> None:
 
 def test_join_through_renamed_reference(uni: Any) -> None:
     q = uni.Instructor.proj("instructor_name", dept="home_dept") * uni.Department
-    expected = njoin([{"instructor_id": r["instructor_id"], "instructor_name": r["instructor_name"],
-                       "dept": r["home_dept"]} for r in D["instructor"]], D["department"])
+    expected = njoin(
+        [
+            {
+                "instructor_id": r["instructor_id"],
+                "instructor_name": r["instructor_name"],
+                "dept": r["home_dept"],
+            }
+            for r in D["instructor"]
+        ],
+        D["department"],
+    )
     check(q, expected)
 
 
@@ -275,17 +300,34 @@ def test_proj_rename_including_key(uni: Any) -> None:
 
 
 def test_proj_computed(uni: Any) -> None:
-    q = uni.Student.proj(full="concat(first_name, ' ', last_name)", born_2000s="date_of_birth >= '2000-01-01'")
-    check(q, [{"student_id": r["student_id"], "full": f"{r['first_name']} {r['last_name']}",
-               "born_2000s": int(r["date_of_birth"] >= date(2000, 1, 1))} for r in S])
+    q = uni.Student.proj(
+        full="concat(first_name, ' ', last_name)", born_2000s="date_of_birth >= '2000-01-01'"
+    )
+    check(
+        q,
+        [
+            {
+                "student_id": r["student_id"],
+                "full": f"{r['first_name']} {r['last_name']}",
+                "born_2000s": int(r["date_of_birth"] >= date(2000, 1, 1)),
+            }
+            for r in S
+        ],
+    )
 
 
 def test_proj_then_restrict_by_new_names(uni: Any) -> None:
     q = uni.Student.proj(state="home_state") & {"state": "UT"}
     check(q, [{"student_id": r["student_id"], "state": "UT"} for r in S if r["home_state"] == "UT"])
     q2 = uni.Section.proj(seats="capacity * 2") & "seats > 100"
-    check(q2, [{**{k: r[k] for k in SECTION_KEY}, "seats": 2 * r["capacity"]}
-               for r in D["section"] if r["capacity"] * 2 > 100])
+    check(
+        q2,
+        [
+            {**{k: r[k] for k in SECTION_KEY}, "seats": 2 * r["capacity"]}
+            for r in D["section"]
+            if r["capacity"] * 2 > 100
+        ],
+    )
 
 
 def test_proj_of_join(uni: Any) -> None:
@@ -305,26 +347,40 @@ def test_aggr_count_keeps_rows_without_matches(uni: Any) -> None:
 
 def test_aggr_count_when_group_key_is_shared(uni: Any) -> None:
     majors = {r["student_id"] for r in D["student_major"]}
-    check(uni.Student.aggr(uni.StudentMajor, n="count(*)"),
-          [{"student_id": r["student_id"], "n": int(r["student_id"] in majors)} for r in S])
+    check(
+        uni.Student.aggr(uni.StudentMajor, n="count(*)"),
+        [{"student_id": r["student_id"], "n": int(r["student_id"] in majors)} for r in S],
+    )
 
 
 def test_aggr_only_matching(uni: Any) -> None:
     counts = Counter(r["student_id"] for r in E)
-    check(uni.Student.aggr(uni.Enroll, n="count(*)", keep_all_rows=False),
-          [{"student_id": k, "n": v} for k, v in counts.items()])
-    check(uni.Student.aggr(uni.Enroll, n="count(*)", exclude_nonmatching=True),
-          [{"student_id": k, "n": v} for k, v in counts.items()])
+    check(
+        uni.Student.aggr(uni.Enroll, n="count(*)", keep_all_rows=False),
+        [{"student_id": k, "n": v} for k, v in counts.items()],
+    )
+    check(
+        uni.Student.aggr(uni.Enroll, n="count(*)", exclude_nonmatching=True),
+        [{"student_id": k, "n": v} for k, v in counts.items()],
+    )
 
 
 def test_aggr_several_expressions_and_attributes(uni: Any) -> None:
     sections: dict[tuple[Any, ...], list[Row]] = defaultdict(list)
     for r in D["section"]:
         sections[(r["dept"], r["course"])].append(r)
-    expected = [{**c, "n": len(sections[(c["dept"], c["course"])]),
-                 "seats": (Decimal(sum(s["capacity"] for s in sections[(c["dept"], c["course"])]))
-                           if sections[(c["dept"], c["course"])] else None)}
-                for c in D["course"]]
+    expected = [
+        {
+            **c,
+            "n": len(sections[(c["dept"], c["course"])]),
+            "seats": (
+                Decimal(sum(s["capacity"] for s in sections[(c["dept"], c["course"])]))
+                if sections[(c["dept"], c["course"])]
+                else None
+            ),
+        }
+        for c in D["course"]
+    ]
     check(uni.Course.aggr(uni.Section, ..., n="count(*)", seats="sum(capacity)"), expected)
 
 
@@ -366,15 +422,22 @@ def test_u_distinct_values(uni: Any) -> None:
 
 def test_u_aggregation_by_any_attribute(uni: Any) -> None:
     counts = Counter(r["home_state"] for r in S)
-    check(U("home_state").aggr(uni.Student, n="count(*)"), [{"home_state": k, "n": v} for k, v in counts.items()])
+    check(
+        U("home_state").aggr(uni.Student, n="count(*)"),
+        [{"home_state": k, "n": v} for k, v in counts.items()],
+    )
     per_term = Counter((r["term_year"], r["term"]) for r in E)
-    check(U("term_year", "term").aggr(uni.Enroll, n="count(*)"),
-          [{"term_year": y, "term": t, "n": v} for (y, t), v in per_term.items()])
+    check(
+        U("term_year", "term").aggr(uni.Enroll, n="count(*)"),
+        [{"term_year": y, "term": t, "n": v} for (y, t), v in per_term.items()],
+    )
 
 
 def test_u_totals(uni: Any) -> None:
-    check(U().aggr(uni.Enroll, n="count(*)", students="count(distinct student_id)"),
-          [{"n": len(E), "students": len({r["student_id"] for r in E})}])
+    check(
+        U().aggr(uni.Enroll, n="count(*)", students="count(distinct student_id)"),
+        [{"n": len(E), "students": len({r["student_id"] for r in E})}],
+    )
     assert U().aggr(uni.Enroll & False, n="count(*)").fetch1("n") == 0
 
 
@@ -396,19 +459,36 @@ def test_union_of_restrictions(uni: Any) -> None:
 def test_union_different_secondary_attributes(uni: Any) -> None:
     a = where(S, lambda r: r["home_state"] == "UT")
     b = where(S, lambda r: r["sex"] == "F")
-    q = (uni.Student & {"home_state": "UT"}).proj("first_name") + (uni.Student & {"sex": "F"}).proj("last_name")
+    q = (uni.Student & {"home_state": "UT"}).proj("first_name") + (uni.Student & {"sex": "F"}).proj(
+        "last_name"
+    )
     ids_a, ids_b = {r["student_id"] for r in a}, {r["student_id"] for r in b}
     by_id = {r["student_id"]: r for r in S}
-    check(q, [{"student_id": i, "first_name": by_id[i]["first_name"] if i in ids_a else None,
-               "last_name": by_id[i]["last_name"] if i in ids_b else None} for i in ids_a | ids_b])
+    check(
+        q,
+        [
+            {
+                "student_id": i,
+                "first_name": by_id[i]["first_name"] if i in ids_a else None,
+                "last_name": by_id[i]["last_name"] if i in ids_b else None,
+            }
+            for i in ids_a | ids_b
+        ],
+    )
 
 
 def test_union_of_keys(uni: Any) -> None:
-    check(uni.StudentMajor.proj() + (uni.Student & {"home_state": "UT"}).proj(),
-          pick(D["student_major"] + where(S, lambda r: r["home_state"] == "UT"), ["student_id"]))
-    check((uni.Enroll & {"term": "Fall"}).proj() + (uni.Grade & {"grade": "A"}).proj(),
-          pick(where(E, lambda r: r["term"] == "Fall") + where(D["grade"], lambda r: r["grade"] == "A"),
-               ["student_id", *SECTION_KEY]))
+    check(
+        uni.StudentMajor.proj() + (uni.Student & {"home_state": "UT"}).proj(),
+        pick(D["student_major"] + where(S, lambda r: r["home_state"] == "UT"), ["student_id"]),
+    )
+    check(
+        (uni.Enroll & {"term": "Fall"}).proj() + (uni.Grade & {"grade": "A"}).proj(),
+        pick(
+            where(E, lambda r: r["term"] == "Fall") + where(D["grade"], lambda r: r["grade"] == "A"),
+            ["student_id", *SECTION_KEY],
+        ),
+    )
 
 
 def test_union_then_restrict(uni: Any) -> None:
@@ -437,12 +517,16 @@ def test_top(uni: Any) -> None:
 
 def test_top_composes_with_restrictions(uni: Any) -> None:
     youngest = sorted(S, key=lambda r: (-r["date_of_birth"].toordinal(), r["student_id"]))
-    check((uni.Student & Top(20, order_by="date_of_birth DESC")) & {"home_state": "UT"},
-          where(youngest[:20], lambda r: r["home_state"] == "UT"))
+    check(
+        (uni.Student & Top(20, order_by="date_of_birth DESC")) & {"home_state": "UT"},
+        where(youngest[:20], lambda r: r["home_state"] == "UT"),
+    )
     ut = where(youngest, lambda r: r["home_state"] == "UT")
     check((uni.Student & {"home_state": "UT"}) & Top(4, order_by="date_of_birth DESC"), ut[:4])
     check(uni.Student - Top(295), sorted(S, key=lambda r: r["student_id"])[295:])
-    check(uni.Student & AndList([{"home_state": "UT"}, Top(3)]), sorted(ut, key=lambda r: r["student_id"])[:3])
+    check(
+        uni.Student & AndList([{"home_state": "UT"}, Top(3)]), sorted(ut, key=lambda r: r["student_id"])[:3]
+    )
 
 
 def test_top_of_aggregation(uni: Any) -> None:
@@ -462,13 +546,15 @@ def test_len_bool_in_head_keys(uni: Any) -> None:
     assert {"student_id": 1001} in uni.Student and {"student_id": 99} not in uni.Student
     assert uni.Student.head(3) == sorted(S, key=lambda r: r["student_id"])[:3]
     assert sorted(r["student_id"] for r in (uni.Student & {"home_state": "NV"}).keys()) == sorted(  # noqa: SIM118
-        r["student_id"] for r in S if r["home_state"] == "NV")
+        r["student_id"] for r in S if r["home_state"] == "NV"
+    )
 
 
 def test_iteration_streams_the_same_rows(uni: Any) -> None:
     rows = list(uni.Student * uni.StudentMajor)
-    assert sorted(rows, key=lambda r: r["student_id"]) == sorted(njoin(S, D["student_major"]),
-                                                              key=lambda r: r["student_id"])
+    assert sorted(rows, key=lambda r: r["student_id"]) == sorted(
+        njoin(S, D["student_major"]), key=lambda r: r["student_id"]
+    )
     instances = list(uni.Student & {"home_state": "AZ"})
     assert all(type(i) is uni.Student for i in instances)
     assert len(instances) == len(where(S, lambda r: r["home_state"] == "AZ"))

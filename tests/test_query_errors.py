@@ -47,7 +47,7 @@ def test_proj_unknown_attributes(uni: Any) -> None:
         uni.Student.proj("nickname")
     with pytest.raises(UnknownAttributeError, match=r"proj: \['nickname'\]"):
         uni.Student.proj("-nickname")
-    with pytest.raises(UnknownAttributeError, match="renames 'nick'|names 'nick'"):
+    with pytest.raises(UnknownAttributeError, match=r"names 'nick'"):
         uni.Student.proj(name="nick")
     with pytest.raises(QueryError, match="primary key"):
         uni.Student.proj("-student_id")
@@ -101,7 +101,7 @@ def test_join_of_namesakes_from_different_origins(uni: Any) -> None:
 
 
 def test_secondary_namesakes_cannot_join(uni: Any) -> None:
-    with pytest.raises(QueryError, match="'instructor_name'.*secondary attribute"):
+    with pytest.raises(QueryError, match=r"'instructor_name'.*secondary attribute"):
         uni.Instructor * uni.Student.proj(instructor_name="last_name")
 
 
@@ -114,7 +114,7 @@ def test_restrict_and_aggr_check_lineage(uni: Any) -> None:
 
 
 def test_fetch1_counts(uni: Any) -> None:
-    with pytest.raises(FetchError, match="exactly one row.*has no rows"):
+    with pytest.raises(FetchError, match=r"exactly one row.*has no rows"):
         (uni.Student & {"student_id": 1}).fetch1()
     with pytest.raises(FetchError, match="has 300 rows"):
         uni.Student.fetch1()

@@ -111,8 +111,16 @@ def test_to_arrays_structured(uni: Any) -> None:
     assert arr.dtype.names == ("dept", "course", "term_year", "term", "section", "auditorium", "capacity")
     assert arr["capacity"].dtype == np.int64
     # an enum sorts by its position in the declaration, as MySQL sorts it
-    expected = sorted(D["section"], key=lambda r: (r["dept"], r["course"], r["term_year"],
-                                                   university.TERMS.index(r["term"]), r["section"]))
+    expected = sorted(
+        D["section"],
+        key=lambda r: (
+            r["dept"],
+            r["course"],
+            r["term_year"],
+            university.TERMS.index(r["term"]),
+            r["section"],
+        ),
+    )
     assert arr["capacity"].tolist() == [r["capacity"] for r in expected]
 
 
@@ -180,6 +188,7 @@ def test_sql_is_deterministic_across_processes(uni: Any, mysql_url: str) -> None
         "print(json.dumps([q.sql for q in queries(t)]))\n"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == here

@@ -28,16 +28,79 @@ DEPARTMENTS = [
     ("PSY", "Social Sciences", "Psychology", "James Hall"),
 ]
 CITIES = [
-    ("Salt Lake City", "UT"), ("Provo", "UT"), ("Ogden", "UT"), ("Boise", "ID"),
-    ("Denver", "CO"), ("Boulder", "CO"), ("Reno", "NV"), ("Las Vegas", "NV"),
-    ("Phoenix", "AZ"), ("Tucson", "AZ"),
+    ("Salt Lake City", "UT"),
+    ("Provo", "UT"),
+    ("Ogden", "UT"),
+    ("Boise", "ID"),
+    ("Denver", "CO"),
+    ("Boulder", "CO"),
+    ("Reno", "NV"),
+    ("Las Vegas", "NV"),
+    ("Phoenix", "AZ"),
+    ("Tucson", "AZ"),
 ]
-FIRST = ["Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea",
-         "Mia", "Noor", "Otto", "Pia", "Quin", "Rae", "Sol", "Tess", "Uma", "Vic", "Wes", "Yara"]
-LAST = ["Abe", "Bose", "Chen", "Diaz", "Eze", "Fox", "Gray", "Hill", "Ito", "Jain", "Kohl",
-        "Lund", "Moss", "Nash", "Ortiz", "Park", "Quay", "Ruiz", "Sato", "Tran", "Usman", "Voss"]
-GRADES = [("A", "4.00"), ("A-", "3.67"), ("B+", "3.33"), ("B", "3.00"), ("B-", "2.67"),
-          ("C+", "2.33"), ("C", "2.00"), ("C-", "1.67"), ("D", "1.00"), ("F", "0.00")]
+FIRST = [
+    "Ada",
+    "Ben",
+    "Cleo",
+    "Dev",
+    "Eli",
+    "Fay",
+    "Gus",
+    "Hana",
+    "Ivo",
+    "Jun",
+    "Kai",
+    "Lea",
+    "Mia",
+    "Noor",
+    "Otto",
+    "Pia",
+    "Quin",
+    "Rae",
+    "Sol",
+    "Tess",
+    "Uma",
+    "Vic",
+    "Wes",
+    "Yara",
+]
+LAST = [
+    "Abe",
+    "Bose",
+    "Chen",
+    "Diaz",
+    "Eze",
+    "Fox",
+    "Gray",
+    "Hill",
+    "Ito",
+    "Jain",
+    "Kohl",
+    "Lund",
+    "Moss",
+    "Nash",
+    "Ortiz",
+    "Park",
+    "Quay",
+    "Ruiz",
+    "Sato",
+    "Tran",
+    "Usman",
+    "Voss",
+]
+GRADES = [
+    ("A", "4.00"),
+    ("A-", "3.67"),
+    ("B+", "3.33"),
+    ("B", "3.00"),
+    ("B-", "2.67"),
+    ("C+", "2.33"),
+    ("C", "2.00"),
+    ("C-", "1.67"),
+    ("D", "1.00"),
+    ("F", "0.00"),
+]
 TERMS = ["Spring", "Summer", "Fall"]
 YEARS = [2021, 2022, 2023]
 
@@ -148,8 +211,20 @@ def declare(schema: tj.Schema) -> Any:
         enroll: Key[Ref[Enroll]]
         grade: Ref[LetterGrade]
 
-    return _Tables(College, Department, Student, StudentMajor, Course, Term, Section,
-                   Instructor, Teaches, Enroll, LetterGrade, Grade)
+    return _Tables(
+        College,
+        Department,
+        Student,
+        StudentMajor,
+        Course,
+        Term,
+        Section,
+        Instructor,
+        Teaches,
+        Enroll,
+        LetterGrade,
+        Grade,
+    )
 
 
 @dataclass(frozen=True)
@@ -180,35 +255,48 @@ def generate(seed: int = 20240901) -> dict[str, list[Row]]:
     students = []
     for i in range(1, 301):
         city, state = CITIES[rng.randrange(len(CITIES))]
-        students.append({
-            "student_id": 1000 + i,
-            "first_name": rng.choice(FIRST),
-            "last_name": rng.choice(LAST),
-            "sex": rng.choice(["F", "M", "F", "M", "U"]),
-            "date_of_birth": date(1995 + rng.randrange(8), 1 + rng.randrange(12), 1 + rng.randrange(28)),
-            "home_city": city,
-            "home_state": state,
-            "active": rng.random() < 0.85,
-            "student_uuid": UUID(int=rng.getrandbits(128), version=4),
-            "profile": {"clubs": rng.sample(["chess", "choir", "rowing", "robotics"], rng.randrange(3)),
-                        "scholar": rng.random() < 0.2} if rng.random() < 0.7 else None,
-            "phone": f"801-555-{rng.randrange(10000):04d}" if rng.random() < 0.6 else None,
-        })
+        students.append(
+            {
+                "student_id": 1000 + i,
+                "first_name": rng.choice(FIRST),
+                "last_name": rng.choice(LAST),
+                "sex": rng.choice(["F", "M", "F", "M", "U"]),
+                "date_of_birth": date(1995 + rng.randrange(8), 1 + rng.randrange(12), 1 + rng.randrange(28)),
+                "home_city": city,
+                "home_state": state,
+                "active": rng.random() < 0.85,
+                "student_uuid": UUID(int=rng.getrandbits(128), version=4),
+                "profile": {
+                    "clubs": rng.sample(["chess", "choir", "rowing", "robotics"], rng.randrange(3)),
+                    "scholar": rng.random() < 0.2,
+                }
+                if rng.random() < 0.7
+                else None,
+                "phone": f"801-555-{rng.randrange(10000):04d}" if rng.random() < 0.6 else None,
+            }
+        )
     data["student"] = students
     depts = [d[0] for d in DEPARTMENTS]
     data["student_major"] = [
-        {"student_id": s["student_id"], "dept": rng.choice(depts),
-         "declare_date": date(2021 + rng.randrange(3), 1 + rng.randrange(12), 1 + rng.randrange(28))}
-        for s in students if rng.random() < 0.75
+        {
+            "student_id": s["student_id"],
+            "dept": rng.choice(depts),
+            "declare_date": date(2021 + rng.randrange(3), 1 + rng.randrange(12), 1 + rng.randrange(28)),
+        }
+        for s in students
+        if rng.random() < 0.75
     ]
     courses = []
     for dept in depts:
         for number in sorted(rng.sample(range(1000, 5000, 10), 8)):
-            courses.append({
-                "dept": dept, "course": number,
-                "course_name": f"{dept} topics {number}",
-                "credits": Decimal(rng.choice(["1.0", "3.0", "3.0", "4.0", "4.5"])),
-            })
+            courses.append(
+                {
+                    "dept": dept,
+                    "course": number,
+                    "course_name": f"{dept} topics {number}",
+                    "credits": Decimal(rng.choice(["1.0", "3.0", "3.0", "4.0", "4.5"])),
+                }
+            )
     data["course"] = courses
     terms = [{"term_year": y, "term": t} for y in YEARS for t in TERMS]
     data["term"] = terms
@@ -217,22 +305,31 @@ def generate(seed: int = 20240901) -> dict[str, list[Row]]:
         for t in terms:
             if rng.random() < 0.28:
                 for letter in "ab"[: 1 + (rng.random() < 0.3)]:
-                    sections.append({
-                        "dept": c["dept"], "course": c["course"], "term_year": t["term_year"],
-                        "term": t["term"], "section": letter,
-                        "auditorium": f"{rng.choice('ABCDE')}{rng.randrange(100, 400)}",
-                        "capacity": rng.choice([20, 30, 60, 120]),
-                    })
+                    sections.append(
+                        {
+                            "dept": c["dept"],
+                            "course": c["course"],
+                            "term_year": t["term_year"],
+                            "term": t["term"],
+                            "section": letter,
+                            "auditorium": f"{rng.choice('ABCDE')}{rng.randrange(100, 400)}",
+                            "capacity": rng.choice([20, 30, 60, 120]),
+                        }
+                    )
     data["section"] = sections
     data["instructor"] = [
-        {"instructor_id": 500 + i, "instructor_name": f"Prof. {rng.choice(LAST)} {i}",
-         "home_dept": depts[i % len(depts)]}
+        {
+            "instructor_id": 500 + i,
+            "instructor_name": f"Prof. {rng.choice(LAST)} {i}",
+            "home_dept": depts[i % len(depts)],
+        }
         for i in range(24)
     ]
     section_keys = ["dept", "course", "term_year", "term", "section"]
     data["teaches"] = [
         {**{k: s[k] for k in section_keys}, "instructor_id": rng.choice(data["instructor"])["instructor_id"]}
-        for s in sections if rng.random() < 0.9
+        for s in sections
+        if rng.random() < 0.9
     ]
     enroll = []
     for s in students:
@@ -242,22 +339,39 @@ def generate(seed: int = 20240901) -> dict[str, list[Row]]:
     grades = [g for g, _ in GRADES]
     data["grade"] = [
         {**e, "grade": rng.choices(grades, weights=[6, 4, 4, 5, 3, 3, 3, 2, 1, 1])[0]}
-        for e in enroll if (e["term_year"], e["term"]) != (2023, "Fall") and rng.random() < 0.95
+        for e in enroll
+        if (e["term_year"], e["term"]) != (2023, "Fall") and rng.random() < 0.95
     ]
     return data
 
 
-ORDER = ["department", "student", "student_major", "course", "term", "section", "instructor",
-         "teaches", "enroll", "grade"]
+ORDER = [
+    "department",
+    "student",
+    "student_major",
+    "course",
+    "term",
+    "section",
+    "instructor",
+    "teaches",
+    "enroll",
+    "grade",
+]
 
 
 def load(tables: Any, data: dict[str, list[Row]]) -> None:
     """Insert the generated rows (the Lookup tables already hold theirs)."""
     classes = {
-        "department": tables.Department, "student": tables.Student,
-        "student_major": tables.StudentMajor, "course": tables.Course, "term": tables.Term,
-        "section": tables.Section, "instructor": tables.Instructor, "teaches": tables.Teaches,
-        "enroll": tables.Enroll, "grade": tables.Grade,
+        "department": tables.Department,
+        "student": tables.Student,
+        "student_major": tables.StudentMajor,
+        "course": tables.Course,
+        "term": tables.Term,
+        "section": tables.Section,
+        "instructor": tables.Instructor,
+        "teaches": tables.Teaches,
+        "enroll": tables.Enroll,
+        "grade": tables.Grade,
     }
     for name in ORDER:
         classes[name].insert(data[name])

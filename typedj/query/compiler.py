@@ -41,15 +41,23 @@ class Select:
     def closed(self) -> bool:
         """True when adding WHERE/JOIN would change what the clauses already there mean."""
         return bool(
-            self.group_by or self.having or self.limit is not None or self.offset is not None
-            or self.distinct or self.compound or self.raw_sql is not None
+            self.group_by
+            or self.having
+            or self.limit is not None
+            or self.offset is not None
+            or self.distinct
+            or self.compound
+            or self.raw_sql is not None
         )
 
     @property
     def grouped(self) -> bool:
         """An aggregation that can still take conditions, as HAVING clauses."""
         return bool(self.group_by) and not (
-            self.limit is not None or self.offset is not None or self.distinct or self.compound
+            self.limit is not None
+            or self.offset is not None
+            or self.distinct
+            or self.compound
             or self.raw_sql is not None
         )
 
@@ -100,10 +108,15 @@ class Select:
             cols = ", ".join(dialect.quote(n) for n in columns) or "1"
             return f"SELECT {cols} FROM ({self.raw_sql}) AS {dialect.quote('_u')}"
         names = list(self.columns) if columns is None else columns
-        cols = ", ".join(
-            self.columns[n] if _is_plain(n, self.columns[n]) else f"{self.columns[n]} AS {dialect.quote(n)}"
-            for n in names
-        ) or "1"
+        cols = (
+            ", ".join(
+                self.columns[n]
+                if _is_plain(n, self.columns[n])
+                else f"{self.columns[n]} AS {dialect.quote(n)}"
+                for n in names
+            )
+            or "1"
+        )
         parts = [f"SELECT {'DISTINCT ' if self.distinct else ''}{cols}"]
         if self.items:
             source = self.items[0]
@@ -169,7 +182,7 @@ class Compiler:
         in FROM is an output column, so the text cannot reach a renamed or projected-away
         column.
         """
-        if need_plain and not (inner.plain and not inner.hidden) or (inner.closed and not inner.grouped):
+        if (need_plain and not (inner.plain and not inner.hidden)) or (inner.closed and not inner.grouped):
             return self.wrap(inner)
         return inner.copy()
 
@@ -177,13 +190,17 @@ class Compiler:
         """Natural join; each side is wrapped when its hidden columns would be matched."""
         if left.closed or not left.plain or left.hidden & right.available:
             left = self.wrap(left)
-        if right.closed or not right.plain or right.hidden & left.available or outer and (
-            right.where or len(right.items) > 1
+        if (
+            right.closed
+            or not right.plain
+            or right.hidden & left.available
+            or (outer
+            and (right.where or len(right.items) > 1))
         ):
             right = self.wrap(right)
         out = left.copy()
         out.items += right.items
-        out.joins += [("NATURAL LEFT JOIN" if outer else "NATURAL JOIN")] + right.joins
+        out.joins += ["NATURAL LEFT JOIN" if outer else "NATURAL JOIN", *right.joins]
         for name, sql in right.columns.items():
             out.columns.setdefault(name, sql)
         out.available |= right.available

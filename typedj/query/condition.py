@@ -250,7 +250,9 @@ def _any_of(members: list[Any], heading: Heading, select: Select, c: Compiler) -
     return "(" + " OR ".join(p for p, _ in parts) + ")", [v for _, ps in parts for v in ps]
 
 
-def _in_list(members: list[Mapping[str, Any]], heading: Heading, select: Select, c: Compiler) -> tuple[str, list[Any]] | None:
+def _in_list(
+    members: list[Mapping[str, Any]], heading: Heading, select: Select, c: Compiler
+) -> tuple[str, list[Any]] | None:
     """Many mappings over the same attributes: one ``(a, b) IN ((..), (..))``."""
     names = list(members[0])
     if len(members) < 2 or not names or any(list(m) != names for m in members):

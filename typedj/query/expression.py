@@ -29,10 +29,22 @@ UNKNOWN_LINEAGE = "?"
 """Lineage of attributes of schemas that have no ``~lineage`` table: never checked."""
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SQL_WORDS = frozenset({
-    "null", "true", "false", "current_date", "current_time", "current_timestamp",
-    "current_user", "localtime", "localtimestamp", "utc_date", "utc_time", "utc_timestamp",
-})
+_SQL_WORDS = frozenset(
+    {
+        "null",
+        "true",
+        "false",
+        "current_date",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "localtime",
+        "localtimestamp",
+        "utc_date",
+        "utc_time",
+        "utc_timestamp",
+    }
+)
 _COUNT_STAR = re.compile(r"\bcount\s*\(\s*\*\s*\)", re.IGNORECASE)
 
 
@@ -133,10 +145,7 @@ class Project(Node):
     def compile(self, c: Compiler) -> Select:
         inner = self.child.compile(c)
         has_expr = any(is_expr for _, _, is_expr in self.columns)
-        if inner.closed or (has_expr and not inner.plain):
-            inner = c.wrap(inner)
-        else:
-            inner = inner.copy()
+        inner = c.wrap(inner) if inner.closed or (has_expr and not inner.plain) else inner.copy()
         inner.columns = _select_columns(inner, self.columns, c)
         return inner
 
@@ -232,7 +241,8 @@ class Union(Node):
             right_only = [n for n in names if n in right_names and n not in left_names]
             left_only = [n for n in names if n in left_names and n not in right_names]
             right_part = Project(
-                self.right, tuple((n, n, False) for n in [*key, *right_only]),
+                self.right,
+                tuple((n, n, False) for n in [*key, *right_only]),
                 self.right.heading.select([*key, *right_only]),
             )
             first = self.left.compile(c)
@@ -244,8 +254,13 @@ class Union(Node):
             second.columns = {**second.columns, **{n: "NULL" for n in left_only}}
             sql = f"{first.sql(c.dialect, names)} UNION ALL {second.sql(c.dialect, names)}"
             params = first.params() + second.params()
-        return Select(columns={n: q(n) for n in names}, available=set(names), compound=True,
-                      raw_sql=sql, raw_params=params)
+        return Select(
+            columns={n: q(n) for n in names},
+            available=set(names),
+            compound=True,
+            raw_sql=sql,
+            raw_params=params,
+        )
 
     @property
     def connection(self) -> Connection:
@@ -364,7 +379,9 @@ def _named_columns(heading: Heading, named: dict[str, Any], operation: str) -> l
         if not _IDENTIFIER.match(new):
             raise QueryError(f"{operation}: {new!r} is not a valid attribute name")
         if not isinstance(source, str):
-            raise QueryError(f"{operation}: {new}= must be an attribute name or a SQL expression, got {source!r}")
+            raise QueryError(
+                f"{operation}: {new}= must be an attribute name or a SQL expression, got {source!r}"
+            )
         text = source.strip()
         if _IDENTIFIER.match(text) and text in heading:
             old = heading[text]
@@ -376,14 +393,24 @@ def _named_columns(heading: Heading, named: dict[str, Any], operation: str) -> l
                 attribute=text,
             )
         else:
-            out.append(((new, source, True), Attribute(
-                name=new, type_name="expression", sql_type="", core=False, nullable=True, expression=source,
-            )))
+            out.append(
+                (
+                    (new, source, True),
+                    Attribute(
+                        name=new,
+                        type_name="expression",
+                        sql_type="",
+                        core=False,
+                        nullable=True,
+                        expression=source,
+                    ),
+                )
+            )
     return out
 
 
 class Query(Generic[R]):
-    """A query: combine with ``&``, ``-``, ``*``, ``+``, ``proj``, ``aggr``; read with ``fetch`` and friends."""
+    """A query: combine with ``&``, ``-``, ``*``, ``+``, ``proj``, ``aggr``; read with ``fetch`` etc."""
 
     __slots__ = ("_node", "_row_class")
 
@@ -485,7 +512,9 @@ class Query(Generic[R]):
             )
         attrs = [replace(x, nullable=x.nullable or (not x.in_key and x.name not in b)) for x in a]
         attrs += [replace(x, nullable=True) for x in b if x.name not in a]
-        row_class = self._row_class if self._row_class is not None and self._row_class is _row_class(other) else None
+        row_class = (
+            self._row_class if self._row_class is not None and self._row_class is _row_class(other) else None
+        )
         return Query(Union(self._node, right, Heading.of(attrs)), row_class)
 
     def __add__(self, other: Any) -> Query[Any]:
@@ -519,8 +548,10 @@ class Query(Generic[R]):
         for attr in heading:
             if attr.name in renamed_from and attr.name not in wanted:
                 continue
-            if attr.in_key or attr.name in wanted or (
-                keep_all and not attr.is_hidden and attr.name not in excluded
+            if (
+                attr.in_key
+                or attr.name in wanted
+                or (keep_all and not attr.is_hidden and attr.name not in excluded)
             ):
                 columns.append((attr.name, attr.name, False))
                 attrs.append(attr)
@@ -533,8 +564,12 @@ class Query(Generic[R]):
         return Query(Project(self._node, tuple(columns), Heading.of(attrs)))
 
     def aggr(
-        self, group: Any, *attributes: Any, keep_all_rows: bool = True,
-        exclude_nonmatching: bool | None = None, **named: str,
+        self,
+        group: Any,
+        *attributes: Any,
+        keep_all_rows: bool = True,
+        exclude_nonmatching: bool | None = None,
+        **named: str,
     ) -> Query[dict[str, Any]]:
         """One row per row of this query, with ``named`` SQL aggregates over its matching rows of ``group``.
 
@@ -557,8 +592,11 @@ class Query(Generic[R]):
         bad = [a for a in attributes if not (a is Ellipsis or (isinstance(a, str) and a in heading))]
         if bad:
             raise _unknown("aggr", [str(b) for b in bad], heading)
-        kept = [a.name for a in heading if a.in_key or (
-            not a.is_hidden and (a.name in attributes or Ellipsis in attributes))]
+        kept = [
+            a.name
+            for a in heading
+            if a.in_key or (not a.is_hidden and (a.name in attributes or Ellipsis in attributes))
+        ]
         if not named:
             raise QueryError("aggr: name at least one computed attribute, e.g. n='count(*)'")
         combined = join_heading(heading, other.heading)
@@ -569,7 +607,9 @@ class Query(Generic[R]):
                 raise QueryError(f"aggr: {column[0]!r} is already an attribute of the result")
             columns.append(column)
             attrs.append(replace(attr, in_key=False))
-        return Query(Aggregate(self._node, other, tuple(kept), tuple(columns), Heading.of(attrs), keep_all_rows))
+        return Query(
+            Aggregate(self._node, other, tuple(kept), tuple(columns), Heading.of(attrs), keep_all_rows)
+        )
 
     # -- results -------------------------------------------------------------------
 
@@ -595,15 +635,28 @@ class Query(Generic[R]):
     def fetch(self) -> list[R]: ...
 
     @overload
-    def fetch(self, attribute: str, /, *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...) -> np.ndarray: ...
+    def fetch(
+        self, attribute: str, /, *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...
+    ) -> np.ndarray: ...
 
     @overload
-    def fetch(self, attribute: str, second: str, /, *more: str, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...) -> tuple[np.ndarray, ...]: ...
+    def fetch(
+        self,
+        attribute: str,
+        second: str,
+        /,
+        *more: str,
+        order_by: Any = ...,
+        limit: int | None = ...,
+        offset: int | None = ...,
+    ) -> tuple[np.ndarray, ...]: ...
 
     @overload
     def fetch(self, *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...) -> list[R]: ...
 
-    def fetch(self, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
+    def fetch(
+        self, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None
+    ) -> Any:
         """Rows as typed instances (or dicts), or one numpy array per named attribute."""
         from .fetch import fetch
 
@@ -624,25 +677,33 @@ class Query(Generic[R]):
 
         return fetch1(self, attributes)
 
-    def to_dicts(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> list[dict[str, Any]]:
+    def to_dicts(
+        self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
+    ) -> list[dict[str, Any]]:
         """Rows as dicts of Python values."""
         from .fetch import to_dicts
 
         return to_dicts(self, order_by=order_by, limit=limit, offset=offset)
 
-    def keys(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> list[dict[str, Any]]:
+    def keys(
+        self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
+    ) -> list[dict[str, Any]]:
         """The primary key of each row, as dicts."""
         from .fetch import keys
 
         return keys(self, order_by=order_by, limit=limit, offset=offset)
 
-    def to_pandas(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> pd.DataFrame:
+    def to_pandas(
+        self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
+    ) -> pd.DataFrame:
         """A DataFrame indexed by the primary key."""
         from .fetch import to_pandas
 
         return to_pandas(self, order_by=order_by, limit=limit, offset=offset)
 
-    def to_arrays(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> np.ndarray:
+    def to_arrays(
+        self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
+    ) -> np.ndarray:
         """A numpy structured array, one field per attribute."""
         from .fetch import to_arrays
 

@@ -34,7 +34,7 @@ _UNKNOWN_COLUMN = re.compile(r"Unknown column '(?:[^']*\.)?([^'.]+)'")
 
 def _unknown_column(exc: BaseException) -> TypedjError | None:
     """The server's "unknown column" (a name in SQL text) as UnknownAttributeError."""
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) < 2 or args[0] != 1054:
         return None
     match = _UNKNOWN_COLUMN.search(str(args[1]))
@@ -61,13 +61,13 @@ def statement(
     select = query._node.compile(c)
     if order_by is not None or limit is not None or offset is not None:
         terms = order_terms(order_by, query.heading, dialect.quote)
-        if select.closed or not select.plain or select.order_by:
-            select = c.wrap(select)
-        else:
-            select = select.copy()
+        reorder = select.closed or not select.plain or bool(select.order_by)
+        select = c.wrap(select) if reorder else select.copy()
         select.order_by = terms
         select.limit, select.offset = limit, offset
-    columns = list(names) if names is not None else [n for n in query.heading.all_names if n in select.columns]
+    columns = (
+        list(names) if names is not None else [n for n in query.heading.all_names if n in select.columns]
+    )
     return select.sql(dialect, columns), select.params(), columns
 
 
@@ -91,7 +91,9 @@ def _chain(first: Any, then: Any) -> Any:
     return lambda column: then(first(column))
 
 
-def _columns(query: Query[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list[Any] | tuple[Any, ...]]:
+def _columns(
+    query: Query[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[list[Any] | tuple[Any, ...]]:
     """The result as one sequence per column, decoded to the declared Python types."""
     if not rows:
         return [[] for _ in names]
@@ -119,7 +121,9 @@ def _check_names(query: Query[Any], names: Sequence[str]) -> None:
         )
 
 
-def columns(query: Query[Any], names: Sequence[str] | None = None, **options: Any) -> tuple[list[str], list[Any]]:
+def columns(
+    query: Query[Any], names: Sequence[str] | None = None, **options: Any
+) -> tuple[list[str], list[Any]]:
     """Run ``query``: its output names and one decoded sequence per name."""
     sql, params, out = statement(query, names, **options)
     cursor = query.connection.query(sql, params)
@@ -144,7 +148,7 @@ def _instances(cls: type, names: list[str], data: list[Any]) -> list[Any]:
     new = object.__new__
     out = []
     for r in zip(*data, strict=True):
-        obj = new(cls)
+        obj: Any = new(cls)
         obj.__dict__.update(zip(names, r, strict=True))
         out.append(obj)
     return out
@@ -193,7 +197,9 @@ def keys(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
 
 def count(query: Query[Any]) -> int:
     sql, params, _ = statement(query)
-    cursor = query.connection.query(f"SELECT COUNT(*) FROM ({sql}) AS {query.connection.dialect.quote('_c')}", params)
+    cursor = query.connection.query(
+        f"SELECT COUNT(*) FROM ({sql}) AS {query.connection.dialect.quote('_c')}", params
+    )
     return int(cursor.fetchone()[0])
 
 
@@ -339,7 +345,7 @@ def preview(query: Query[Any], limit: int = 12) -> str:
     """A compact text table: first rows, primary key marked with ``*``, row count."""
     try:
         names, cells, total = _preview_rows(query, limit)
-    except Exception as exc:  # noqa: BLE001 - a repr must not raise
+    except Exception as exc:
         return f"<Query {query._node.describe()} (not run: {exc})>"
     key = set(query.primary_key)
     header = [("*" if n in key else "") + n for n in names]
@@ -360,8 +366,7 @@ def preview_html(query: Query[Any], limit: int = 12) -> str:
     head = "".join(
         f"<th>{'<b>' if n in key else ''}{html.escape(n)}{'</b>' if n in key else ''}</th>" for n in names
     )
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in cells
-    )
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in cells)
     more = "<p>...</p>" if total > limit else ""
-    return f'<table class="typedj"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}<p>{total} rows</p>'
+    table = f'<table class="typedj"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f"{table}{more}<p>{total} rows</p>"
