@@ -127,7 +127,8 @@ class TableMeta(type):
                                  exclude_nonmatching=exclude_nonmatching, **named)
 
     def __add__(cls, other: Any) -> Query[Any]:
-        return cls._query() + other
+        query: Query[Any] = cls._query()
+        return query.union(other)
 
     def __radd__(cls, other: Any) -> Query[Any]:
         return Query.__radd__(cls._query(), other)
@@ -718,7 +719,7 @@ def _union(conn: Connection, name: str, restrictions: list[Query[Any]]) -> Query
     refuses a DELETE whose subquery reads the table being deleted from.
     """
     schema, table = name.split(".", 1)
-    base = Query(conn.schemas[schema].node(table))
+    base: Query[Any] = Query(conn.schemas[schema].node(table))
     alternatives = [_conditions(r._node) for r in restrictions]
     if any(not alt for alt in alternatives):
         return base
@@ -735,7 +736,7 @@ def _check_parts(conn: Connection, graph: Any, plan: dict[str, list[Query[Any]]]
             master_name = _master_of(graph, schema, table)
             if master_name is None:
                 continue
-            master = Query(_restricted(conn, graph, master_name))
+            master: Query[Any] = Query(_restricted(conn, graph, master_name))
             parts = _union(conn, name, plan[name])
             deleted_masters = [_union(conn, master_name, plan[master_name])] if master_name in plan else []
             orphaned = master & parts.proj()
