@@ -189,13 +189,13 @@ def test_cross_module_forward_reference_and_cache(tmp_path: Path, configs: dict[
     assert re.search(r"\(pipe\.use\) as inherently stale", log)  # ... the changed module is checked again
 
 
-def _pyright(paths: list[Path], folder: Path) -> list[tuple[str, int, str]]:
+def _pyright(paths: list[Path], folder: Path, **settings: object) -> list[tuple[str, int, str]]:
     exe = shutil.which("pyright")
     if exe is None:
         pytest.skip("the pyright command is not installed (pip install pyright)")
     config = folder / "pyrightconfig.json"
     config.write_text(json.dumps({"typeCheckingMode": "strict", "extraPaths": [str(ROOT)],
-                                  "pythonVersion": "3.11", "reportUnusedVariable": False}))
+                                  "pythonVersion": "3.11", "reportUnusedVariable": False, **settings}))
     done = subprocess.run([exe, "--outputjson", "-p", str(config), *map(str, paths)],
                           capture_output=True, text=True, timeout=600, check=False)
     data = json.loads(done.stdout)
@@ -211,3 +211,31 @@ def test_pyright_strict_no_false_positives(tmp_path: Path) -> None:
 def test_pyright_strict_checks_constructors(tmp_path: Path) -> None:
     errors = _pyright([SNIPPETS / "constructors.py"], tmp_path)
     assert {line for _, line, _ in errors} == set(expected("constructors.py"))
+
+
+DOC_PAGES = ["tutorial.md", "types.md", "typechecking.md"]
+
+
+def _doc_modules(folder: Path) -> list[Path]:
+    """Each page's python blocks, in order, as one module (``docs_<page>.py``)."""
+    paths = []
+    for page in DOC_PAGES:
+        text = (ROOT / "docs" / page).read_text()
+        blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+        path = folder / f"docs_{Path(page).stem}.py"
+        path.write_text("\n".join(blocks))
+        paths.append(path)
+    return paths
+
+
+def test_docs_snippets_type_check(tmp_path: Path, configs: dict[str, Path]) -> None:
+    paths = _doc_modules(tmp_path)
+    plain, output = run_mypy(paths, configs["plain"], tmp_path / "plain_cache")
+    assert plain == [], output
+    plugin, _ = run_mypy(paths, configs["plugin"], tmp_path / "plugin_cache")
+    marked = {(p.name, n, m["code"]) for p in paths
+              for n, t in enumerate(p.read_text().splitlines(), 1) if (m := _EXPECT.search(t))}
+    assert marked, "the type-checking page shows the plugin's errors"
+    assert {(r.file, r.line, r.code) for r in plugin} == marked, plugin
+    errors = _pyright(paths, tmp_path, reportUnusedImport=False)
+    assert errors == []

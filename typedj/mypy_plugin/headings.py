@@ -99,8 +99,8 @@ class Headings:
 
     def _build(self, info: TypeInfo) -> Heading | None:
         meta = info.metadata.get(METADATA)
-        if meta is None:
-            return None
+        if meta is None or info.module_name.split(".")[0] == "typedj":
+            return None  # typedj's own tiers (``type[tj.Manual]``) stand for any table
         attrs: list[Attr] = []
         fields = meta["fields"]
         refs = {name: _ref_target(_var_type(info, name)) for name, *_ in fields}
@@ -128,6 +128,8 @@ class Headings:
                 if attr.in_key:
                     typ = UnionType.make_union([attr.type, NoneType()]) if optional else attr.type
                     attrs.append(Attr(rename.get(attr.name, attr.name), typ, in_key, attr.lineage))
+        if not attrs:
+            return None  # a base class of tables, not a table
         return Heading.of(info.name, attrs)
 
     def of_type(self, typ: Type) -> Heading | None:
