@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from ..errors import QueryError, TypedjError
+from ..errors import DuplicateError, QueryError, TypedjError
 from ..query.condition import AndList
 from ..query.expression import Query, as_node
 
@@ -339,6 +339,9 @@ class Maker:
     def make(self, key: Mapping[str, Any], job: Sequence[Any] | None = None) -> Failure | bool:
         """Make one key: True if made, False if already made, a Failure if make() raised.
 
+        The key is not looked up first (the key source excluded made keys a moment ago):
+        a key made meanwhile shows as a duplicate on insert, and is then skipped.
+
         ``job`` is the key's parameters in the jobs table when this worker reserved it:
         the job row is completed in the same transaction as the rows, or marked as an
         error after the rollback. An interruption (Ctrl-C, SIGTERM) closes the session,
@@ -358,10 +361,6 @@ class Maker:
                 computed = _as_tuple(obj.make_compute(new_key(key), *fetched))
             with self.conn.transaction():
                 try:
-                    if self.done(key):
-                        if jobs is not None and job is not None:
-                            jobs.complete(job, keep=self.keep_completed)
-                        return False
                     with self._inserting():
                         if self.three_part:
                             again = _as_tuple(obj.make_fetch(new_key(key)))
@@ -388,6 +387,8 @@ class Maker:
                     raise
             return True
         except Exception as exc:
+            if isinstance(exc, DuplicateError) and self.done(key):
+                return self._already(job)  # made meanwhile by a worker that does not reserve jobs
             failure = Failure(dict(key), f"{type(exc).__name__}: {exc}", traceback.format_exc(), exc)
             if jobs is not None and job is not None:
                 jobs.error(job, failure.error, failure.traceback, duration=time.monotonic() - start)

@@ -1,0 +1,213 @@
+"""populate(): 1,000 keys with a trivial make(), typedj beside datajoint-python.
+
+Cases: without job reservation, with it (``reserve_jobs=True``: the jobs table, one
+reservation per key), and the scaling of the reserved run over 1, 2 and 4 processes.
+The floor is what no client can beat: one transaction with one INSERT per key, written
+with pymysql directly. Per-key overhead = (time per key) - (floor per key).
+
+Run: ``python benchmarks/bench_populate.py`` (``TYPEDJ_BENCH_DATABASE_URL`` to reuse a server).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Case, Timing, bench_server, datajoint_connection, fresh_name, interleaved, print_table
+
+import typedj as tj
+from typedj import Computed, Key, Manual, Ref
+
+KEYS = 1000
+REPEATS = 5
+SLOW = 0.002
+"""Seconds a make() waits in the scaling runs (as if reading a file): work to spread."""
+
+
+def typedj_pipeline(conn: tj.Connection, name: str) -> tuple[Any, Any]:
+    schema = tj.Schema(name, connection=conn)
+
+    @schema
+    class Source(Manual):
+        source_id: Key[int]
+
+    @schema
+    class Result(Computed):
+        source: Key[Ref[Source]]
+        value: float
+
+        def make(self, key: dict[str, Any]) -> None:
+            self.insert1({**key, "value": 1.0})
+
+    @schema
+    class Slow(Computed):
+        source: Key[Ref[Source]]
+        value: float
+
+        def make(self, key: dict[str, Any]) -> None:
+            time.sleep(SLOW)
+            self.insert1({**key, "value": 1.0})
+
+    Source.insert([(i,) for i in range(KEYS)])
+    return Result, Slow
+
+
+def datajoint_pipeline(name: str) -> Any:
+    import datajoint as dj
+
+    schema = dj.Schema(name)
+
+    @schema
+    class Source(dj.Manual):
+        definition = """
+        source_id : int32
+        """
+
+    @schema
+    class Result(dj.Computed):
+        definition = """
+        -> Source
+        ---
+        value : float64
+        """
+
+        def make(self, key: dict[str, Any]) -> None:
+            self.insert1({**key, "value": 1.0})
+
+    @schema
+    class Slow(dj.Computed):
+        definition = """
+        -> Source
+        ---
+        value : float64
+        """
+
+        def make(self, key: dict[str, Any]) -> None:
+            time.sleep(SLOW)
+            self.insert1({**key, "value": 1.0})
+
+    Source.insert([(i,) for i in range(KEYS)])
+    return Result, Slow
+
+
+def main() -> None:
+    with bench_server() as url:
+        conn = tj.connect(url)
+        tj.config.database_url = url
+        tj_name, dj_name = fresh_name("bench_pop_tj"), fresh_name("bench_pop_dj")
+        floor_name = fresh_name("bench_pop_floor")
+        dj_conn = datajoint_connection(url)
+        try:
+            tables = typedj_pipeline(conn, tj_name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                dj_tables = datajoint_pipeline(dj_name) if dj_conn is not None else (None, None)
+            run(conn, tables, dj_tables, floor_name)
+        finally:
+            for name in (tj_name, dj_name, floor_name):
+                conn.query(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def _empty(conn: tj.Connection, schema: str, table: str) -> None:
+    """Untimed setup: no results, no jobs (the jobs table itself stays, as in real use)."""
+    conn.query(f"DELETE FROM `{schema}`.`{table}`")
+    jobs = "~~" + table.lstrip("_")
+    if conn.query(f"SHOW TABLES FROM `{schema}` LIKE '{jobs}'").fetchall():
+        conn.query(f"DELETE FROM `{schema}`.`{jobs}`")
+
+
+def run(conn: tj.Connection, tables: tuple[Any, Any], dj_tables: tuple[Any, Any], floor_name: str) -> None:
+    Result, Slow = tables
+    DjResult, DjSlow = dj_tables
+    schema = Result._def.schema
+    floor_run, floor_empty, close_floor = _floor(conn, floor_name)
+
+    def check(table: Any) -> None:
+        assert len(table) == KEYS, len(table)
+
+    cases = []
+    floors = []
+    for label, reserve in (("populate 1000 keys", False), ("populate 1000 keys, reserve_jobs", True)):
+        runs: dict[str, Any] = {
+            "typedj": (lambda r=reserve: Result.populate(reserve_jobs=r),
+                       lambda: _empty(conn, schema, "__result")),
+            "floor": (floor_run, floor_empty),
+        }
+        if DjResult is not None:
+            runs["datajoint"] = (lambda r=reserve: DjResult.populate(reserve_jobs=r),
+                                 lambda: _empty(conn, DjResult.database, "__result"))
+        t = interleaved(runs, repeats=REPEATS)
+        check(Result)
+        floors.append(t["floor"])
+        cases.append(Case(label, t["typedj"], t.get("datajoint"), {"floor": t["floor"]}))
+    close_floor()
+    print_table(f"populate, trivial make, {KEYS} keys (floor: one transaction + one INSERT per key, pymysql)",
+                cases)
+    _overheads(cases, floors)
+
+    scaling = []
+    for processes in (1, 2, 4):
+        runs = {"typedj": (lambda p=processes: Slow.populate(reserve_jobs=True, processes=p),
+                           lambda: _empty(conn, schema, "__slow"))}
+        if DjSlow is not None:
+            runs["datajoint"] = (lambda p=processes: DjSlow.populate(reserve_jobs=True, processes=p),
+                                 lambda: _empty(conn, DjSlow.database, "__slow"))
+        t = interleaved(runs, repeats=3, warmup=1 if processes == 1 else 0)
+        check(Slow)
+        scaling.append(Case(f"reserve_jobs, processes={processes}", t["typedj"], t.get("datajoint")))
+    print_table(f"scaling: {KEYS} keys, make() waits {SLOW * 1000:.0f} ms, with job reservation "
+                "(wall time; the machine has 2 cores)", scaling)
+    base = scaling[0]
+    for c in scaling[1:]:
+        tj_gain = base.typedj.best / c.typedj.best
+        dj_gain = base.reference.best / c.reference.best if c.reference and base.reference else float("nan")
+        print(f"  {c.name}: typedj {tj_gain:.2f}x the throughput of 1 process, datajoint {dj_gain:.2f}x")
+
+
+def _floor(conn: tj.Connection, name: str) -> tuple[Any, Any, Any]:
+    """One transaction and one INSERT per key, straight through the driver."""
+    import pymysql
+
+    url = conn.url
+    raw = pymysql.connect(host=url.host, port=url.port, user=url.user, password=url.password,
+                          autocommit=True)
+    cur = raw.cursor()
+    cur.execute(f"CREATE DATABASE `{name}`")
+    cur.execute(f"CREATE TABLE `{name}`.t (k INT NOT NULL PRIMARY KEY, v DOUBLE NOT NULL) ENGINE=InnoDB")
+
+    def floor_run() -> None:
+        for k in range(KEYS):
+            cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            cur.execute(f"INSERT INTO `{name}`.t (k, v) VALUES (%s, %s)", (k, 1.0))
+            raw.commit()
+
+    return floor_run, lambda: cur.execute(f"DELETE FROM `{name}`.t"), raw.close
+
+
+def _overheads(cases: list[Case], floors: list[Timing]) -> None:
+    print("\nper-key cost, and overhead above the floor measured in the same rounds")
+    print(f"{'case':<34} {'floor us/key':>12} {'typedj us/key':>14} {'overhead':>9} "
+          f"{'datajoint us/key':>17} {'overhead':>9} {'overhead ratio tj/dj':>21}")
+    for c, floor in zip(cases, floors, strict=True):
+        per_floor = floor.best / KEYS
+        tj_key = c.typedj.best / KEYS
+        tj_over = tj_key - per_floor
+        if c.reference is not None:
+            dj_key = c.reference.best / KEYS
+            dj_over = dj_key - per_floor
+            ratio = f"{tj_over / dj_over:.2f}"
+            dj_cols = f"{dj_key * 1e6:>17.0f} {dj_over * 1e6:>9.0f}"
+        else:
+            ratio, dj_cols = "-", f"{'-':>17} {'-':>9}"
+        print(f"{c.name:<34} {per_floor * 1e6:>12.0f} {tj_key * 1e6:>14.0f} {tj_over * 1e6:>9.0f} {dj_cols} "
+              f"{ratio:>21}")
+    print("target: typedj's overhead at most 0.50 of datajoint-python's")
+
+
+if __name__ == "__main__":
+    main()
