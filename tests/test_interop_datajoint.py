@@ -721,3 +721,58 @@ def test_references_across_schemas_match_datajoint(
     finally:
         for name in (down, dj_down, up, dj_up):  # dependents first
             conn.query(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def spikes_of(key: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What either client's ``make`` computes for a cell: the master row and one unit."""
+    master = {**key, "n": key["cell_id"] * 10, "trace": np.full(3, float(key["cell_id"]))}
+    return master, {**key, "unit_id": 0, "rate": key["subject_id"] + 0.5}
+
+
+def test_each_client_populates_the_others_computed_table(
+    conn: tj.Connection, dj_conn: Any, schema_name: str, dj_schema_name: str
+) -> None:
+    cells = [(1, 1), (1, 2), (2, 1)]
+    expected_spikes = [spikes_of({"subject_id": s, "cell_id": c})[0] for s, c in cells]
+    expected_units = [spikes_of({"subject_id": s, "cell_id": c})[1] for s, c in cells]
+
+    def tj_make(self: Any, key: dict[str, Any]) -> None:
+        master, unit = spikes_of(key)
+        type(self).insert1(master)
+        type(self).Unit.insert1(unit)
+
+    def dj_make(self: Any, key: dict[str, Any]) -> None:
+        master, unit = spikes_of(key)
+        self.insert1(master)
+        self.Unit.insert1(unit)
+
+    # datajoint-python populates typedj's Computed table
+    ours = declare_typedj(tj.Schema(schema_name, connection=conn))
+    insert_all({**ours, "Spikes": _Skip(), "Unit": _Skip()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs_on_ours = declare_datajoint(dj.Schema(schema_name, connection=dj_conn))
+        theirs_on_ours["Spikes"].make = dj_make
+        theirs_on_ours["Spikes"].populate()
+    assert_rows("Spikes", ours["Spikes"].to_dicts(order_by="KEY"), expected_spikes)
+    assert_rows("Unit", ours["Unit"].to_dicts(order_by="KEY"), expected_units)
+
+    # typedj populates datajoint-python's Computed table
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = declare_datajoint(dj.Schema(dj_schema_name, connection=dj_conn))
+        insert_all({**theirs, "Spikes": _Skip(), "Unit": _Skip()})
+    ours_on_theirs = declare_typedj(tj.Schema(dj_schema_name, connection=conn, create_tables=False))
+    ours_on_theirs["Spikes"].make = tj_make
+    ours_on_theirs["Spikes"].populate()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_rows("Spikes", theirs["Spikes"].to_dicts(order_by="KEY"), expected_spikes)
+        assert_rows("Unit", theirs["Unit"].to_dicts(order_by="KEY"), expected_units)
+
+
+class _Skip:
+    """Stands in for a table whose rows ``populate`` makes."""
+
+    def insert(self, rows: Any, **options: Any) -> None:
+        pass
