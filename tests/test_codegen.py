@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import typedj as tj
-from typedj import Attr, Key, Link, Manual, Part, Ref
+from typedj import Key, Link, Manual, Part, Ref
 from typedj.codegen import class_path, generate, literal, tier_of
 
 from .lab import declare_lab
@@ -61,7 +61,7 @@ def test_literals_are_python_source() -> None:
               datetime(2024, 1, 2, 3, 4, 5, 600), uuid.UUID(int=7), {"a": [1, 2.0]}, (1,)]
     namespace = {"Decimal": Decimal, "date": date, "datetime": datetime, "UUID": uuid.UUID}
     for value in values:
-        assert eval(literal(value), namespace) == value  # noqa: S307 - checking generated source
+        assert eval(literal(value), namespace) == value
     assert literal(float("nan")) == "float('nan')"
     with pytest.raises(TypeError, match="no Python literal"):
         literal(object())
@@ -166,8 +166,8 @@ def test_cross_schema_references_and_part_forward_references(
             channel: Key[int]
 
         class Pair(Part):
-            first: Key[Ref["Recording.Channel"]] = Link(rename={"channel": "first_channel"})  # noqa: F821
-            second: Key[Ref["Recording.Channel"]] = Link(rename={"channel": "second_channel"})  # noqa: F821
+            first: Key[Ref[Recording.Channel]] = Link(rename={"channel": "first_channel"})
+            second: Key[Ref[Recording.Channel]] = Link(rename={"channel": "second_channel"})
 
     Animal.insert1(animal_id=7)
     Recording.insert1(animal_id=7, rec=1, reviewer_id=7)

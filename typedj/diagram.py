@@ -155,9 +155,10 @@ class Diagram:
                 style = {"style": "solid" if fk.in_key else "dashed", "arrowhead": "none",
                          "penwidth": "2" if one_to_one else "1"}
                 if fk.renamed:
-                    renames = ", ".join(f"{c}←{p}" for c, p in fk.attr_map.items() if c != p)
-                    style |= {"color": RENAMED_COLOR, "fontcolor": RENAMED_COLOR, "label": renames,
-                              "fontsize": "8", "tooltip": renames}
+                    renamed = [c for c, p in fk.attr_map.items() if c != p]
+                    tooltip = ", ".join(f"{c}←{fk.attr_map[c]}" for c in renamed)
+                    style |= {"color": RENAMED_COLOR, "fontcolor": RENAMED_COLOR, "fontsize": "8",
+                              "label": ", ".join(renamed), "tooltip": tooltip}
                 g.add_edge(parent, child, primary=bool(fk.in_key), renamed=fk.renamed,
                            one_to_one=one_to_one, nullable=bool(fk.nullable),
                            attr_map=dict(fk.attr_map), style=style)
