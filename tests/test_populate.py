@@ -275,3 +275,44 @@ def test_display_progress_uses_tqdm(pipeline: Any, capsys: pytest.CaptureFixture
     assert "Scaled" in err and "8/8" in err
     assert Scaled.progress(display=True) == (0, 8)
     assert "8/8 made" in capsys.readouterr().out
+
+
+def test_key_made_meanwhile_is_skipped_but_a_duplicate_part_fails(schema: tj.Schema) -> None:
+    @schema
+    class Unit(Manual):
+        unit_id: Key[int]
+
+    @schema
+    class Greedy(Computed):
+        unit: Key[Ref[Unit]]
+        n: int
+
+        class Spike(Part):
+            greedy: Key[Ref["Greedy"]]
+            spike: Key[int]
+
+        def make(self, key: dict[str, Any]) -> None:
+            self.insert1({**key, "n": 1})
+            if key["unit_id"] == 1:
+                self.insert1({"unit_id": 2, "n": 2})
+            if key["unit_id"] == 3:
+                Greedy.Spike.insert([{**key, "spike": 0}, {**key, "spike": 0}])
+
+    Unit.insert([(1,), (2,), (3,)])
+    result = Greedy.populate(suppress_errors=True)
+    assert result.succeeded == [{"unit_id": 1}] and result.skipped == 1
+    assert [f.key for f in result.failed] == [{"unit_id": 3}]
+    assert result.failed[0].error.startswith("DuplicateError")
+    assert dict(zip(*Greedy.fetch("unit_id", "n"), strict=True)) == {1: 1, 2: 2}
+    assert len(Greedy.Spike) == 0
+
+
+def test_worker_command_refuses_bad_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    from typedj.cli import main
+
+    assert main(["populate", "no_colon"]) == 2
+    assert "module:Class" in capsys.readouterr().err
+    assert main(["populate", "typedj_no_such_module_xyz:Table"]) == 2
+    assert "cannot import" in capsys.readouterr().err
+    assert main(["populate", "typedj:Manual"]) == 2
+    assert "not an Imported or Computed table" in capsys.readouterr().err
