@@ -8,6 +8,7 @@ check the local cache first and verify every object against its address.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ WORKERS = 16
 T = TypeVar("T")
 R = TypeVar("R")
 
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None
 _pool_lock = threading.Lock()
 
 
@@ -35,9 +36,9 @@ def run_all(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     if len(items) <= 1:
         return [fn(x) for x in items]
     with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="typedj-store")
-        pool = _pool
+        if _pool is None or _pool[0] != os.getpid():  # a forked worker needs its own threads
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="typedj-store"))
+        pool = _pool[1]
     return list(pool.map(fn, items))
 
 
@@ -143,14 +144,14 @@ class Store:
         return hashing.digest_chunks(self.backend.chunks(path), algorithm)
 
 
-_stores: dict[tuple[StoreSpec, str | None, int], Store] = {}
+_stores: dict[tuple[StoreSpec, str | None, int, int], Store] = {}
 _stores_lock = threading.Lock()
 
 
 def get_store(name: str | None) -> Store:
     """The store ``name`` (``""``/None: the default store) as configured now."""
     spec = spec_of(name)
-    key = (spec, config.cache_folder, config.cache_size)
+    key = (spec, config.cache_folder, config.cache_size, os.getpid())  # clients are per process
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
