@@ -15,7 +15,10 @@ machine can work on it at once (writers take turns; readers never wait).
 
 from __future__ import annotations
 
+import getpass
 import math
+import os
+import platform
 import re
 import sqlite3
 import statistics
@@ -36,8 +39,8 @@ from .dialect import Dialect
 if TYPE_CHECKING:
     from ..codecs import ColumnFn
 
-BUSY_TIMEOUT_MS = 60_000
-"""How long a writer waits for another process's write transaction to finish."""
+BUSY_TIMEOUT_MS = 300_000
+"""How long a writer waits for another process's write transaction (a ``make``) to finish."""
 
 _CATALOG = "~typedj_catalog"
 _SCHEMAS = "~typedj_schemas"
@@ -319,6 +322,27 @@ class SQLiteDialect(Dialect):
             return _each(lambda v: _decimal(v, quantum))
         return None
 
+    # -- jobs ------------------------------------------------------------------------------
+
+    def now(self) -> str:
+        return "strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime')"
+
+    def seconds_ago(self) -> str:
+        return "strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime', '-' || ? || ' seconds')"
+
+    def session_id(self) -> str:
+        """The worker's process id: every process has its own connection to the file."""
+        return "connection_id()"
+
+    def session_user(self, conn: Connection) -> str:
+        return f"{getpass.getuser()}@{platform.node()}"
+
+    def live_sessions(self, conn: Connection) -> set[int] | None:
+        """The processes alive on this machine (SQLite files are shared only within one)."""
+        if not os.path.isdir("/proc/self"):
+            return None
+        return {int(p) for p in os.listdir("/proc") if p.isdigit()}
+
     # -- catalog -------------------------------------------------------------------------
 
     def load_catalog(self, conn: Connection, schema: str) -> dict[str, TableDef]:
@@ -493,6 +517,7 @@ def _now(precision: int = 0) -> str:
 def _add_functions(raw: sqlite3.Connection) -> None:
     """A few MySQL functions that pipelines use in restrictions and projections."""
     raw.create_function("now", -1, _now)
+    raw.create_function("connection_id", 0, os.getpid)
     pure = {"deterministic": True}
     raw.create_function("concat", -1, lambda *a: None if None in a else "".join(str(x) for x in a), **pure)
     raw.create_function("greatest", -1, lambda *a: None if None in a else max(a), **pure)
