@@ -159,7 +159,7 @@ def diff_tables(declared: TableDef, existing: TableDef) -> list[Difference]:
             diff("nullable", a.name, a.nullable, b.nullable, safe)
         defaults = {_default_text(a), _default_text(b)}
         if len(defaults) == 2 and not (a.nullable and b.nullable and defaults <= {None, "NULL"}):
-            diff("default", a.name, _default_text(a), _default_text(b), safe)
+            diff("default", a.name, _default_text(a) or "no default", _default_text(b) or "no default", safe)
         if a.comment != b.comment:
             diff("comment", a.name, repr(a.comment), repr(b.comment), safe)
         if a.auto_increment != b.auto_increment:
