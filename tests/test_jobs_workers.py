@@ -236,6 +236,22 @@ def test_sigterm_and_ctrl_c_roll_back_and_release_the_job(pipe: Pipeline, sig: s
     assert pipe.Result.populate(reserve_jobs=True).succeeded == [{"source_id": 1}]
 
 
+def test_sigterm_to_a_parent_reaches_its_worker_processes(pipe: Pipeline) -> None:
+    pipe.Source.insert([(1, 1.0), (2, 2.0)])
+    pipe.pause.touch()
+    worker = pipe.worker("--reserve-jobs", "--processes", "2")
+    _wait_for(pipe.started, worker)
+    deadline = time.monotonic() + 30
+    while len(pipe.Result.jobs.reserved) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGTERM)
+    worker.communicate(timeout=60)
+    assert worker.returncode == 143
+    assert len(pipe.Result) == 0 and len(pipe.Result.Piece) == 0
+    jobs = pipe.Result.jobs.query.to_dicts(order_by="source_id")
+    assert [(j["source_id"], j["status"]) for j in jobs] == [(1, "pending"), (2, "pending")]
+
+
 def test_processes_run_disjoint_keys_in_parallel(pipe: Pipeline) -> None:
     pipe.Source.insert([(i, float(i)) for i in range(40)])
     result = pipe.Result.populate(processes=2, display_progress=False)

@@ -319,16 +319,8 @@ def _parallel(
     result = PopulateResult()
     bar = _bar(display_progress, len(keys), cls.__name__)
     try:
-        for chunk in _chunks(keys, min(len(keys), width * 4)):
-            futures[pool.submit(run_task, replace(base, keys=chunk))] = len(chunk)
-        for future in as_completed(futures):
-            part = future.result()
-            result.merge(part)
-            if bar is not None:
-                bar.update(futures[future])
-            if part.failed and not suppress_errors:
-                for other in futures:
-                    other.cancel()
+        with interruptible():
+            _collect(pool, base, keys, width, futures, result, bar, suppress_errors)
     except (KeyboardInterrupt, SystemExit):
         for other in futures:
             other.cancel()
@@ -348,6 +340,31 @@ def _parallel(
             result, table=cls._def.name,
         )
     return result
+
+
+def _collect(
+    pool: Executor,
+    base: Task,
+    keys: Sequence[dict[str, Any]],
+    width: int,
+    futures: dict[Future[PopulateResult], int],
+    result: PopulateResult,
+    bar: Any,
+    suppress_errors: bool,
+) -> None:
+    """Submit one task per chunk and merge the results as they come."""
+    for chunk in _chunks(keys, min(len(keys), width * 4)):
+        futures[pool.submit(run_task, replace(base, keys=chunk))] = len(chunk)
+    for future in as_completed(futures):
+        if future.cancelled():
+            continue
+        part = future.result()
+        result.merge(part)
+        if bar is not None:
+            bar.update(futures[future])
+        if part.failed and not suppress_errors:
+            for other in futures:
+                other.cancel()
 
 
 def _terminate(pool: Executor) -> None:
