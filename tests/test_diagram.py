@@ -84,6 +84,9 @@ def test_algebra(schema: tj.Schema, lab: Lab) -> None:
     assert _labels(tj.Diagram([lab.Cell, lab.Note])) == {"Cell", "Note"}
     assert lab.Cell in tj.Diagram(schema) and lab.Cell not in session
     assert repr(session - 1) == "Diagram(2 tables: Subject, Session)"
+    module = tj.virtual_module("lab", schema.name)
+    assert tj.Diagram(module).nodes == whole.nodes
+    assert (tj.Diagram(module.Spikes) + 1).nodes == (tj.Diagram(lab.Spikes) + 1).nodes
 
 
 def test_schemas_without_classes_and_several_schemas(schema: tj.Schema, lab: Lab, conn: tj.Connection,

@@ -251,3 +251,62 @@ def test_alter_refuses_a_required_attribute_on_a_table_with_rows(schema: tj.Sche
         Animal.alter(force=True)
     assert err.value.attribute == "born" and "1 rows" in str(err.value)
     assert "born" not in conn.dialect.load_catalog(conn, s.name)["animal"].heading
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_alter_asks_on_a_terminal(
+    schema: tj.Schema, conn: tj.Connection, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _original(schema)
+    s = _fresh(conn, schema.name)
+
+    @s
+    class Animal(Manual):
+        """animals"""
+
+        animal_id: Key[int]
+        name: str = Attr(max_length=64)
+        weight: float = 0.0
+        notes: str = Attr(default="", max_length=100, comment="free text")
+        legs: int = 4
+        indexes = [tj.Index("name")]
+
+    monkeypatch.setattr(sys, "stdin", _Terminal("no\n"))
+    assert Animal.alter() == []
+    assert "Nothing was changed." in capsys.readouterr().out
+    assert _kinds(s.diff()) == {("added", "legs")}
+    monkeypatch.setattr(sys, "stdin", _Terminal("yes\n"))
+    assert len(Animal.alter()) == 1
+    assert s.diff() == []
+
+
+def test_alter_without_prompt(
+    schema: tj.Schema, conn: tj.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _original(schema)
+    s = _fresh(conn, schema.name)
+
+    @s
+    class Animal(Manual):
+        """animals"""
+
+        animal_id: Key[int]
+        name: str = Attr(max_length=64)
+        weight: float = 0.0
+        notes: str = Attr(default="", max_length=100, comment="free text")
+        indexes = [tj.Index("name")]
+
+    @s
+    class Visit(Manual):
+        animal: Key[Ref[Animal]]
+        visit: Key[int]
+        note: str = ""
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert Visit.alter(prompt=False)[0].endswith("ADD COLUMN `note` varchar(255) NOT NULL DEFAULT '' "
+                                                 "COMMENT ':varchar(255):' AFTER `visit`")
+    assert s.diff() == []
