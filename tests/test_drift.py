@@ -259,7 +259,10 @@ class _Terminal(io.StringIO):
 
 
 def test_alter_asks_on_a_terminal(
-    schema: tj.Schema, conn: tj.Connection, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    schema: tj.Schema,
+    conn: tj.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _original(schema)
     s = _fresh(conn, schema.name)
