@@ -187,6 +187,7 @@ def test_cross_schema_references_and_part_forward_references(
     assert module.Recording.Pair.primary_key == ["animal_id", "rec", "first_channel", "second_channel"]
 
 
+@pytest.mark.mysql_only("creates a table with MySQL DDL")
 def test_tables_without_class_names_are_refused(schema: tj.Schema, conn: tj.Connection) -> None:
     conn.query(f"CREATE TABLE `{schema.name}`.`odd_1` (x int PRIMARY KEY)")
     with pytest.raises(tj.DeclarationError, match=r"\['odd_1'\].*no DataJoint class gives"):
