@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,16 @@ def test_the_public_module_names_the_fixtures() -> None:
     fixtures = {"tj_schema", "tj_new_schema", "tj_schema_name", "tj_connection", "tj_database_url"}
     assert fixtures <= set(typedj.testing.__all__)
     assert all(f in (typedj.testing.__doc__ or "") for f in fixtures)
+
+
+def test_the_documented_example_passes(tmp_path: Path) -> None:
+    page = (Path(__file__).parents[1] / "docs" / "embedded.md").read_text()
+    example = next(b for b in re.findall(r"```python\n(.*?)```", page, re.S) if "tj_schema" in b)
+    (tmp_path / "test_peaks.py").write_text(example)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TYPEDJ_", "DJ_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_peaks.py"],
+        cwd=tmp_path, capture_output=True, text=True, env=base, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
