@@ -97,12 +97,17 @@ def _columns(
     """The result as one sequence per column, decoded to the declared Python types."""
     if not rows:
         return [[] for _ in names]
-    columns: list[list[Any] | tuple[Any, ...]] = list(zip(*rows, strict=True))
+    return _decode_columns(query, names, list(zip(*rows, strict=True)))
+
+
+def _decode_columns(
+    query: Query[Any], names: Sequence[str], columns: list[list[Any] | tuple[Any, ...]]
+) -> list[list[Any] | tuple[Any, ...]]:
     for i, attr, fn in _decoders(query, names):
         try:
             columns[i] = fn(list(columns[i]))
         except DecodeError as exc:
-            row = dict(zip(names, rows[exc.index], strict=True))
+            row = {n: col[exc.index] for n, col in zip(names, columns, strict=True)}
             key = {k: row[k] for k in query.primary_key if k in row}
             raise FetchError(
                 f"{query._node.describe()}: cannot decode attribute {attr.name!r} of the row "
@@ -126,7 +131,20 @@ def columns(
 ) -> tuple[list[str], list[Any]]:
     """Run ``query``: its output names and one decoded sequence per name."""
     sql, params, out = statement(query, names, **options)
-    cursor = query.connection.query(sql, params)
+    conn = query.connection
+    if conn.dialect.name == "mysql":
+        from ..backend.mysql_rows import read_columns
+
+        cursor = conn.query(sql, params, stream=True)
+        try:
+            raw = read_columns(cursor)
+            if raw is not None:
+                return out, _decode_columns(query, out, list(raw))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return out, _columns(query, out, rows)
+    cursor = conn.query(sql, params)
     rows = cursor.fetchall()
     cursor.close()
     return out, _columns(query, out, rows)
