@@ -19,7 +19,7 @@ from mypy import api
 
 ROOT = Path(__file__).resolve().parent.parent
 SNIPPETS = Path(__file__).resolve().parent / "typing_snippets"
-CLEAN = ["pipeline.py", "usage.py", "plugin_checks.py"]
+CLEAN = ["pipeline.py", "usage.py", "plugin_checks.py", "local_tables.py"]
 _EXPECT = re.compile(r"#\s*E:\s*(?P<code>[\w-]+)\s*(?P<text>.*)$")
 _REPORT = re.compile(
     r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.*?)\s+\[(?P<code>[\w-]+)\]$"
@@ -102,12 +102,11 @@ def test_mypy_without_plugin_checks_constructors(configs: dict[str, Path]) -> No
 def test_plugin_checks_each_failing_and_passing_case(configs: dict[str, Path]) -> None:
     paths = [SNIPPETS / n for n in [*CLEAN, "constructors.py", "make_insert.py"]]
     reports, _ = run_mypy(paths, configs["plugin"], configs["plugin_cache"])
-    for name in ["pipeline.py", "usage.py", "plugin_checks.py", "constructors.py", "make_insert.py"]:
+    for name in [*CLEAN, "constructors.py", "make_insert.py"]:
         _check(reports, name)
-    source = (SNIPPETS / "plugin_checks.py").read_text().splitlines()
     for r in reports:
         if r.code == "typedj-attr":  # the report points at the offending string (or keyword's value)
-            text = source[r.line - 1]
+            text = (SNIPPETS / r.file).read_text().splitlines()[r.line - 1]
             assert text[r.column - 1] in "\"'" or text[: r.column - 1].endswith("="), r
 
 
@@ -170,7 +169,7 @@ def test_cross_module_forward_reference_and_cache(tmp_path: Path, configs: dict[
     package.mkdir()
     for name, text in _PACKAGE.items():
         (package / name).write_text(textwrap.dedent(text).lstrip())
-    cache = tmp_path / "cache"
+    cache = configs["plugin_cache"]  # shared for typedj and numpy; the "pipe" modules are new to it
     paths = [package / n for n in _PACKAGE]
 
     def check(reports: list[Report]) -> None:
@@ -230,9 +229,9 @@ def _doc_modules(folder: Path) -> list[Path]:
 
 def test_docs_snippets_type_check(tmp_path: Path, configs: dict[str, Path]) -> None:
     paths = _doc_modules(tmp_path)
-    plain, output = run_mypy(paths, configs["plain"], tmp_path / "plain_cache")
+    plain, output = run_mypy(paths, configs["plain"], configs["plain_cache"])
     assert plain == [], output
-    plugin, _ = run_mypy(paths, configs["plugin"], tmp_path / "plugin_cache")
+    plugin, _ = run_mypy(paths, configs["plugin"], configs["plugin_cache"])
     marked = {(p.name, n, m["code"]) for p in paths
               for n, t in enumerate(p.read_text().splitlines(), 1) if (m := _EXPECT.search(t))}
     assert marked, "the type-checking page shows the plugin's errors"

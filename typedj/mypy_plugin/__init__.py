@@ -7,7 +7,10 @@ types only, never imports the checked modules, never connects to a database.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from mypy.nodes import TypeInfo
 from mypy.plugin import (
@@ -16,6 +19,7 @@ from mypy.plugin import (
     MethodContext,
     MethodSigContext,
     Plugin,
+    ReportConfigContext,
 )
 from mypy.types import FunctionLike, Type
 
@@ -23,6 +27,9 @@ from .checks import Checker
 from .declarations import TABLE, record
 from .headings import QUERY, UNIVERSAL, Headings
 
+_DIGEST = hashlib.sha256(
+    b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))
+).hexdigest()[:16]
 _RESTRICT = frozenset({"__and__", "__sub__", "restrict"})
 _JOIN = frozenset({"__mul__", "join", "__rmul__"})
 _ORDERED = frozenset({"to_dicts", "keys", "to_pandas", "to_arrays", "to_arrow", "to_polars", "order_by"})
@@ -34,6 +41,10 @@ class TypedjPlugin(Plugin):
     def __init__(self, options: object) -> None:
         super().__init__(options)  # type: ignore[arg-type]
         self._checker = Checker(Headings(self.lookup_fully_qualified))
+
+    def report_config_data(self, ctx: ReportConfigContext) -> Any:
+        """A digest of the plugin's code: a new version invalidates mypy's cached results."""
+        return _DIGEST
 
     def _kind(self, class_name: str) -> str | None:
         if class_name == QUERY:

@@ -53,7 +53,10 @@ def record(ctx: ClassDefContext) -> None:
         in_key = KEY in _names(ctx, annotation)
         rename, nullable = _link(stmt.rvalue)
         fields.append([target.name, in_key, rename, nullable])
-    info.metadata[METADATA] = {"fields": fields}
+    stack = getattr(ctx.api, "type_stack", [])
+    outer = stack[-1] if stack else None
+    master = outer.fullname if isinstance(outer, TypeInfo) and is_table(outer) else None
+    info.metadata[METADATA] = {"fields": fields, "master": master}
 
 
 def _names(ctx: ClassDefContext, annotation: Type) -> set[str]:

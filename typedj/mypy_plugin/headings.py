@@ -104,11 +104,11 @@ class Headings:
         attrs: list[Attr] = []
         fields = meta["fields"]
         refs = {name: _ref_target(_var_type(info, name)) for name, *_ in fields}
-        if info.has_base(PART) and "." in info.fullname:
-            master = self._info(info.fullname.rsplit(".", 1)[0])
-            if master is not None and is_table(master) and master.fullname not in {
-                t.fullname for t in refs.values() if t is not None
-            }:
+        if info.has_base(PART):
+            master = self._info(meta.get("master") or "")
+            if master is None or not is_table(master):
+                return None  # a part's heading starts with its master's key: unknown without it
+            if master.fullname not in {t.fullname for t in refs.values() if t is not None}:
                 master_heading = self.table(master)
                 if master_heading is None:
                     return None
