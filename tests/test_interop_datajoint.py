@@ -469,6 +469,24 @@ def test_typedj_opens_a_datajoint_schema(conn: tj.Connection, dj_conn: Any, sche
         {"subject_id": 2, "cell_id": 5, "alt_species": "mouse"}
     ]
 
+    # typedj adds a table to the reference's schema; the reference sees it and joins through it
+    mixed = tj.Schema(schema_name, connection=conn)
+    cell_table = classes["Cell"]
+
+    @mixed
+    class Recording(Manual):
+        cell: Key[Ref[cell_table]]
+        rec: Key[tj.int8]
+        duration: float
+
+    Recording.insert1({"subject_id": 2, "cell_id": 5, "rec": 1, "duration": 2.5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vm = dj.VirtualModule("vm", schema_name, connection=dj_conn)
+        assert (vm.Recording * vm.Cell * vm.Subject).to_dicts() == [
+            {**EXPECTED["Subject"][1], "cell_id": 5, "alt_species": "mouse", "rec": 1, "duration": 2.5}
+        ]
+
     # typedj's cascade follows the reference's foreign keys, renamed ones included
     counts = (classes["Cell"] & {"subject_id": 1, "cell_id": 2}).delete()
     assert counts == {f"{schema_name}.cell": 1, f"{schema_name}.synapse": 1}  # via post -> cell_id
