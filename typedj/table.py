@@ -139,6 +139,10 @@ class TableMeta(type):
     def to_polars(cls, **options: Any) -> Any:
         return cls._query().to_polars(**options)
 
+    def _repr_html_(cls) -> str:
+        """Jupyter shows a table class as a preview of its rows."""
+        return cls._query()._repr_html_()
+
     @overload
     def fetch(
         cls: type[TT], *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...
