@@ -112,7 +112,7 @@ class Result(dj.Computed):
         value = (Source & key).fetch1("value")
         self.insert1({**key, "doubled": 2 * value})
         self.Piece.insert([{**key, "piece": i} for i in range(2)])
-        time.sleep(0.02)
+        time.sleep(0.04)
 
 
 Result.populate(reserve_jobs=True)

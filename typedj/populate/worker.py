@@ -303,8 +303,9 @@ def _parallel(
     display_progress: bool,
 ) -> PopulateResult:
     own = executor is None
+    forks = "fork" in multiprocessing.get_all_start_methods()
     pool: Executor = executor or ProcessPoolExecutor(
-        processes, mp_context=multiprocessing.get_context("fork")
+        processes, mp_context=multiprocessing.get_context("fork" if forks else None)
     )
     width = processes if processes > 1 or own else _width(pool)
     token = uuid.uuid4().hex
