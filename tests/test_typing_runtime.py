@@ -94,6 +94,8 @@ CASES: list[Case] = [
     ("join, secondary", lambda L: L.Subject * L.Note, tj.QueryError, "notes"),
     ("join, other origin", lambda L: L.Subject * L.Probe, tj.QueryError, "subject_id"),
     ("semijoin", lambda L: (L.Subject & L.Probe).fetch(), tj.QueryError, "subject_id"),
+    ("left join", lambda L: L.Subject.join(L.Session, left=True), tj.QueryError, ""),
+    ("union keys", lambda L: L.Subject + L.Session, tj.QueryError, ""),
 ]
 
 
@@ -118,3 +120,7 @@ def test_the_passing_cases_run(lab: SimpleNamespace) -> None:
     assert (S * lab.Probe.proj(probe_subject="subject_id")).to_dicts() == []
     assert (Se & {"subject_id": 1, "rig": "A"}).fetch1("rig") == "A"
     assert len(Se * lab.Rig.proj(rig="rig_id")) == 1
+    assert Se.join(S, left=True).fetch1("species") == "mouse"
+    both = ((S & {"sex": "M"}) + (S & {"sex": "F"})).fetch()
+    assert [type(r) for r in both] == [S]
+    assert (S.proj("sex") + S.proj(sex="notes")).to_dicts() == [{"subject_id": 1, "sex": "M"}]

@@ -7,6 +7,7 @@ strings, which plain typing does not read.
 # ruff: noqa: E501  (expected-error comments are long)
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import typedj as tj
@@ -83,3 +84,13 @@ j_types = Subject * Probe  # E: typedj-join (types "int" and "str")
 j_fixed = Subject * Probe.proj(probe_subject="subject_id")
 j_semijoin = Subject & Probe  # E: typedj-join cannot restrict
 j_semijoin_ok = Subject & Session
+j_left = Session.join(Subject, left=True).fetch()
+j_left_date: date = j_left[0]["session_date"]
+j_left_species: str = j_left[0]["species"]  # E: assignment
+j_left_bad = Subject.join(Session, left=True)  # E: typedj-join lacks the key of Session (session_id)
+
+# union: the same primary key on both sides
+un_same: list[Subject] = ((Subject & {"sex": "M"}) + (Subject & {"sex": "F"})).fetch()
+un_rows = (Subject.proj("sex") + Subject.proj(sex="notes")).fetch()
+un_sex = un_rows[0]["sex"]
+un_bad = Subject + Session  # E: typedj-union same primary key

@@ -67,7 +67,8 @@ class TypedjPlugin(Plugin):
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         class_name, _, method = fullname.rpartition(".")
         if not (method in _RESTRICT or method in _JOIN or method in _ORDERED
-                or method in {"proj", "aggr", "fetch", "fetch1", "promote", "__rand__"}):
+                or method in {"proj", "aggr", "fetch", "fetch1", "promote", "__rand__", "__add__", "__radd__",
+                    "union"}):
             return None
         kind = self._kind(class_name)
         if kind is None:
@@ -86,7 +87,8 @@ class TypedjPlugin(Plugin):
             return c.join
         if method in _ORDERED:
             return c.ordered
-        return {"proj": c.proj, "aggr": c.aggr, "fetch": c.fetch, "fetch1": c.fetch1}.get(method)
+        return {"proj": c.proj, "aggr": c.aggr, "fetch": c.fetch, "fetch1": c.fetch1,
+                "__add__": c.union, "union": c.union, "__radd__": c.union}.get(method)
 
     def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
         class_name, _, method = fullname.rpartition(".")

@@ -43,18 +43,20 @@ from mypy.types import (
     Type,
     TypeOfAny,
     TypeType,
+    UnionType,
     get_proper_type,
 )
 
 from ..query.expression import _SQL_WORDS
 from .declarations import is_table
-from .headings import Attr, Heading, Headings, join, row_type, universal_names, with_universal
+from .headings import Attr, Heading, Headings, join, row_type, table_row, universal_names, with_universal
 
 ATTR = ErrorCode("typedj-attr", "Attribute name not in the table or query", "typedj")
 VALUE = ErrorCode("typedj-value", "Restriction value does not fit the attribute's type", "typedj")
 JOIN = ErrorCode("typedj-join", "Shared attribute of different origins in a join", "typedj")
 PROJ = ErrorCode("typedj-proj", "Projection that drops the key or repeats a name", "typedj")
 AGGR = ErrorCode("typedj-aggr", "Aggregation the runtime refuses", "typedj")
+UNION = ErrorCode("typedj-union", "Union of queries with different primary keys", "typedj")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COUNT = re.compile(r"^\s*count\s*\(.*\)\s*$", re.IGNORECASE | re.DOTALL)
@@ -231,6 +233,15 @@ class Checker:
         outer = _literal_bool(call.keyword("left"))
         if outer is None:
             return ctx.default_return_type
+        missing = [k for k in b.key if k not in a] if outer else []
+        if missing:
+            ctx.api.fail(
+                f"a left join needs the left operand to determine the right one: {a.title} lacks the "
+                f"key of {b.title} ({', '.join(missing)})",
+                operand,
+                code=JOIN,
+            )
+            return ctx.default_return_type
         return self._query(ctx, join(a, b, f"{a.title} * {b.title}", outer=outer))
 
     def join_reflected(self, ctx: MethodContext) -> Type:
@@ -262,6 +273,36 @@ class Checker:
             return ctx.default_return_type
         attrs = [replace(a, in_key=a.in_key or a.name in names) for a in heading]
         return self._query(ctx, Heading.of(f"{heading.title} * U", attrs))
+
+    # union -------------------------------------------------------------------------------
+
+    def union(self, ctx: MethodContext) -> Type:
+        """``a + b``: the same primary key on both sides; rows of one class stay instances."""
+        call = Call.of(ctx)
+        if not call.positional:
+            return ctx.default_return_type
+        operand = call.positional[0]
+        other = _type_of(ctx.api, operand)
+        a, b = self.headings.of_type(ctx.type), self.headings.of_type(other)
+        if a is None or b is None:
+            return ctx.default_return_type
+        if set(a.key) != set(b.key):
+            ctx.api.fail(
+                f"union needs the same primary key on both sides: {a.title} has ({', '.join(a.key)}), "
+                f"{b.title} has ({', '.join(b.key)})",
+                operand,
+                code=UNION,
+            )
+            return ctx.default_return_type
+        row = table_row(ctx.type)
+        default = get_proper_type(ctx.default_return_type)
+        if row is not None and row == table_row(other) and isinstance(default, Instance) and default.args:
+            return default.copy_modified(args=[row])
+        def optional(x: Attr) -> Attr:
+            return replace(x, type=UnionType.make_union([x.type, NoneType()]))
+        attrs = [x if x.in_key or x.name in b else optional(x) for x in a]
+        attrs += [optional(x) for x in b if x.name not in a]
+        return self._query(ctx, Heading.of(f"{a.title} + {b.title}", attrs))
 
     # proj --------------------------------------------------------------------------------
 

@@ -155,6 +155,18 @@ class Headings:
         return None
 
 
+def table_row(typ: Type) -> Instance | None:
+    """The row class of a table class, a table row, or a ``Query`` of table rows."""
+    t = get_proper_type(typ)
+    if isinstance(t, CallableType) and t.is_type_obj():
+        t = get_proper_type(t.ret_type)
+    elif isinstance(t, TypeType):
+        t = t.item
+    if isinstance(t, Instance) and t.type.fullname == QUERY and t.args:
+        t = get_proper_type(t.args[0])
+    return t if isinstance(t, Instance) and is_table(t.type) else None
+
+
 def _var_type(info: TypeInfo, name: str) -> Type:
     sym = info.names.get(name)
     node = sym.node if sym is not None else None
@@ -238,5 +250,8 @@ def join(a: Heading, b: Heading, title: str, *, outer: bool = False) -> Heading:
     attrs: dict[str, Attr] = {}
     for attr in [*a, *b]:
         if attr.name not in attrs:
-            attrs[attr.name] = replace(attr, in_key=attr.name in key)
+            typ = attr.type
+            if outer and attr.name not in a_names:  # a left join's unmatched rows: NULL
+                typ = UnionType.make_union([typ, NoneType()])
+            attrs[attr.name] = replace(attr, type=typ, in_key=attr.name in key)
     return Heading.of(title, attrs.values())
