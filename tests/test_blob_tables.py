@@ -493,3 +493,14 @@ def test_the_stores_page_example_runs(
     assert row.trace.shape == (100, 100) and row.notes is None
     assert row.protocol.read_bytes() == b"%PDF-1.4 protocol"
     assert row.raw == store / "subject1/session1/raw.bin"
+
+
+def test_an_unusable_store_fails_the_insert_before_any_row(
+    s3_endpoint: str, store_config: dict[str, Any], schema: tj.Schema, conn: tj.Connection
+) -> None:
+    rig.s3_store(store_config, s3_endpoint)
+    store_config["raw"]["bucket"] = "no-such-bucket"
+    Trace = _declare_traces(schema)
+    with pytest.raises(tj.StoreError, match=r"store 'raw': cannot upload '_hash/.*NoSuchBucket"):
+        Trace.insert1(trace_id=1, trace=np.zeros(3))
+    assert _count(conn, schema, "trace") == 0

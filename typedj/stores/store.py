@@ -86,11 +86,16 @@ class Store:
         return refs
 
     def _ensure(self, path: str, data: bytes) -> None:
-        info = self.backend.stat(path)
-        if info is not None and info.size == len(data):
-            self.backend.touch(path)
-        else:
-            self.backend.put(path, data)
+        try:
+            info = self.backend.stat(path)
+            if info is not None and info.size == len(data):
+                self.backend.touch(path)
+            else:
+                self.backend.put(path, data)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"store {self.name!r}: cannot upload {path!r}: {exc}") from exc
 
     def get_many(self, refs: Sequence[dict[str, Any]]) -> list[bytes | BaseException]:
         """The verified bytes of each reference, or the error that prevented it, in order."""
