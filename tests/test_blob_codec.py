@@ -475,6 +475,8 @@ def test_huge_counts_fail_before_allocating() -> None:
         unpack(DJ0 + b"\x02" + u64(1 << 62))
     with pytest.raises(BlobError, match="truncated"):
         unpack(MYM + b"C" + dims(1 << 30, 1 << 30))
+    huge_fieldless = unpack(MYM + b"S" + dims(1 << 40, 1 << 20) + u32(0))  # must not loop 2^60 times
+    assert isinstance(huge_fieldless, MatStruct) and huge_fieldless.shape == (1 << 40, 1 << 20)
 
 
 def test_invalid_values_report_item_and_offset() -> None:
@@ -621,6 +623,21 @@ def test_matstruct_api() -> None:
     with pytest.raises(ValueError, match="already has"):
         s.add_field("x")
     assert "MatStruct(2x2" in repr(s)
+    assert s[0] == {"x": np.array([[9.0]]), "z": np.zeros((0, 0))}  # array values compare deeply
+    assert s[0] != {"x": np.array([[8.0]]), "z": np.zeros((0, 0))}
+
+
+def test_derived_structs_and_cells_do_not_share_elements() -> None:
+    s = MatStruct.from_dict({"a": 1})
+    squeezed = s.squeeze()
+    squeezed[()]["a"] = 2
+    assert s[0]["a"] == 1
+    c = MatCell([1, 2, 3])
+    part = c[0:2]
+    part[0] = 99
+    assert c[0] == 1
+    with pytest.raises(TypeError):
+        MatCell("abc")
 
 
 def test_matstruct_constructors() -> None:

@@ -830,7 +830,7 @@ class _Decoder:
                 f"{end - pos} bytes left"
             )
         columns = [np.empty(n, dtype=object) for _ in names]
-        for i in range(n):
+        for i in range(n if columns else 0):  # no fields: nothing stored, however many elements
             for column in columns:
                 column[i], pos = self.sized(pos, end)
         grid = [c.reshape(shape, order="F") for c in columns]
@@ -1000,7 +1000,7 @@ def _object_grid(values: object, shape: tuple[int, ...]) -> ObjectArray:
     if isinstance(values, np.ndarray) and values.shape == shape:
         out[...] = values
         return out
-    if isinstance(values, np.ndarray) or not isinstance(values, Sequence | Iterator):
+    if isinstance(values, np.ndarray | str | bytes) or not isinstance(values, Sequence | Iterator):
         raise TypeError(f"expected an array of shape {shape} or a sequence of {math.prod(shape)} values")
     items = list(values)
     if len(items) != out.size:
@@ -1044,7 +1044,7 @@ def _select(grid: ObjectArray, key: slice | tuple[int | slice, ...]) -> ObjectAr
     """Several elements: a lone slice runs over MATLAB linear order (giving a row), a tuple
     indexes per dimension as numpy does."""
     if isinstance(key, slice):
-        return grid.ravel(order="F")[key].reshape(1, -1)
+        return grid.ravel(order="F")[key].reshape(1, -1).copy()
     picked = grid[key]
     if not isinstance(picked, np.ndarray):
         raise IndexError(f"invalid index {key!r}")
@@ -1106,6 +1106,12 @@ class StructElement(MutableMapping[str, object]):
 
     def __len__(self) -> int:
         return len(self._struct._columns)
+
+    def __eq__(self, other: object) -> bool:
+        # Mapping.__eq__ would compare array values with ==, which is ambiguous.
+        return isinstance(other, Mapping) and _same(dict(self), dict(other))
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"StructElement({dict(self)!r})"
@@ -1260,7 +1266,7 @@ class MatStruct:
     def squeeze(self) -> MatStruct:
         """Drop singleton dimensions (a 1x1 struct becomes 0-d)."""
         shape = tuple(s for s in self._shape if s != 1)
-        return MatStruct._wrap(shape, {n: c.reshape(shape) for n, c in self._columns.items()})
+        return MatStruct._wrap(shape, {n: c.reshape(shape).copy() for n, c in self._columns.items()})
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MatStruct):
@@ -1290,6 +1296,8 @@ class MatCell:
     __hash__ = None  # type: ignore[assignment]
 
     def __init__(self, values: Iterable[object] = (), shape: Iterable[int] | None = None) -> None:
+        if isinstance(values, str | bytes):
+            raise TypeError("MatCell takes a sequence of values; wrap a single value in a list")
         if isinstance(values, np.ndarray):
             dims = values.shape if shape is None else _as_shape(shape)
             if dims != values.shape:
@@ -1349,7 +1357,7 @@ class MatCell:
 
     def squeeze(self) -> MatCell:
         """Drop singleton dimensions."""
-        return MatCell._wrap(self._data.squeeze())
+        return MatCell._wrap(self._data.squeeze().copy())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MatCell):
