@@ -27,13 +27,14 @@ SECTION_KEY = ["dept", "course", "term_year", "term", "section"]
 def uni(conn: tj.Connection) -> Iterator[Any]:
     """The university pipeline, declared and loaded once for the module."""
     name = "t_query_conformance_university"
-    conn.query(f"DROP DATABASE IF EXISTS `{name}`")
+    if name in conn.dialect.list_schemas(conn):
+        conn.dialect.drop_database(conn, name)
     schema = tj.Schema(name, connection=conn)
     tables = university.declare(schema)
     university.load(tables, D)
     yield tables
     conn.schemas.pop(name, None)
-    conn.query(f"DROP DATABASE IF EXISTS `{name}`")
+    conn.dialect.drop_database(conn, name)
     conn._graph = None  # type: ignore[attr-defined]
 
 
@@ -397,7 +398,7 @@ def test_aggr_over_a_join_average(uni: Any) -> None:
         row = got[s["student_id"]]
         assert row["n"] == len(values) and row["last_name"] == s["last_name"]
         if values:
-            assert abs(row["gpa"] - sum(values) / len(values)) < Decimal("0.0001")
+            assert abs(float(row["gpa"]) - float(sum(values) / len(values))) < 1e-4
         else:
             assert row["gpa"] is None
 
@@ -545,7 +546,7 @@ def test_len_bool_in_head_keys(uni: Any) -> None:
     assert bool(uni.Student & {"home_state": "UT"}) and not (uni.Student & False)
     assert {"student_id": 1001} in uni.Student and {"student_id": 99} not in uni.Student
     assert uni.Student.head(3) == sorted(S, key=lambda r: r["student_id"])[:3]
-    assert sorted(r["student_id"] for r in (uni.Student & {"home_state": "NV"}).keys()) == sorted(  # noqa: SIM118
+    assert sorted(r["student_id"] for r in (uni.Student & {"home_state": "NV"}).keys()) == sorted(
         r["student_id"] for r in S if r["home_state"] == "NV"
     )
 

@@ -194,8 +194,7 @@ class Compiler:
             right.closed
             or not right.plain
             or right.hidden & left.available
-            or (outer
-            and (right.where or len(right.items) > 1))
+            or (outer and (right.where or len(right.items) > 1))
         ):
             right = self.wrap(right)
         out = left.copy()

@@ -29,18 +29,22 @@ if TYPE_CHECKING:
     from .expression import Query
 
 _BATCH = 4096
-_UNKNOWN_COLUMN = re.compile(r"Unknown column '(?:[^']*\.)?([^'.]+)'")
+_UNKNOWN_COLUMN = re.compile(r"Unknown column '(?:[^']*\.)?([^'.]+)'|no such column: (?:\S*\.)?(\w+)")
 
 
 def _unknown_column(exc: BaseException) -> TypedjError | None:
     """The server's "unknown column" (a name in SQL text) as UnknownAttributeError."""
     args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    if len(args) < 2 or args[0] != 1054:
+    if len(args) >= 2 and args[0] == 1054:
+        message = str(args[1])
+    elif type(exc).__name__ == "OperationalError" and args and "no such column" in str(args[0]):
+        message = str(args[0])  # sqlite3
+    else:
         return None
-    match = _UNKNOWN_COLUMN.search(str(args[1]))
-    name = match.group(1) if match else None
+    match = _UNKNOWN_COLUMN.search(message)
+    name = (match.group(1) or match.group(2)) if match else None
     return UnknownAttributeError(
-        f"the query names an attribute it does not have: {name!r} ({args[1]})", attribute=name
+        f"the query names an attribute it does not have: {name!r} ({message})", attribute=name
     )
 
 
