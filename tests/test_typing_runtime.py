@@ -11,6 +11,7 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any, Literal
 
+import numpy as np
 import pytest
 
 import typedj as tj
@@ -121,6 +122,8 @@ def test_the_passing_cases_run(lab: SimpleNamespace) -> None:
     assert (Se & {"subject_id": 1, "rig": "A"}).fetch1("rig") == "A"
     assert len(Se * lab.Rig.proj(rig="rig_id")) == 1
     assert Se.join(S, left=True).fetch1("species") == "mouse"
+    assert len(Se & {"session_date": "2024-01-02"}) == 1  # text for a date, as the plugin allows
+    assert len(Se & {"session_id": np.int16(1), "subject_id": np.int64(1)}) == 1
     both = ((S & {"sex": "M"}) + (S & {"sex": "F"})).fetch()
     assert [type(r) for r in both] == [S]
     assert (S.proj("sex") + S.proj(sex="notes")).to_dicts() == [{"subject_id": 1, "sex": "M"}]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 import typedj as tj
 
 from .pipeline import Note, Probe, Session, Spikes, Subject, Synapse
@@ -20,6 +22,9 @@ r_bad = Subject & {"subjct_id": 1}  # E: typedj-attr Subject has no attribute "s
 r_bad_value = Subject & {"subject_id": "one"}  # E: typedj-value Subject.subject_id is "int"
 r_bad_enum = Subject & {"sex": "X"}  # E: typedj-value Subject.sex
 r_none = Subject & {"date_of_birth": None}
+r_date_text = Session & {"session_date": "2024-01-02"}
+r_numpy = Session & {"session_id": np.int16(2), "subject_id": np.int64(1)}
+r_bad_text = Session & {"session_id": "2"}  # E: typedj-value Session.session_id is "int"
 r_dict_call = Session & dict(session_idd=1)  # E: typedj-attr did you mean "session_id"?
 r_list = Subject - [{"subject_id": 1}, {"speces": "rat"}]  # E: typedj-attr did you mean "species"?
 r_not = Subject & tj.Not({"sexx": "M"})  # E: typedj-attr did you mean "sex"?

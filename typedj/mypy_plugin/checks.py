@@ -205,7 +205,7 @@ class Checker:
         if isinstance(actual, AnyType | NoneType) or is_subtype(actual, expected):
             return
         known = actual.last_known_value if isinstance(actual, Instance) else None
-        if known is not None and is_subtype(known, expected):
+        if (known is not None and is_subtype(known, expected)) or _converted(actual, expected):
             return
         given = format_type(known if known is not None else actual, api.options)
         api.fail(
@@ -578,6 +578,31 @@ class Checker:
 class _Named:
     attr: Attr
     lineage_source: str | None
+
+
+_FROM_TEXT = frozenset(
+    {"datetime.date", "datetime.datetime", "datetime.time", "decimal.Decimal", "uuid.UUID"}
+)
+_NUMPY = {"builtins.int": "numpy.integer", "builtins.float": "numpy.number", "builtins.bool": "numpy.bool"}
+
+
+def _converted(actual: Type, expected: Type) -> bool:
+    """Values the server or the codecs take for the attribute's type, as inserts do.
+
+    Text for dates, times, decimals and UUIDs (``{"session_date": "2024-01-02"}``),
+    numpy scalars for numbers, and numbers for decimals.
+    """
+    a = get_proper_type(actual)
+    if not isinstance(a, Instance):
+        return False
+    e = get_proper_type(expected)
+    wanted = {get_proper_type(t) for t in (e.items if isinstance(e, UnionType) else [e])}
+    names = {t.type.fullname for t in wanted if isinstance(t, Instance)}
+    if a.type.fullname == "builtins.str" and names & _FROM_TEXT:
+        return True
+    if a.type.fullname in ("builtins.int", "builtins.float") and "decimal.Decimal" in names:
+        return True
+    return any(a.type.has_base(_NUMPY[n]) for n in names if n in _NUMPY)
 
 
 def _type_of(api: CheckerPluginInterface, expr: Expression) -> Type:
