@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 import typedj as tj
-from typedj import Attr, Blob, Key, Lookup, Manual, Ref
-
 from tests.lab import declare_lab
+from typedj import Attr, Blob, Key, Manual, Ref
 
 
 def create_sql(conn: tj.Connection, schema: str, table: str) -> str:
@@ -43,7 +42,9 @@ def test_column_types_and_comments(schema: tj.Schema, conn: tj.Connection) -> No
     ddl = create_sql(conn, schema.name, "subject")
     assert column_line(ddl, "subject_id") == "int(11) NOT NULL COMMENT ':int32:subject id'"
     assert column_line(ddl, "species") == "varchar(32) NOT NULL"
-    assert column_line(ddl, "sex") == "enum('M','F','U') NOT NULL DEFAULT 'U' COMMENT ':enum(''M'',''F'',''U''):'"
+    assert column_line(ddl, "sex") == (
+        "enum('M','F','U') NOT NULL DEFAULT 'U' COMMENT ':enum(''M'',''F'',''U''):'"
+    )
     assert column_line(ddl, "date_of_birth") == "date DEFAULT NULL COMMENT ':date:'"
     assert column_line(ddl, "weight") == "decimal(5,2) NOT NULL DEFAULT 20.00 COMMENT ':decimal(5,2):'"
     assert column_line(ddl, "notes") == "varchar(1024) NOT NULL DEFAULT '' COMMENT ':varchar(1024):free text'"
@@ -81,7 +82,9 @@ def test_column_types_and_comments(schema: tj.Schema, conn: tj.Connection) -> No
     assert column_line(synapse, "weight") == "double NOT NULL COMMENT ':float64:'"
 
     note = create_sql(conn, schema.name, "note")
-    assert column_line(note, "_singleton") == "tinyint(4) NOT NULL DEFAULT 1 COMMENT ':bool:singleton primary key'"
+    assert column_line(note, "_singleton") == (
+        "tinyint(4) NOT NULL DEFAULT 1 COMMENT ':bool:singleton primary key'"
+    )
     assert "PRIMARY KEY (`_singleton`)" in note
 
     config = create_sql(conn, schema.name, "#config")
@@ -91,7 +94,8 @@ def test_column_types_and_comments(schema: tj.Schema, conn: tj.Connection) -> No
 
 def test_lineage_rows(schema: tj.Schema, conn: tj.Connection) -> None:
     declare_lab(schema)
-    rows = set(conn.query(f"SELECT table_name, attribute_name, lineage FROM `{schema.name}`.`~lineage`").fetchall())
+    sql = f"SELECT table_name, attribute_name, lineage FROM `{schema.name}`.`~lineage`"
+    rows = set(conn.query(sql).fetchall())
     s = schema.name
     expected = {
         ("#species", "species", f"{s}.#species.species"),
@@ -169,7 +173,7 @@ def test_bad_declarations_are_refused(schema: tj.Schema, body: str, message: str
 
 
 def test_class_name_must_be_camel_case(schema: tj.Schema) -> None:
-    class bad_name(Manual):  # noqa: N801
+    class bad_name(Manual):
         x: Key[int]
 
     with pytest.raises(tj.DeclarationError, match="CamelCase"):
@@ -186,7 +190,7 @@ def test_mismatch_with_existing_table_lists_differences(schema_name: str, conn: 
 
     again = tj.Schema(schema_name, connection=conn)
 
-    class Probe(Manual):  # type: ignore[no-redef]
+    class Probe(Manual):  # type: ignore[no-redef]  # noqa: F811 - the same class, changed
         probe_id: Key[int]
         label: str = Attr(max_length=32)
         extra: float = 0.0
@@ -233,7 +237,8 @@ def test_cross_schema_reference(schema_name: str, conn: tj.Connection) -> None:
         ddl = create_sql(conn, schema_name, "visit")
         assert f"REFERENCES `{schema_name}_up`.`animal` (`animal_id`)" in ddl
         lineage = conn.query(
-            f"SELECT lineage FROM `{schema_name}`.`~lineage` WHERE table_name='visit' AND attribute_name='animal_id'"
+            f"SELECT lineage FROM `{schema_name}`.`~lineage` "
+            "WHERE table_name='visit' AND attribute_name='animal_id'"
         ).fetchone()[0]
         assert lineage == f"{schema_name}_up.animal.animal_id"
         Animal.insert1({"animal_id": 7})
@@ -251,7 +256,7 @@ def test_cross_schema_reference(schema_name: str, conn: tj.Connection) -> None:
 def test_forward_reference_waits_for_parent(schema: tj.Schema) -> None:
     @schema
     class Child(Manual):
-        parent: Key[Ref["Parent"]]  # noqa: F821
+        parent: Key[Ref[Parent]]
         child_id: Key[int]
 
     with pytest.raises(tj.DeclarationError, match="not declared yet"):

@@ -6,6 +6,7 @@ result through the dialect to the server.
 
 from __future__ import annotations
 
+import inspect
 import re
 import types as pytypes
 import typing
@@ -49,6 +50,9 @@ RESERVED = frozenset(
 )
 
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_CORE_SPELLING = re.compile(
+    r"(var)?char\(\d+\)|decimal\(\d+,\s*\d+\)|date|datetime(\(\d\))?|enum\(.+\)", re.I
+)
 
 _INT_RANGES = {
     "tinyint": (-(2**7), 2**7 - 1),
@@ -126,7 +130,7 @@ def read_fields(cls: type, namespace: dict[str, Any] | None = None) -> list[Fiel
     cached = cls.__dict__.get("_fields")
     if cached is not None and namespace is None:
         return list(cached)
-    own = cls.__dict__.get("__annotations__", {})
+    own = inspect.get_annotations(cls)
     only_own = type(cls.__name__, (), {"__annotations__": dict(own), "__module__": cls.__module__})
     try:
         hints = typing.get_type_hints(
@@ -223,7 +227,7 @@ def attribute_type(cls_name: str, f: Field) -> tuple[str, str, bool, Any]:
                     "bytes": "longblob", "json": "json"}
         if sql.lower() in core_sql:
             return sql.lower(), core_sql[sql.lower()], True, base
-        if re.fullmatch(r"(var)?char\(\d+\)|decimal\(\d+,\s*\d+\)|date|datetime(\(\d\))?|enum\(.+\)", sql, re.I):
+        if _CORE_SPELLING.fullmatch(sql):
             return sql, sql, True, base
         return sql, sql, False, base
     if f.sql is not None:

@@ -53,7 +53,9 @@ def children(graph: nx.DiGraph, node: str) -> list[tuple[str, ForeignKey]]:
 
 
 def parents(graph: nx.DiGraph, node: str) -> list[tuple[str, ForeignKey]]:
-    return [(parent, fk) for parent in sorted(graph.predecessors(node)) for fk in graph.edges[parent, node]["fks"]]
+    return [
+        (parent, fk) for parent in sorted(graph.predecessors(node)) for fk in graph.edges[parent, node]["fks"]
+    ]
 
 
 def for_connection(conn: Connection) -> nx.DiGraph:

@@ -30,7 +30,7 @@ def kind_of(type_name: str) -> str:
     t = type_name.lower().strip()
     if t.startswith("<"):
         inner = t[1:-1]
-        codec, _, store = inner.partition("@")
+        codec = inner.partition("@")[0]
         if codec == "blob":
             return "external" if "@" in inner else "blob"
         return codec  # attach, filepath, object, ... (stores)

@@ -183,8 +183,9 @@ class Schema:
         if lineage:
             rows = [(table_def.name, attr, origin) for attr, origin in lineage.items()]
             with conn.transaction():
+                lineage_table = dialect.table(self.name, "~lineage")
                 conn.query(
-                    f"DELETE FROM {dialect.table(self.name, '~lineage')} WHERE table_name = {dialect.placeholder}",
+                    f"DELETE FROM {lineage_table} WHERE table_name = {dialect.placeholder}",
                     (table_def.name,),
                 )
                 conn.executemany(

@@ -105,7 +105,8 @@ class Validator:
         make_row_type: Any = TypedDict
         model = make_row_type(f"{table}Row", fields)
         model.__pydantic_config__ = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-        self._adapter: pydantic.TypeAdapter[list[dict[str, Any]]] = pydantic.TypeAdapter(list.__class_getitem__(model))
+        rows_type = list.__class_getitem__(model)
+        self._adapter: pydantic.TypeAdapter[list[dict[str, Any]]] = pydantic.TypeAdapter(rows_type)
         self._float_nullable = [a.name for a in self.attributes if a.kind == "float" and a.nullable]
 
     def validate(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

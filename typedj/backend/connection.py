@@ -7,6 +7,7 @@ transaction on a new connection would silently lose its first half.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -60,10 +61,8 @@ class Connection:
 
     def close(self) -> None:
         if self._raw is not None and self._pid == os.getpid():
-            try:
+            with contextlib.suppress(Exception):  # closing a dead connection may fail
                 self._raw.close()
-            except Exception:
-                pass
         self._raw = None
 
     @property

@@ -99,7 +99,8 @@ class MySQLDialect(Dialect):
             cols = ", ".join(self.quote(c) for c in index.attributes)
             lines.append(f"{'UNIQUE ' if index.unique else ''}INDEX ({cols})")
         body = ",\n  ".join(lines)
-        sql = f"CREATE TABLE IF NOT EXISTS {self.table(table.schema, table.name)} (\n  {body}\n) ENGINE=InnoDB"
+        name = self.table(table.schema, table.name)
+        sql = f"CREATE TABLE IF NOT EXISTS {name} (\n  {body}\n) ENGINE=InnoDB"
         if table.comment:
             sql += " COMMENT=" + self.literal(table.comment)
         return [sql]
@@ -145,7 +146,8 @@ class MySQLDialect(Dialect):
         indexes: dict[str, dict[str, tuple[bool, list[str]]]] = defaultdict(dict)
         for name, index, non_unique, col in conn.query(
             "SELECT table_name, index_name, non_unique, column_name FROM information_schema.statistics "
-            "WHERE table_schema = %s AND index_name <> 'PRIMARY' ORDER BY table_name, index_name, seq_in_index",
+            "WHERE table_schema = %s AND index_name <> 'PRIMARY' "
+            "ORDER BY table_name, index_name, seq_in_index",
             (schema,),
         ).fetchall():
             indexes[name].setdefault(index, (not int(non_unique), []))[1].append(col)
