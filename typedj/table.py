@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, Self, TypeVar, overload
 
-from typing_extensions import Self, dataclass_transform
+from typing_extensions import dataclass_transform
 
 from . import codecs
 from . import graph as graphs
@@ -159,7 +159,9 @@ class TableMeta(type):
         offset: int | None = ...,
     ) -> tuple[np.ndarray, ...]: ...
 
-    def fetch(cls, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
+    def fetch(
+        cls, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None
+    ) -> Any:
         """All rows as instances of this class, or one array per named attribute."""
         query: Any = cls._query()  # the overloads cannot take a star-args forward
         return query.fetch(*attributes, order_by=order_by, limit=limit, offset=offset)
@@ -445,7 +447,7 @@ def _as_rows(rows: Any) -> list[Any]:
     names = getattr(getattr(rows, "dtype", None), "names", None)
     if names:
         return [dict(zip(names, r, strict=True)) for r in rows.tolist()]
-    if isinstance(rows, Mapping) or isinstance(rows, Table):
+    if isinstance(rows, Mapping | Table):
         raise TypeError("insert takes a collection of rows; use insert1 for one row")
     return list(rows)
 
@@ -732,7 +734,9 @@ def _union(conn: Connection, name: str, restrictions: list[Query[Any]]) -> Query
     return base & alternatives
 
 
-def _check_parts(conn: Connection, graph: Any, plan: dict[str, list[Query[Any]]], mode: str) -> dict[str, list[Query[Any]]]:
+def _check_parts(
+    conn: Connection, graph: Any, plan: dict[str, list[Query[Any]]], mode: str
+) -> dict[str, list[Query[Any]]]:
     for _ in range(len(graph) + 1):
         added = False
         for name in list(plan):
@@ -802,7 +806,8 @@ def drop_tables(conn: Connection, names: Sequence[str]) -> list[str]:
             s.lineage.pop(table, None)
             if s.has_lineage:
                 conn.query(
-                    f"DELETE FROM {conn.dialect.table(schema, '~lineage')} WHERE table_name = {conn.dialect.placeholder}",
+                    f"DELETE FROM {conn.dialect.table(schema, '~lineage')} "
+                    f"WHERE table_name = {conn.dialect.placeholder}",
                     (table,),
                 )
             for cls in list(s.classes.values()):
