@@ -247,3 +247,27 @@ def test_jobs_need_a_foreign_key_in_the_primary_key(schema: tj.Schema) -> None:
     Standalone.key_source = Item
     with pytest.raises(tj.TypedjError, match="no foreign keys in its primary key"):
         Standalone.populate(reserve_jobs=True)
+
+
+def test_reservations_expire_where_the_server_cannot_tell_live_sessions(
+    pipeline: Any, conn: tj.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _Source, Result = pipeline
+    from typedj.populate.autopopulate import todo
+
+    jobs = Result.jobs
+    jobs.refresh(todo(Result, []))
+    table = f"`{Result._def.schema}`.`~~result`"
+    conn.query(f"UPDATE {table} SET status='reserved', connection_id=999999, "
+               "reserved_time=CURRENT_TIMESTAMP(3) - INTERVAL 25 HOUR WHERE source_id = 1")
+    conn.query(f"UPDATE {table} SET status='reserved', connection_id=999999, "
+               "reserved_time=CURRENT_TIMESTAMP(3) - INTERVAL 1 HOUR WHERE source_id = 2")
+    monkeypatch.setattr(conn.dialect, "live_sessions", lambda c: None)  # as without PROCESS privilege
+    assert jobs.recover() == 1
+    assert jobs.reserved.fetch("source_id").tolist() == [2]
+    assert jobs.recover(timeout=1800) == 1
+    assert len(jobs.reserved) == 0
+    result = Result.populate(reserve_jobs=True)
+    assert result["success_count"] == 10 and result["error_list"] == []
+    with pytest.raises(KeyError):
+        result["nothing"]

@@ -68,6 +68,12 @@ class PopulateResult:
         """``(key, error message)`` pairs, as datajoint-python returns them."""
         return [(f.key, f.error) for f in self.failed]
 
+    def __getitem__(self, name: str) -> Any:
+        """``result["success_count"]`` and ``result["error_list"]``, as datajoint-python's dict."""
+        if name not in ("success_count", "error_list"):
+            raise KeyError(name)
+        return getattr(self, name)
+
     def merge(self, other: PopulateResult) -> None:
         self.succeeded += other.succeeded
         self.failed += other.failed

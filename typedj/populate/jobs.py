@@ -30,6 +30,8 @@ log = logging.getLogger("typedj")
 STATUSES = ("pending", "reserved", "success", "error", "ignore")
 ERROR_MESSAGE_LENGTH = 2047
 DEFAULT_PRIORITY = 5
+DEFAULT_RESERVATION_TIMEOUT = 24 * 3600.0
+"""Seconds after which a reservation counts as dead where the server cannot say."""
 _TRUNCATED = "...truncated"
 _CORE_SQL = re.compile(
     r"(var)?char\(\d+\)|decimal\(\d+,\s*\d+\)|date|datetime(\(\d\))?|enum\(.+\)", re.IGNORECASE
@@ -271,9 +273,9 @@ class Jobs:
     def recover(self, timeout: float | None = None) -> int:
         """Return the reservations of dead workers to pending; the number returned.
 
-        A reservation is dead when its session is gone from the server. Where the server
-        cannot tell (no privilege to see every session, or a backend without sessions),
-        reservations older than ``timeout`` seconds are taken as dead.
+        A reservation is dead when its session is gone from the server. Reservations older
+        than ``timeout`` seconds are taken as dead too; where the server cannot tell which
+        sessions live (no privilege to see every session), ``timeout`` defaults to 24 hours.
         """
         conn = self.connection
         d = conn.dialect
@@ -289,6 +291,8 @@ class Jobs:
             if dead:
                 marks = ", ".join([d.placeholder] * len(dead))
                 count += self._release_where(f"{d.quote('connection_id')} IN ({marks})", dead)
+        if timeout is None and live is None:
+            timeout = DEFAULT_RESERVATION_TIMEOUT
         if timeout is not None:
             count += self._release_where(f"{d.quote('reserved_time')} < {d.seconds_ago()}", [timeout])
         if count:
