@@ -103,3 +103,24 @@ def test_fallback_for_a_buffered_cursor(conn: tj.Connection) -> None:
     cursor = conn.query("SELECT 1")
     assert read_columns(cursor) is None
     assert cursor.fetchall() == ((1,),)
+
+
+def test_streaming_in_batches(conn: tj.Connection, schema: tj.Schema) -> None:
+    @schema
+    class Many(tj.Manual):
+        many_id: tj.Key[int]
+        value: float | None = None
+
+    Many.insert([{"many_id": i, "value": None if i % 7 == 0 else i / 2} for i in range(10_000)])
+    cursor = conn.query(Many._query().sql + " ORDER BY many_id", stream=True)
+    first = read_columns(cursor, 4096)
+    second = read_columns(cursor, 4096)
+    third = read_columns(cursor, 4096)
+    assert first is not None and second is not None and third is not None
+    assert [len(first[0]), len(second[0]), len(third[0])] == [4096, 4096, 10_000 - 8192]
+    assert read_columns(cursor, 4096) is None  # the result has been read to its end
+    cursor.close()
+    assert third[0][-1] == 9999 and first[1][:3] == [None, 0.5, 1.0]
+    rows = list(Many)
+    assert len(rows) == 10_000 and sorted(r.many_id for r in rows) == list(range(10_000))
+    assert conn.query("SELECT 2").fetchone() == (2,)

@@ -22,30 +22,33 @@ Column = list[Any]
 _MAX_PACKET = 0xFFFFFF
 
 
-def read_columns(cursor: Any) -> list[Column] | None:
-    """All remaining rows of an unbuffered pymysql cursor as converted columns.
+def read_columns(cursor: Any, max_rows: int | None = None) -> list[Column] | None:
+    """The remaining rows (at most ``max_rows``) of an unbuffered pymysql cursor, as columns.
 
     Returns None (nothing read) when ``cursor`` is not a pymysql unbuffered cursor
-    with a pending result; the caller then reads it the ordinary way.
+    with a pending result: the caller reads it the ordinary way, or, once this has
+    read a result to its end, knows there is nothing left.
     """
     result = getattr(cursor, "_result", None)
     if not isinstance(cursor, pymysql.cursors.SSCursor) or result is None:
         return None
     if not getattr(result, "unbuffered_active", False) or not result.field_count:
         return None
-    raw = _read_raw(result)
+    raw = _read_raw(result, max_rows)
     return [_convert(col, enc, conv) for col, (enc, conv) in zip(raw, result.converters, strict=True)]
 
 
-def _read_raw(result: Any) -> list[list[bytes | None]]:
-    """The fields of every row packet up to the EOF packet, as byte strings per column."""
+def _read_raw(result: Any, max_rows: int | None) -> list[list[bytes | None]]:
+    """The fields of the row packets up to the EOF packet, as byte strings per column."""
     conn = result.connection
     read = conn._rfile.read
     columns: list[list[bytes | None]] = [[] for _ in range(result.field_count)]
     appends = [c.append for c in columns]
     seq = conn._next_seq_id
+    remaining = -1 if max_rows is None else max_rows
     try:
-        while True:
+        while remaining:
+            remaining -= 1
             header = read(4)
             if len(header) < 4:
                 raise pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query")
@@ -65,6 +68,9 @@ def _read_raw(result: Any) -> list[list[bytes | None]]:
                 status = int.from_bytes(data[3:5], "little") if len(data) >= 5 else 0
                 result.warning_count = int.from_bytes(data[1:3], "little") if len(data) >= 3 else 0
                 result.has_next = bool(status & SERVER_STATUS.SERVER_MORE_RESULTS_EXISTS)
+                result.unbuffered_active = False
+                result.connection = None
+                result.rows = None
                 break
             if first == 0xFF:
                 conn._next_seq_id = seq
@@ -92,9 +98,6 @@ def _read_raw(result: Any) -> list[list[bytes | None]]:
                 pos += n
     finally:
         conn._next_seq_id = seq
-    result.unbuffered_active = False
-    result.connection = None
-    result.rows = None
     return columns
 
 

@@ -234,13 +234,28 @@ def exists(query: Query[Any]) -> bool:
 def iterate(query: Query[Any]) -> Iterator[Any]:
     """Stream rows from the server in batches instead of holding the whole result."""
     sql, params, names = statement(query)
-    cursor = query.connection.query(sql, params, stream=True)
+    conn = query.connection
+    cursor = conn.query(sql, params, stream=True)
+    reader: Any = None
+    if conn.dialect.name == "mysql":
+        from ..backend.mysql_rows import read_columns as reader
+    started = False
     try:
         while True:
-            batch = cursor.fetchmany(_BATCH)
-            if not batch:
-                return
-            data = _columns(query, names, batch)
+            if reader is not None:
+                raw = reader(cursor, _BATCH)
+                if raw is None and not started:
+                    reader = None  # not a result the fast reader understands
+                    continue
+                if raw is None or not raw[0]:
+                    return
+                started = True
+                data = _decode_columns(query, names, list(raw))
+            else:
+                batch = cursor.fetchmany(_BATCH)
+                if not batch:
+                    return
+                data = _columns(query, names, batch)
             if query._row_class is not None:
                 yield from _instances(query._row_class, names, data)
             else:
