@@ -14,7 +14,9 @@ from typedj.drift import alter_table
 pytestmark = pytest.mark.mysql_only("ALTER TABLE and information_schema")
 
 
-def _original(schema: tj.Schema) -> tuple[type, type]:
+def _animal(schema: tj.Schema) -> type:
+    """The table as first declared."""
+
     @schema
     class Animal(Manual):
         """animals"""
@@ -24,6 +26,12 @@ def _original(schema: tj.Schema) -> tuple[type, type]:
         weight: float = 0.0
         notes: str = Attr(default="", max_length=100, comment="free text")
         indexes = [tj.Index("name")]
+
+    return Animal
+
+
+def _original(schema: tj.Schema) -> tuple[type, type]:
+    Animal = _animal(schema)
 
     @schema
     class Visit(Manual):
@@ -123,15 +131,7 @@ def test_reference_changes_are_listed_and_refused(schema: tj.Schema, conn: tj.Co
     _original(schema)
     s = _fresh(conn, schema.name)
 
-    @s
-    class Animal(Manual):
-        """animals"""
-
-        animal_id: Key[int]
-        name: str = Attr(max_length=64)
-        weight: float = 0.0
-        notes: str = Attr(default="", max_length=100, comment="free text")
-        indexes = [tj.Index("name")]
+    Animal = _animal(s)
 
     @s
     class Visit(Manual):
@@ -293,15 +293,7 @@ def test_alter_without_prompt(
     _original(schema)
     s = _fresh(conn, schema.name)
 
-    @s
-    class Animal(Manual):
-        """animals"""
-
-        animal_id: Key[int]
-        name: str = Attr(max_length=64)
-        weight: float = 0.0
-        notes: str = Attr(default="", max_length=100, comment="free text")
-        indexes = [tj.Index("name")]
+    Animal = _animal(s)
 
     @s
     class Visit(Manual):
