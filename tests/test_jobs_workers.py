@@ -325,3 +325,19 @@ def test_typedj_and_datajoint_workers_share_the_queue(pipe: Pipeline, mysql_url:
     by_worker = Counter(who for who, _, _ in calls)
     assert by_worker["dj"] > 0 and by_worker["tj"] > 0, by_worker
     assert len(pipe.Result) == 150 and len(pipe.Result.Piece) == 300
+
+
+def test_worker_command_restricts_and_reports_failures(pipe: Pipeline) -> None:
+    pipe.Source.insert([(1, 1.0), (2, 1000.0), (3, 3.0)])
+    first = pipe.worker("--reserve-jobs", "--restrict", '{"source_id": 3}')
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert out.strip() == "Result: 1 made, 0 failed, 0 skipped"
+    second = pipe.worker("--reserve-jobs")
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 1
+    assert out.strip() == "Result: 1 made, 1 failed, 0 skipped"
+    assert "{'source_id': 2}: ValueError: too big: 1000.0" in err
+    [error] = pipe.Result.jobs.errors.to_dicts()
+    assert error["source_id"] == 2 and "Traceback" in error["error_stack"]
+    assert sorted(pipe.Result.fetch("source_id").tolist()) == [1, 3]
