@@ -10,14 +10,24 @@ datajoint-python 2.3.5 cannot insert into ``<blob@store>`` on MariaDB (it hands 
 JSON reference as a dict); its store column is therefore "-" for inserts, and its store
 fetch reads the rows typedj wrote to the MD5 store (which it can read). Targets (issue 4):
 in-table insert at least 2x faster than the reference, fetch no slower.
+
+With moto installed, an S3 store is measured too (moto's server in its own process on
+loopback): insert, a cold fetch (local cache emptied first) and a warm one (from the
+cache), beside one-request-per-row serial downloads (what the reference does) as a floor.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +94,79 @@ def declare_datajoint(dj_conn: Any, name: str, tj_name: str) -> tuple[Any, Any]:
     return InTable, StoredMd5
 
 
+@contextlib.contextmanager
+def moto_endpoint() -> Iterator[str | None]:
+    """An S3 server (moto) in a subprocess on a free loopback port, or None without moto."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        yield None
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def measure_s3(conn: tj.Connection, name: str, endpoint: str, rows: list[dict[str, Any]], kind: str,
+               cache: Path, repeats: int) -> list[Case]:
+    import boto3
+
+    from typedj.codecs.blob import unpack
+    from typedj.stores.store import get_store
+
+    boto3.client("s3", endpoint_url=f"http://{endpoint}", aws_access_key_id="k", aws_secret_access_key="s",
+                 region_name="us-east-1").create_bucket(Bucket=f"bench-{kind}")
+    tj.config.stores["bench_s3"] = {"protocol": "s3", "endpoint": endpoint, "bucket": f"bench-{kind}",
+                                    "location": "lab", "access_key": "k", "secret_key": "s", "secure": False}
+    tj.config.cache_folder = str(cache)
+    schema = tj.Schema(name, connection=conn)
+
+    @schema
+    class InS3(Manual):
+        frame_id: Key[int]
+        frame: Blob[np.ndarray] = External("bench_s3")
+
+    store = get_store("bench_s3")
+
+    def empty() -> None:
+        conn.query(f"DELETE FROM {conn.dialect.table(name, 'in_s3')}")
+        store.backend.delete([o.path for o in store.backend.listing("_hash")])
+
+    def cold() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def serial() -> list[Any]:
+        import json
+
+        sql = f"SELECT frame FROM {conn.dialect.table(name, 'in_s3')}"
+        texts = [r[0] for r in conn.query(sql).fetchall()]
+        return [unpack(store.backend.get(json.loads(t)["path"])) for t in texts]
+
+    insert = interleaved({"s3": (lambda: InS3.insert(rows), empty)}, repeats=repeats)
+    read = interleaved({"cold": (lambda: InS3.fetch("frame"), cold),
+                        "warm": (lambda: InS3.fetch("frame"), None),
+                        "serial": (serial, None)}, repeats=repeats)
+    n = len(rows)
+    return [
+        Case(f"{kind}: insert {n}, S3 (moto)", insert["s3"]),
+        Case(f"{kind}: fetch {n}, S3, cold cache", read["cold"],
+             extra={"serial, 1 request/row": read["serial"]}),
+        Case(f"{kind}: fetch {n}, S3, warm cache", read["warm"]),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200)
@@ -93,7 +176,7 @@ def main() -> None:
     tj.config.stores["bench"] = {"protocol": "file", "location": str(folder / "blake3")}
     tj.config.stores["bench_md5"] = {"protocol": "file", "location": str(folder / "md5"), "hash": "md5"}
     cases: list[Case] = []
-    with bench_server() as url:
+    with bench_server() as url, moto_endpoint() as s3:
         conn = tj.connect(url)
         dj_conn = datajoint_connection(url)
         if dj_conn is not None:
@@ -112,8 +195,11 @@ def main() -> None:
                     rows = [{"frame_id": i, "frame": a} for i, a in enumerate(arrays)]
                     cases += measure(conn, kind, rows, tj_name, dj_name, folder, args.repeats,
                                      InTable, Stored, StoredMd5, DjInTable, DjStoredMd5)
+                    if s3 is not None:
+                        cases += measure_s3(conn, f"{tj_name}_{kind}", s3, rows, kind, folder / "cache",
+                                            args.repeats)
         finally:
-            for name in (tj_name, dj_name):
+            for name in (tj_name, dj_name, f"{tj_name}_random", f"{tj_name}_smooth"):
                 conn.query(f"DROP DATABASE IF EXISTS {conn.dialect.quote(name)}")
             shutil.rmtree(folder, ignore_errors=True)
     print_table(f"bench_blobs: {args.rows} rows of 100x100 float64 (80 kB each), "
