@@ -125,10 +125,19 @@ def run_keys(
                         break
         except (KeyboardInterrupt, SystemExit):
             maker.conn.close()
-            if held is not None and jobs is not None and jobs.release(held):
-                log.warning("%s: interrupted; the job %s is pending again", cls.__name__, held)
+            if held is not None and jobs is not None:
+                _release(cls, jobs, held)
             raise
     return result
+
+
+def _release(cls: Any, jobs: Jobs, held: list[Any]) -> None:
+    try:
+        if jobs.release(held):
+            log.warning("%s: interrupted; the job %s is pending again", cls.__name__, held)
+    except Exception as exc:  # the interruption matters more; recover() frees the job later
+        log.warning("%s: interrupted; could not release the job %s (%s): it is freed once this "
+                    "session is gone", cls.__name__, held, exc)
 
 
 # -- what populate does -----------------------------------------------------------------
