@@ -16,7 +16,8 @@ import pytest
 
 import typedj as tj
 from typedj import Key, Link, Manual, Part, Ref
-from typedj.codegen import class_path, generate, literal, tier_of
+from typedj.codegen import _attribute_line, class_path, generate, literal, tier_of
+from typedj.heading import Attribute
 
 from .lab import declare_lab
 
@@ -65,6 +66,25 @@ def test_literals_are_python_source() -> None:
     assert literal(float("nan")) == "float('nan')"
     with pytest.raises(TypeError, match="no Python literal"):
         literal(object())
+
+
+def test_attribute_lines_for_codecs_and_native_types() -> None:
+    def line(type_name: str, sql: str, core: bool = True, **kw: Any) -> str:
+        return _attribute_line(Attribute(name="x", type_name=type_name, sql_type=sql, core=core, **kw), "t.x")
+
+    assert line("<blob@raw>", "json") == "x: Blob[Any] = External('raw')"
+    assert line("<blob@>", "json", nullable=True, default=None, comment="c") == \
+        "x: Blob[Any] | None = External('', default=None, comment='c')"
+    assert line("<attach@files>", "json") == "x: tj.Attach = External('files')"
+    assert line("<filepath@data>", "json") == "x: tj.Filepath = External('data')"
+    assert line("<attach>", "longblob") == "x: tj.Attach"
+    assert line("int unsigned", "int unsigned", core=False) == "x: tj.uint32"
+    assert line("smallint", "smallint", core=False, default="3") == \
+        "x: int = Attr(default=3, sql_type='smallint')"
+    assert line("char(2)", "char(2)", in_key=True) == "x: Key[str] = Attr(max_length=2, fixed_length=True)"
+    assert line("time", "time", core=False) == "x: time = Attr(sql_type='time')"
+    with pytest.raises(tj.DeclarationError, match="codec type <object@s> has no typedj spelling"):
+        line("<object@s>", "json")
 
 
 def test_typedj_schema_round_trip(schema: tj.Schema, conn: tj.Connection, tmp_path: Path) -> None:

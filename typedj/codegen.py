@@ -19,7 +19,7 @@ from uuid import UUID
 import networkx as nx
 
 from .backend.connection import Connection, connect
-from .declare import RESERVED, snake_case
+from .declare import RESERVED, TIER_PREFIX, snake_case
 from .errors import DeclarationError
 from .heading import Attribute, ForeignKey, TableDef, enum_values
 from .types import MISSING
@@ -246,8 +246,7 @@ def _table_of_class(table: str) -> str:
         return ""
     if master is not None:
         return f"{_table_of_class(master)}__{stem}"
-    prefix = {"Lookup": "#", "Computed": "__", "Imported": "_", "Manual": ""}[tier]
-    return prefix + stem
+    return TIER_PREFIX[tier] + stem
 
 
 def _master_order(tables: dict[str, TableDef], tops: dict[str, str]) -> list[str]:
