@@ -559,3 +559,11 @@ def test_iteration_streams_the_same_rows(uni: Any) -> None:
     instances = list(uni.Student & {"home_state": "AZ"})
     assert all(type(i) is uni.Student for i in instances)
     assert len(instances) == len(where(S, lambda r: r["home_state"] == "AZ"))
+
+
+def test_aggr_keeps_a_renamed_attribute(uni: Any) -> None:
+    counts = Counter(r["student_id"] for r in E)
+    check(
+        uni.Student.aggr(uni.Enroll, surname="last_name", n="count(*)"),
+        [{"student_id": r["student_id"], "surname": r["last_name"], "n": counts[r["student_id"]]} for r in S],
+    )

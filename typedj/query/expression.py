@@ -607,9 +607,9 @@ class Query(Generic[R]):
                 raise QueryError(f"aggr: {column[0]!r} is already an attribute of the result")
             columns.append(column)
             attrs.append(replace(attr, in_key=False))
-        return Query(
-            Aggregate(self._node, other, tuple(kept), tuple(columns), Heading.of(attrs), keep_all_rows)
-        )
+        renamed = [s for _, s, is_expr in columns[len(kept) :] if not is_expr and s in heading]
+        group_by = tuple(dict.fromkeys([*kept, *renamed]))  # a renamed attribute of this query is grouped too
+        return Query(Aggregate(self._node, other, group_by, tuple(columns), Heading.of(attrs), keep_all_rows))
 
     # -- results -------------------------------------------------------------------
 
