@@ -30,7 +30,7 @@ store_config = rig.store_config
 
 
 def _count(conn: tj.Connection, schema: tj.Schema, table: str) -> int:
-    return int(conn.query(f"SELECT COUNT(*) FROM `{schema.name}`.`{table}`").fetchone()[0])
+    return int(conn.query(f"SELECT COUNT(*) FROM {conn.dialect.table(schema.name, table)}").fetchone()[0])
 
 
 # -- in-table blobs --------------------------------------------------------------------
@@ -79,7 +79,7 @@ def test_declared_type_drives_the_fetched_type(schema: tj.Schema, conn: tj.Conne
         names: Blob[list[str]]
 
     # as datajoint-matlab writes them: a 1x1 double, a plain list, a cell-like array
-    sql = f"INSERT INTO `{schema.name}`.`value` VALUES (%s, %s, %s, %s)"
+    sql = f"INSERT INTO {conn.dialect.table(schema.name, 'value')} VALUES ({conn.dialect.params(4)})"
     conn.query(sql, (1, pack(np.array([[2.5]])), pack([1.0, 2.0]), pack(np.array(["a", "b"], dtype=object))))
     row = Value.fetch1()
     assert type(row.gain) is float and row.gain == 2.5
@@ -91,7 +91,8 @@ def test_declared_type_drives_the_fetched_type(schema: tj.Schema, conn: tj.Conne
         strict_id: Key[int]
         table: Blob[dict[str, Any]]
 
-    conn.query(f"INSERT INTO `{schema.name}`.`strict` VALUES (7, %s)", (pack(np.zeros(3)),))
+    strict = conn.dialect.table(schema.name, "strict")
+    conn.query(f"INSERT INTO {strict} VALUES (7, {conn.dialect.placeholder})", (pack(np.zeros(3)),))
     with pytest.raises(tj.FetchError, match=r"'table' of the row with key \{'strict_id': 7\}.*declares dict"):
         Strict.fetch()
 
@@ -133,7 +134,8 @@ def test_stored_blobs_round_trip_once_per_schema(
     rows = [{"trace_id": i, "trace": shared if i % 2 else np.full(10, float(i))} for i in range(6)]
     rows[0]["extra"] = [1, 2, 3]
     Trace.insert(rows)
-    stored = conn.query(f"SELECT trace_id, trace FROM `{schema.name}`.`trace` ORDER BY trace_id").fetchall()
+    traces = conn.dialect.table(schema.name, "trace")
+    stored = conn.query(f"SELECT trace_id, trace FROM {traces} ORDER BY trace_id").fetchall()
     refs = [json.loads(value) for _, value in stored]
     assert refs[1] == refs[3] == refs[5]
     ref = refs[1]
@@ -214,7 +216,7 @@ def test_md5_store_objects_are_laid_out_as_datajoint_does(
         trace: Blob[np.ndarray] = External("raw")
 
     Trace.insert1(trace_id=1, trace=np.arange(10.0))
-    (value,) = conn.query(f"SELECT trace FROM `{schema.name}`.`trace`").fetchone()
+    (value,) = conn.query(f"SELECT trace FROM {conn.dialect.table(schema.name, 'trace')}").fetchone()
     ref = json.loads(value)
     data = (tmp_path / "store" / ref["path"]).read_bytes()
     address = base64.b32encode(hashlib.md5(data).digest()).decode().rstrip("=").lower()
@@ -278,7 +280,7 @@ def test_filepaths_link_files_and_check_their_checksum(
     data = os.urandom(5000)
     write_object(store_config, "subject1/session1/raw.bin", data)
     Recording.insert1(recording_id=1, raw="subject1/session1/raw.bin")
-    (value,) = conn.query(f"SELECT raw FROM `{schema.name}`.`recording`").fetchone()
+    (value,) = conn.query(f"SELECT raw FROM {conn.dialect.table(schema.name, 'recording')}").fetchone()
     ref = json.loads(value)
     assert (ref["path"], ref["store"], ref["size"], ref["is_dir"], ref["algorithm"]) == (
         "subject1/session1/raw.bin", "raw", 5000, False, "blake3")
