@@ -603,7 +603,7 @@ def describe(cls: type[Table]) -> str:
     fk_of = {col: fk for fk in reversed(table_def.foreign_keys) for col in fk.attr_map}
     done: set[int] = set()
     for in_key in (True, False):
-        if not in_key:
+        if not in_key and table_def.heading.secondary:  # as DataJoint: no divider before nothing
             lines.append("---")
         for attr in table_def.heading:
             if attr.in_key != in_key or attr.is_hidden:
