@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import typedj as tj
-from typedj import Attr, Blob, Computed, Index, Key, Link, Lookup, Manual, Part, Ref
+from typedj import Attr, Blob, Computed, Imported, Index, Key, Link, Lookup, Manual, Part, Ref
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "no datajoint.json found"
@@ -256,7 +256,23 @@ def declare_datajoint_types(schema: Any) -> dict[str, Any]:
         -> [nullable, unique] Zoo.proj(fav="zoo_id")
         """
 
-    return {"Zoo": Zoo, "Owner": Owner, "Keeper": Keeper}
+        class Shift(dj.Part):
+            definition = """
+            -> master
+            day : enum('mon','tue')
+            """
+
+    @schema
+    class Upload(dj.Imported):
+        definition = """
+        # raw files of a zoo
+        -> Zoo
+        upload_no : int64
+        ---
+        size : bigint unsigned
+        """
+
+    return {"Zoo": Zoo, "Owner": Owner, "Keeper": Keeper, "Shift": Keeper.Shift, "Upload": Upload}
 
 
 def declare_typedj_types(schema: tj.Schema) -> dict[str, Any]:
@@ -295,7 +311,21 @@ def declare_typedj_types(schema: tj.Schema) -> dict[str, Any]:
         keeper_id: Key[tj.int32]
         fav: Ref[Zoo] = Link(rename={"zoo_id": "fav"}, nullable=True, unique=True)
 
-    return {"Zoo": Zoo, "Owner": Owner, "Keeper": Keeper}
+        class Shift(Part):
+            day: Key[Literal["mon", "tue"]]
+
+    @schema
+    class Upload(Imported):
+        """raw files of a zoo"""
+
+        zoo: Key[Ref[Zoo]]
+        upload_no: Key[tj.int64]
+        size: tj.uint64
+
+        def make(self, key: dict[str, Any]) -> None:
+            raise NotImplementedError
+
+    return {"Zoo": Zoo, "Owner": Owner, "Keeper": Keeper, "Shift": Keeper.Shift, "Upload": Upload}
 
 
 # -- the rows, inserted by either client ----------------------------------------------------
