@@ -193,25 +193,28 @@ class _Attach:
     def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
         def column(values: Column) -> Column:
             if attr.store is None:
-                items = [(i, bytes(values[i])) for i in _present(values)]
+                payloads = {i: bytes(values[i]) for i in _present(values)}
             else:
-                items = _get_column(attr, values)
-            out: Column = [None] * len(values)
-            paths = run_all(lambda item: _safe(_extract, item), items)
-            for (i, _), path in zip(items, paths, strict=True):
-                if isinstance(path, BaseException):
-                    raise DecodeError(i, path)
-                out[i] = path
-            return out
+                payloads = dict(_get_column(attr, values))
+            return _each(lambda i: _extract(payloads[i]), list(payloads), [None] * len(values))
 
         return column
 
 
-def _safe(fn: Any, item: tuple[int, bytes]) -> Any:
-    try:
-        return fn(item[1])
-    except Exception as exc:
-        return exc
+def _each(fn: Any, rows: list[int], out: Column) -> Column:
+    """``out[i] = fn(i)`` for each row, on the I/O pool; a failure is reported with its row."""
+
+    def safe(i: int) -> Any:
+        try:
+            return fn(i)
+        except Exception as exc:
+            return exc
+
+    for i, result in zip(rows, run_all(safe, rows), strict=True):
+        if isinstance(result, BaseException):
+            raise DecodeError(i, result)
+        out[i] = result
+    return out
 
 
 _verified: dict[tuple[str, int, int, str], str] = {}
@@ -282,21 +285,11 @@ class _Filepath:
 
     def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
         def column(values: Column) -> Column:
-            present = _present(values)
-            out: Column = [None] * len(values)
+            def local(i: int) -> Path:
+                ref = _reference(values[i])
+                return _local_copy(_store_of(attr, ref), ref)
 
-            def local(i: int) -> Path | BaseException:
-                try:
-                    ref = _reference(values[i])
-                    return _local_copy(_store_of(attr, ref), ref)
-                except Exception as exc:
-                    return exc
-
-            for i, result in zip(present, run_all(local, present), strict=True):
-                if isinstance(result, BaseException):
-                    raise DecodeError(i, result)
-                out[i] = result
-            return out
+            return _each(local, _present(values), [None] * len(values))
 
         return column
 

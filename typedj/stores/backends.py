@@ -157,14 +157,16 @@ class S3Backend:
     def put(self, path: str, data: bytes | memoryview) -> None:
         self.client.put_object(Bucket=self.spec.bucket, Key=self._key(path), Body=bytes(data))
 
-    def get(self, path: str) -> bytes:
+    def _body(self, path: str) -> Any:
         try:
-            response = self.client.get_object(Bucket=self.spec.bucket, Key=self._key(path))
+            return self.client.get_object(Bucket=self.spec.bucket, Key=self._key(path))["Body"]
         except self.client.exceptions.ClientError as exc:
             if self._missing(exc):
                 raise MissingObjectError(f"store {self.spec.name!r}: object {path!r} is missing") from None
             raise
-        data: bytes = response["Body"].read()
+
+    def get(self, path: str) -> bytes:
+        data: bytes = self._body(path).read()
         return data
 
     def stat(self, path: str) -> ObjectInfo | None:
@@ -199,13 +201,7 @@ class S3Backend:
             self.client.delete_objects(Bucket=self.spec.bucket, Delete=batch)
 
     def chunks(self, path: str) -> Iterator[bytes]:
-        try:
-            response = self.client.get_object(Bucket=self.spec.bucket, Key=self._key(path))
-        except self.client.exceptions.ClientError as exc:
-            if self._missing(exc):
-                raise MissingObjectError(f"store {self.spec.name!r}: object {path!r} is missing") from None
-            raise
-        yield from response["Body"].iter_chunks(1 << 20)
+        yield from self._body(path).iter_chunks(1 << 20)
 
     def local_path(self, path: str) -> Path | None:
         return None
