@@ -56,6 +56,7 @@ def test_reconnects_when_idle_connection_drops(mysql_url: str, caplog: pytest.Lo
     mine.close()
 
 
+@pytest.mark.mysql_only("kills a server session (KILL) to drop the connection")
 def test_lost_connection_inside_transaction_rolls_back(mysql_url: str, schema: tj.Schema) -> None:
     schema.connection.query(f"CREATE TABLE `{schema.name}`.`t` (x int primary key)")
     url = tj.DatabaseURL.parse(mysql_url)
@@ -71,19 +72,21 @@ def test_lost_connection_inside_transaction_rolls_back(mysql_url: str, schema: t
 
 def test_nested_transactions_join_the_outer(schema: tj.Schema) -> None:
     conn = schema.connection
-    conn.query(f"CREATE TABLE `{schema.name}`.`t` (x int primary key)")
+    t = conn.dialect.table(schema.name, "t")
+    conn.query(f"CREATE TABLE {t} (x int primary key)")
     with pytest.raises(ValueError), conn.transaction():
-        conn.query(f"INSERT INTO `{schema.name}`.`t` VALUES (1)")
+        conn.query(f"INSERT INTO {t} VALUES (1)")
         with conn.transaction():
-            conn.query(f"INSERT INTO `{schema.name}`.`t` VALUES (2)")
+            conn.query(f"INSERT INTO {t} VALUES (2)")
         assert conn.in_transaction
         raise ValueError("outer fails after the inner block finished")
-    assert conn.query(f"SELECT COUNT(*) FROM `{schema.name}`.`t`").fetchone()[0] == 0
+    assert conn.query(f"SELECT COUNT(*) FROM {t}").fetchone()[0] == 0
     with conn.transaction(), conn.transaction():
-        conn.query(f"INSERT INTO `{schema.name}`.`t` VALUES (3)")
-    assert conn.query(f"SELECT x FROM `{schema.name}`.`t`").fetchall() == ((3,),)
+        conn.query(f"INSERT INTO {t} VALUES (3)")
+    assert list(conn.query(f"SELECT x FROM {t}").fetchall()) == [(3,)]
 
 
+@pytest.mark.mysql_only("server accounts and privileges")
 def test_access_error_names_the_problem(mysql_url: str, schema: tj.Schema) -> None:
     conn = schema.connection
     conn.query("CREATE USER IF NOT EXISTS 'reader'@'%' IDENTIFIED BY 'pw'")

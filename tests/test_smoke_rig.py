@@ -1,8 +1,11 @@
 """The rig itself: a real server answers, and a schema fixture is empty and isolated."""
 
+import pytest
+
 import typedj as tj
 
 
+@pytest.mark.mysql_only("asks the server for its MariaDB version")
 def test_server_is_mariadb(conn: tj.Connection) -> None:
     version = conn.query("SELECT VERSION()").fetchone()[0]
     assert "MariaDB" in version
