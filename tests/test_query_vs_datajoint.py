@@ -1,0 +1,113 @@
+"""The same queries through datajoint-python, on the same tables: the same rows and the same keys.
+
+datajoint-python opens the university schema that typedj declared (a virtual module)
+and runs each query written the same way with its own ``U``, ``Top``, ``AndList``, ``Not``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+import typedj as tj
+from tests import university
+from typedj.config import DatabaseURL
+
+pytestmark = pytest.mark.mysql_only("datajoint-python needs MySQL")
+NAME = "t_query_vs_dj_university"
+
+
+@pytest.fixture(scope="module")
+def both(conn: tj.Connection, mysql_url: str) -> Iterator[tuple[Any, Any, Any]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dj = pytest.importorskip("datajoint")
+    if NAME in conn.dialect.list_schemas(conn):
+        conn.dialect.drop_database(conn, NAME)
+    tables = university.declare(tj.Schema(NAME, connection=conn))
+    university.load(tables, university.generate())
+    url = DatabaseURL.parse(mysql_url)
+    logging.getLogger("datajoint").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dj_conn = dj.Connection(url.host, url.user, url.password, port=url.port)
+        module = dj.VirtualModule("university", NAME, connection=dj_conn)
+    yield tables, module, dj
+    dj_conn.close()
+    conn.schemas.pop(NAME, None)
+    conn.dialect.drop_database(conn, NAME)
+    conn._graph = None  # type: ignore[attr-defined]
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, Decimal | float):
+        return round(float(v), 6)
+    if isinstance(v, UUID):
+        return str(v)
+    if isinstance(v, str) and v[:1] in "{[":
+        return json.dumps(json.loads(v), sort_keys=True)
+    if isinstance(v, dict | list):
+        return json.dumps(v, sort_keys=True)
+    return v
+
+
+def _rows(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, Any], ...]]:
+    return sorted((tuple(sorted((k, _value(v)) for k, v in r.items())) for r in rows), key=repr)
+
+
+QUERIES: dict[str, Callable[[Any, Any], Any]] = {
+    "mapping": lambda m, lib: m.Student & {"home_state": "UT", "sex": "F"},
+    "sql": lambda m, lib: m.Student & "date_of_birth >= '2000-01-01'",
+    "semijoin": lambda m, lib: m.Student & (m.Enroll & {"dept": "CS"}),
+    "antijoin": lambda m, lib: m.Section - m.Enroll,
+    "or-list": lambda m, lib: m.Student & [{"home_state": "UT"}, {"home_state": "NV"}],
+    "and-list": lambda m, lib: m.Student & lib.AndList([{"home_state": "UT"}, "sex <> 'U'"]),
+    "not": lambda m, lib: m.Student & lib.Not(m.StudentMajor),
+    "join": lambda m, lib: (m.Student * m.StudentMajor) & {"dept": "CS"},
+    "join-parent": lambda m, lib: m.Department * m.Course,
+    "join-chain": lambda m, lib: (m.Enroll * m.Grade * m.LetterGrade).proj("points"),
+    "join-three": lambda m, lib: m.Section * m.Teaches * m.Instructor,
+    "product": lambda m, lib: m.Department.proj() * m.Term,
+    "renamed": lambda m, lib: m.Instructor.proj(dept="home_dept") * m.Department,
+    "proj": lambda m, lib: m.Student.proj(
+        "first_name", sid="student_id", full="concat(first_name, last_name)"
+    ),
+    "aggr": lambda m, lib: m.Student.aggr(m.Enroll, n="count(*)", exclude_nonmatching=True),
+    "aggr-sum": lambda m, lib: m.Course.aggr(
+        m.Section, n="count(*)", seats="sum(capacity)", exclude_nonmatching=True
+    ),
+    "aggr-avg": lambda m, lib: m.Student.aggr(
+        m.Grade * m.LetterGrade, gpa="avg(points)", exclude_nonmatching=True
+    ),
+    "aggr-having": lambda m, lib: m.Student.aggr(m.Enroll, n="count(*)", exclude_nonmatching=True) & "n > 3",
+    "u-distinct": lambda m, lib: lib.U("home_city", "home_state") & m.Student,
+    "u-aggr": lambda m, lib: lib.U("term_year", "term").aggr(m.Enroll, n="count(*)"),
+    "u-total": lambda m, lib: lib.U().aggr(m.Enroll, n="count(*)"),
+    "union-keys": lambda m, lib: (m.Student & {"home_state": "UT"}).proj() + m.StudentMajor.proj(),
+    "top": lambda m, lib: m.Student & lib.Top(7, order_by=["date_of_birth DESC", "student_id"]),
+    "top-then": lambda m, lib: (
+        (m.Student & lib.Top(20, order_by=["date_of_birth DESC", "student_id"])) & {"home_state": "UT"}
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_same_answer_as_datajoint(both: tuple[Any, Any, Any], name: str) -> None:
+    tables, module, dj = both
+    ours = QUERIES[name](tables, tj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = QUERIES[name](module, dj)
+        expected = theirs.to_dicts()
+        key = list(theirs.primary_key)
+    assert set(ours.primary_key) == set(key)
+    assert _rows(ours.to_dicts()) == _rows(expected)
