@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import typedj as tj
-from typedj import Key, Link, Manual, Part, Ref
+from typedj import Attr, Key, Link, Manual, Part, Ref
 from typedj.codegen import _attribute_line, class_path, generate, literal, tier_of
 from typedj.heading import Attribute
 
@@ -205,6 +205,27 @@ def test_cross_schema_references_and_part_forward_references(
     assert module.schema.diff() == []
     assert module.Recording.fetch1("reviewer_id") == 7
     assert module.Recording.Pair.primary_key == ["animal_id", "rec", "first_channel", "second_channel"]
+
+
+def test_table_classes_named_like_the_vocabulary(
+    schema: tj.Schema, conn: tj.Connection, tmp_path: Path
+) -> None:
+    @schema
+    class Link(Manual):  # a table called "link" takes the name of tj.Link
+        link_id: Key[int]
+
+    @schema
+    class Usage(Manual):
+        link: Key[Ref[Link]]
+        note: str = Attr(max_length=10, comment="c")
+
+    source = generate(schema.name, connection=conn)
+    assert "from typedj import" not in source
+    assert "class Link(tj.Manual):" in source and "    link: tj.Key[tj.Ref[Link]]" in source
+    assert "    note: str = tj.Attr(max_length=10, comment='c')" in source
+    module = _reopen(conn, source, tmp_path / "vocabulary.py", schema.name)
+    assert module.schema.diff() == []
+    assert module.Usage.heading.primary_key == ["link_id"]
 
 
 @pytest.mark.mysql_only("creates a table with MySQL DDL")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -125,7 +126,7 @@ _KIND_PY = {"int": "int", "float": "float", "decimal": "Decimal", "str": "str", 
             "json": "Any", "bool": "bool", "uuid": "UUID"}
 
 
-def _attribute_type(attr: Attribute, where: str) -> tuple[str, dict[str, Any]]:
+def _attribute_type(attr: Attribute, where: str, q: Callable[[str], str] = str) -> tuple[str, dict[str, Any]]:
     """``(annotation, Attr/External options)`` that declare ``attr`` again."""
     t = attr.type_name.strip()
     low = t.lower()
@@ -138,7 +139,7 @@ def _attribute_type(attr: Attribute, where: str) -> tuple[str, dict[str, Any]]:
         codec, _, store = low[1:-1].partition("@")
         external = {"store": store} if "@" in low else {}
         if codec == "blob":
-            return "Blob[Any]", external
+            return f"{q('Blob')}[Any]", external
         if codec in {"attach", "filepath"}:
             return f"tj.{codec.capitalize()}", external
         raise DeclarationError(f"{where}: codec type {t} has no typedj spelling yet", attribute=attr.name)
@@ -167,6 +168,8 @@ def _attribute_type(attr: Attribute, where: str) -> tuple[str, dict[str, Any]]:
 
 # -- the generator -------------------------------------------------------------------
 
+_VOCABULARY = ("Attr", "Blob", "Computed", "External", "Imported", "Key", "Link", "Lookup", "Manual",
+               "Part", "Ref")
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
@@ -180,6 +183,11 @@ class _Module:
     names: set[str] = field(default_factory=set)
     modules: dict[str, str] = field(default_factory=dict)
     defined: set[str] = field(default_factory=set)
+    qualified: bool = False
+
+    def q(self, name: str) -> str:
+        """typedj's ``name``, as ``tj.name`` when a table class takes the bare name."""
+        return f"tj.{name}" if self.qualified else name
 
     def use(self, line: str) -> str:
         """Note the names ``line`` uses (outside string literals) for the imports."""
@@ -225,6 +233,7 @@ def generate(
                 raise DeclarationError(f"part table {schema_name}.{name} has no master table {master}")
             parts.setdefault(master, []).append(name)
     module = _Module(schema_name, virtual, {n: _top(n) for n in tables})
+    module.qualified = bool({class_name(n) for n in tables if tier_of(n)[1] is None} & set(_VOCABULARY))
     blocks = []
     for name in _master_order(tables, module.tops):
         lines = _class_lines(module, schema, tables, name, parts, contents, max_contents)
@@ -282,9 +291,7 @@ def _header(module: _Module) -> str:
     if any(items for _, items in std):
         lines.append("")
     lines.append("import typedj as tj")
-    vocab = ["Attr", "Blob", "Computed", "External", "Imported", "Key", "Link", "Lookup", "Manual",
-             "Part", "Ref"]
-    used = [n for n in vocab if n in names]
+    used = [] if module.qualified else [n for n in _VOCABULARY if n in names]
     if used:
         lines.append(f"from typedj import {', '.join(used)}")
     lines.append("")
@@ -332,7 +339,7 @@ def _class_lines(
     table = tables[name]
     tier, master = tier_of(name)
     lines = [] if master else ["@schema"]
-    lines.append(module.use(f"class {class_name(name)}({tier}):"))
+    lines.append(module.use(f"class {class_name(name)}({module.q(tier)}):"))
     body: list[str] = []
     if table.comment:
         doc = table.comment.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
@@ -350,7 +357,7 @@ def _class_lines(
         if attr.is_hidden:
             continue
         if attr.name not in fk_columns:
-            body.append(module.use(_attribute_line(attr, f"{schema.name}.{name}.{attr.name}")))
+            body.append(module.use(_attribute_line(attr, f"{schema.name}.{name}.{attr.name}", module.q)))
         for fk in at_column.get(attr.name, []):
             if fk.parent_schema == table.schema and fk.parent_table == master and not fk.renamed \
                     and fk.in_key:
@@ -381,11 +388,12 @@ def _options_text(options: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v if isinstance(v, _Code) else literal(v)}" for k, v in options.items())
 
 
-def _attribute_line(attr: Attribute, where: str) -> str:
-    annotation, options = _attribute_type(attr, where)
+def _attribute_line(attr: Attribute, where: str, q: Callable[[str], str] = str) -> str:
+    """One attribute as a class-body line; ``q`` spells typedj's names (``Key`` or ``tj.Key``)."""
+    annotation, options = _attribute_type(attr, where, q)
     store = options.pop("store", None)
     if attr.in_key:
-        annotation = f"Key[{annotation}]"
+        annotation = f"{q('Key')}[{annotation}]"
     if attr.nullable:
         annotation = f"{annotation} | None"
     default = _python_default(attr)
@@ -396,9 +404,9 @@ def _attribute_line(attr: Attribute, where: str) -> str:
     if default is not MISSING and (options or store is not None):
         options = {"default": default, **options}
     if store is not None:
-        value = f"External({store!r}{', ' if options else ''}{_options_text(options)})"
+        value = f"{q('External')}({store!r}{', ' if options else ''}{_options_text(options)})"
     elif options:
-        value = f"Attr({_options_text(options)})"
+        value = f"{q('Attr')}({_options_text(options)})"
     elif default is not MISSING:
         value = default if isinstance(default, _Code) else literal(default)
     else:
@@ -417,9 +425,10 @@ def _reference_line(module: _Module, table: TableDef, fk: ForeignKey, name: str,
         target = repr(class_name(fk.parent_table))
     else:
         target = repr(class_path(fk.parent_table))
-    annotation = f"Ref[{target}]"
+    q = module.q
+    annotation = f"{q('Ref')}[{target}]"
     if fk.in_key:
-        annotation = f"Key[{annotation}]"
+        annotation = f"{q('Key')}[{annotation}]"
     options: dict[str, Any] = {}
     renames = {parent: local for local, parent in fk.attr_map.items() if local != parent}
     if renames:
@@ -429,7 +438,7 @@ def _reference_line(module: _Module, table: TableDef, fk: ForeignKey, name: str,
         options["nullable"] = True
     if unique:
         options["unique"] = True
-    return f"{name}: {annotation}" + (f" = Link({_options_text(options)})" if options else "")
+    return f"{name}: {annotation}" + (f" = {q('Link')}({_options_text(options)})" if options else "")
 
 
 def _contents_lines(schema: Schema, table: str, max_rows: int) -> list[str]:
