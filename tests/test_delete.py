@@ -97,10 +97,17 @@ def test_part_integrity(lab: Lab, schema: tj.Schema) -> None:
 def test_delete_is_one_transaction(lab: Lab, schema: tj.Schema, conn: tj.Connection) -> None:
     # the server refuses the Session rows, after the parts, masters and devices below
     # them were deleted: the whole cascade must come back
-    conn.query(
-        f"CREATE TRIGGER `{schema.name}`.`keep_sessions` BEFORE DELETE ON `{schema.name}`.`session` "
-        "FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'sessions are kept'"
-    )
+    if conn.dialect.name == "mysql":
+        conn.query(
+            f"CREATE TRIGGER `{schema.name}`.`keep_sessions` BEFORE DELETE ON `{schema.name}`.`session` "
+            "FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'sessions are kept'"
+        )
+    else:
+        conn.query(
+            f"CREATE TRIGGER {conn.dialect.table(schema.name, 'keep_sessions')} BEFORE DELETE ON "
+            f"{conn.dialect.table(schema.name, 'session')} "
+            "BEGIN SELECT RAISE(ABORT, 'sessions are kept'); END"
+        )
     before = (len(lab.Subject), len(lab.Session), len(lab.Spikes), len(lab.Device))
     with pytest.raises(Exception, match="sessions are kept"):
         (lab.Subject & {"subject_id": 1}).delete()
