@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import typedj as tj
-from typedj import Attr, Key, Link, Manual, Ref
+from typedj import Attr, Key, Link, Lookup, Manual, Ref
 from typedj.drift import alter_table
 
 pytestmark = pytest.mark.mysql_only("ALTER TABLE and information_schema")
@@ -305,3 +305,23 @@ def test_alter_without_prompt(
     assert Visit.alter(prompt=False)[0].endswith("ADD COLUMN `note` varchar(255) NOT NULL DEFAULT '' "
                                                  "COMMENT ':varchar(255):' AFTER `visit`")
     assert s.diff() == []
+
+
+def test_lookup_contents_of_a_drifted_class_go_in_after_alter(schema: tj.Schema, conn: tj.Connection) -> None:
+    @schema
+    class Method(Lookup):
+        method: Key[str] = Attr(max_length=16)
+        contents = [("fast",)]
+
+    s = _fresh(conn, schema.name)
+
+    @s
+    class Method(Lookup):  # type: ignore[no-redef]  # noqa: F811 - the changed class
+        method: Key[str] = Attr(max_length=16)
+        speed: int = 0
+        contents = [("fast", 3), ("slow", 1)]
+
+    assert Method.to_dicts() == [{"method": "fast"}]
+    Method.alter(force=True)
+    assert sorted(Method.to_dicts(), key=lambda r: r["method"]) == [
+        {"method": "fast", "speed": 0}, {"method": "slow", "speed": 1}]

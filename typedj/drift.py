@@ -348,3 +348,6 @@ def _rebind(cls: type[Table], schema: Schema, declared: TableDef) -> None:
     bound = declared if not diff_tables(declared, existing) else existing
     cls._bind(schema, _with_lineage(bound, schema.lineage.get(declared.name)))
     graphs.invalidate(schema.connection)
+    contents = getattr(cls, "contents", None)
+    if contents is not None and getattr(cls, "_tier", None) == "Lookup" and bound is declared:
+        cls.insert(contents, skip_duplicates=True)

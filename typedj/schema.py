@@ -139,14 +139,14 @@ class Schema:
             raise
         existing = self.tables.get(table_def.name)
         conn = self.connection
-        declared = table_def
+        declared, drifted = table_def, False
         if existing is not None:
             problems = compare(table_def, existing)
             if problems and (self.allow_drift or drift.tolerated()):
                 log.warning("%s differs from %s.%s (bound to the table as it is; see "
                             "schema.diff()):\n  %s", cls.__name__, self.name, table_def.name,
                             "\n  ".join(problems))
-                table_def = existing
+                table_def, drifted = existing, True
             elif problems:
                 raise DeclarationError(
                     f"{cls.__name__} does not match the existing table "
@@ -167,8 +167,8 @@ class Schema:
         self.classes[cls.__name__] = cls
         graphs.invalidate(conn)
         contents = getattr(cls, "contents", None)
-        if contents is not None and getattr(cls, "_tier", None) == "Lookup":
-            cls.insert(contents, skip_duplicates=True)
+        if contents is not None and getattr(cls, "_tier", None) == "Lookup" and not drifted:
+            cls.insert(contents, skip_duplicates=True)  # a drifted class's go in after alter()
         for part in getattr(cls, "_parts", ()):
             self._pending.append(part)
 
