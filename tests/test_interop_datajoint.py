@@ -30,6 +30,8 @@ with warnings.catch_warnings():
         "datajoint", reason="datajoint-python (the optional reference peer) is not installed"
     )
 
+pytestmark = pytest.mark.mysql_only("datajoint-python shares pipelines on MySQL servers only")
+
 TABLES = ["Species", "Subject", "Cell", "Synapse", "Spikes", "Unit", "Setting", "Scan", "ScanFile"]
 
 
