@@ -372,11 +372,19 @@ class Lookup(Table):
 
     _tier = "Lookup"
 
+    if TYPE_CHECKING:  # to checkers, ``type[Lookup]`` stands for any table: any attributes
+
+        def __init__(self, **values: Any) -> None: ...
+
 
 class Manual(Table):
     """Data entered by people or ingestion scripts."""
 
     _tier = "Manual"
+
+    if TYPE_CHECKING:  # to checkers, ``type[Manual]`` stands for any table: any attributes
+
+        def __init__(self, **values: Any) -> None: ...
 
 
 class Imported(AutoPopulate, Table):
@@ -384,17 +392,29 @@ class Imported(AutoPopulate, Table):
 
     _tier = "Imported"
 
+    if TYPE_CHECKING:  # to checkers, ``type[Imported]`` stands for any table: any attributes
+
+        def __init__(self, **values: Any) -> None: ...
+
 
 class Computed(AutoPopulate, Table):
     """Rows computed by ``make`` from other tables."""
 
     _tier = "Computed"
 
+    if TYPE_CHECKING:  # to checkers, ``type[Computed]`` stands for any table: any attributes
+
+        def __init__(self, **values: Any) -> None: ...
+
 
 class Part(Table):
     """Detail rows of a master row, nested in the master's class, inserted with it."""
 
     _tier = "Part"
+
+    if TYPE_CHECKING:  # to checkers, ``type[Part]`` stands for any table: any attributes
+
+        def __init__(self, **values: Any) -> None: ...
 
 
 def _comparable(values: dict[str, Any]) -> dict[str, Any]:
