@@ -194,3 +194,23 @@ def test_sql_is_deterministic_across_processes(uni: Any, mysql_url: str) -> None
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == here
+
+
+def test_delete_through_top(schema: tj.Schema) -> None:
+    @schema
+    class Item(Manual):
+        item_id: Key[int]
+        price: int
+
+    @schema
+    class Sale(Manual):
+        item: Key[tj.Ref[Item]]
+        sale_id: Key[int]
+
+    Item.insert([{"item_id": i, "price": 100 - i} for i in range(10)])
+    Sale.insert([{"item_id": i, "sale_id": j} for i in range(10) for j in range(2)])
+    cheapest = Item & Top(3, order_by="price")
+    assert sorted(cheapest.fetch("item_id").tolist()) == [7, 8, 9]
+    assert cheapest.delete() == {f"{schema.name}.item": 3, f"{schema.name}.sale": 6}
+    assert Item.fetch("item_id", order_by="KEY").tolist() == list(range(7))
+    assert len(Sale) == 14
