@@ -267,3 +267,32 @@ def test_datajoint_schema_round_trip(schema_name: str, conn: tj.Connection, mysq
     assert module.Cell.fetch1("alt_species") == "rat"
     assert module.Species.contents == [{"species": "mouse", "latin": "Mus musculus"},
                                        {"species": "rat", "latin": "Rattus norvegicus"}]
+
+
+@pytest.mark.mysql_only("creates tables with MySQL DDL")
+def test_legacy_tables_without_type_comments(
+    schema: tj.Schema, conn: tj.Connection, tmp_path: Path
+) -> None:
+    """Tables of older DataJoint versions carry no ``:type:`` comments: native types throughout."""
+    conn.query(f"""CREATE TABLE `{schema.name}`.`#kind` (
+      `kind` varchar(16) NOT NULL COMMENT 'kind of thing', `rank` tinyint unsigned NOT NULL DEFAULT 1,
+      PRIMARY KEY (`kind`)) COMMENT='kinds'""")
+    conn.query(f"""CREATE TABLE `{schema.name}`.`thing` (
+      `thing_id` int NOT NULL, `kind` varchar(16) NOT NULL COMMENT 'kind of thing',
+      `made` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP, `shape` enum('round','square') NOT NULL,
+      `data` longblob DEFAULT NULL, `size` double DEFAULT NULL,
+      PRIMARY KEY (`thing_id`),
+      FOREIGN KEY (`kind`) REFERENCES `{schema.name}`.`#kind` (`kind`)
+        ON UPDATE CASCADE ON DELETE RESTRICT)""")
+    conn.query(f"INSERT INTO `{schema.name}`.`#kind` VALUES ('box', 2)")
+    conn.query(f"INSERT INTO `{schema.name}`.`thing` (thing_id, kind, shape, data) "
+               "VALUES (1, 'box', 'round', 'ab')")
+    source = generate(schema.name, connection=conn)
+    assert "    rank: tj.uint8 = 1" in source
+    assert "    thing_id: Key[int] = Attr(sql_type='int')" in source
+    assert "    shape: str = Attr(sql_type=\"enum('round','square')\")" in source
+    assert "    data: bytes | None = Attr(default=None, sql_type='longblob')" in source
+    module = _reopen(conn, source, tmp_path / "legacy.py", schema.name)
+    assert module.schema.diff() == []
+    thing = module.Thing.fetch1()
+    assert (thing.kind, thing.shape, thing.data, thing.size) == ({"kind": "box"}, "round", b"ab", None)
