@@ -26,16 +26,8 @@ SECTION_KEY = ["dept", "course", "term_year", "term", "section"]
 @pytest.fixture(scope="module")
 def uni(conn: tj.Connection) -> Iterator[Any]:
     """The university pipeline, declared and loaded once for the module."""
-    name = "t_query_conformance_university"
-    if name in conn.dialect.list_schemas(conn):
-        conn.dialect.drop_database(conn, name)
-    schema = tj.Schema(name, connection=conn)
-    tables = university.declare(schema)
-    university.load(tables, D)
-    yield tables
-    conn.schemas.pop(name, None)
-    conn.dialect.drop_database(conn, name)
-    conn._graph = None  # type: ignore[attr-defined]
+    with university.loaded(conn, "t_query_conformance_university") as tables:
+        yield tables
 
 
 # -- plain-Python relational helpers (the independent answers) ----------------------

@@ -14,16 +14,9 @@ from typedj import FetchError, QueryError, Top, U, UnknownAttributeError
 
 @pytest.fixture(scope="module")
 def uni(conn: tj.Connection) -> Iterator[Any]:
-    name = "t_query_errors_university"
-    if name in conn.dialect.list_schemas(conn):
-        conn.dialect.drop_database(conn, name)
-    schema = tj.Schema(name, connection=conn)
-    tables = university.declare(schema)
-    university.load(tables, university.generate())
-    yield tables
-    conn.schemas.pop(name, None)
-    conn.dialect.drop_database(conn, name)
-    conn._graph = None  # type: ignore[attr-defined]
+    """The university pipeline, declared and loaded once for the module."""
+    with university.loaded(conn, "t_query_errors_university") as tables:
+        yield tables
 
 
 def test_mapping_with_unknown_key(uni: Any) -> None:

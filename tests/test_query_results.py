@@ -27,15 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def uni(conn: tj.Connection) -> Iterator[Any]:
-    if NAME in conn.dialect.list_schemas(conn):
-        conn.dialect.drop_database(conn, NAME)
-    schema = tj.Schema(NAME, connection=conn)
-    tables = university.declare(schema)
-    university.load(tables, D)
-    yield tables
-    conn.schemas.pop(NAME, None)
-    conn.dialect.drop_database(conn, NAME)
-    conn._graph = None  # type: ignore[attr-defined]
+    """The university pipeline, declared and loaded once for the module."""
+    with university.loaded(conn, NAME) as tables:
+        yield tables
 
 
 def queries(t: Any) -> list[Any]:

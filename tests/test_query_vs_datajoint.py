@@ -29,21 +29,17 @@ def both(conn: tj.Connection, mysql_url: str) -> Iterator[tuple[Any, Any, Any]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dj = pytest.importorskip("datajoint")
-    if NAME in conn.dialect.list_schemas(conn):
-        conn.dialect.drop_database(conn, NAME)
-    tables = university.declare(tj.Schema(NAME, connection=conn))
-    university.load(tables, university.generate())
     url = DatabaseURL.parse(mysql_url)
     logging.getLogger("datajoint").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dj_conn = dj.Connection(url.host, url.user, url.password, port=url.port)
-        module = dj.VirtualModule("university", NAME, connection=dj_conn)
-    yield tables, module, dj
+    with university.loaded(conn, NAME) as tables:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = dj.VirtualModule("university", NAME, connection=dj_conn)
+        yield tables, module, dj
     dj_conn.close()
-    conn.schemas.pop(NAME, None)
-    conn.dialect.drop_database(conn, NAME)
-    conn._graph = None  # type: ignore[attr-defined]
 
 
 def _value(v: Any) -> Any:

@@ -5,7 +5,9 @@ compute their expected answers from these rows, independently of the database.
 ``declare(schema)`` declares the pipeline; ``load(tables, data)`` inserts the rows.
 """
 
+import contextlib
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -375,3 +377,18 @@ def load(tables: Any, data: dict[str, list[Row]]) -> None:
     }
     for name in ORDER:
         classes[name].insert(data[name])
+
+
+@contextlib.contextmanager
+def loaded(conn: tj.Connection, name: str) -> Iterator[Any]:
+    """The university declared in a fresh schema ``name`` and loaded; dropped afterwards."""
+    if name in conn.dialect.list_schemas(conn):
+        conn.dialect.drop_database(conn, name)
+    tables = declare(tj.Schema(name, connection=conn))
+    load(tables, generate())
+    try:
+        yield tables
+    finally:
+        conn.schemas.pop(name, None)
+        conn.dialect.drop_database(conn, name)
+        conn._graph = None  # type: ignore[attr-defined]
