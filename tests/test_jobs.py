@@ -77,10 +77,21 @@ def test_jobs_table_is_declared_as_datajoint_does(
     _Source, Result = pipeline
     assert Result.jobs.table_name == "~~result"
     assert _status(Result.jobs) == {}
-    ddl = conn.query(f"SHOW CREATE TABLE `{schema.name}`.`~~result`").fetchone()[1]
-    assert ddl == EXPECTED_DDL.replace("{schema}", schema.name)
+    if conn.dialect.name == "mysql":
+        ddl = conn.query(f"SHOW CREATE TABLE `{schema.name}`.`~~result`").fetchone()[1]
+        assert ddl == EXPECTED_DDL.replace("{schema}", schema.name)
+    else:
+        table = conn.dialect.load_catalog(conn, schema.name)["~~result"]
+        declared = Result.jobs.definition
+
+        def columns(t: Any) -> list[tuple[Any, ...]]:
+            return [(a.name, a.type_name, a.sql_type, a.in_key, a.nullable, a.comment) for a in t.heading]
+
+        assert columns(table) == columns(declared)
+        assert (table.comment, table.indexes) == (declared.comment, declared.indexes)
     lineage = conn.query(
-        f"SELECT attribute_name, lineage FROM `{schema.name}`.`~lineage` WHERE table_name = '~~result'"
+        f"SELECT attribute_name, lineage FROM {conn.dialect.table(schema.name, '~lineage')} "
+        "WHERE table_name = '~~result'"
     ).fetchall()
     assert sorted(lineage) == [("kind", f"{schema.name}.~~result.kind"),
                                ("source_id", f"{schema.name}.~~result.source_id")]
@@ -106,13 +117,15 @@ def test_pending_jobs_are_added_in_one_statement(pipeline: Any, conn: tj.Connect
     jobs.declare()
 
     def inserts() -> int:
+        if conn.dialect.name != "mysql":  # SQLite counts no statements; the rest is checked
+            return 0
         return int(conn.query("SHOW SESSION STATUS LIKE 'Com_insert'").fetchone()[1])
 
     before = inserts()
     from typedj.populate.autopopulate import todo
 
     assert jobs.refresh(todo(Result, []), priority=3) == 500
-    assert inserts() - before == 1
+    assert inserts() - before == (1 if conn.dialect.name == "mysql" else 0)
     assert _status(jobs) == {"pending": 500, "total": 500}
     assert set(jobs.pending.fetch("priority").tolist()) == {3}
     assert jobs.refresh(todo(Result, [])) == 0
@@ -152,7 +165,8 @@ def test_errors_are_recorded_listed_and_retried(pipeline: Any) -> None:
     stack = errors[0]["error_stack"]
     assert isinstance(stack, str) and stack.startswith("Traceback") and "in make" in stack
     raw = Result._schema.connection.query(
-        f"SELECT error_stack FROM `{Result._def.schema}`.`~~result` WHERE source_id = 4"
+        f"SELECT error_stack FROM {Result._schema.connection.dialect.table(Result._def.schema, '~~result')} "
+        "WHERE source_id = 4"
     ).fetchone()[0]
     assert unpack(raw) == stack
 
@@ -199,6 +213,7 @@ def test_priority_orders_and_filters_jobs(pipeline: Any) -> None:
     assert Result.populate(reserve_jobs=True).succeeded == [{"source_id": 7, "kind": "k"}]
 
 
+@pytest.mark.mysql_only("a second server session, found dead through the process list")
 def test_dead_reservations_return_to_pending(pipeline: Any, mysql_url: str, conn: tj.Connection) -> None:
     _Source, Result = pipeline
     from typedj.populate.autopopulate import todo
@@ -257,11 +272,11 @@ def test_reservations_expire_where_the_server_cannot_tell_live_sessions(
 
     jobs = Result.jobs
     jobs.refresh(todo(Result, []))
-    table = f"`{Result._def.schema}`.`~~result`"
-    conn.query(f"UPDATE {table} SET status='reserved', connection_id=999999, "
-               "reserved_time=CURRENT_TIMESTAMP(3) - INTERVAL 25 HOUR WHERE source_id = 1")
-    conn.query(f"UPDATE {table} SET status='reserved', connection_id=999999, "
-               "reserved_time=CURRENT_TIMESTAMP(3) - INTERVAL 1 HOUR WHERE source_id = 2")
+    table = conn.dialect.table(Result._def.schema, "~~result")
+    for source_id, hours in ((1, 25), (2, 1)):
+        ago = conn.dialect.seconds_ago()
+        conn.query(f"UPDATE {table} SET status='reserved', connection_id=999999, "
+                   f"reserved_time={ago} WHERE source_id = {source_id}", [hours * 3600])
     monkeypatch.setattr(conn.dialect, "live_sessions", lambda c: None)  # as without PROCESS privilege
     assert jobs.recover() == 1
     assert jobs.reserved.fetch("source_id").tolist() == [2]
