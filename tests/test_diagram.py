@@ -42,6 +42,9 @@ def test_graph_nodes_tiers_and_styles(schema: tj.Schema, lab: Lab) -> None:
     assert g.nodes[f"{schema.name}.__spikes"]["style"]["shape"] == "ellipse"
     assert g.nodes[f"{schema.name}.__spikes"]["style"]["fillcolor"] == "#FF000020"
     assert g.nodes[f"{schema.name}.__spikes__unit"]["style"]["fontsize"] == "8"
+    tooltip = g.nodes[f"{schema.name}.subject"]["style"]["tooltip"].splitlines()
+    assert tooltip[0] == f"{schema.name}.subject" and tooltip[2] == "---"
+    assert tooltip[1].startswith("subject_id") and tooltip[1].endswith("# subject id")
 
 
 def test_graph_edges(schema: tj.Schema, lab: Lab) -> None:

@@ -144,8 +144,9 @@ class Diagram:
             label = class_path(table)
             if len(schemas) > 1:
                 label = f"{schema}.{label}"
+            definition = full.nodes[name]["table"].heading.describe()
             g.add_node(name, tier=tier, label=label, schema=schema, table=table,
-                       style=dict(TIER_STYLES[tier]))
+                       style=dict(TIER_STYLES[tier], tooltip=f"{name}\n{definition}"))
         for parent, child, data in full.edges(data=True):
             if parent not in self.nodes or child not in self.nodes:
                 continue
@@ -186,7 +187,7 @@ class Diagram:
             for name in names:
                 data = g.nodes[name]
                 target.node(name, label=data["label"].rsplit(".", 1)[-1] if data["tier"] == "Part"
-                            else data["label"], tooltip=name, **data["style"])
+                            else data["label"], **data["style"])
             if cluster is not None:
                 dot.subgraph(cluster)
         for parent, child, data in g.edges(data=True):
