@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 
 import typedj as tj
@@ -164,6 +165,9 @@ def test_empty_list_selects_nothing(uni: Any) -> None:
 def test_list_of_keys(uni: Any) -> None:
     keys = [{"student_id": r["student_id"]} for r in S[::7]]
     check(uni.Student & keys, S[::7])
+    numpy_keys = [{"student_id": np.int64(r["student_id"])} for r in S[::7]]  # e.g. from an array
+    check(uni.Student & numpy_keys, S[::7])
+    check(uni.Student & numpy_keys[0], S[:1])
 
 
 def test_and_list(uni: Any) -> None:

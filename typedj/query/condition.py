@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import codecs
@@ -232,7 +232,7 @@ def _rows_of(cond: Any, heading: Heading) -> list[dict[str, Any]] | None:
 
 
 def _native(value: Any) -> Any:
-    """numpy scalars as Python values; NaN (pandas' missing value) as None."""
+    """numpy scalars as Python values; NaN (stored as NULL, pandas' missing value) as None."""
     item = getattr(value, "item", None)
     if item is not None and not hasattr(value, "__len__"):
         value = item()
@@ -261,9 +261,9 @@ def _in_list(
         return None
     for m in members:
         check_mapping(heading, m, "a mapping")
-    if any(v is None for m in members for v in m.values()):
+    columns = {n: [_native(m[n]) for m in members] for n in names}
+    if any(v is None for values in columns.values() for v in values):
         return None
-    columns = {n: [m[n] for m in members] for n in names}
     for n in names:
         encode = codecs.encoder(heading[n], codecs.Context("", ""))
         if encode:
@@ -280,6 +280,7 @@ def _mapping(
     parts: list[str] = []
     params: list[Any] = []
     for name, value in mapping.items():
+        value = _native(value)
         if name not in heading:
             if strict:
                 raise UnknownAttributeError(f"unknown attribute {name!r}", attribute=name)
@@ -312,7 +313,3 @@ def _semijoin(node: Node, heading: Heading, select: Select, c: Compiler) -> tupl
     if len(shared) > 1:
         lhs = f"({lhs})"
     return f"{lhs} IN ({sub})", inner.params()
-
-
-def shared_names(a: Iterable[str], b: Heading) -> list[str]:
-    return [n for n in a if n in b]
