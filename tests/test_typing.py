@@ -113,7 +113,12 @@ def test_plugin_checks_each_failing_and_passing_case(configs: dict[str, Path]) -
 def test_self_insert1_in_make_needs_the_plugin(configs: dict[str, Path]) -> None:
     reports, _ = run_mypy([SNIPPETS / "make_insert.py"], configs["plain"], configs["plain_cache"])
     assert [(r.line, r.code) for r in reports if r.file == "make_insert.py"] == [
-        (18, "call-overload"), (19, "call-overload")]
+        (18, "call-overload"), (19, "call-overload"), (26, "call-overload")]
+
+
+def test_pyright_insert1_through_instances_and_any_table(tmp_path: Path) -> None:
+    errors = _pyright([SNIPPETS / "make_insert.py"], tmp_path)
+    assert {line for _, line, _ in errors} == set(expected("make_insert.py"))
 
 
 _PACKAGE = {
