@@ -101,6 +101,8 @@ def test_jobs(schema: tj.Schema, conn: tj.Connection, mysql_url: str) -> None:
     assert data == [{"schema": schema.name, "table": "__spikes", "jobs_table": "~~spikes",
                      "counts": {"pending": 2, "reserved": 1, "error": 1, "ignore": 0, "success": 0},
                      "errors": []}]
+    everywhere = json.loads(typedj("jobs", "--json", url=mysql_url).stdout)
+    assert [e["counts"]["pending"] for e in everywhere if e["schema"] == schema.name] == [2]
     conn.query(f"DELETE FROM `{schema.name}`.`~~spikes` WHERE status = 'error'")
     assert typedj("jobs", schema.name, url=mysql_url).returncode == 0
 
