@@ -82,14 +82,15 @@ class Headings:
 
     def __init__(self, lookup: Lookup) -> None:
         self._lookup = lookup
-        self._tables: dict[str, Heading | None] = {}
+        self._tables: dict[str, tuple[TypeInfo, Heading | None]] = {}
 
     def table(self, info: TypeInfo) -> Heading | None:
-        if info.fullname in self._tables:
-            return self._tables[info.fullname]
-        self._tables[info.fullname] = None  # a cycle of references ends here, silently
+        cached = self._tables.get(info.fullname)
+        if cached is not None and cached[0] is info:  # the daemon replaces edited classes
+            return cached[1]
+        self._tables[info.fullname] = (info, None)  # a cycle of references ends here, silently
         heading = self._build(info)
-        self._tables[info.fullname] = heading
+        self._tables[info.fullname] = (info, heading)
         return heading
 
     def _info(self, fullname: str) -> TypeInfo | None:
