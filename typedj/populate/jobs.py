@@ -152,6 +152,8 @@ class Jobs:
             return
         conn = self.connection
         schema = conn.schemas.get(self.schema)
+        if schema is not None and self.table_name not in schema.tables:
+            schema.reload()  # another worker may have made it; creating needs a write lock on SQLite
         if schema is None or self.table_name not in schema.tables:
             for sql in conn.dialect.create_table(self.definition):
                 conn.query(sql)
@@ -252,6 +254,11 @@ class Jobs:
         conn = self.connection
         new = todo.proj() - self.query
         sql, params, _ = statement(new, self.key_names)
+        with conn.transaction():  # one write: on SQLite no job completes between reading and adding
+            return self._add(sql, params, priority, delay)
+
+    def _add(self, sql: str, params: Sequence[Any], priority: int, delay: float) -> int:
+        conn = self.connection
         keys = conn.query(sql, params).fetchall()
         if not keys:
             return 0
@@ -281,12 +288,13 @@ class Jobs:
         d = conn.dialect
         table = self._table()
         count = 0
-        live = d.live_sessions(conn)
+        # Reservations first, sessions second: a session missing from the later list was
+        # dead when its reservation was read (a worker that connected in between is not).
+        reserved = conn.query(
+            f"SELECT DISTINCT {d.quote('connection_id')} FROM {table} WHERE {d.quote('status')} = 'reserved'"
+        ).fetchall()
+        live = d.live_sessions(conn) if reserved else set()
         if live is not None:
-            reserved = conn.query(
-                f"SELECT DISTINCT {d.quote('connection_id')} FROM {table} "
-                f"WHERE {d.quote('status')} = 'reserved'"
-            ).fetchall()
             dead = [int(r[0]) for r in reserved if int(r[0]) and int(r[0]) not in live]
             if dead:
                 marks = ", ".join([d.placeholder] * len(dead))
