@@ -826,3 +826,44 @@ class _Skip:
 
     def insert(self, rows: Any, **options: Any) -> None:
         pass
+
+
+def test_stored_value_columns_match_datajoint(
+    conn: tj.Connection, dj_conn: Any, schema_name: str, dj_schema_name: str, tmp_path: Any
+) -> None:
+    """``<blob@store>``, ``<attach@store>`` and in-table ``<attach>`` columns: the same DDL."""
+    store = {"protocol": "file", "location": str(tmp_path)}
+    saved_dj, saved_tj = dj.config["stores"], dict(tj.config.stores)
+    dj.config["stores"] = {"raw": dict(store), "default": "raw"}
+    tj.config.stores["raw"] = dict(store)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = dj.Schema(dj_schema_name, connection=dj_conn)
+
+            @theirs
+            class Obj(dj.Manual):
+                definition = """
+                obj_id : int32
+                ---
+                data : <blob@raw>
+                att = null : <attach@raw>
+                inline_att = null : <attach>
+                """
+
+        ours = tj.Schema(schema_name, connection=conn)
+
+        @ours
+        class TjObj(Manual):
+            obj_id: Key[tj.int32]
+            data: Blob[Any] = tj.External("raw")
+            att: tj.Attach | None = tj.External("raw", default=None)
+            inline_att: tj.Attach | None = None
+
+        assert show_create(conn, schema_name)["tj_obj"].replace("tj_obj", "obj") == show_create(
+            conn, dj_schema_name
+        )["obj"]
+    finally:
+        dj.config["stores"] = saved_dj
+        tj.config.stores.clear()
+        tj.config.stores.update(saved_tj)
