@@ -158,8 +158,9 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipe(tmp_path: Path, schema_name: str, mysql_url: str, conn: tj.Connection) -> Any:
-    p = Pipeline(tmp_path, schema_name, mysql_url)
+def pipe(request: pytest.FixtureRequest, tmp_path: Path, schema_name: str, conn: tj.Connection) -> Any:
+    url = request.getfixturevalue("mysql_url") if conn.dialect.name == "mysql" else str(conn.url)
+    p = Pipeline(tmp_path, schema_name, url)
     yield p
     p.close()
 
@@ -175,6 +176,8 @@ def _wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 60) -
 
 
 def _session_gone(conn: tj.Connection, session: int) -> None:
+    if conn.dialect.name != "mysql":  # the session is the worker's process, already reaped
+        return
     alive = "SELECT 1 FROM information_schema.processlist WHERE id = %s"
     for _ in range(200):
         if not conn.query(alive, (session,)).fetchall():
@@ -298,6 +301,7 @@ def test_dask_distributed_cluster(pipe: Pipeline) -> None:
     assert len(pipe.Result) == 20
 
 
+@pytest.mark.mysql_only("datajoint-python works on MySQL servers only")
 def test_typedj_and_datajoint_workers_share_the_queue(pipe: Pipeline, mysql_url: str) -> None:
     pytest.importorskip("datajoint")
     pipe.Source.insert([(i, float(i)) for i in range(150)])
@@ -341,3 +345,6 @@ def test_worker_command_restricts_and_reports_failures(pipe: Pipeline) -> None:
     [error] = pipe.Result.jobs.errors.to_dicts()
     assert error["source_id"] == 2 and "Traceback" in error["error_stack"]
     assert sorted(pipe.Result.fetch("source_id").tolist()) == [1, 3]
+    stop = pipe.worker("--stop-on-error")
+    out, err = stop.communicate(timeout=120)
+    assert stop.returncode == 1 and "stopped at a failed make(): ValueError: too big: 1000.0" in err
