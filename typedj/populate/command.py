@@ -76,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"{table.__name__}: interrupted; the current job was rolled back", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not args.stop_on_error:
+            raise
+        print(f"{table.__name__}: stopped at a failed make(): {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     print(f"{table.__name__}: {len(total.succeeded)} made, {len(total.failed)} failed, "
           f"{total.skipped} skipped")
     for failure in total.failed:
