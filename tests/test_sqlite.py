@@ -83,6 +83,7 @@ def test_file_settings(db: tj.Connection, tmp_path: Path) -> None:
     assert (tmp_path / "lab.db").exists()
     assert db.query("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.query("PRAGMA busy_timeout").fetchone()[0] >= 10_000
+    assert db.connection_id == os.getpid()  # what the jobs table records as the session
 
 
 def test_catalog_reads_back_the_declaration(db: tj.Connection) -> None:

@@ -74,7 +74,7 @@ class Connection:
         return int(self.query(self.dialect_connection_id_sql()).fetchone()[0])
 
     def dialect_connection_id_sql(self) -> str:
-        return "SELECT CONNECTION_ID()" if self.dialect.name == "mysql" else "SELECT 0"
+        return "SELECT CONNECTION_ID()"  # on SQLite a function giving the process id
 
     def query(self, sql: str, params: Sequence[Any] | None = None, *, stream: bool = False) -> Any:
         """Run one statement with bound parameters; returns the cursor."""
