@@ -67,15 +67,12 @@ def _get_column(attr: Attribute, values: Column) -> list[tuple[int, bytes]]:
             refs[i] = _reference(values[i])
         except ValueError as exc:
             raise DecodeError(i, exc) from exc
-    by_store: dict[int, list[int]] = {}
-    stores: dict[int, Store] = {}
+    by_name: dict[str | None, list[int]] = {}
     for i, ref in refs.items():
-        store = _store_of(attr, ref)
-        stores[id(store)] = store
-        by_store.setdefault(id(store), []).append(i)
+        by_name.setdefault(ref.get("store") or attr.store, []).append(i)
     out: dict[int, bytes] = {}
-    for key, rows in by_store.items():
-        results = stores[key].get_many([refs[i] for i in rows])
+    for name, rows in by_name.items():
+        results = get_store(name).get_many([refs[i] for i in rows])
         for i, result in zip(rows, results, strict=True):
             if isinstance(result, BaseException):
                 raise DecodeError(i, result)
