@@ -506,3 +506,15 @@ def test_an_unusable_store_fails_the_insert_before_any_row(
     with pytest.raises(tj.StoreError, match=r"store 'raw': cannot upload '_hash/.*NoSuchBucket"):
         Trace.insert1(trace_id=1, trace=np.zeros(3))
     assert _count(conn, schema, "trace") == 0
+
+
+def test_a_value_the_blob_format_cannot_hold_is_refused(schema: tj.Schema, conn: tj.Connection) -> None:
+    @schema
+    class Anything(Manual):
+        anything_id: Key[int]
+        value: Blob[Any]
+
+    refused = r"(?s)anything: .*row 1, attribute 'value': cannot serialize"
+    with pytest.raises(tj.ValidationError, match=refused):
+        Anything.insert([{"anything_id": 1, "value": [1, 2]}, {"anything_id": 2, "value": object()}])
+    assert _count(conn, schema, "anything") == 0

@@ -8,6 +8,7 @@ from datetime import time, timedelta
 from typing import Any
 from uuid import UUID
 
+from ..errors import Problem, ValidationError
 from ..heading import Attribute
 from . import Column, ColumnFn, Context, register
 
@@ -90,7 +91,17 @@ class _Blob:
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
         from .blob import pack
 
-        return _map(pack)
+        def column(values: Column) -> Column:
+            out = []
+            for i, v in enumerate(values):
+                try:
+                    out.append(None if v is None else pack(v))
+                except Exception as exc:
+                    problem = Problem(row=i, attribute=attr.name, message=f"cannot serialize: {exc}")
+                    raise ValidationError(ctx.table, [problem]) from exc
+            return out
+
+        return column
 
     def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
         from .blob import unpack
