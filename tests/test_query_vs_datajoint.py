@@ -107,3 +107,17 @@ def test_same_answer_as_datajoint(both: tuple[Any, Any, Any], name: str) -> None
         key = list(theirs.primary_key)
     assert set(ours.primary_key) == set(key)
     assert _rows(ours.to_dicts()) == _rows(expected)
+
+
+def test_count_without_matches_is_zero_where_datajoint_says_one(both: tuple[Any, Any, Any]) -> None:
+    """A deliberate difference: datajoint-python counts the NULL row its left join makes."""
+    tables, module, _ = both
+    ours = {r["student_id"]: r["n"] for r in tables.Student.aggr(tables.Enroll, n="count(*)").to_dicts()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = {
+            r["student_id"]: r["n"] for r in module.Student.aggr(module.Enroll, n="count(*)").to_dicts()
+        }
+    unmatched = {k for k, n in ours.items() if n == 0}
+    assert unmatched and all(theirs[k] == 1 for k in unmatched)
+    assert {k: n for k, n in ours.items() if n} == {k: n for k, n in theirs.items() if k not in unmatched}
