@@ -325,3 +325,21 @@ def test_lookup_contents_of_a_drifted_class_go_in_after_alter(schema: tj.Schema,
     Method.alter(force=True)
     assert sorted(Method.to_dicts(), key=lambda r: r["method"]) == [
         {"method": "fast", "speed": 0}, {"method": "slow", "speed": 1}]
+
+
+def test_alter_drops_an_attribute_with_its_index(schema: tj.Schema, conn: tj.Connection) -> None:
+    _original(schema)
+    s = _fresh(conn, schema.name)
+
+    @s
+    class Animal(Manual):
+        """animals"""
+
+        animal_id: Key[int]
+        weight: float = 0.0
+        notes: str = Attr(default="", max_length=100, comment="free text")
+
+    assert _kinds(s.diff()) == {("removed", "name"), ("index_removed", None)}
+    (sql,) = Animal.alter(force=True)
+    assert sql.index("DROP INDEX") < sql.index("DROP COLUMN `name`")
+    assert s.diff() == []

@@ -294,6 +294,10 @@ def _alter_sql(schema: Schema, declared: TableDef, existing: TableDef, differenc
     for d in differences:
         if d.attribute:
             kinds.setdefault(d.attribute, set()).add(d.kind)
+    index_names = _index_names(schema, declared.name)
+    for d in differences:  # before the columns go, or MySQL drops a one-column index itself
+        if d.kind == "index_removed" and d.existing:
+            clauses.append(f"DROP INDEX {dialect.quote(index_names[d.existing])}")
     for name, changed in kinds.items():
         if "removed" in changed:
             clauses.append(f"DROP COLUMN {dialect.quote(name)}")
@@ -310,10 +314,6 @@ def _alter_sql(schema: Schema, declared: TableDef, existing: TableDef, differenc
             present.append(name)
         elif changed:
             clauses.append(f"MODIFY COLUMN {definition}")
-    index_names = _index_names(schema, declared.name)
-    for d in differences:
-        if d.kind == "index_removed" and d.existing:
-            clauses.append(f"DROP INDEX {dialect.quote(index_names[d.existing])}")
     for d in differences:
         if d.kind == "index_added" and d.declared:
             unique = d.declared.startswith("UNIQUE ")
