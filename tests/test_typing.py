@@ -243,3 +243,15 @@ def test_docs_snippets_type_check(tmp_path: Path, configs: dict[str, Path]) -> N
     assert {(r.file, r.line, r.code) for r in plugin} == marked, plugin
     errors = _pyright(paths, tmp_path, reportUnusedImport=False)
     assert errors == []
+
+
+def test_examples_type_check(configs: dict[str, Path], tmp_path: Path) -> None:
+    """The examples: mypy --strict with and without the plugin; pyright (standard mode:
+    strict mode also asks the example's own untyped locals, such as ``cells = []``, for types)."""
+    paths = sorted((ROOT / "examples").glob("*.py"))
+    if not paths:
+        pytest.skip("no examples")
+    for config in ("plain", "plugin"):
+        reports, output = run_mypy(paths, configs[config], configs[f"{config}_cache"])
+        assert reports == [], output
+    assert _pyright(paths, tmp_path, typeCheckingMode="standard") == []
