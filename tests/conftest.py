@@ -3,9 +3,9 @@
 Set ``TYPEDJ_TEST_DATABASE_URL=mysql://user:pass@host:port`` to run against a server
 you started yourself (for example ``../shared/scripts/start-mariadb.sh``).
 
-``TYPEDJ_TEST_BACKENDS`` (comma separated: ``mysql``, ``sqlite``) picks the backends the
-``conn``/``schema`` fixtures run on; with two, every test using them runs on each
-(test ids end in ``[mysql]``/``[sqlite]``). Tests marked ``@pytest.mark.mysql_only(reason)``
+``TYPEDJ_TEST_BACKENDS`` (comma separated: ``mysql``, ``sqlite``; default both) picks the
+backends the ``conn``/``schema`` fixtures run on; with two, every test using them runs on
+each (test ids end in ``[mysql]``/``[sqlite]``). Tests marked ``@pytest.mark.mysql_only(reason)``
 are skipped on the embedded backend with that reason.
 """
 
@@ -50,7 +50,7 @@ def mysql_url(request: pytest.FixtureRequest) -> str:
     return f"mysql://root:@127.0.0.1:{proc.port}"
 
 
-BACKENDS = [b.strip() for b in os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql").split(",") if b.strip()]
+BACKENDS = [b.strip() for b in os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql,sqlite").split(",") if b.strip()]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,14 +71,17 @@ def conn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     return tj.connect(url)
 
 
-@pytest.fixture(autouse=True)
-def _skip_mysql_only(request: pytest.FixtureRequest) -> None:
-    marker = request.node.get_closest_marker("mysql_only")
-    if marker is None or "conn" not in request.fixturenames:
-        return
-    if request.getfixturevalue("conn").dialect.name != "mysql":
-        reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "MySQL-specific")
-        pytest.skip(f"MySQL only: {reason}")
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``mysql_only`` tests on the embedded backend before any of their fixtures run."""
+    for item in items:
+        marker = item.get_closest_marker("mysql_only")
+        if marker is None or "conn" not in getattr(item, "fixturenames", ()):
+            continue
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("conn", BACKENDS[0]) if callspec is not None else BACKENDS[0]
+        if backend != "mysql":
+            reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "MySQL-specific")
+            item.add_marker(pytest.mark.skip(reason=f"MySQL only: {reason}"))
 
 
 _counter = itertools.count()
