@@ -298,6 +298,9 @@ class SQLiteDialect(Dialect):
         skip_duplicates: bool = False,
         replace: bool = False,
     ) -> str:
+        if not columns:  # a row of defaults only
+            verb = "INSERT OR REPLACE" if replace else ("INSERT OR IGNORE" if skip_duplicates else "INSERT")
+            return f"{verb} INTO {self.table(schema, table)} DEFAULT VALUES"
         cols = ", ".join(self.quote(c) for c in columns)
         verb = "INSERT OR REPLACE" if replace else "INSERT"
         tail = " ON CONFLICT DO NOTHING" if skip_duplicates and not replace else ""
