@@ -50,6 +50,11 @@ born = p_rows[0]["born"]
 subject_id: int = p_rows[0]["subject_id"]
 typo = p_rows[0]["date_of_birth"]  # E: misc
 p_chain = p_ok & {"born": None}
+p_annotated: tj.Query[dict[str, Any]] = p_ok
+for p_row in p_ok:
+    p_sex = p_row["sex"]
+    p_iter_typo = p_row["sexx"]  # E: misc "sexx" is not a valid TypedDict key
+p_one = p_ok.fetch1()["born"]
 p_chain_bad = p_ok & {"notes": ""}  # E: typedj-attr Subject.proj() has no attribute "notes"
 names = ("sex",)
 p_not_literal = Subject.proj(*names)

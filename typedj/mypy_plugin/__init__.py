@@ -68,7 +68,7 @@ class TypedjPlugin(Plugin):
         class_name, _, method = fullname.rpartition(".")
         if not (method in _RESTRICT or method in _JOIN or method in _ORDERED
                 or method in {"proj", "aggr", "fetch", "fetch1", "promote", "__rand__", "__add__", "__radd__",
-                    "union"}):
+                    "union", "__iter__"}):
             return None
         kind = self._kind(class_name)
         if kind is None:
@@ -87,6 +87,8 @@ class TypedjPlugin(Plugin):
             return c.join
         if method in _ORDERED:
             return c.ordered
+        if method == "__iter__":
+            return c.iterate if kind == "query" else None
         return {"proj": c.proj, "aggr": c.aggr, "fetch": c.fetch, "fetch1": c.fetch1,
                 "__add__": c.union, "union": c.union, "__radd__": c.union}.get(method)
 

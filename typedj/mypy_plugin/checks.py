@@ -49,7 +49,17 @@ from mypy.types import (
 
 from ..query.expression import _SQL_WORDS
 from .declarations import is_table
-from .headings import Attr, Heading, Headings, join, row_type, table_row, universal_names, with_universal
+from .headings import (
+    Attr,
+    Heading,
+    Headings,
+    join,
+    row_type,
+    table_row,
+    typed_row,
+    universal_names,
+    with_universal,
+)
 
 ATTR = ErrorCode("typedj-attr", "Attribute name not in the table or query", "typedj")
 VALUE = ErrorCode("typedj-value", "Restriction value does not fit the attribute's type", "typedj")
@@ -510,7 +520,20 @@ class Checker:
             if isinstance(arg, StrExpr) and arg.value != "KEY" and arg.value not in heading:
                 _unknown(ctx.api, heading, arg.value, "fetch", arg)
         self._order(ctx.api, heading, call.keyword("order_by"))
+        if not call.positional and not call.unpacked and self._derived(ctx):
+            return ctx.api.named_generic_type("builtins.list", [typed_row(heading, ctx.api)])
         return ctx.default_return_type
+
+    def iterate(self, ctx: MethodContext) -> Type:
+        """``for row in query``: the rows of a derived query are TypedDicts too."""
+        heading = self.headings.of_type(ctx.type)
+        if heading is None or not self._derived(ctx):
+            return ctx.default_return_type
+        return ctx.api.named_generic_type("typing.Iterator", [typed_row(heading, ctx.api)])
+
+    def _derived(self, ctx: MethodContext) -> bool:
+        """Whether the receiver is a query whose rows are dicts (not table rows)."""
+        return table_row(ctx.type) is None
 
     def fetch1(self, ctx: MethodContext) -> Type:
         heading = self.headings.of_type(ctx.type)
@@ -525,6 +548,8 @@ class Checker:
                 _unknown(ctx.api, heading, arg.value, "fetch1", arg)
                 return ctx.default_return_type
             types.append(heading[arg.value].type)
+        if not types and not call.unpacked and self._derived(ctx):
+            return typed_row(heading, ctx.api)
         if call.unpacked or not types:
             return ctx.default_return_type
         if len(types) == 1:

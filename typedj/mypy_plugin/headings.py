@@ -151,8 +151,8 @@ class Headings:
         t = get_proper_type(row)
         if isinstance(t, Instance) and is_table(t.type):
             return self.table(t.type)
-        if isinstance(t, TypedDictType):
-            return from_typeddict(t)
+        if isinstance(t, Instance) and t.type.fullname == "builtins.dict":
+            return from_row(t)
         return None
 
 
@@ -193,30 +193,42 @@ def _ref_target(typ: Type) -> TypeInfo | None:
     return None
 
 
-def row_type(heading: Heading, api: CheckerPluginInterface) -> TypedDictType:
-    """An anonymous TypedDict of the heading, carrying its key, lineage and title."""
+def row_type(heading: Heading, api: CheckerPluginInterface) -> Instance:
+    """``dict[str, Any]``, as plain typing has it, carrying the heading for the plugin.
+
+    So ``Query[dict[str, Any]]`` annotations still accept derived queries; the rows read
+    from them (``fetch``, ``fetch1``, iteration) are ``typed_row``s.
+    """
     tags = {f"{_TAG}title={heading.title}"}
     for a in heading:
         if a.in_key:
             tags.add(f"{_TAG}key={a.name}")
         if a.lineage is not None:
             tags.add(f"{_TAG}lineage={a.name}={a.lineage}")
-    fallback = api.named_generic_type("typing._TypedDict", []).copy_modified()
-    fallback.extra_attrs = ExtraAttrs({}, tags, None)
+    attrs = {f"{_TAG}{i:03d}:{a.name}": a.type for i, a in enumerate(heading)}  # not identifiers
+    text = api.named_generic_type("builtins.str", [])
+    row = api.named_generic_type("builtins.dict", [text, AnyType(TypeOfAny.special_form)]).copy_modified()
+    row.extra_attrs = ExtraAttrs(attrs, tags, None)
+    return row
+
+
+def typed_row(heading: Heading, api: CheckerPluginInterface) -> TypedDictType:
+    """One fetched row of a derived query: an anonymous TypedDict of its attributes."""
     items = {a.name: a.type for a in heading}
-    return TypedDictType(items, set(items), set(), fallback)
+    return TypedDictType(items, set(items), set(), api.named_generic_type("typing._TypedDict", []))
 
 
-def from_typeddict(t: TypedDictType) -> Heading | None:
-    """The heading a TypedDict made by ``row_type`` stands for; None for any other TypedDict."""
-    extra = t.fallback.extra_attrs
+def from_row(t: Instance) -> Heading | None:
+    """The heading a row made by ``row_type`` carries; None for any other type."""
+    extra = t.extra_attrs
     tags = [tag[len(_TAG):] for tag in (extra.immutable if extra else ()) if tag.startswith(_TAG)]
-    if not tags:
+    if extra is None or not tags:
         return None
     title = next((v.split("=", 1)[1] for v in tags if v.startswith("title=")), "the query")
     key = {v.split("=", 1)[1] for v in tags if v.startswith("key=")}
     lineage = dict(v.split("=", 2)[1:] for v in tags if v.startswith("lineage="))
-    return Heading.of(title, [Attr(n, typ, n in key, lineage.get(n)) for n, typ in t.items.items()])
+    items = sorted((k[len(_TAG):].split(":", 1), typ) for k, typ in extra.attrs.items() if k.startswith(_TAG))
+    return Heading.of(title, [Attr(n, typ, n in key, lineage.get(n)) for (_, n), typ in items])
 
 
 def universal_names(typ: Type) -> list[str] | None:
