@@ -156,9 +156,19 @@ _PACKAGE = {
             rig_id: Key[str]
             room: str
         ''',
+    "queries.py": '''
+        from .sessions import Session
+        from .subjects import Subject
+
+        joined = (Subject * Session).proj("species", when="session_date")
+        ''',
     "use.py": '''
+        from .queries import joined
         from .sessions import Rig, Session
         from .subjects import Subject
+
+        g = joined & {"sesion_id": 1}  # E: typedj-attr did you mean "session_id"?
+        h = joined.fetch1()["when"]
 
         a = Session & {"subject_id": 1, "rig": "A"}
         b = Session & {"rig_id": "A"}  # E: typedj-attr did you mean "rig"?
@@ -189,6 +199,7 @@ def test_cross_module_forward_reference_and_cache(tmp_path: Path, configs: dict[
     second, log = run_mypy(paths, configs["plugin"], cache, "--verbose")
     check(second)
     assert "Metadata fresh for pipe.sessions" in log  # the tables come from the cache ...
+    assert "Metadata fresh for pipe.queries" in log  # ... and so does a query's heading
     assert not re.search(r"Parsing .*sessions\.py", log)
     assert re.search(r"\(pipe\.use\) as inherently stale", log)  # ... the changed module is checked again
 
