@@ -8,7 +8,7 @@ namespace), and the type of its rows (instances hold one row's values).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, Self, TypeVar, overload
 
@@ -80,7 +80,7 @@ class TableMeta(type):
     def __len__(cls) -> int:
         return len(cls._query())
 
-    def __iter__(cls: type[TT]) -> Any:
+    def __iter__(cls: type[TT]) -> Iterator[TT]:
         return iter(TableMeta._query(cls))
 
     def __contains__(cls, item: Any) -> bool:

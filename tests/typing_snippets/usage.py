@@ -24,6 +24,8 @@ units: list[Spikes.Unit] = Spikes.Unit.fetch()
 n: int = len(Subject & {"sex": "F"})
 for subject in Subject - Session:
     print(subject.subject_id, subject.notes)
+for every in Subject:
+    print(every.date_of_birth)
 ids = Subject.fetch("subject_id")
 ids2, sexes = Subject.fetch("subject_id", "sex", order_by="KEY")
 dob = (Subject & {"subject_id": 1}).fetch1("date_of_birth")
