@@ -116,7 +116,7 @@ def _origin(heading: Heading, attr: Attr) -> str:
     if attr.lineage is None:
         return f"a secondary attribute of {heading.title}"
     table, name = attr.lineage.rsplit(".", 2)[-2:]
-    return f"{table}.{name}"
+    return f"{re.sub(r'@[0-9]+$', '', table)}.{name}"  # a class declared in a function: Name@line
 
 
 def _conflicts(
@@ -274,12 +274,7 @@ class Checker:
     ) -> Type:
         if heading is None:
             return ctx.default_return_type
-        bad = False
-        for name, at in _u_strings(where, names):
-            if name not in heading:
-                _unknown(ctx.api, heading, name, "U(...) in a join", at)
-                bad = True
-        if bad:
+        if self._missing(ctx, names, heading, "U(...) in a join", where):
             return ctx.default_return_type
         attrs = [replace(a, in_key=a.in_key or a.name in names) for a in heading]
         return self._query(ctx, Heading.of(f"{heading.title} * U", attrs))
@@ -437,11 +432,7 @@ class Checker:
     ) -> Type:
         if group is None:
             return ctx.default_return_type
-        bad = False
-        for name, at in _u_strings(ctx.context, names):
-            if name not in group:
-                _unknown(ctx.api, group, name, "U(...).aggr", at)
-                bad = True
+        bad = self._missing(ctx, names, group, "U(...).aggr", ctx.context)
         named = self._named(ctx.api, group, call.named, "aggr")
         if bad or named is None or call.unpacked or not call.named:
             return ctx.default_return_type
@@ -470,44 +461,47 @@ class Checker:
             return ctx.default_return_type
         return with_universal(default, [a.value for a in args if isinstance(a, StrExpr)])
 
-    def universal_restrict(self, ctx: MethodContext) -> Type:
+    def _universal(self, ctx: MethodContext) -> tuple[list[str], Heading | None] | None:
+        """The names of the receiving ``U(...)`` and the heading of the query it meets."""
         names = universal_names(ctx.type)
         call = Call.of(ctx)
         if names is None or not call.positional:
-            return ctx.default_return_type
-        other = self.headings.of_type(_type_of(ctx.api, call.positional[0]))
+            return None
+        return names, self.headings.of_type(_type_of(ctx.api, call.positional[0]))
+
+    def _missing(
+        self, ctx: MethodContext, names: list[str], other: Heading, where: str, at: Context | None
+    ) -> bool:
+        bad = False
+        for name, string in _u_strings(at, names):
+            if name not in other:
+                _unknown(ctx.api, other, name, where, string)
+                bad = True
+        return bad
+
+    def universal_restrict(self, ctx: MethodContext) -> Type:
+        """``U(...) & query``: the distinct values of those attributes, which form the key."""
+        names, other = self._universal(ctx) or ([], None)
         if other is None:
             return ctx.default_return_type
-        bad = False
-        for name, at in _u_strings(_receiver(ctx.context), names):
-            if name not in other:
-                _unknown(ctx.api, other, name, "U(...) & query", at)
-                bad = True
-        if bad:
+        if self._missing(ctx, names, other, "U(...) & query", _receiver(ctx.context)):
             return ctx.default_return_type
         attrs = [replace(other[n], in_key=True) for n in names]
         return self._query(ctx, Heading.of(f"U() & {other.title}", attrs))
 
     def universal_reflected(self, ctx: MethodContext) -> Type:
         """``query & U(...)`` through ``U.__rand__``: fails when ``Query.__and__`` did."""
-        names = universal_names(ctx.type)
-        call = Call.of(ctx)
-        if names is None or not call.positional:
-            return ctx.default_return_type
-        other = self.headings.of_type(_type_of(ctx.api, call.positional[0]))
+        names, other = self._universal(ctx) or ([], None)
         if other is not None:
-            for name, at in _u_strings(ctx.context, names):
-                if name not in other:
-                    _unknown(ctx.api, other, name, "restriction by U(...)", at)
+            self._missing(ctx, names, other, "restriction by U(...)", ctx.context)
         return ctx.default_return_type
 
     def universal_join(self, ctx: MethodContext) -> Type:
-        names = universal_names(ctx.type)
-        call = Call.of(ctx)
-        if names is None or not call.positional:
+        """``U(...) * query``: the query with those attributes added to its primary key."""
+        found = self._universal(ctx)
+        if found is None:
             return ctx.default_return_type
-        other = self.headings.of_type(_type_of(ctx.api, call.positional[0]))
-        return self._promote(ctx, other, names, _receiver(ctx.context))
+        return self._promote(ctx, found[1], found[0], _receiver(ctx.context))
 
     # fetch and ordering ---------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 A table's heading is rebuilt from its class (the metadata recorded in semantic analysis,
 the analyzed attribute types, and the headings of the tables it references). A derived
-query's rows are an anonymous ``TypedDict``; its primary key, the origin (lineage) of
-its attributes and a readable name ride along in the ``ExtraAttrs`` of the TypedDict's
-fallback instance, which mypy keeps through type substitution and its cache.
+query keeps its declared type ``Query[dict[str, Any]]``; its heading (attribute types,
+primary key, origins, a readable name) rides along in the ``ExtraAttrs`` of that
+``dict`` instance, which mypy keeps through type substitution and in its cache. Rows
+fetched from it are anonymous ``TypedDict``s.
 """
 
 from __future__ import annotations
