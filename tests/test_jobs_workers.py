@@ -109,6 +109,9 @@ class Result(dj.Computed):
     def make(self, key):
         with LOG.open("a") as f:
             f.write(f"dj {os.getpid()} {key['source_id']}\\n")
+        deadline = time.monotonic() + 120
+        while "tj " not in LOG.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the typedj worker has started too: the two overlap
         value = (Source & key).fetch1("value")
         self.insert1({**key, "doubled": 2 * value})
         self.Piece.insert([{**key, "piece": i} for i in range(2)])
