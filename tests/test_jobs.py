@@ -286,3 +286,25 @@ def test_reservations_expire_where_the_server_cannot_tell_live_sessions(
     assert result["success_count"] == 10 and result["error_list"] == []
     with pytest.raises(KeyError):
         result["nothing"]
+
+
+def test_job_of_a_key_made_meanwhile_is_completed_without_make(
+    pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, Result = pipeline
+    from typedj.populate.autopopulate import todo
+
+    Result.jobs.refresh(todo(Result, []))
+    Result.insert1({"source_id": 1, "kind": "k", "doubled": 99.0}, allow_direct_insert=True)
+    made: list[int] = []
+    original = Result.make
+
+    def counting(self: Any, key: dict[str, Any]) -> None:
+        made.append(key["source_id"])
+        original(self, key)
+
+    monkeypatch.setattr(Result, "make", counting)
+    result = Result.populate(reserve_jobs=True)
+    assert result.success_count == 9 and result.skipped == 1 and 1 not in made and len(made) == 9
+    assert (Result & {"source_id": 1}).fetch1("doubled") == 99.0
+    assert Result.jobs.progress()["total"] == 0

@@ -345,8 +345,8 @@ class Maker:
     def make(self, key: Mapping[str, Any], job: Sequence[Any] | None = None) -> Failure | bool:
         """Make one key: True if made, False if already made, a Failure if make() raised.
 
-        The key is not looked up first (the key source excluded made keys a moment ago):
-        a key made meanwhile shows as a duplicate on insert, and is then skipped.
+        Without jobs the key is not looked up first (the key source excluded made keys a
+        moment ago): a key made meanwhile shows as a duplicate on insert, and is skipped.
 
         ``job`` is the key's parameters in the jobs table when this worker reserved it:
         the job row is completed in the same transaction as the rows, or marked as an
@@ -360,9 +360,11 @@ class Maker:
         try:
             computed: tuple[Any, ...] = ()
             fetched: tuple[Any, ...] = ()
+            if (self.three_part or jobs is not None) and self.done(key):
+                # With jobs: a worker may have made the key between another's reading of the
+                # key source and its adding the job; the reservation alone cannot tell.
+                return self._already(job)
             if self.three_part:
-                if self.done(key):
-                    return self._already(job)
                 fetched = _as_tuple(obj.make_fetch(new_key(key)))
                 computed = _as_tuple(obj.make_compute(new_key(key), *fetched))
             with self.conn.transaction():
