@@ -7,6 +7,7 @@ The snippets in ``tests/typing_snippets`` mark each expected error with a traili
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from mypy import api
+
+os.environ["TYPEDJ_PLUGIN_DEBUG"] = "1"  # a failing hook fails the test instead of falling back
 
 ROOT = Path(__file__).resolve().parent.parent
 SNIPPETS = Path(__file__).resolve().parent / "typing_snippets"
@@ -63,8 +66,9 @@ def mypy_config(folder: Path, *, plugin: bool) -> Path:
 
 
 def run_mypy(paths: list[Path], config: Path, cache: Path, *extra: str) -> tuple[list[Report], str]:
-    stdout, stderr, _ = api.run(["--config-file", str(config), "--cache-dir", str(cache), *extra,
-                                 *map(str, paths)])
+    stdout, stderr, status = api.run(["--config-file", str(config), "--cache-dir", str(cache), *extra,
+                                      *map(str, paths)])
+    assert status in (0, 1), f"mypy crashed (status {status}): {stdout}{stderr}"  # 2: internal error
     reports = []
     for line in stdout.splitlines():
         m = _REPORT.match(line)
@@ -266,3 +270,21 @@ def test_examples_type_check(configs: dict[str, Path], tmp_path: Path) -> None:
         reports, output = run_mypy(paths, configs[config], configs[f"{config}_cache"])
         assert reports == [], output
     assert _pyright(paths, tmp_path, typeCheckingMode="standard") == []
+
+
+def test_a_failing_hook_falls_back_to_mypy(
+    configs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A bug in the plugin must not crash mypy in someone's CI: the hook gives way."""
+    from typedj.mypy_plugin.checks import Checker
+
+    def broken(self: Checker, ctx: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Checker, "fetch1", broken)
+    monkeypatch.delenv("TYPEDJ_PLUGIN_DEBUG")
+    reports, output = run_mypy([SNIPPETS / "usage.py"], configs["plugin"], tmp_path / "cache")
+    assert reports == [], output
+    monkeypatch.setenv("TYPEDJ_PLUGIN_DEBUG", "1")
+    with pytest.raises(AssertionError, match="mypy crashed"):
+        run_mypy([SNIPPETS / "usage.py"], configs["plugin"], tmp_path / "cache2")

@@ -8,11 +8,13 @@ types only, never imports the checked modules, never connects to a database.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mypy.nodes import TypeInfo
+from mypy.options import Options
 from mypy.plugin import (
     ClassDefContext,
     FunctionContext,
@@ -30,17 +32,58 @@ from .headings import QUERY, UNIVERSAL, Headings
 _DIGEST = hashlib.sha256(
     b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))
 ).hexdigest()[:16]
-_RESTRICT = frozenset({"__and__", "__sub__", "restrict"})
-_JOIN = frozenset({"__mul__", "join", "__rmul__"})
-_ORDERED = frozenset({"to_dicts", "keys", "to_pandas", "to_arrays", "to_arrow", "to_polars", "order_by"})
+H = TypeVar("H", MethodContext, FunctionContext, MethodSigContext, ClassDefContext)
+R = TypeVar("R")
+
+
+def _safe(hook: Callable[[H], R], default: Callable[[H], R]) -> Callable[[H], R]:
+    """A hook that, should the plugin fail, gives mypy's own answer instead of crashing CI.
+
+    ``TYPEDJ_PLUGIN_DEBUG=1`` lets the exception through (the tests set it).
+    """
+
+    def guarded(ctx: H) -> R:
+        try:
+            return hook(ctx)
+        except Exception:
+            if os.environ.get("TYPEDJ_PLUGIN_DEBUG"):
+                raise
+            return default(ctx)
+
+    return guarded
+
+
+def _returned(ctx: MethodContext | FunctionContext) -> Type:
+    return ctx.default_return_type
+
+
+def _signature(ctx: MethodSigContext) -> FunctionLike:
+    return ctx.default_signature
 
 
 class TypedjPlugin(Plugin):
     """Hooks for table classes (named after the receiver's class), ``Query`` and ``U``."""
 
-    def __init__(self, options: object) -> None:
-        super().__init__(options)  # type: ignore[arg-type]
-        self._checker = Checker(Headings(self.lookup_fully_qualified))
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        c = Checker(Headings(self.lookup_fully_qualified))
+        self._checker = c
+        common: dict[str, Callable[[MethodContext], Type]] = {
+            "__and__": c.restrict, "__sub__": c.restrict, "restrict": c.restrict,
+            "__mul__": c.join, "join": c.join, "__rmul__": c.join_reflected,
+            "__add__": c.union, "__radd__": c.union, "union": c.union,
+            "proj": c.proj, "aggr": c.aggr, "fetch": c.fetch, "fetch1": c.fetch1,
+            **dict.fromkeys(("to_dicts", "keys", "to_pandas", "to_arrays", "to_arrow", "to_polars",
+                             "order_by"), c.ordered),
+        }
+        self._methods: dict[str, dict[str, Callable[[MethodContext], Type]]] = {
+            "table": common,
+            "query": {**common, "__iter__": c.iterate},
+            "universal": {"__and__": c.universal_restrict, "restrict": c.universal_restrict,
+                          "__rand__": c.universal_reflected, "__mul__": c.universal_join,
+                          "__rmul__": c.universal_join, "promote": c.universal_join, "aggr": c.aggr},
+        }
+        self._names = frozenset(n for hooks in self._methods.values() for n in hooks)
 
     def report_config_data(self, ctx: ReportConfigContext) -> Any:
         """A digest of the plugin's code: a new version invalidates mypy's cached results."""
@@ -58,44 +101,24 @@ class TypedjPlugin(Plugin):
 
     def get_base_class_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
         if fullname.startswith("typedj.table.") or self._kind(fullname) == "table":
-            return record
+            return _safe(record, lambda ctx: None)
         return None
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
-        return self._checker.universal if fullname == UNIVERSAL else None
+        return _safe(self._checker.universal, _returned) if fullname == UNIVERSAL else None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         class_name, _, method = fullname.rpartition(".")
-        if not (method in _RESTRICT or method in _JOIN or method in _ORDERED
-                or method in {"proj", "aggr", "fetch", "fetch1", "promote", "__rand__", "__add__", "__radd__",
-                    "union", "__iter__"}):
+        if method not in self._names:
             return None
         kind = self._kind(class_name)
-        if kind is None:
-            return None
-        c = self._checker
-        if kind == "universal":
-            return {"__and__": c.universal_restrict, "restrict": c.universal_restrict,
-                    "__rand__": c.universal_reflected,
-                    "__mul__": c.universal_join, "__rmul__": c.universal_join,
-                    "promote": c.universal_join, "aggr": c.aggr}.get(method)
-        if method in _RESTRICT:
-            return c.restrict
-        if method == "__rmul__":
-            return c.join_reflected
-        if method in _JOIN:
-            return c.join
-        if method in _ORDERED:
-            return c.ordered
-        if method == "__iter__":
-            return c.iterate if kind == "query" else None
-        return {"proj": c.proj, "aggr": c.aggr, "fetch": c.fetch, "fetch1": c.fetch1,
-                "__add__": c.union, "union": c.union, "__radd__": c.union}.get(method)
+        hook = self._methods[kind].get(method) if kind is not None else None
+        return _safe(hook, _returned) if hook is not None else None
 
     def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
         class_name, _, method = fullname.rpartition(".")
         if method == "insert1" and self._kind(class_name) == "table":
-            return self._checker.insert1_signature
+            return _safe(self._checker.insert1_signature, _signature)
         return None
 
 
