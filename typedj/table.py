@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, Self, TypeVar, overload
 
 from typing_extensions import dataclass_transform
 
@@ -147,6 +147,12 @@ class TableMeta(type):
     def fetch(
         cls: type[TT], *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...
     ) -> list[TT]: ...
+
+    @overload
+    def fetch(
+        cls, attribute: Literal["KEY"], /, *, order_by: Any = ..., limit: int | None = ...,
+        offset: int | None = ...,
+    ) -> list[dict[str, Any]]: ...
 
     @overload
     def fetch(
@@ -427,7 +433,10 @@ def _comparable(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _row_dict(cls: type[Table], row: Any, index: int, names: list[str]) -> dict[str, Any]:
-    if type(row) is dict:  # the common case first: an ABC isinstance costs more than the copy
+    if type(row) is dict:  # the common case first: an ABC isinstance costs more than the check
+        refs = cls._refs
+        if not refs or not any(ref in row for ref in refs):
+            return row  # not copied: the steps before validation replace rows, never change them
         out = row.copy()
     elif isinstance(row, Table):
         return {k: v for k, v in row.__dict__.items()}
@@ -482,11 +491,11 @@ def _normalize_scalars(rows: list[dict[str, Any]], heading: Heading) -> None:
         return
     import numpy as np
 
-    for row in rows:
+    for i, row in enumerate(rows):
         for k in names:
             v = row.get(k)
             if isinstance(v, np.generic):
-                row[k] = v.item()
+                row = rows[i] = {**row, k: v.item()}  # a copy: the row may be the caller's
 
 
 def validator(cls: type[Table]) -> Validator:
@@ -527,8 +536,11 @@ def insert(
     _normalize_scalars(data, heading)
     valid = validator(cls).validate(data)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in valid:  # rows that omit different defaults need different statements
-        groups.setdefault(tuple(row), []).append(row)
+    if set(map(len, valid)) == {len(names)}:  # every row gives every attribute: one statement
+        groups[tuple(names)] = valid
+    else:
+        for row in valid:  # rows that omit different defaults need different statements
+            groups.setdefault(tuple(row), []).append(row)
     conn = cls._schema.connection
     ctx = codecs.Context(table_def.schema, table_def.name, conn)
     statements = []

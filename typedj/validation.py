@@ -112,11 +112,12 @@ class Validator:
     def validate(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Validated copies of ``rows``; raises ``ValidationError`` listing every problem."""
         if self._float_nullable:
-            for row in rows:
+            rows = list(rows)
+            for i, row in enumerate(rows):
                 for name in self._float_nullable:
                     v = row.get(name)
                     if isinstance(v, float) and math.isnan(v):
-                        row[name] = None
+                        row = rows[i] = {**row, name: None}  # a copy: the row may be the caller's
         try:
             return self._adapter.validate_python(rows)
         except pydantic.ValidationError as exc:
