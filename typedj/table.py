@@ -149,7 +149,7 @@ class TableMeta(type):
     ) -> list[TT]: ...
 
     @overload
-    def fetch(
+    def fetch(  # type: ignore[overload-overlap]  # "KEY" is a str, answered first
         cls, attribute: Literal["KEY"], /, *, order_by: Any = ..., limit: int | None = ...,
         offset: int | None = ...,
     ) -> list[dict[str, Any]]: ...

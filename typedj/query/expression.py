@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading
@@ -633,6 +633,12 @@ class Query(Generic[R]):
 
     @overload
     def fetch(self) -> list[R]: ...
+
+    @overload
+    def fetch(  # type: ignore[overload-overlap]  # "KEY" is a str, answered first
+        self, attribute: Literal["KEY"], /, *, order_by: Any = ..., limit: int | None = ...,
+        offset: int | None = ...,
+    ) -> list[dict[str, Any]]: ...
 
     @overload
     def fetch(
