@@ -115,6 +115,10 @@ def test_corrupt_in_table_blob_names_table_key_and_attribute(
     message = str(info.value)
     assert f"{schema.name}.scan" in message and "{'scan_id': 1}" in message and "'image'" in message
     assert info.value.attribute == "image"
+    with pytest.raises(tj.FetchError, match=r"of the row with key \{'scan_id': 1\}"):
+        (Scan & {"scan_id": 1}).fetch1("image")  # the key is named even when not fetched
+    with pytest.raises(tj.FetchError, match=r"of the row with key \{'scan_id': 1\}"):
+        Scan.fetch("image")
     np.testing.assert_array_equal((Scan & {"scan_id": 2}).fetch1("image"), np.ones(3))
 
 

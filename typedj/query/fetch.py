@@ -134,6 +134,11 @@ def columns(
     query: Query[Any], names: Sequence[str] | None = None, **options: Any
 ) -> tuple[list[str], list[Any]]:
     """Run ``query``: its output names and one decoded sequence per name."""
+    if names is not None and any(query.heading[n].is_blob for n in names):
+        extra = [k for k in query.primary_key if k not in names]
+        if extra:  # the key names the row in a decoding error
+            out, data = columns(query, [*names, *extra], **options)
+            return out[: len(names)], data[: len(names)]
     sql, params, out = statement(query, names, **options)
     conn = query.connection
     if conn.dialect.name == "mysql":
