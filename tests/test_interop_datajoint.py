@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import typedj as tj
+from typedj.declare import PLATFORM_COLUMNS
 from typedj import Attr, Blob, Computed, Imported, Index, Key, Link, Lookup, Manual, Part, Ref
 
 with warnings.catch_warnings():
@@ -693,9 +694,11 @@ def test_typedj_opens_tables_with_datajoint_platform_columns(
     columns = {r[0] for r in conn.query(f"SHOW COLUMNS FROM `{schema_name}`.`subject`").fetchall()}
     assert "_prov" in columns
 
-    classes = declare_typedj(tj.Schema(schema_name, connection=conn, create_tables=False))
+    typed = tj.Schema(schema_name, connection=conn, create_tables=False)
+    classes = declare_typedj(typed)
     for name in TABLES:
         assert_rows(name, classes[name].to_dicts(order_by="KEY"), EXPECTED[name])
+    assert not [d for d in typed.diff() if d.attribute in PLATFORM_COLUMNS]
     classes["Subject"].insert1(
         {"subject_id": 9, "species": "rat", "weight": Decimal("2.00"), "uid": uuid.UUID(int=9)}
     )

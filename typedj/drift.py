@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .declare import _norm
+from .declare import PLATFORM_COLUMNS, _norm
 from .errors import ConfigError, DeclarationError, TypedjError
 from .heading import Attribute, TableDef
 from .types import MISSING
@@ -142,7 +142,7 @@ def diff_tables(declared: TableDef, existing: TableDef) -> list[Difference]:
         if b is None:
             diff("added", a.name, _type_text(a), None, not a.in_key and a.name not in declared_fk_cols)
     for b in e:
-        if b.name not in d:
+        if b.name not in d and b.name not in PLATFORM_COLUMNS:
             diff("removed", b.name, None, _type_text(b), not b.in_key and b.name not in existing_fk_cols)
     for a in d:
         b = e.get(a.name)
