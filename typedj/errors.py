@@ -27,6 +27,13 @@ class ConnectionLostError(TypedjError):
     """The server connection dropped inside a transaction; the work was rolled back."""
 
 
+class DeadlockError(TypedjError):
+    """The server rolled the transaction back to break a deadlock or a lock wait.
+
+    Nothing of the transaction remains, so running it again is safe; ``populate`` does.
+    """
+
+
 class MissingTableError(TypedjError):
     """A table or schema that should exist does not."""
 

@@ -10,16 +10,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from ..config import DatabaseURL, config
 from ..errors import (
     AccessError,
     ConfigError,
     ConnectionLostError,
+    DeadlockError,
     DuplicateError,
     IntegrityError,
     MissingTableError,
@@ -28,6 +31,8 @@ from ..errors import (
 from .dialect import Dialect
 
 log = logging.getLogger("typedj")
+
+T = TypeVar("T")
 
 _LOST = {2006, 2013, 2055, 4031}
 
@@ -159,6 +164,20 @@ class Connection:
             self.raw.rollback()
 
 
+def retrying(action: Callable[[], T], attempts: int = 5) -> T:
+    """Run ``action`` (a statement or a whole transaction) again when the server rolled it
+    back to break a deadlock; safe because nothing of the failed attempt remains."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except DeadlockError:
+            if attempt == attempts:
+                raise
+            log.info("deadlock victim; running it again (attempt %d of %d)", attempt + 1, attempts)
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
 _error_translators: list[Callable[[BaseException], TypedjError | None]] = []
 
 
@@ -187,6 +206,8 @@ def _mysql_errors(exc: BaseException) -> TypedjError | None:
         return IntegrityError(message)
     if code in {1044, 1045, 1142, 1143, 1227, 1370}:
         return AccessError(message)
+    if code in {1213, 1205}:
+        return DeadlockError(message)
     if code in {1146, 1049}:
         return MissingTableError(message)
     return None

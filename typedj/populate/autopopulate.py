@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from ..backend.connection import retrying
 from ..errors import DuplicateError, QueryError, TypedjError
 from ..query.condition import AndList
 from ..query.expression import Query, as_node
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from .jobs import Jobs
+
+DEADLOCK_ATTEMPTS = 5
+"""A make the server rolled back to break a deadlock is run again, up to this often."""
 
 
 class InputsChangedError(TypedjError):
@@ -367,32 +371,7 @@ class Maker:
             if self.three_part:
                 fetched = _as_tuple(obj.make_fetch(new_key(key)))
                 computed = _as_tuple(obj.make_compute(new_key(key), *fetched))
-            with self.conn.transaction():
-                try:
-                    with self._inserting():
-                        if self.three_part:
-                            again = _as_tuple(obj.make_fetch(new_key(key)))
-                            if not same(fetched, again):
-                                raise InputsChangedError(
-                                    f"{self.cls.__name__}: make_fetch({dict(key)}) returned different "
-                                    "data inside the transaction than before make_compute ran: "
-                                    "upstream rows changed meanwhile; nothing was inserted. "
-                                    "Populate again to compute from the new data.",
-                                    table=self.cls._def.name,
-                                )
-                            obj.make_insert(new_key(key), *computed)
-                        elif inspect.isgenerator(result := obj.make(new_key(key))):
-                            result.close()
-                            raise TypedjError(
-                                f"{self.cls.__name__}.make is a generator; define make_fetch, "
-                                "make_compute and make_insert for the three-part make",
-                                table=self.cls._def.name,
-                            )
-                    if jobs is not None and job is not None:
-                        jobs.complete(job, duration=time.monotonic() - start, keep=self.keep_completed)
-                except (KeyboardInterrupt, SystemExit):
-                    self.conn.close()
-                    raise
+            retrying(lambda: self._transaction(key, job, fetched, computed, start), DEADLOCK_ATTEMPTS)
             return True
         except Exception as exc:
             if isinstance(exc, DuplicateError) and self.done(key):
@@ -401,6 +380,44 @@ class Maker:
             if jobs is not None and job is not None:
                 jobs.error(job, failure.error, failure.traceback, duration=time.monotonic() - start)
             return failure
+
+    def _transaction(
+        self,
+        key: Mapping[str, Any],
+        job: Sequence[Any] | None,
+        fetched: tuple[Any, ...],
+        computed: tuple[Any, ...],
+        start: float,
+    ) -> None:
+        """One attempt: make's inserts and the job's completion in one transaction."""
+        obj = self.instance
+        new_key = self.key_type
+        with self.conn.transaction():
+            try:
+                with self._inserting():
+                    if self.three_part:
+                        again = _as_tuple(obj.make_fetch(new_key(key)))
+                        if not same(fetched, again):
+                            raise InputsChangedError(
+                                f"{self.cls.__name__}: make_fetch({dict(key)}) returned different "
+                                "data inside the transaction than before make_compute ran: "
+                                "upstream rows changed meanwhile; nothing was inserted. "
+                                "Populate again to compute from the new data.",
+                                table=self.cls._def.name,
+                            )
+                        obj.make_insert(new_key(key), *computed)
+                    elif inspect.isgenerator(result := obj.make(new_key(key))):
+                        result.close()
+                        raise TypedjError(
+                            f"{self.cls.__name__}.make is a generator; define make_fetch, "
+                            "make_compute and make_insert for the three-part make",
+                            table=self.cls._def.name,
+                        )
+                if self.jobs is not None and job is not None:
+                    self.jobs.complete(job, duration=time.monotonic() - start, keep=self.keep_completed)
+            except (KeyboardInterrupt, SystemExit):
+                self.conn.close()
+                raise
 
     def _already(self, job: Sequence[Any] | None) -> bool:
         if self.jobs is not None and job is not None:

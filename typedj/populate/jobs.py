@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import codecs
+from ..backend.connection import retrying
 from ..errors import QueryError, TypedjError
 from ..heading import Attribute, Heading, IndexDef, TableDef
 from ..query.condition import AndList
@@ -254,8 +255,11 @@ class Jobs:
         conn = self.connection
         new = todo.proj() - self.query
         sql, params, _ = statement(new, self.key_names)
-        with conn.transaction():  # one write: on SQLite no job completes between reading and adding
-            return self._add(sql, params, priority, delay)
+        def add() -> int:
+            with conn.transaction():  # one write: on SQLite no job completes between reading and adding
+                return self._add(sql, params, priority, delay)
+
+        return retrying(add)
 
     def _add(self, sql: str, params: Sequence[Any], priority: int, delay: float) -> int:
         conn = self.connection
@@ -343,7 +347,7 @@ class Jobs:
             f"AND {q('scheduled_time')} <= {d.now()}"
         )
         args = [platform.node(), os.getpid(), self._session_user(), version, *params]
-        return int(self.connection.query(sql, args).rowcount) == 1
+        return retrying(lambda: int(self.connection.query(sql, args).rowcount) == 1)
 
     def complete(self, params: Sequence[Any], *, duration: float | None = None, keep: bool = False) -> None:
         """The job succeeded: delete its row, or with ``keep`` mark it ``success``."""
