@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 import typedj as tj
-from typedj.declare import PLATFORM_COLUMNS
 from typedj import Attr, Blob, Computed, Imported, Index, Key, Link, Lookup, Manual, Part, Ref
+from typedj.declare import PLATFORM_COLUMNS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "no datajoint.json found"

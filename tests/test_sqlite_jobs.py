@@ -33,7 +33,9 @@ def test_four_worker_processes_make_each_key_exactly_once(pipe: Pipeline) -> Non
     calls = pipe.calls()
     per_key = Counter(key for _, _, key in calls)
     assert len(calls) == 200 and set(per_key) == set(range(200)) and max(per_key.values()) == 1
-    assert len({pid for _, pid, _ in calls}) >= 2
+    # Which workers get keys is not asserted here: writers take turns on the file's lock,
+    # and on a loaded machine the first worker may finish 200 quick keys before the others
+    # have started. Sharing is shown on MySQL (test_jobs_workers, 2,000 keys).
     assert len(pipe.Result) == 200 and len(pipe.Result.Piece) == 400
     assert pipe.Result.fetch("doubled", order_by="source_id").tolist()[:3] == [0.0, 2.0, 4.0]
     assert pipe.Result.jobs.progress()["total"] == 0

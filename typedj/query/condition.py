@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from .. import codecs
 from ..errors import QueryError, UnknownAttributeError
-from ..heading import Heading
+from ..heading import Attribute, Heading, enum_values
 from .compiler import Compiler, Select
 
 if TYPE_CHECKING:
@@ -133,6 +136,7 @@ def needs_plain(cond: Any) -> bool:
 
 
 def check_mapping(heading: Heading, mapping: Mapping[str, Any], what: str) -> None:
+    """Every key is an attribute, and every value could be one of that attribute's values."""
     unknown = [k for k in mapping if k not in heading]
     if unknown:
         raise UnknownAttributeError(
@@ -140,6 +144,54 @@ def check_mapping(heading: Heading, mapping: Mapping[str, Any], what: str) -> No
             f"query; its attributes are {heading.names}",
             attribute=unknown[0],
         )
+    for name, value in mapping.items():
+        attr = heading[name]
+        if not _fits(attr, _native(value)):
+            raise QueryError(
+                f"restriction by {what}: {name!r} is {attr.type_name}, and {value!r} "
+                f"({type(value).__name__}) can never equal one of its values",
+                attribute=name,
+            )
+
+
+def _parses(parse: Any, value: Any) -> bool:
+    try:
+        parse(value)
+    except (ValueError, TypeError, ArithmeticError):
+        return False
+    return True
+
+
+def _fits(attr: Attribute, value: Any) -> bool:
+    """Whether ``value`` can be compared with ``attr``: the runtime twin of the plugin's check.
+
+    Text is accepted where the server converts it (dates, decimals, UUIDs), as it is
+    in DataJoint; numbers are not accepted as text.
+    """
+    if value is None:
+        return True
+    kind = attr.kind
+    if kind == "int":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if kind in {"float", "bool"}:
+        return isinstance(value, int | float)
+    if kind == "decimal":
+        numeric = isinstance(value, int | float | Decimal)
+        return numeric or (isinstance(value, str) and _parses(Decimal, value))
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "enum":
+        return isinstance(value, str) and value in enum_values(attr.type_name)
+    if kind == "date":
+        return isinstance(value, date) or (isinstance(value, str) and _parses(date.fromisoformat, value))
+    if kind == "datetime":
+        return isinstance(value, date) or (isinstance(value, str) and _parses(datetime.fromisoformat, value))
+    if kind == "time":
+        clock = isinstance(value, time | timedelta)
+        return clock or (isinstance(value, str) and _parses(time.fromisoformat, value))
+    if kind == "uuid":
+        return isinstance(value, UUID) or (isinstance(value, str) and _parses(UUID, value))
+    return True
 
 
 def check_condition(cond: Any, heading: Heading) -> None:
