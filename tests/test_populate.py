@@ -288,7 +288,7 @@ def test_key_made_meanwhile_is_skipped_but_a_duplicate_part_fails(schema: tj.Sch
         n: int
 
         class Spike(Part):
-            greedy: Key[Ref["Greedy"]]
+            greedy: Key[Ref[Greedy]]
             spike: Key[int]
 
         def make(self, key: dict[str, Any]) -> None:
