@@ -168,7 +168,7 @@ def _fits(attr: Attribute, value: Any) -> bool:
     Text is accepted where the server converts it (dates, decimals, UUIDs), as it is
     in DataJoint; numbers are not accepted as text.
     """
-    if value is None:
+    if value is None or not attr.sql_type:  # a computed attribute: its type is the server's
         return True
     kind = attr.kind
     if kind == "int":
