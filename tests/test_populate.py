@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 import pytest
@@ -316,3 +317,28 @@ def test_worker_command_refuses_bad_targets(capsys: pytest.CaptureFixture[str]) 
     assert "cannot import" in capsys.readouterr().err
     assert main(["populate", "typedj:Manual"]) == 2
     assert "not an Imported or Computed table" in capsys.readouterr().err
+
+
+def test_make_annotated_with_key_of_populates(schema: tj.Schema) -> None:
+    """``make(self, key: tj.KeyOf[T])`` is a real annotation; the key is a KeyOf at run time."""
+
+    @schema
+    class Subject(Manual):
+        subject_id: Key[int]
+        weight: float
+
+    @schema
+    class Doubled(Computed):
+        subject: Key[Ref[Subject]]
+        value: float
+
+        def make(self, key: tj.KeyOf[Subject]) -> None:
+            assert isinstance(key, tj.KeyOf)
+            self.insert1({**key, "value": 2 * (Subject & key).fetch1("weight")})
+
+    hints = typing.get_type_hints(Doubled.make, localns={"Subject": Subject})
+    assert hints["key"] == tj.KeyOf[Subject] and typing.get_origin(hints["key"]) is tj.KeyOf
+    Subject.insert([(1, 1.5), (2, 4.0)])
+    result = Doubled.populate()
+    assert result.success_count == 2 and result.failed == []
+    assert sorted((r["subject_id"], r["value"]) for r in Doubled.to_dicts()) == [(1, 3.0), (2, 8.0)]

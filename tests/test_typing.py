@@ -104,9 +104,9 @@ def test_mypy_without_plugin_checks_constructors(configs: dict[str, Path]) -> No
 
 
 def test_plugin_checks_each_failing_and_passing_case(configs: dict[str, Path]) -> None:
-    paths = [SNIPPETS / n for n in [*CLEAN, "constructors.py", "make_insert.py"]]
+    paths = [SNIPPETS / n for n in [*CLEAN, "constructors.py", "make_insert.py", "key_of.py"]]
     reports, _ = run_mypy(paths, configs["plugin"], configs["plugin_cache"])
-    for name in [*CLEAN, "constructors.py", "make_insert.py"]:
+    for name in [*CLEAN, "constructors.py", "make_insert.py", "key_of.py"]:
         _check(reports, name)
     for r in reports:
         if r.code == "typedj-attr":  # the report points at the offending string (or keyword's value)
@@ -118,6 +118,13 @@ def test_self_insert1_in_make_needs_the_plugin(configs: dict[str, Path]) -> None
     reports, _ = run_mypy([SNIPPETS / "make_insert.py"], configs["plain"], configs["plain_cache"])
     assert [(r.line, r.code) for r in reports if r.file == "make_insert.py"] == [
         (18, "call-overload"), (19, "call-overload"), (26, "call-overload")]
+
+
+def test_key_of_is_a_plain_dict_without_the_plugin(configs: dict[str, Path], tmp_path: Path) -> None:
+    """``tj.KeyOf[T]`` without the plugin: ``dict[str, Any]`` to mypy --strict and pyright --strict."""
+    reports, output = run_mypy([SNIPPETS / "key_of.py"], configs["plain"], configs["plain_cache"])
+    assert [r for r in reports if r.file == "key_of.py"] == [], output
+    assert [e for e in _pyright([SNIPPETS / "key_of.py"], tmp_path) if e[0] == "key_of.py"] == []
 
 
 def test_pyright_insert1_through_instances_and_any_table(tmp_path: Path) -> None:

@@ -205,6 +205,17 @@ class Index:
         object.__setattr__(self, "unique", unique)
 
 
+class KeyOf(dict[str, Any], Generic[T]):
+    """The key ``make`` receives, typed by its table: ``def make(self, key: KeyOf[Session])``.
+
+    At run time a dict of the key's attribute values (make's key is a subclass that also
+    restricts like a row). To a type checker a ``dict[str, Any]``; the mypy plugin also
+    checks ``key["name"]`` against ``T``'s primary key and gives the attribute's type.
+    """
+
+    __slots__ = ()
+
+
 class Ref(Generic[P]):
     """A foreign key to table ``P``: its primary key attributes become columns here.
 

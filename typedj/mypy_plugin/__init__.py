@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +29,7 @@ from mypy.types import FunctionLike, Type
 from .checks import Checker
 from .declarations import TABLE, record
 from .headings import QUERY, UNIVERSAL, Headings
+from .keys import KEY_OF, key_item
 
 _DIGEST = hashlib.sha256(
     b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))
@@ -109,6 +111,8 @@ class TypedjPlugin(Plugin):
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         class_name, _, method = fullname.rpartition(".")
+        if class_name == KEY_OF and method == "__getitem__":
+            return _safe(partial(key_item, self._checker.headings), _returned)
         if method not in self._names:
             return None
         kind = self._kind(class_name)

@@ -20,6 +20,7 @@ from ..backend.connection import retrying
 from ..errors import DuplicateError, QueryError, TypedjError
 from ..query.condition import AndList
 from ..query.expression import Query, as_node
+from ..types import KeyOf
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -233,7 +234,7 @@ class AutoPopulate:
 # -- one key --------------------------------------------------------------------------
 
 
-class MakeKey(dict[str, Any]):
+class MakeKey(KeyOf[Any]):
     """The key make() receives: a plain dict that, like a row, restricts any query by the
     attributes it shares with it (``Subject & key`` where ``key`` also names a method).
 
