@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..heading import Attribute, TableDef
+from ..types import MISSING
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -120,6 +121,18 @@ class Dialect(ABC):
 
     @abstractmethod
     def column_definition(self, attr: Attribute) -> str: ...
+
+    def nullability(self, attr: Attribute) -> list[str]:
+        """``NOT NULL`` and ``DEFAULT ...`` as DataJoint declares them: no default, required."""
+        if attr.default is MISSING and not attr.nullable:
+            return ["NOT NULL"]
+        if attr.default is None or (attr.nullable and attr.default is MISSING):
+            return ["DEFAULT NULL"]
+        return [*([] if attr.nullable else ["NOT NULL"]), "DEFAULT " + self.default_sql(attr)]
+
+    @abstractmethod
+    def default_sql(self, attr: Attribute) -> str:
+        """An attribute's (non-NULL) default as SQL text."""
 
     # -- jobs (populate) ---------------------------------------------------------
     # Not abstract so that a dialect without populate support still instantiates;

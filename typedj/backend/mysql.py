@@ -60,15 +60,7 @@ class MySQLDialect(Dialect):
         return _LINEAGE_DDL.format(table=self.table(schema, "~lineage"))
 
     def column_definition(self, attr: Attribute) -> str:
-        parts = [self.quote(attr.name), attr.sql_type]
-        if attr.default is MISSING and not attr.nullable:
-            parts.append("NOT NULL")
-        elif attr.default is None or (attr.nullable and attr.default is MISSING):
-            parts.append("DEFAULT NULL")
-        else:
-            if not attr.nullable:
-                parts.append("NOT NULL")
-            parts.append("DEFAULT " + self._default(attr))
+        parts = [self.quote(attr.name), attr.sql_type, *self.nullability(attr)]
         if attr.auto_increment:
             parts.append("AUTO_INCREMENT")
         comment = attr.column_comment
@@ -76,7 +68,7 @@ class MySQLDialect(Dialect):
             parts.append("COMMENT " + self.literal(comment))
         return " ".join(parts)
 
-    def _default(self, attr: Attribute) -> str:
+    def default_sql(self, attr: Attribute) -> str:
         value = attr.default
         if isinstance(value, str) and value.upper().startswith("CURRENT_TIMESTAMP"):
             precision = re.search(r"\((\d+)\)", attr.sql_type)

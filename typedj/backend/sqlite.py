@@ -187,23 +187,15 @@ class SQLiteDialect(Dialect):
         )
 
     def column_definition(self, attr: Attribute) -> str:
-        parts = [self.quote(attr.name), storage_type(attr.sql_type)]
         if attr.auto_increment:
             return f"{self.quote(attr.name)} INTEGER PRIMARY KEY AUTOINCREMENT"
-        if attr.default is MISSING and not attr.nullable:
-            parts.append("NOT NULL")
-        elif attr.default is None or (attr.nullable and attr.default is MISSING):
-            parts.append("DEFAULT NULL")
-        else:
-            if not attr.nullable:
-                parts.append("NOT NULL")
-            parts.append("DEFAULT " + self._default(attr))
+        parts = [self.quote(attr.name), storage_type(attr.sql_type), *self.nullability(attr)]
         check = self._check(attr)
         if check:
             parts.append(f"CHECK ({check})")
         return " ".join(parts)
 
-    def _default(self, attr: Attribute) -> str:
+    def default_sql(self, attr: Attribute) -> str:
         """The default as SQL, spelled as MySQL's catalog reports it (``1.50``, ``0``)."""
         value = attr.default
         if isinstance(value, str) and value.upper().startswith("CURRENT_TIMESTAMP"):
