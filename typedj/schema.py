@@ -220,7 +220,7 @@ class Schema:
 
     def drop(self, *, force: bool = False) -> None:
         """Drop every table of this schema, their dependents elsewhere, and the database."""
-        from .table import drop_tables
+        from .cascade import drop_tables
 
         names = [f"{self.name}.{t}" for t in self.tables if not t.startswith("~")]
         drop_tables(self.connection, names)

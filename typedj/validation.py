@@ -105,7 +105,7 @@ class Validator:
         make_row_type: Any = TypedDict
         model = make_row_type(f"{table}Row", fields)
         model.__pydantic_config__ = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-        rows_type = list.__class_getitem__(model)
+        rows_type: Any = list.__class_getitem__(model)  # built at run time: no static form
         self._adapter: pydantic.TypeAdapter[list[dict[str, Any]]] = pydantic.TypeAdapter(rows_type)
         self._float_nullable = [a.name for a in self.attributes if a.kind == "float" and a.nullable]
 

@@ -733,6 +733,6 @@ class Query(Generic[R]):
 
     def delete(self, *, part_integrity: str = "enforce", dry_run: bool = False) -> dict[str, int]:
         """Delete these rows of a table and every dependent row (one transaction)."""
-        from ..table import delete
+        from ..cascade import delete
 
         return delete(self, part_integrity=part_integrity, dry_run=dry_run)
