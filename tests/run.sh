@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite on a fresh Debian machine (or this one):
 # installs the MariaDB server and graphviz when missing, the package with its test
-# extras, then runs pytest, mypy --strict and ruff.
+# extras, then runs mypy --strict, ruff and the test suite (pytest last, so its summary
+# closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,6 @@ fi
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 python3 -m pip install -q -e '.[test]'
 
-python3 -m pytest -q "$@"
 python3 -m mypy typedj
-python3 -m ruff check typedj
+python3 -m ruff check typedj tests
+python3 -m pytest -q "$@"
