@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..heading import Attribute, TableDef
+from ..heading import Attribute, ForeignKey, TableDef
 from ..types import MISSING
 
 if TYPE_CHECKING:
@@ -121,6 +121,15 @@ class Dialect(ABC):
 
     @abstractmethod
     def column_definition(self, attr: Attribute) -> str: ...
+
+    def foreign_key(self, fk: ForeignKey) -> str:
+        """DataJoint's reference clause: the server cascades key updates, never deletes."""
+        local = ", ".join(self.quote(c) for c in fk.attr_map)
+        remote = ", ".join(self.quote(c) for c in fk.attr_map.values())
+        return (
+            f"FOREIGN KEY ({local}) REFERENCES {self.table(fk.parent_schema, fk.parent_table)} "
+            f"({remote}) ON UPDATE CASCADE ON DELETE RESTRICT"
+        )
 
     def nullability(self, attr: Attribute) -> list[str]:
         """``NOT NULL`` and ``DEFAULT ...`` as DataJoint declares them: no default, required."""

@@ -79,14 +79,9 @@ class MySQLDialect(Dialect):
         lines = [self.column_definition(a) for a in table.heading]
         lines.append("PRIMARY KEY (" + ", ".join(self.quote(k) for k in table.heading.primary_key) + ")")
         for fk in table.foreign_keys:
-            local = ", ".join(self.quote(c) for c in fk.attr_map)
-            remote = ", ".join(self.quote(c) for c in fk.attr_map.values())
-            lines.append(
-                f"FOREIGN KEY ({local}) REFERENCES {self.table(fk.parent_schema, fk.parent_table)} "
-                f"({remote}) ON UPDATE CASCADE ON DELETE RESTRICT"
-            )
+            lines.append(self.foreign_key(fk))
             if fk.unique:
-                lines.append(f"UNIQUE INDEX ({local})")
+                lines.append("UNIQUE INDEX (" + ", ".join(self.quote(c) for c in fk.attr_map) + ")")
         for index in table.indexes:
             cols = ", ".join(self.quote(c) for c in index.attributes)
             lines.append(f"{'UNIQUE ' if index.unique else ''}INDEX ({cols})")

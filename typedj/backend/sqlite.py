@@ -247,12 +247,7 @@ class SQLiteDialect(Dialect):
             lines.append("PRIMARY KEY (" + ", ".join(self.quote(k) for k in key) + ")")
         statements: list[str] = []
         for fk in table.foreign_keys:
-            local = ", ".join(self.quote(c) for c in fk.attr_map)
-            remote = ", ".join(self.quote(c) for c in fk.attr_map.values())
-            lines.append(
-                f"FOREIGN KEY ({local}) REFERENCES {self.table(fk.parent_schema, fk.parent_table)} "
-                f"({remote}) ON UPDATE CASCADE ON DELETE RESTRICT"
-            )
+            lines.append(self.foreign_key(fk))
             if fk.unique:
                 statements.append(self._index(table, tuple(fk.attr_map), True))
             elif list(fk.attr_map) != key[: len(fk.attr_map)]:
