@@ -58,6 +58,22 @@ def _refused(ctx: Context, attr: Attribute, problems: list[tuple[int, str]]) -> 
     return ValidationError(ctx.table, [Problem(row=i, attribute=attr.name, message=m) for i, m in problems])
 
 
+def _all_or_refused(ctx: Context, attr: Attribute, fn: Any, rows: list[int], what: str) -> list[Any]:
+    """``fn(i)`` for each row on the I/O pool; any failure refuses the whole column, by row."""
+
+    def safe(i: int) -> Any:
+        try:
+            return fn(i)
+        except Exception as exc:
+            return exc
+
+    results = run_all(safe, rows)
+    failed = [(i, f"{what}: {r}") for i, r in zip(rows, results, strict=True) if isinstance(r, BaseException)]
+    if failed:
+        raise _refused(ctx, attr, failed)
+    return results
+
+
 def _get_column(attr: Attribute, values: Column) -> list[tuple[int, bytes]]:
     """Download the objects of a column of references (concurrently, store by store)."""
     present = _present(values)
@@ -91,18 +107,8 @@ class _StoredBlob:
         def column(values: Column) -> Column:
             present = _present(values)
 
-            def packed(i: int) -> bytes | BaseException:
-                try:
-                    return pack(values[i])
-                except Exception as exc:
-                    return exc
-
-            payloads = run_all(packed, present)
-            failed = [(i, f"cannot serialize: {p}") for i, p in zip(present, payloads, strict=True)
-                      if isinstance(p, BaseException)]
-            if failed:
-                raise _refused(ctx, attr, failed)
-            refs = store.put_many(ctx.schema, payloads, attr.store or None)  # type: ignore[arg-type]
+            payloads = _all_or_refused(ctx, attr, lambda i: pack(values[i]), present, "cannot serialize")
+            refs = store.put_many(ctx.schema, payloads, attr.store or None)
             out: Column = [None] * len(values)
             for i, ref in zip(present, refs, strict=True):
                 out[i] = _dumps(ref)
@@ -164,23 +170,15 @@ class _Attach:
         def column(values: Column) -> Column:
             present = _present(values)
 
-            def read(i: int) -> bytes | BaseException:
-                try:
-                    return _attachment(Path(values[i]))
-                except OSError as exc:
-                    return exc
-
-            payloads = run_all(read, present)
-            failed = [(i, f"cannot read the file: {p}") for i, p in zip(present, payloads, strict=True)
-                      if isinstance(p, BaseException)]
-            if failed:
-                raise _refused(ctx, attr, failed)
+            payloads = _all_or_refused(
+                ctx, attr, lambda i: _attachment(Path(values[i])), present, "cannot read the file"
+            )
             out: Column = [None] * len(values)
             if store is None:
                 for i, p in zip(present, payloads, strict=True):
                     out[i] = p
                 return out
-            refs = store.put_many(ctx.schema, payloads, attr.store or None)  # type: ignore[arg-type]
+            refs = store.put_many(ctx.schema, payloads, attr.store or None)
             for i, ref in zip(present, refs, strict=True):
                 out[i] = _dumps(ref)
             return out
