@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..heading import Attribute, ForeignKey, TableDef
@@ -33,9 +34,19 @@ class Dialect(ABC):
     def table(self, schema: str, table: str) -> str:
         return f"{self.quote(schema)}.{self.quote(table)}"
 
-    @abstractmethod
     def literal(self, value: Any) -> str:
         """A value as SQL text, for the few places (DDL defaults) that cannot bind it."""
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, int | float | Decimal):
+            return str(value)
+        return self.string_literal(str(value))
+
+    @abstractmethod
+    def string_literal(self, text: str) -> str:
+        """Text quoted and escaped the way this server reads it."""
 
     def sql_text(self, text: str) -> str:
         """User-written SQL (a condition, an expression) made safe for the parameter style."""

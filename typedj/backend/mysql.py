@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pymysql
@@ -40,14 +39,8 @@ class MySQLDialect(Dialect):
     def sql_text(self, text: str) -> str:
         return text.replace("%", "%%")
 
-    def literal(self, value: Any) -> str:
-        if value is None:
-            return "NULL"
-        if isinstance(value, bool):
-            return "1" if value else "0"
-        if isinstance(value, int | float | Decimal):
-            return str(value)
-        escaped: str = pymysql.converters.escape_string(str(value))
+    def string_literal(self, text: str) -> str:
+        escaped: str = pymysql.converters.escape_string(text)
         return "'" + escaped + "'"
 
     def create_schema(self, schema: str) -> list[str]:

@@ -95,14 +95,8 @@ class SQLiteDialect(Dialect):
     def table(self, schema: str, table: str) -> str:
         return self.quote(f"{schema}.{table}")
 
-    def literal(self, value: Any) -> str:
-        if value is None:
-            return "NULL"
-        if isinstance(value, bool):
-            return "1" if value else "0"
-        if isinstance(value, int | float | Decimal):
-            return str(value)
-        return "'" + str(value).replace("'", "''") + "'"
+    def string_literal(self, text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
 
     # -- schemas -------------------------------------------------------------------
 
