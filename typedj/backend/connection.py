@@ -29,6 +29,7 @@ from ..errors import (
     TypedjError,
 )
 from .dialect import Dialect
+from .stream import Stream
 
 log = logging.getLogger("typedj")
 
@@ -49,6 +50,7 @@ class Connection:
         self._depth = 0
         self._broken = False
         self._lock = threading.RLock()
+        self._streams: list[Stream] = []
         self.schemas: dict[str, Any] = {}
         """Schemas loaded through this connection, by name (for cascades and graphs)."""
 
@@ -62,6 +64,7 @@ class Connection:
             self._raw = self._factory(self.url)
             self._pid = os.getpid()
             self._depth = 0
+            self._streams = []
         return self._raw
 
     def close(self) -> None:
@@ -85,6 +88,20 @@ class Connection:
         """The SQL that asks the server for this session's id."""
         return "SELECT CONNECTION_ID()"  # on SQLite a function giving the process id
 
+    def stream(self, sql: str, params: Sequence[Any] | None = None) -> Stream:
+        """Run one query whose rows are read in batches (see ``backend.stream``)."""
+        with self._lock:
+            cursor = self.query(sql, params, stream=True)
+            reader: Any = None
+            if hasattr(self, "_stream_cursor_class"):
+                from .mysql_rows import read_columns as reader
+            return Stream(self, cursor, reader)
+
+    def _settle_streams(self) -> None:
+        """Let open streams read their remaining rows before this session sends a statement."""
+        for stream in list(self._streams):
+            stream.buffer_rest()
+
     def query(self, sql: str, params: Sequence[Any] | None = None, *, stream: bool = False) -> Any:
         """Run one statement with bound parameters; returns the cursor."""
         if params is None:
@@ -103,6 +120,8 @@ class Connection:
 
     def _run(self, action: Callable[[Any], Any], *, stream: bool = False) -> Any:
         with self._lock:
+            if self._streams:
+                self._settle_streams()
             for attempt in (0, 1):
                 cur = self._cursor(stream)
                 try:
@@ -150,6 +169,7 @@ class Connection:
                 self._depth = 0
                 if not self._broken:
                     try:
+                        self._settle_streams()
                         self.raw.rollback()
                     except Exception:
                         self.close()
@@ -159,6 +179,7 @@ class Connection:
             if self._broken:
                 self._broken = False
                 raise ConnectionLostError("the database connection was lost inside a transaction")
+            self._settle_streams()
             self.raw.commit()
 
     def _begin(self) -> None:
@@ -167,6 +188,7 @@ class Connection:
     def cancel_transaction(self) -> None:
         """Rolls back the open transaction, if any."""
         if self.in_transaction:
+            self._settle_streams()
             self.raw.rollback()
 
 
