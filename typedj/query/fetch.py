@@ -237,30 +237,19 @@ def exists(query: Query[Any]) -> bool:
 
 
 def iterate(query: Query[Any]) -> Iterator[Any]:
-    """Stream rows from the server in batches instead of holding the whole result."""
+    """Stream rows from the server in batches instead of holding the whole result.
+
+    Every row is yielded even when the loop body runs statements on the same connection
+    (the stream then buffers its remainder first; see ``backend.stream``).
+    """
     sql, params, names = statement(query)
-    conn = query.connection
-    cursor = conn.query(sql, params, stream=True)
-    reader: Any = None
-    if conn.dialect.name == "mysql":
-        from ..backend.mysql_rows import read_columns as reader
-    started = False
+    stream = query.connection.stream(sql, params)
     try:
         while True:
-            if reader is not None:
-                raw = reader(cursor, _BATCH)
-                if raw is None and not started:
-                    reader = None  # not a result the fast reader understands
-                    continue
-                if raw is None or not raw[0]:
-                    return
-                started = True
-                data = _decode_columns(query, names, list(raw))
-            else:
-                batch = cursor.fetchmany(_BATCH)
-                if not batch:
-                    return
-                data = _columns(query, names, batch)
+            raw = stream.next_batch(_BATCH)
+            if raw is None:
+                return
+            data = _decode_columns(query, names, list(raw))
             if query._row_class is not None:
                 yield from _instances(query._row_class, names, data)
             else:
@@ -268,7 +257,7 @@ def iterate(query: Query[Any]) -> Iterator[Any]:
                 for r in zip(*cols, strict=True):
                     yield dict(zip(visible, r, strict=True))
     finally:
-        cursor.close()
+        stream.close()
 
 
 _NUMPY_KINDS = {"int": "int64", "float": "float64", "bool": "bool"}
