@@ -31,6 +31,7 @@ class DatabaseURL:
 
     @classmethod
     def parse(cls, url: str) -> DatabaseURL:
+        """Parses ``mysql://user:pass@host:port`` or ``sqlite:///path`` into its parts."""
         parts = urlsplit(url)
         scheme = parts.scheme.split("+")[0].lower()
         if scheme in {"mysql", "mariadb"}:
@@ -58,6 +59,7 @@ class DatabaseURL:
         return f"mysql://{quote(self.user)}{secret}@{self.host}:{self.port}{tls}"
 
     def with_password(self, password: str) -> DatabaseURL:
+        """A copy of the URL with another password."""
         return replace(self, password=password)
 
 

@@ -68,6 +68,7 @@ class Connection:
         return self._raw
 
     def close(self) -> None:
+        """Closes the connection to the server; further use reconnects."""
         if self._raw is not None and self._pid == os.getpid():
             with contextlib.suppress(Exception):  # closing a dead connection may fail
                 self._raw.close()
@@ -75,13 +76,16 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
+        """Whether a transaction is open on this connection."""
         return self._depth > 0 and self._pid == os.getpid()
 
     @property
     def connection_id(self) -> int:
+        """The server's id of this session (MySQL ``CONNECTION_ID()``, the process id on SQLite)."""
         return int(self.query(self.dialect_connection_id_sql()).fetchone()[0])
 
     def dialect_connection_id_sql(self) -> str:
+        """The SQL that asks the server for this session's id."""
         return "SELECT CONNECTION_ID()"  # on SQLite a function giving the process id
 
     def stream(self, sql: str, params: Sequence[Any] | None = None) -> Stream:
@@ -105,6 +109,7 @@ class Connection:
         return self._run(lambda cur: cur.execute(sql, params), stream=stream)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        """Runs one statement once per parameter row, in a single round trip where the driver allows."""
         return self._run(lambda cur: cur.executemany(sql, rows))
 
     def _cursor(self, stream: bool) -> Any:
@@ -181,6 +186,7 @@ class Connection:
         self.query(self.dialect.begin_transaction)
 
     def cancel_transaction(self) -> None:
+        """Rolls back the open transaction, if any."""
         if self.in_transaction:
             self._settle_streams()
             self.raw.rollback()

@@ -321,13 +321,15 @@ def _array(attr: Attribute, values: list[Any]) -> np.ndarray:
     if attr.type_name == "expression":
         kind = _inferred_kind(values)
     dtype = _NUMPY_KINDS.get(kind)
+    if dtype == "int64" and attr.sql_type.lower().startswith("bigint unsigned"):
+        dtype = "uint64"
     if dtype is not None:
         try:
             if dtype == "float64":
                 return np.array(values, dtype=np.float64)  # None becomes NaN
             if not attr.nullable or None not in values:
                 return np.array(values, dtype=dtype)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass
     out = np.empty(len(values), dtype=object)
     out[:] = values
