@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import DatasetError
 from ..heading import Attribute, Heading
 from ..stores import hashing
+from ..stores.backends import ObjectInfo
 from ..stores.errors import CorruptObjectError, MissingObjectError, StoreError
 from ..stores.spec import HASHES, resolve_name
 from ..stores.store import Store, get_store
@@ -112,10 +113,10 @@ def download(ref: ObjectRef, root: Path) -> int:
 
 
 def upload(store: Store, source: Path, path: str) -> int:
-    """Put a dataset file into ``store`` at ``path`` unless an object of that size is there."""
+    """Put a dataset file into ``store`` at ``path`` unless the same object is there already."""
     size = source.stat().st_size
     info = store.backend.stat(path)
-    if info is not None and info.size == size:
+    if info is not None and info.size == size and _same(store, path, info, source):
         store.backend.touch(path)
         return 0
     try:
@@ -123,6 +124,18 @@ def upload(store: Store, source: Path, path: str) -> int:
     except Exception as exc:
         raise StoreError(f"store {store.name!r}: cannot upload {path!r}: {exc}") from exc
     return size
+
+
+def _same(store: Store, path: str, info: ObjectInfo, source: Path) -> bool:
+    """Whether the stored object holds the file's bytes: hashed in a file store; in S3 the
+    ETag (MD5 of a single-part upload) is compared, which costs no download."""
+    local = store.backend.local_path(path)
+    if local is not None:
+        return hashing.digest_file(local, "blake3") == hashing.digest_file(source, "blake3")
+    etag = info.version.strip('"')
+    if etag and "-" not in etag:
+        return hashing.digest_file(source, "md5") == hashing.encode(bytes.fromhex(etag))
+    return True  # a multipart ETag says nothing of the content; reads verify it
 
 
 def run(fn: Callable[[Any], int], items: Iterable[Any], workers: int, progress: Any = None) -> int:
