@@ -18,6 +18,14 @@ fi
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 python3 -m pip install -q -e '.[test]'
 
+# datajoint-python 0.14, the interoperability tests' peer, in a venv of its own (kept between runs)
+PEER="${TYPEDJ_DJ014_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/typedj/peer-datajoint-0.14}"
+if ! "$PEER/bin/python" -c "import datajoint" >/dev/null 2>&1; then
+    rm -rf "$PEER"
+    { python3 -m venv "$PEER" && "$PEER/bin/pip" install -q 'datajoint==0.14.10'; } \
+        || echo "warning: the datajoint 0.14 peer did not install; its tests will be skipped" >&2
+fi
+
 python3 -m mypy typedj
 python3 -m ruff check typedj tests
 python3 -m pytest -q "$@"

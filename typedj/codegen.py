@@ -23,6 +23,7 @@ from .backend.connection import Connection, connect
 from .declare import RESERVED, TIER_PREFIX, snake_case
 from .errors import DeclarationError
 from .heading import Attribute, ForeignKey, TableDef, enum_values
+from .legacy import current_spelling, untracked
 from .types import MISSING
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ _KIND_PY = {"int": "int", "float": "float", "decimal": "Decimal", "str": "str", 
 
 def _attribute_type(attr: Attribute, where: str, q: Callable[[str], str] = str) -> tuple[str, dict[str, Any]]:
     """``(annotation, Attr/External options)`` that declare ``attr`` again."""
+    attr = current_spelling(attr)  # a datajoint 0.14 column, declared again in 0.14's layout
     t = attr.type_name.strip()
     low = t.lower()
     sized = re.fullmatch(r"(var)?char\((\d+)\)", low)
@@ -218,7 +220,7 @@ def generate(
     """
     schema = open_schema(schema_name, connection)
     schema.reload()
-    tables = {n: t for n, t in schema.tables.items() if not n.startswith("~")}
+    tables = {n: untracked(t) for n, t in schema.tables.items() if not n.startswith("~")}
     unnamed = [n for n in tables if _table_of_class(n) != n]
     if unnamed:
         raise DeclarationError(
