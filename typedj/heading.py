@@ -95,14 +95,17 @@ class Attribute:
 
     @property
     def kind(self) -> str:
+        """The attribute's kind (``int``, ``blob``, ``external``, ...), derived from its SQL type."""
         return kind_of(self.type_name)
 
     @property
     def is_hidden(self) -> bool:
+        """Whether the attribute is hidden from users (its name starts with ``_``)."""
         return self.name.startswith("_")
 
     @property
     def is_blob(self) -> bool:
+        """Whether values are serialized objects (blobs, stored objects, attachments, file paths)."""
         return self.kind in {"blob", "external", "attach", "filepath", "object"}
 
     @property
@@ -119,6 +122,7 @@ class Attribute:
 
     @property
     def has_default(self) -> bool:
+        """Whether an insert may omit the attribute (a default, nullable, or auto-increment)."""
         return self.default is not MISSING or self.nullable or self.auto_increment
 
     def definition_line(self) -> str:
@@ -135,6 +139,7 @@ class Attribute:
         return f"{line} # {self.comment}".rstrip() if self.comment else line.rstrip()
 
     def renamed(self, name: str) -> Attribute:
+        """A copy of the attribute under another name (for projections and renamed references)."""
         return replace(self, name=name)
 
 
@@ -162,6 +167,7 @@ class Heading:
 
     @classmethod
     def of(cls, attributes: Iterable[Attribute]) -> Heading:
+        """A heading from attributes in any order: key attributes first, each group in order."""
         attrs = list(attributes)
         return cls(tuple([a for a in attrs if a.in_key] + [a for a in attrs if not a.in_key]))
 
@@ -178,6 +184,7 @@ class Heading:
         return self._by_name[name]
 
     def get(self, name: str) -> Attribute | None:
+        """The attribute called ``name``, or ``None``."""
         return self._by_name.get(name)
 
     @property
@@ -187,25 +194,31 @@ class Heading:
 
     @property
     def all_names(self) -> list[str]:
+        """Every attribute's name, hidden ones included, key first."""
         return [a.name for a in self.attributes]
 
     @property
     def primary_key(self) -> list[str]:
+        """The names of the primary-key attributes, in order."""
         return [a.name for a in self.attributes if a.in_key]
 
     @property
     def secondary(self) -> list[str]:
+        """The names of the visible attributes outside the primary key."""
         return [a.name for a in self.attributes if not a.in_key and not a.is_hidden]
 
     @property
     def lineages(self) -> dict[str, str | None]:
+        """Each attribute's lineage (``schema.table.attribute`` of its origin), or ``None``."""
         return {a.name: a.lineage for a in self.attributes}
 
     def select(self, names: Iterable[str]) -> Heading:
+        """The heading restricted to the named attributes, in this heading's order."""
         wanted = set(names)
         return Heading(tuple(a for a in self.attributes if a.name in wanted))
 
     def with_lineage(self, lineage: Mapping[str, str]) -> Heading:
+        """A copy whose attributes carry the given lineages (others get none)."""
         return Heading(tuple(replace(a, lineage=lineage.get(a.name)) for a in self.attributes))
 
     def __repr__(self) -> str:

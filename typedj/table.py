@@ -19,14 +19,22 @@ from typing_extensions import dataclass_transform
 from . import codecs
 from .cascade import delete, drop_tables
 from .declare import RESERVED, read_fields
-from .errors import DeclarationError, IntegrityError, QueryError, TypedjError, UnknownAttributeError
+from .errors import (
+    DeclarationError,
+    IntegrityError,
+    Problem,
+    QueryError,
+    TypedjError,
+    UnknownAttributeError,
+    ValidationError,
+)
 from .heading import Heading, TableDef
 from .populate.autopopulate import AutoPopulate
 from .query.expression import Query, TableNode
 from .types import MISSING, AttrSpec, Link, LinkSpec, Ref, _SqlLiteral
 from .types import Attr as Attr
 from .types import External as External
-from .validation import Validator
+from .validation import Validator, oversized
 
 if TYPE_CHECKING:
     import numpy as np
@@ -544,6 +552,8 @@ def insert(
             groups.setdefault(tuple(row), []).append(row)
     conn = cls._schema.connection
     ctx = codecs.Context(table_def.schema, table_def.name, conn)
+    limit = conn.dialect.size_limit(conn)
+    too_big: list[Problem] = []
     statements = []
     for present, members in groups.items():
         columns = tuple(n for n in heading.all_names if n in present)
@@ -558,10 +568,15 @@ def insert(
                 if encode is not None:
                     matrix[i] = tuple(encode(list(matrix[i])))
             params = list(zip(*matrix, strict=True))
+        if limit is not None:
+            positions = None if len(groups) == 1 else [_position(valid, m) for m in members]
+            too_big += oversized(columns, params, limit, positions)
         sql = conn.dialect.insert(
             table_def.schema, table_def.name, columns, skip_duplicates=skip_duplicates, replace=replace
         )
         statements.append((sql, params))
+    if too_big:
+        raise ValidationError(cls.__name__, sorted(too_big, key=lambda p: p.row))
     try:
         with conn.transaction():
             for sql, params in statements:
@@ -570,6 +585,10 @@ def insert(
         exc.table = exc.table or table_def.name
         raise type(exc)(f"{cls.__name__}: {exc}", table=table_def.name) from exc
     return len(valid)
+
+
+def _position(rows: list[dict[str, Any]], row: dict[str, Any]) -> int:
+    return next(i for i, r in enumerate(rows) if r is row)
 
 
 def update1(cls: type[Table], row: Mapping[str, Any] | Table) -> None:

@@ -36,6 +36,13 @@ class MySQLDialect(Dialect):
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
 
+    def size_limit(self, conn: Connection) -> tuple[int, bool] | None:
+        raw = conn.raw
+        limit = getattr(raw, "_typedj_packet", None)
+        if limit is None:
+            limit = raw._typedj_packet = int(conn.query("SELECT @@max_allowed_packet").fetchone()[0])
+        return limit, True
+
     def sql_text(self, text: str) -> str:
         return text.replace("%", "%%")
 

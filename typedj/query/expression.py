@@ -422,14 +422,17 @@ class Query(Generic[R]):
 
     @property
     def heading(self) -> Heading:
+        """The query's attributes: names, types, keys, lineage."""
         return self._node.heading
 
     @property
     def primary_key(self) -> list[str]:
+        """The names of the query's primary-key attributes."""
         return self._node.heading.primary_key
 
     @property
     def connection(self) -> Connection:
+        """The connection the query runs on."""
         return self._node.connection
 
     def compile(self) -> tuple[str, list[Any]]:
