@@ -66,9 +66,27 @@ def kind_of(type_name: str) -> str:
 
 
 def enum_values(type_name: str) -> tuple[str, ...]:
-    """The members of ``enum('a','b')``, with SQL quote doubling undone."""
+    """The members of ``enum('a','b')``, written as MySQL shows them (``''`` and ``\\\\`` escapes)."""
     inner = type_name[type_name.index("(") + 1 : type_name.rindex(")")]
-    return tuple(v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", inner))
+    return tuple(unescape_string(v) for v in re.findall(r"'((?:[^'\\]|''|\\.)*)'", inner, re.DOTALL))
+
+
+_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", "%": "\\%", "_": "\\_"}
+
+
+def unescape_string(inner: str) -> str:
+    """The text of a MySQL string literal without its quotes (``it''s``, ``a\\\\b``, ``\\n``)."""
+
+    def one(match: re.Match[str]) -> str:
+        char = match.group(1)
+        return "'" if char is None else _ESCAPES.get(char, char)
+
+    return re.sub(r"''|\\(.)", one, inner, flags=re.DOTALL)
+
+
+def enum_type(values: Iterable[str]) -> str:
+    """``enum(...)`` of ``values``, escaped as MySQL shows it (so the catalog reads back the same)."""
+    return "enum(" + ",".join("'" + v.replace("\\", "\\\\").replace("'", "''") + "'" for v in values) + ")"
 
 
 @dataclass(frozen=True)
