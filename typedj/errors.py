@@ -94,3 +94,7 @@ class ValidationError(TypedjError, ValueError):
             table=table,
             attribute=self.problems[0].attribute if self.problems else None,
         )
+
+
+class MissingDependencyError(ConfigError):
+    """An optional package that a feature needs is not installed; the message names the extra."""
