@@ -8,12 +8,16 @@ done per value beyond what the driver itself does.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import html
 import json
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import codecs
 from ..backend.connection import register_error_translator
@@ -31,6 +35,48 @@ if TYPE_CHECKING:
     from .expression import Query
 
 _BATCH = 4096
+F = TypeVar("F", bound=Callable[..., Any])
+
+_gc_lock = threading.Lock()
+_gc_holders = 0
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a result is built.
+
+    Building a result allocates millions of tracked containers (rows, dicts, instances)
+    and no reference cycles; with the collector on, every so many allocations it walks
+    all live objects (the growing result included), so the cost per row grows with the
+    result. Paused, the cost per row is flat. Nested and concurrent fetches share one
+    pause; a collector the caller disabled stays disabled.
+    """
+    global _gc_holders
+    with _gc_lock:
+        if _gc_holders == 0 and not gc.isenabled():
+            paused = False
+        else:
+            paused = True
+            _gc_holders += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            with _gc_lock:
+                _gc_holders -= 1
+                if _gc_holders == 0:
+                    gc.enable()
+
+
+def _materializing(fn: F) -> F:
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with _collector_paused():
+            return fn(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
 _UNKNOWN_COLUMN = re.compile(r"Unknown column '(?:[^']*\.)?([^'.]+)'|no such column: (?:\S*\.)?(\w+)")
 
 
@@ -180,6 +226,7 @@ def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
     return [names[i] for i in keep], [data[i] for i in keep]
 
 
+@_materializing
 def to_dicts(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
     names, data = _visible(*columns(query, **options))
     return [dict(zip(names, r, strict=True)) for r in zip(*data, strict=True)] if data else []
@@ -195,6 +242,7 @@ def _instances(cls: type, names: list[str], data: list[Any]) -> list[Any]:
     return out
 
 
+@_materializing
 def fetch(query: Query[Any], attributes: Sequence[str], **options: Any) -> Any:
     if attributes:
         _check_names(query, [a for a in attributes if a != "KEY"])
@@ -228,6 +276,7 @@ def fetch1(query: Query[Any], attributes: Sequence[str]) -> Any:
     return {n: col[0] for n, col in zip(names, data, strict=True)}
 
 
+@_materializing
 def keys(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
     names, data = _visible(*columns(query, query.primary_key, **options))
     if not names:
@@ -260,16 +309,17 @@ def iterate(query: Query[Any]) -> Iterator[Any]:
     stream = query.connection.stream(sql, params)
     try:
         while True:
-            raw = stream.next_batch(_BATCH)
-            if raw is None:
-                return
-            data = _decode_columns(query, names, list(raw))
-            if query._row_class is not None:
-                yield from _instances(query._row_class, names, data)
-            else:
-                visible, cols = _visible(names, data)
-                for r in zip(*cols, strict=True):
-                    yield dict(zip(visible, r, strict=True))
+            with _collector_paused():
+                raw = stream.next_batch(_BATCH)
+                if raw is None:
+                    return
+                data = _decode_columns(query, names, list(raw))
+                if query._row_class is not None:
+                    rows = _instances(query._row_class, names, data)
+                else:
+                    visible, cols = _visible(names, data)
+                    rows = [dict(zip(visible, r, strict=True)) for r in zip(*cols, strict=True)]
+            yield from rows
     finally:
         stream.close()
 
@@ -310,6 +360,7 @@ def _inferred_kind(values: list[Any]) -> str:
     return "object"
 
 
+@_materializing
 def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
     import numpy as np
 
@@ -322,6 +373,7 @@ def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
     return out
 
 
+@_materializing
 def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
     pd = require("pandas", extra="pandas", feature="to_pandas()")
 
@@ -334,6 +386,7 @@ def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
     return frame.set_index(key) if key else frame
 
 
+@_materializing
 def to_arrow(query: Query[Any], **options: Any) -> Any:
     pa = require("pyarrow", extra="arrow", feature="to_arrow()")
     names, data = _visible(*columns(query, **options))
