@@ -21,6 +21,7 @@ from .cascade import delete, drop_tables
 from .declare import RESERVED, read_fields
 from .errors import (
     DeclarationError,
+    DuplicateError,
     IntegrityError,
     Problem,
     QueryError,
@@ -582,8 +583,11 @@ def insert(
             for sql, params in statements:
                 conn.executemany(sql, params)
     except IntegrityError as exc:
+        duplicate = isinstance(exc, DuplicateError)
+        hint = "; pass skip_duplicates=True to skip rows already present" if duplicate else ""
+        exc.args = (f"{cls.__name__}: {exc}{hint}", *exc.args[1:])
         exc.table = exc.table or table_def.name
-        raise type(exc)(f"{cls.__name__}: {exc}", table=table_def.name) from exc
+        raise
     return len(valid)
 
 
@@ -650,7 +654,11 @@ def _class_name(table: str) -> str:
 
 def describe(cls: type[Table]) -> str:
     """DataJoint's definition text of a table, as datajoint-python would print it."""
-    table_def = cls._def
+    return definition(cls._def)
+
+
+def definition(table_def: TableDef) -> str:
+    """DataJoint's definition text of a table read from the catalog (no class needed)."""
     lines = [f"# {table_def.comment}"] if table_def.comment else []
     fk_of = {col: fk for fk in reversed(table_def.foreign_keys) for col in fk.attr_map}
     done: set[int] = set()

@@ -108,8 +108,13 @@ def _store_path(value: Any) -> Any:
         value = value.as_posix()
     if isinstance(value, str):
         parts = value.replace("\\", "/").strip("/").split("/")
-        if not value.strip("/") or ".." in parts:
+        if not value.strip("/") or ".." in parts or "\0" in value:
             raise ValueError("a path within the store, such as 'subject1/session2/data.bin'")
+        if value.startswith(("/", "\\")) or (len(value) > 1 and value[1] == ":"):
+            raise ValueError(
+                "a path within the store, relative to its location (such as "
+                "'subject1/session2/data.bin'), not an absolute path"
+            )
         return "/".join(p for p in parts if p and p != ".")
     return value
 
