@@ -6,6 +6,7 @@ MySQL/MariaDB server; table classes are queries; every insert is validated.
 
 from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
+from .columns import Column, Comparison, Order, asc, col, desc
 from .config import DatabaseURL, config
 from .diagram import Diagram
 from .drift import Difference
@@ -70,6 +71,8 @@ __all__ = [
     "Attr",
     "Attribute",
     "Blob",
+    "Column",
+    "Comparison",
     "Computed",
     "ConfigError",
     "Connection",
@@ -99,6 +102,7 @@ __all__ = [
     "MissingObjectError",
     "MissingTableError",
     "Not",
+    "Order",
     "Part",
     "PopulateError",
     "PopulateResult",
@@ -114,8 +118,11 @@ __all__ = [
     "U",
     "UnknownAttributeError",
     "ValidationError",
+    "asc",
+    "col",
     "config",
     "connect",
+    "desc",
     "float32",
     "float64",
     "gc",
