@@ -6,6 +6,7 @@ MySQL/MariaDB server; table classes are queries; every insert is validated.
 
 from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
+from .codecs import legacy as _legacy_values  # noqa: F401  (registers datajoint 0.14's blob@store, ...)
 from .columns import Column, Comparison, Order, asc, col, desc
 from .config import DatabaseURL, config
 from .diagram import Diagram
@@ -13,19 +14,24 @@ from .drift import Difference
 from .errors import (
     AccessError,
     ConfigError,
+    ConflictError,
     ConnectionLostError,
+    DatasetError,
     DeadlockError,
     DeclarationError,
     DuplicateError,
     FetchError,
     IntegrityError,
+    MissingDependencyError,
     MissingTableError,
     Problem,
     QueryError,
     TypedjError,
     UnknownAttributeError,
     ValidationError,
+    VerificationError,
 )
+from .export import ExportReport, ImportReport, VerifyReport, export, import_dataset, open_dataset, verify
 from .heading import Attribute, Heading
 from .populate.autopopulate import InputsChangedError, PopulateError, PopulateResult
 from .populate.jobs import Jobs
@@ -75,20 +81,24 @@ __all__ = [
     "Comparison",
     "Computed",
     "ConfigError",
+    "ConflictError",
     "Connection",
     "ConnectionLostError",
     "CorruptObjectError",
     "DatabaseURL",
+    "DatasetError",
     "DeadlockError",
     "DeclarationError",
     "Diagram",
     "Difference",
     "DuplicateError",
+    "ExportReport",
     "External",
     "FetchError",
     "Filepath",
     "GCReport",
     "Heading",
+    "ImportReport",
     "Imported",
     "Index",
     "InputsChangedError",
@@ -99,6 +109,7 @@ __all__ = [
     "Link",
     "Lookup",
     "Manual",
+    "MissingDependencyError",
     "MissingObjectError",
     "MissingTableError",
     "Not",
@@ -118,21 +129,27 @@ __all__ = [
     "U",
     "UnknownAttributeError",
     "ValidationError",
+    "VerificationError",
+    "VerifyReport",
     "asc",
     "col",
     "config",
     "connect",
     "desc",
+    "export",
     "float32",
     "float64",
     "gc",
+    "import_dataset",
     "int8",
     "int16",
     "int32",
     "int64",
+    "open_dataset",
     "uint8",
     "uint16",
     "uint32",
     "uint64",
+    "verify",
     "virtual_module",
 ]
