@@ -16,6 +16,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import codecs
@@ -23,6 +24,7 @@ from ..backend.connection import register_error_translator
 from ..codecs.core import DecodeError
 from ..errors import FetchError, QueryError, TypedjError, UnknownAttributeError
 from ..heading import Attribute
+from ..optional import require
 from .compiler import Compiler
 from .condition import order_terms
 
@@ -128,12 +130,24 @@ def _decoders(query: Query[Any], names: Sequence[str]) -> list[tuple[int, Attrib
     for i, name in enumerate(names):
         attr = query.heading[name]
         fn = codecs.decoder(attr, ctx)
+        if attr.type_name == "expression" and attr.python_type is not Decimal:
+            fn = _plain_numbers
         driver = dialect.decoder(attr)
         if driver is not None:
             fn = driver if fn is None else _chain(driver, fn)
         if fn is not None:
             out.append((i, attr, fn))
     return out
+
+
+def _plain_numbers(column: list[Any]) -> list[Any]:
+    """Exact server results of a computed attribute as ``int`` or ``float`` (see ``_reads_decimals``)."""
+    return [_plain_number(v) if type(v) is Decimal else v for v in column]
+
+
+def _plain_number(value: Decimal) -> int | float:
+    exponent = value.as_tuple().exponent
+    return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
 
 
 def _chain(first: Any, then: Any) -> Any:
@@ -348,20 +362,64 @@ def _inferred_kind(values: list[Any]) -> str:
 
 @_materializing
 def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
+    """The result as one structured array, built a batch of rows at a time.
+
+    Each batch's columns become numpy columns and are copied into the result, which grows
+    in place (``ndarray.resize``: a ``realloc``, no second copy), so the peak is the result
+    plus one batch rather than the whole result as Python objects beside its arrays.
+    """
     import numpy as np
 
-    names, data = _visible(*columns(query, **options))
-    arrays = [_array(query.heading[n], list(col)) for n, col in zip(names, data, strict=True)]
-    length = len(arrays[0]) if arrays else 0
-    out = np.empty(length, dtype=np.dtype([(n, a.dtype) for n, a in zip(names, arrays, strict=True)]))
-    for n, a in zip(names, arrays, strict=True):
-        out[n] = a
+    sql, params, names = statement(query, **options)
+    visible = [i for i, n in enumerate(names) if not n.startswith("_")]
+    fields = [names[i] for i in visible]
+    attrs = [query.heading[n] for n in fields]
+    out: np.ndarray | None = None
+    stream = query.connection.stream(sql, params)
+    try:
+        while (raw := stream.next_batch(_ARRAY_BATCH)) is not None:
+            data = _decode_columns(query, names, list(raw))
+            del raw
+            arrays = [_array(a, list(data[i])) for a, i in zip(attrs, visible, strict=True)]
+            del data
+            out = _append(out, fields, arrays)
+    finally:
+        stream.close()
+    if out is None:
+        return np.empty(0, dtype=np.dtype([(n, _empty_dtype(a)) for n, a in zip(fields, attrs, strict=True)]))
+    return out
+
+
+_ARRAY_BATCH = 16384
+
+
+def _empty_dtype(attr: Attribute) -> str:
+    return _NUMPY_KINDS.get(attr.kind, "object") if attr.type_name != "expression" else "object"
+
+
+def _append(out: np.ndarray | None, fields: list[str], arrays: list[np.ndarray]) -> np.ndarray:
+    """``out`` with the rows of ``arrays`` after its own; field types widen where a batch needs."""
+    import numpy as np
+
+    wanted = np.dtype([
+        (n, a.dtype if out is None else np.promote_types(out.dtype[n], a.dtype))
+        for n, a in zip(fields, arrays, strict=True)
+    ])
+    start = 0 if out is None else len(out)
+    if out is None:
+        out = np.empty(len(arrays[0]) if arrays else 0, dtype=wanted)
+    else:
+        if out.dtype != wanted:  # e.g. a nullable int column meets its first NULL: rare, one copy
+            out = out.astype(wanted)
+        out.resize(start + len(arrays[0]), refcheck=False)
+    for n, a in zip(fields, arrays, strict=True):
+        out[n][start:] = a
     return out
 
 
 @_materializing
 def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
-    import pandas as pd
+    pd = require("pandas", extra="pandas", feature="to_pandas()")
 
     names, data = _visible(*columns(query, **options))
     frame = pd.DataFrame(
@@ -374,10 +432,7 @@ def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
 
 @_materializing
 def to_arrow(query: Query[Any], **options: Any) -> Any:
-    try:
-        import pyarrow as pa
-    except ImportError as exc:  # pragma: no cover - pyarrow is a test dependency
-        raise QueryError("to_arrow() needs pyarrow: pip install pyarrow") from exc
+    pa = require("pyarrow", extra="arrow", feature="to_arrow()")
     names, data = _visible(*columns(query, **options))
     arrays = {}
     for n, col in zip(names, data, strict=True):
@@ -403,10 +458,7 @@ def _arrow_values(attr: Attribute, col: Sequence[Any]) -> list[Any]:
 
 
 def to_polars(query: Query[Any], **options: Any) -> Any:
-    try:
-        import polars as pl
-    except ImportError as exc:  # pragma: no cover - polars is a test dependency
-        raise QueryError("to_polars() needs polars: pip install polars") from exc
+    pl = require("polars", extra="polars", feature="to_polars()")
     return pl.from_arrow(to_arrow(query, **options))
 
 
@@ -441,7 +493,7 @@ def preview(query: Query[Any], limit: int = 12) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     if total > limit:
         lines.append(" ...")
-    lines.append(f" ({total} rows)")
+    lines.append(f" ({_rows(total)})")
     return "\n".join(lines)
 
 
@@ -455,4 +507,8 @@ def preview_html(query: Query[Any], limit: int = 12) -> str:
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in cells)
     more = "<p>...</p>" if total > limit else ""
     table = f'<table class="typedj"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-    return f"{table}{more}<p>{total} rows</p>"
+    return f"{table}{more}<p>{_rows(total)}</p>"
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
