@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..backend.connection import retrying
 from ..codecs.blob import pack
 from ..heading import Heading, TableDef
 from ..legacy import JOBS_TABLE, jobs_table
@@ -186,6 +187,20 @@ class LegacyJobs(Jobs):
         sql = self.connection.dialect.insert(self.schema, JOBS_TABLE, columns, skip_duplicates=True)
         self.declare()
         return int(self.connection.query(sql, values).rowcount) == 1
+
+    def reserve_many(self, keys: Sequence[Mapping[str, Any]], version: str = "") -> list[int]:
+        """Reserve each key as 0.14 does, one insert each; the positions of those now owned."""
+        return [i for i, k in enumerate(keys) if self.reserve(self.key_params(k), version)]
+
+    def complete_many(self, jobs: Sequence[Sequence[Any]]) -> int:
+        """Delete the reservations of jobs whose make has committed: one statement for a batch."""
+        if not jobs:
+            return 0
+        d = self.connection.dialect
+        sql = (f"DELETE FROM {self._table()} WHERE {self._mine} AND {d.quote('status')} = 'reserved' "
+               f"AND {d.quote('key_hash')} IN ({d.params(len(jobs))})")
+        args = [self.target_name, *(j[0] for j in jobs)]
+        return int(retrying(lambda: self.connection.query(sql, args)).rowcount)
 
     def complete(self, params: Sequence[Any], *, duration: float | None = None, keep: bool = False) -> None:
         """The job succeeded: delete its row (0.14 keeps no completed jobs)."""
