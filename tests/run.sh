@@ -10,6 +10,7 @@ APT_NEED=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || APT_NEED+=(mariadb-server)
 command -v dot >/dev/null 2>&1 || APT_NEED+=(graphviz)
 . .ci/venv.sh '[test]'
+python -m pip install -q --no-deps -r tests/elements.txt  # see the file
 
 python -m mypy typedj
 python -m ruff check typedj tests
