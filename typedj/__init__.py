@@ -6,6 +6,7 @@ MySQL/MariaDB server; table classes are queries; every insert is validated.
 
 from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
+from .codecs import legacy as _legacy_values  # noqa: F401  (registers datajoint 0.14's blob@store, ...)
 from .config import DatabaseURL, config
 from .diagram import Diagram
 from .drift import Difference
@@ -20,6 +21,7 @@ from .errors import (
     DuplicateError,
     FetchError,
     IntegrityError,
+    MissingDependencyError,
     MissingTableError,
     Problem,
     QueryError,
@@ -104,6 +106,7 @@ __all__ = [
     "Link",
     "Lookup",
     "Manual",
+    "MissingDependencyError",
     "MissingObjectError",
     "MissingTableError",
     "Not",

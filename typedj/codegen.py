@@ -25,6 +25,7 @@ from .backend.connection import Connection, connect
 from .declare import RESERVED, TIER_PREFIX, snake_case
 from .errors import DeclarationError
 from .heading import Attribute, ForeignKey, TableDef, enum_values
+from .legacy import current_spelling, untracked
 from .types import MISSING
 
 if TYPE_CHECKING:
@@ -272,6 +273,7 @@ _SIMPLE = {"float32": "tj.float32", "float64": "float", "bool": "bool", "uuid": 
 
 def _attribute_type(attr: Attribute, where: str) -> tuple[Expr, dict[str, Any]]:
     """``(annotation, Attr/External options)`` that declare ``attr`` again."""
+    attr = current_spelling(attr)  # a datajoint 0.14 column, declared again in 0.14's layout
     t = attr.type_name.strip()
     low = t.lower()
     sized = re.fullmatch(r"(var)?char\((\d+)\)", low)
@@ -351,7 +353,7 @@ def describe(
     """The classes of every table of ``schema_name``, as data."""
     schema = open_schema(schema_name, connection)
     schema.reload()
-    tables = {n: t for n, t in schema.tables.items() if not n.startswith("~")}
+    tables = {n: untracked(t) for n, t in schema.tables.items() if not n.startswith("~")}
     unnamed = [n for n in tables if _table_of_class(n) != n]
     if unnamed:
         raise DeclarationError(
