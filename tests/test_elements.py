@@ -146,6 +146,8 @@ def test_data_crosses_both_ways(package: Path, elements: dict[str, Any], mysql_u
     assert born == ("F", date(2024, 1, 2))
     assert dj_subject.Subject.Lab.fetch1("subject_alias") == "one"
     assert dj_session.Session.fetch1("session_datetime") == when
+    row = session.Session.fetch1()  # a reference named like its one column is that column
+    assert (row.subject, row.session_datetime) == ("s1", when)
     dj_scan = elements["scan"].Scan.fetch1()
     assert (dj_scan["scan_id"], dj_scan["scanner"], dj_scan["acq_software"]) == (1, None, "ScanImage")
 
