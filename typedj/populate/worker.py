@@ -22,8 +22,9 @@ import random
 import signal
 import sys
 import threading
+import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -81,7 +82,7 @@ def interruptible() -> Iterator[None]:
 
 def run_keys(
     cls: Any,
-    keys: Sequence[dict[str, Any]],
+    keys: Iterable[dict[str, Any]],
     *,
     key_names: Sequence[str],
     jobs: Jobs | None,
@@ -157,7 +158,9 @@ def populate(
     executor: Executor | None,
     keep_completed: bool,
     reservation_timeout: float | None,
+    max_seconds: float | None = None,
 ) -> PopulateResult:
+    deadline = None if max_seconds is None else time.time() + max_seconds
     conn = cls._schema.connection
     if conn.in_transaction:
         raise TypedjError(
@@ -196,7 +199,7 @@ def populate(
     if executor is None and processes == 1:
         with _progress(display_progress, len(keys), cls.__name__) as bar:
             result = run_keys(
-                cls, keys, key_names=key_names, jobs=jobs, suppress_errors=suppress_errors,
+                cls, until(deadline, keys), key_names=key_names, jobs=jobs, suppress_errors=suppress_errors,
                 keep_completed=keep_completed, on_key=bar.update if bar is not None else None,
             )
         if result.failed and not suppress_errors:
@@ -205,7 +208,15 @@ def populate(
                 raise exc
         return result
     return _parallel(cls, keys, key_names, reserve_jobs, suppress_errors, keep_completed,
-                     processes, executor, display_progress)
+                     processes, executor, display_progress, deadline)
+
+
+def until(deadline: float | None, keys: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The keys, until the wall clock passes ``deadline`` (seconds since the epoch)."""
+    for key in keys:
+        if deadline is not None and time.time() >= deadline:
+            return
+        yield key
 
 
 @contextmanager
@@ -239,6 +250,7 @@ class Task:
     reserve: bool
     suppress_errors: bool
     keep_completed: bool
+    deadline: float | None = None
 
 
 _local: dict[str, Any] = {}
@@ -250,7 +262,7 @@ def run_task(task: Task) -> PopulateResult:
     cls = resolve(task)
     jobs = cls.jobs if task.reserve else None
     result = run_keys(
-        cls, list(task.keys), key_names=task.key_names, jobs=jobs,
+        cls, until(task.deadline, task.keys), key_names=task.key_names, jobs=jobs,
         suppress_errors=task.suppress_errors, keep_completed=task.keep_completed,
     )
     return result.portable()
@@ -315,6 +327,7 @@ def _parallel(
     processes: int,
     executor: Executor | None,
     display_progress: bool,
+    deadline: float | None,
 ) -> PopulateResult:
     own = executor is None
     forks = "fork" in multiprocessing.get_all_start_methods()
@@ -328,7 +341,7 @@ def _parallel(
     base = Task(
         module=cls.__module__, qualname=cls.__qualname__, token=token, url=conn.url,
         search_path=_search_path(cls), keys=(), key_names=tuple(key_names), reserve=reserve,
-        suppress_errors=suppress_errors, keep_completed=keep_completed,
+        suppress_errors=suppress_errors, keep_completed=keep_completed, deadline=deadline,
     )
     futures: dict[Future[PopulateResult], int] = {}
     result = PopulateResult()
