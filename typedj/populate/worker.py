@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -82,7 +82,7 @@ def interruptible() -> Iterator[None]:
 
 def run_keys(
     cls: Any,
-    keys: Iterable[dict[str, Any]],
+    keys: Sequence[dict[str, Any]],
     *,
     key_names: Sequence[str],
     jobs: Jobs | None,
@@ -90,6 +90,7 @@ def run_keys(
     keep_completed: bool = False,
     version: str = "",
     on_key: Callable[[], None] | None = None,
+    deadline: float | None = None,
 ) -> PopulateResult:
     """Make ``keys`` one after another; with ``jobs``, only those this worker reserves.
 
@@ -123,13 +124,13 @@ def run_keys(
         try:
             if jobs is None:
                 for key in keys:
-                    if not record(key, maker.make(key)):
+                    if past(deadline) or not record(key, maker.make(key)):
                         break
                 return result
             batches = Batches()
             position = 0
             going = True
-            while going and position < len(keys):
+            while going and position < len(keys) and not past(deadline):
                 batch = keys[position : position + batches.size]
                 position += len(batch)
                 # held before reserving: a signal may land as the UPDATE returns (SQLite
@@ -153,12 +154,12 @@ def run_keys(
                     if outcome is True and maker.defer_completion:
                         finished.append(job)
                     batches.record(time.monotonic() - started)
-                    if not record(key, outcome):
+                    if not record(key, outcome) or past(deadline):
                         going = False
                         break
                 jobs.complete_many(finished)
                 finished = []
-            for job in held:  # a failure ended the run: give the rest of the batch back
+            for job in held:  # a failure or the deadline ended the run: give the rest of the batch back
                 jobs.release(job)
             held = []
         except (KeyboardInterrupt, SystemExit):
@@ -265,8 +266,9 @@ def populate(
     if executor is None and processes == 1:
         with _progress(display_progress, len(keys), cls.__name__) as bar:
             result = run_keys(
-                cls, until(deadline, keys), key_names=key_names, jobs=jobs, suppress_errors=suppress_errors,
+                cls, keys, key_names=key_names, jobs=jobs, suppress_errors=suppress_errors,
                 keep_completed=keep_completed, on_key=bar.update if bar is not None else None,
+                deadline=deadline,
             )
         if result.failed and not suppress_errors:
             exc = result.failed[0].exception
@@ -277,12 +279,9 @@ def populate(
                      processes, executor, display_progress, deadline)
 
 
-def until(deadline: float | None, keys: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The keys, until the wall clock passes ``deadline`` (seconds since the epoch)."""
-    for key in keys:
-        if deadline is not None and time.time() >= deadline:
-            return
-        yield key
+def past(deadline: float | None) -> bool:
+    """Whether the wall clock passed ``deadline`` (seconds since the epoch; None: never)."""
+    return deadline is not None and time.time() >= deadline
 
 
 @contextmanager
@@ -328,7 +327,7 @@ def run_task(task: Task) -> PopulateResult:
     cls = resolve(task)
     jobs = cls.jobs if task.reserve else None
     result = run_keys(
-        cls, until(task.deadline, task.keys), key_names=task.key_names, jobs=jobs,
+        cls, list(task.keys), key_names=task.key_names, jobs=jobs, deadline=task.deadline,
         suppress_errors=task.suppress_errors, keep_completed=task.keep_completed,
     )
     return result.portable()
