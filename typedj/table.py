@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, Self, TypeV
 from typing_extensions import dataclass_transform
 
 from . import codecs
+from .backend.connection import retrying
 from .cascade import delete, drop_tables
 from .declare import RESERVED, read_fields
 from .errors import (
@@ -577,10 +578,16 @@ def insert(
         statements.append((sql, params))
     if too_big:
         raise ValidationError(cls.__name__, sorted(too_big, key=lambda p: p.row))
-    try:
+    def write() -> None:
         with conn.transaction():
             for sql, params in statements:
                 conn.executemany(sql, params)
+
+    try:
+        if conn.in_transaction:
+            write()  # a deadlock rolled back the caller's whole transaction: theirs to repeat
+        else:
+            retrying(write)
     except IntegrityError as exc:
         exc.table = exc.table or table_def.name
         raise type(exc)(f"{cls.__name__}: {exc}", table=table_def.name) from exc

@@ -145,9 +145,9 @@ class Connection:
     @staticmethod
     def _is_lost(exc: BaseException) -> bool:
         args: tuple[Any, ...] = getattr(exc, "args", ())
-        return (bool(args) and isinstance(args[0], int) and args[0] in _LOST) or isinstance(
-            exc, BrokenPipeError | ConnectionResetError
-        )
+        code = args[0] if args and isinstance(args[0], int) else None
+        closed = code == 0 and type(exc).__name__ == "InterfaceError"  # pymysql: the socket is gone
+        return code in _LOST or closed or isinstance(exc, BrokenPipeError | ConnectionResetError)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -179,8 +179,17 @@ class Connection:
             if self._broken:
                 self._broken = False
                 raise ConnectionLostError("the database connection was lost inside a transaction")
-            self._settle_streams()
-            self.raw.commit()
+            try:
+                self._settle_streams()
+                self.raw.commit()
+            except Exception as exc:
+                if self._is_lost(exc):
+                    self.close()
+                    raise ConnectionLostError(
+                        "the database connection was lost at commit; the server rolled the "
+                        "transaction back unless the commit had reached it"
+                    ) from exc
+                raise translate_error(exc) from exc
 
     def _begin(self) -> None:
         self.query(self.dialect.begin_transaction)
@@ -192,16 +201,20 @@ class Connection:
             self.raw.rollback()
 
 
-def retrying(action: Callable[[], T], attempts: int = 5) -> T:
+def retrying(
+    action: Callable[[], T], attempts: int = 5,
+    on: tuple[type[TypedjError], ...] = (DeadlockError,),
+) -> T:
     """Run ``action`` (a statement or a whole transaction) again when the server rolled it
-    back to break a deadlock; safe because nothing of the failed attempt remains."""
+    back to break a deadlock (or, with ``on``, lost the connection inside it); safe
+    because nothing of the failed attempt remains."""
     for attempt in range(1, attempts + 1):
         try:
             return action()
-        except DeadlockError:
+        except on as exc:
             if attempt == attempts:
                 raise
-            log.info("deadlock victim; running it again (attempt %d of %d)", attempt + 1, attempts)
+            log.info("%s; running it again (attempt %d of %d)", type(exc).__name__, attempt + 1, attempts)
             time.sleep(random.uniform(0.01, 0.05) * attempt)
     raise AssertionError("unreachable")
 

@@ -19,12 +19,15 @@ import math
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import DatabaseURL, config
 from ..errors import TypedjError
-from .autopopulate import Maker, PopulateError, PopulateResult, todo
+from .autopopulate import Failure, Maker, PopulateError, PopulateResult, todo
 from .jobs import DEFAULT_PRIORITY
 
 if TYPE_CHECKING:
@@ -89,17 +92,21 @@ def run_keys(
     keep_completed: bool = False,
     version: str = "",
     on_key: Callable[[], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> PopulateResult:
     """Make ``keys`` one after another; with ``jobs``, only those this worker reserves.
 
-    Stops at the first failure unless ``suppress_errors``.
+    Stops at the first failure unless ``suppress_errors``. ``on_start(i)`` is told the
+    position of each key before its work begins.
     """
     maker = Maker(cls, key_names, jobs=jobs, keep_completed=keep_completed)
     result = PopulateResult()
     held: list[Any] | None = None
     with interruptible():
         try:
-            for key in keys:
+            for position, key in enumerate(keys):
+                if on_start is not None:
+                    on_start(position)
                 job = None
                 if jobs is not None:
                     held = job = jobs.key_params(key)
@@ -234,6 +241,9 @@ class Task:
     reserve: bool
     suppress_errors: bool
     keep_completed: bool
+    chunk: int = 0
+    progress: str | None = None
+    """A folder where the worker notes the key it starts, so a killed worker's key is known."""
 
 
 _local: dict[str, Any] = {}
@@ -244,9 +254,17 @@ def run_task(task: Task) -> PopulateResult:
     """The worker side: find the table class, make the chunk, return a picklable result."""
     cls = resolve(task)
     jobs = cls.jobs if task.reserve else None
+    on_start = None
+    if task.progress is not None:
+        note = os.path.join(task.progress, str(os.getpid()))
+
+        def on_start(position: int) -> None:
+            with open(note, "a") as f:
+                f.write(f"{task.chunk} {position}\n")
+
     result = run_keys(
         cls, list(task.keys), key_names=task.key_names, jobs=jobs,
-        suppress_errors=task.suppress_errors, keep_completed=task.keep_completed,
+        suppress_errors=task.suppress_errors, keep_completed=task.keep_completed, on_start=on_start,
     )
     return result.portable()
 
@@ -312,37 +330,36 @@ def _parallel(
     display_progress: bool,
 ) -> PopulateResult:
     own = executor is None
-    forks = "fork" in multiprocessing.get_all_start_methods()
-    pool: Executor = executor or ProcessPoolExecutor(
-        processes, mp_context=multiprocessing.get_context("fork" if forks else None)
-    )
-    width = processes if processes > 1 or own else _width(pool)
+    pools = _Pools(executor, processes)
+    width = processes if processes > 1 or own else _width(pools.current)
     token = uuid.uuid4().hex
     _local[token] = cls
     conn = cls._schema.connection
+    progress = tempfile.mkdtemp(prefix="typedj-populate-") if own else None
     base = Task(
         module=cls.__module__, qualname=cls.__qualname__, token=token, url=conn.url,
         search_path=_search_path(cls), keys=(), key_names=tuple(key_names), reserve=reserve,
-        suppress_errors=suppress_errors, keep_completed=keep_completed,
+        suppress_errors=suppress_errors, keep_completed=keep_completed, progress=progress,
     )
     futures: dict[Future[PopulateResult], int] = {}
     result = PopulateResult()
     bar = _bar(display_progress, len(keys), cls.__name__)
     try:
         with interruptible():
-            _collect(pool, base, keys, width, futures, result, bar, suppress_errors)
+            _collect(cls, pools, base, keys, width, futures, result, bar, suppress_errors)
     except (KeyboardInterrupt, SystemExit):
         for other in futures:
             other.cancel()
         if own:
-            _terminate(pool)
+            _terminate(pools.current)
         raise
     finally:
         if bar is not None:
             bar.close()
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pools.shutdown()
         _local.pop(token, None)
+        if progress is not None:
+            shutil.rmtree(progress, ignore_errors=True)
     if result.failed and not suppress_errors:
         first = result.failed[0]
         raise PopulateError(
@@ -352,8 +369,38 @@ def _parallel(
     return result
 
 
+class _Pools:
+    """The executor populate runs on; its own process pool is replaced when a worker dies."""
+
+    def __init__(self, executor: Executor | None, processes: int):
+        self.own = executor is None
+        self.processes = processes
+        self.current: Executor = executor or self._new()
+        self.broken: list[Executor] = []
+
+    def _new(self) -> Executor:
+        forks = "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if forks else None)
+        return ProcessPoolExecutor(self.processes, mp_context=context)
+
+    def replace(self) -> dict[int, int | None]:
+        """Shut the broken pool down and start another; the exit status of each of the
+        broken pool's processes, by pid."""
+        processes = dict(getattr(self.current, "_processes", None) or {})
+        self.current.shutdown(wait=True, cancel_futures=True)  # joins its processes
+        self.broken.append(self.current)
+        self.current = self._new()
+        return {pid: p.exitcode for pid, p in processes.items()}
+
+    def shutdown(self) -> None:
+        if self.own:
+            for pool in [*self.broken, self.current]:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _collect(
-    pool: Executor,
+    cls: Any,
+    pools: _Pools,
     base: Task,
     keys: Sequence[dict[str, Any]],
     width: int,
@@ -362,19 +409,105 @@ def _collect(
     bar: Any,
     suppress_errors: bool,
 ) -> None:
-    """Submit one task per chunk and merge the results as they come."""
-    for chunk in _chunks(keys, min(len(keys), width * 4)):
-        futures[pool.submit(run_task, replace(base, keys=chunk))] = len(chunk)
-    for future in as_completed(futures):
-        if future.cancelled():
+    """Submit one task per chunk and merge the results as they come.
+
+    When a worker of our own pool dies (killed, out of memory), the pool is broken for
+    every task in it: the key the dead worker was making is reported as failed (and its
+    job marked as an error), and the rest of the unfinished chunks run on a new pool.
+    """
+    waiting = list(enumerate(_chunks(keys, min(len(keys), width * 4))))
+    breakages = 0
+    while waiting:
+        chunks = dict(waiting)
+        submitted = {
+            pools.current.submit(run_task, replace(base, keys=chunk, chunk=c)): c for c, chunk in waiting
+        }
+        futures.update({f: len(chunks[c]) for f, c in submitted.items()})
+        waiting = []
+        broken: list[int] = []
+        stop = False
+        for future in as_completed(submitted):
+            if future.cancelled():
+                continue
+            try:
+                part = future.result()
+            except BrokenProcessPool:
+                if not pools.own:
+                    raise
+                broken.append(submitted[future])
+                continue
+            result.merge(part)
+            if bar is not None:
+                bar.update(len(chunks[submitted[future]]))
+            if part.failed and not suppress_errors:
+                stop = True
+                for other in submitted:
+                    other.cancel()
+        if not broken:
+            return
+        breakages += 1
+        waiting = _salvage(cls, pools, base, {c: chunks[c] for c in broken}, result, bar, breakages > 3)
+        if stop or (result.failed and not suppress_errors):
+            return
+
+
+def _salvage(
+    cls: Any, pools: _Pools, base: Task, lost_chunks: dict[int, tuple[dict[str, Any], ...]],
+    result: PopulateResult, bar: Any, blame_all: bool,
+) -> list[tuple[int, tuple[dict[str, Any], ...]]]:
+    """After a worker died: report its key, and what of the broken chunks to run again.
+
+    The dead worker is the one that did not exit as the pool stops the others (SIGTERM, or
+    a clean exit); the other keys in flight were rolled back and run again. When no worker
+    can be blamed (or again and again), every key in flight is reported.
+    """
+    codes = pools.replace()
+    started: dict[int, tuple[int, int | None]] = {}  # chunk -> (position, exit code of its worker)
+    assert base.progress is not None
+    for name in os.listdir(base.progress):
+        path = os.path.join(base.progress, name)
+        with open(path) as f:
+            lines = f.read().split()
+        os.unlink(path)
+        if len(lines) >= 2:
+            chunk, position = int(lines[-2]), int(lines[-1])
+            if chunk in lost_chunks:
+                started[chunk] = (position, codes.get(int(name)))
+    stopped = {0, -signal.SIGTERM, 128 + signal.SIGTERM}  # how the pool's SIGTERM ends the others
+    culprits = [c for c, (_, code) in started.items() if code not in stopped]
+    again: list[tuple[int, tuple[dict[str, Any], ...]]] = []
+    for chunk, members in sorted(lost_chunks.items()):
+        if chunk not in started:
+            again.append((chunk, members))
             continue
-        part = future.result()
-        result.merge(part)
-        if bar is not None:
-            bar.update(futures[future])
-        if part.failed and not suppress_errors:
-            for other in futures:
-                other.cancel()
+        position, code = started[chunk]
+        if chunk in culprits or blame_all:
+            key = dict(members[position])
+            _lost(cls, base, key, code, result)
+            if bar is not None:
+                bar.update(position + 1)
+            if position + 1 < len(members):
+                again.append((chunk, members[position + 1:]))
+        else:
+            if bar is not None:
+                bar.update(position)
+            again.append((chunk, members[position:]))
+    return again
+
+
+def _lost(cls: Any, base: Task, key: dict[str, Any], code: int | None, result: PopulateResult) -> None:
+    """Report a key whose worker died while making it; with jobs, mark its job an error."""
+    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+    message = (f"WorkerLost: the worker process making this key died ({how}); nothing of it "
+               "was kept (its transaction was rolled back)")
+    log.error("%s: make(%s) lost: %s", cls.__name__, key, message)
+    result.failed.append(Failure(key, message, ""))
+    if base.reserve:
+        jobs = cls.jobs
+        try:
+            jobs.error(jobs.key_params(key), message, "")
+        except Exception as exc:  # the run goes on; recover() frees the job later
+            log.warning("%s: could not mark the job %s as an error: %s", cls.__name__, key, exc)
 
 
 def _terminate(pool: Executor) -> None:
