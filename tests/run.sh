@@ -11,6 +11,14 @@ command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || APT_NEED+=(m
 command -v dot >/dev/null 2>&1 || APT_NEED+=(graphviz)
 . .ci/venv.sh '[test]'
 
+# datajoint-python 0.14, the interoperability tests' peer, in a venv of its own (kept between runs)
+PEER="${TYPEDJ_DJ014_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/typedj/peer-datajoint-0.14}"
+if ! "$PEER/bin/python" -c "import datajoint" >/dev/null 2>&1; then
+    rm -rf "$PEER"
+    { python -m venv "$PEER" && "$PEER/bin/pip" install -q 'datajoint==0.14.10'; } \
+        || echo "warning: the datajoint 0.14 peer did not install; its tests will be skipped" >&2
+fi
+
 python -m mypy typedj
 python -m ruff check typedj tests
 python -m pytest -q "$@"

@@ -657,7 +657,11 @@ def _class_name(table: str) -> str:
 
 def describe(cls: type[Table]) -> str:
     """DataJoint's definition text of a table, as datajoint-python would print it."""
-    table_def = cls._def
+    return definition(cls._def)
+
+
+def definition(table_def: TableDef) -> str:
+    """DataJoint's definition text of a table read from the catalog (no class needed)."""
     lines = [f"# {table_def.comment}"] if table_def.comment else []
     fk_of = {col: fk for fk in reversed(table_def.foreign_keys) for col in fk.attr_map}
     done: set[int] = set()

@@ -10,7 +10,7 @@ import pymysql
 import pymysql.converters
 
 from ..config import DatabaseURL
-from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment
+from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment, unescape_string
 from ..types import CURRENT_TIMESTAMP, MISSING
 from .dialect import Dialect
 
@@ -225,8 +225,9 @@ def _parse_default(text: Any) -> Any:
     if text.lower().startswith("current_timestamp"):
         return CURRENT_TIMESTAMP
     if len(text) >= 2 and text[0] == text[-1] == "'":
-        return text[1:-1].replace("''", "'").replace("\\\\", "\\")
+        return unescape_string(text[1:-1])
     return text
+
 
 
 def connect_mysql(url: DatabaseURL) -> Any:
