@@ -96,6 +96,10 @@ class ValidationError(TypedjError, ValueError):
         )
 
 
+class MissingDependencyError(ConfigError):
+    """An optional package that a feature needs is not installed; the message names the extra."""
+
+
 class ConflictError(IntegrityError):
     """An imported row has the key of an existing row but different content; nothing was written."""
 

@@ -22,6 +22,7 @@ from .cascade import delete, drop_tables
 from .declare import RESERVED, read_fields
 from .errors import (
     DeclarationError,
+    DuplicateError,
     IntegrityError,
     Problem,
     QueryError,
@@ -589,8 +590,11 @@ def insert(
         else:
             retrying(write)
     except IntegrityError as exc:
+        duplicate = isinstance(exc, DuplicateError)
+        hint = "; pass skip_duplicates=True to skip rows already present" if duplicate else ""
+        exc.args = (f"{cls.__name__}: {exc}{hint}", *exc.args[1:])
         exc.table = exc.table or table_def.name
-        raise type(exc)(f"{cls.__name__}: {exc}", table=table_def.name) from exc
+        raise
     return len(valid)
 
 

@@ -7,6 +7,7 @@ transaction on a new connection would silently lose its first half.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -259,6 +260,15 @@ register_error_translator(_mysql_errors)
 _connections: dict[tuple[str, int], Connection] = {}
 
 
+@atexit.register
+def _close_all() -> None:
+    """Close this process's connections at exit, so SQLite folds its write-ahead log back
+    into the database file and removes ``-wal`` and ``-shm``."""
+    for (_, pid), conn in list(_connections.items()):
+        if pid == os.getpid():
+            conn.close()
+
+
 def connect(url: str | DatabaseURL | None = None) -> Connection:
     """A connection for ``url`` (default: the configured one), shared within a process."""
     if url is None:
@@ -296,9 +306,13 @@ def _open(url: DatabaseURL) -> Connection:
 _announced: set[str] = set()
 
 
+DEFAULT_FILE = "typedj.db"
+"""The embedded database used when nothing is configured, in the working directory."""
+
+
 def default_url() -> DatabaseURL:
     """Used when nothing is configured: the embedded database ``typedj.db`` in the working directory."""
-    path = os.path.join(os.getcwd(), "typedj.db")
+    path = os.path.join(os.getcwd(), DEFAULT_FILE)
     if path not in _announced:
         _announced.add(path)
         log.warning(

@@ -136,6 +136,7 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        """Whether every file matched the manifest."""
         return not self.problems
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import codecs
@@ -23,6 +24,7 @@ from ..backend.connection import register_error_translator
 from ..codecs.core import DecodeError
 from ..errors import FetchError, QueryError, TypedjError, UnknownAttributeError
 from ..heading import Attribute
+from ..optional import require
 from .compiler import Compiler
 from .condition import order_terms
 
@@ -128,12 +130,24 @@ def _decoders(query: Query[Any], names: Sequence[str]) -> list[tuple[int, Attrib
     for i, name in enumerate(names):
         attr = query.heading[name]
         fn = codecs.decoder(attr, ctx)
+        if attr.type_name == "expression" and attr.python_type is not Decimal:
+            fn = _plain_numbers
         driver = dialect.decoder(attr)
         if driver is not None:
             fn = driver if fn is None else _chain(driver, fn)
         if fn is not None:
             out.append((i, attr, fn))
     return out
+
+
+def _plain_numbers(column: list[Any]) -> list[Any]:
+    """Exact server results of a computed attribute as ``int`` or ``float`` (see ``_reads_decimals``)."""
+    return [_plain_number(v) if type(v) is Decimal else v for v in column]
+
+
+def _plain_number(value: Decimal) -> int | float:
+    exponent = value.as_tuple().exponent
+    return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
 
 
 def _chain(first: Any, then: Any) -> Any:
@@ -361,7 +375,7 @@ def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
 
 @_materializing
 def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
-    import pandas as pd
+    pd = require("pandas", extra="pandas", feature="to_pandas()")
 
     names, data = _visible(*columns(query, **options))
     frame = pd.DataFrame(
@@ -374,10 +388,7 @@ def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
 
 @_materializing
 def to_arrow(query: Query[Any], **options: Any) -> Any:
-    try:
-        import pyarrow as pa
-    except ImportError as exc:  # pragma: no cover - pyarrow is a test dependency
-        raise QueryError("to_arrow() needs pyarrow: pip install pyarrow") from exc
+    pa = require("pyarrow", extra="arrow", feature="to_arrow()")
     names, data = _visible(*columns(query, **options))
     arrays = {}
     for n, col in zip(names, data, strict=True):
@@ -403,10 +414,7 @@ def _arrow_values(attr: Attribute, col: Sequence[Any]) -> list[Any]:
 
 
 def to_polars(query: Query[Any], **options: Any) -> Any:
-    try:
-        import polars as pl
-    except ImportError as exc:  # pragma: no cover - polars is a test dependency
-        raise QueryError("to_polars() needs polars: pip install polars") from exc
+    pl = require("polars", extra="polars", feature="to_polars()")
     return pl.from_arrow(to_arrow(query, **options))
 
 
@@ -441,7 +449,7 @@ def preview(query: Query[Any], limit: int = 12) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     if total > limit:
         lines.append(" ...")
-    lines.append(f" ({total} rows)")
+    lines.append(f" ({_rows(total)})")
     return "\n".join(lines)
 
 
@@ -455,4 +463,8 @@ def preview_html(query: Query[Any], limit: int = 12) -> str:
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in cells)
     more = "<p>...</p>" if total > limit else ""
     table = f'<table class="typedj"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-    return f"{table}{more}<p>{total} rows</p>"
+    return f"{table}{more}<p>{_rows(total)}</p>"
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
