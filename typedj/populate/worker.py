@@ -24,6 +24,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -267,10 +268,18 @@ def run_task(task: Task) -> PopulateResult:
             with open(note, "a") as f:
                 f.write(f"{task.chunk} {position}\n")
 
-    result = run_keys(
-        cls, list(task.keys), key_names=task.key_names, jobs=jobs,
-        suppress_errors=task.suppress_errors, keep_completed=task.keep_completed, on_start=on_start,
-    )
+    try:
+        result = run_keys(
+            cls, list(task.keys), key_names=task.key_names, jobs=jobs,
+            suppress_errors=task.suppress_errors, keep_completed=task.keep_completed, on_start=on_start,
+        )
+    except (KeyboardInterrupt, SystemExit) as exc:
+        in_pool = multiprocessing.parent_process() is not None
+        if in_pool and threading.current_thread() is threading.main_thread():
+            # A pool worker told to stop has rolled back and released its job; returning to
+            # the pool's loop would leave it waiting for work that never comes.
+            os._exit(exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 130)
+        raise
     return result.portable()
 
 
@@ -373,6 +382,10 @@ def _parallel(
     return result
 
 
+_STOP_GRACE = 30.0
+"""Seconds the workers of a broken pool get to roll back and exit before they are killed."""
+
+
 class _Pools:
     """The executor populate runs on; its own process pool is replaced when a worker dies."""
 
@@ -391,7 +404,13 @@ class _Pools:
         """Shut the broken pool down and start another; the exit status of each of the
         broken pool's processes, by pid."""
         processes = dict(getattr(self.current, "_processes", None) or {})
-        self.current.shutdown(wait=True, cancel_futures=True)  # joins its processes
+        deadline = time.monotonic() + _STOP_GRACE
+        for p in processes.values():
+            p.join(max(0.0, deadline - time.monotonic()))  # the others roll back and exit
+            if p.exitcode is None:
+                p.kill()
+                p.join()
+        self.current.shutdown(wait=True, cancel_futures=True)
         self.broken.append(self.current)
         self.current = self._new()
         return {pid: p.exitcode for pid, p in processes.items()}
