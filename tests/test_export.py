@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import typedj as tj
-from typedj import Attach, Attr, Blob, Computed, External, Key, Lookup, Manual, Part, Ref
+from typedj import Attach, Attr, Blob, Computed, External, Filepath, Key, Lookup, Manual, Part, Ref
 from typedj.export import rows
 from typedj.query.expression import Query
 
@@ -64,6 +64,7 @@ def declare(a: tj.Schema, b: tj.Schema) -> dict[str, Any]:
         trace: Blob[np.ndarray]
         raw: Blob[np.ndarray] = External("raw")
         protocol: Attach = External("raw")
+        recording: Filepath = External("raw")
         settings: dict[str, Any]
 
     @b
@@ -97,6 +98,9 @@ def declare(a: tj.Schema, b: tj.Schema) -> dict[str, Any]:
 def fill(t: dict[str, Any], tmp_path: Path) -> None:
     protocol = tmp_path / "protocol.txt"
     protocol.write_text("stimulus: drifting gratings\n")
+    for s in range(1, 5):
+        for k in (1, 2):
+            rig.write_object(tj.config.stores, f"recordings/{s}-{k}.bin", bytes([s, k]) * 1000)
     t["Subject"].insert([
         {"subject_id": i, "species": "mouse" if i < 3 else "rat", "sex": "FMU"[i % 3],
          "born": date(2026, 1, i), "weight": Decimal(f"2{i}.5{i}"), "tag": UUID(int=i), "alive": i % 2 == 0}
@@ -106,6 +110,7 @@ def fill(t: dict[str, Any], tmp_path: Path) -> None:
         {"subject_id": s, "session": k, "started": datetime(2026, 3, s, 10, k, 30),
          "paper": "nature" if s in (1, 2) and k == 1 else "other",
          "trace": np.arange(20.0) * s + k, "raw": np.linspace(0, s + k, 50), "protocol": protocol,
+         "recording": f"recordings/{s}-{k}.bin",
          "settings": {"rate": 30 * k, "mode": "2p"}}
         for s in range(1, 5) for k in (1, 2)
     ])
@@ -161,12 +166,24 @@ def test_export_holds_exactly_the_slice(pipeline: dict[str, Any], tmp_path: Path
     peaks = (t["Peak"] & paper(t).proj()).to_dicts()
     assert len(session) == 2 and len(peaks) == 12
     wanted = set()
-    for query, attrs in ((paper(t), ("raw", "protocol")), (t["Peak"] & paper(t).proj(), ("shape",))):
+    peak_query = t["Peak"] & paper(t).proj()
+    for query, attrs in ((paper(t), ("raw", "protocol", "recording")), (peak_query, ("shape",))):
         for names, batch in rows.read(query):
             wanted |= {json.loads(r[names.index(attr)])["path"] for r in batch for attr in attrs}
     assert exported == wanted
-    assert len(wanted) == 2 + 1 + 12  # two raw traces, one protocol (same file), twelve shapes
-    assert len(rig.object_paths(tj.config.stores, "_hash")) > len(wanted)  # the store holds more
+    assert len(wanted) == 2 + 1 + 12 + 2  # two raw traces, one protocol (same file), twelve shapes, two files
+    assert {"recordings/1-1.bin", "recordings/2-1.bin"} < exported
+    assert len(rig.object_paths(tj.config.stores, "_hash")) > len(wanted) - 2  # the store holds more
+    # the definitions, as typedj source and as a datajoint-python module
+    source = (root / "definitions" / f"{b}.py").read_text()
+    assert "class Session(tj.Manual):" in source or "class Session(Manual):" in source
+    assert "class Peak(" in source
+    compile(source, "typedj-definitions", "exec")
+    dj_source = (root / "definitions" / f"{b}_datajoint.py").read_text()
+    compile(dj_source, "datajoint-definitions", "exec")
+    assert f"{a} = dj.VirtualModule({a!r}, {a!r})" in dj_source
+    assert f"-> {a}.Subject" in dj_source and "    class Peak(dj.Part):" in dj_source
+    assert "-> master" in dj_source and "recording" in dj_source
     # the manifest
     descriptor = json.loads((root / "datapackage.json").read_text())
     assert descriptor["title"] == "Paper data"
@@ -211,12 +228,17 @@ def test_dataset_is_usable_without_the_server(pipeline: dict[str, Any], tmp_path
         (1, date(2026, 1, 1), Decimal("21.51"), UUID(int=1), False),
         (2, date(2026, 1, 2), Decimal("22.52"), UUID(int=2), True)]
     assert len(Subject * Species & {"species": "mouse"}) == 2
+    analysis = tj.virtual_module("analysis", t["b"].name, connection=conn)
+    assert len(analysis.Activity.Peak) == 12
+    tj.config.stores["raw"] = {"protocol": "file", "location": str(tmp_path / "ds" / "objects" / "raw")}
     got = Query(b.node("session")).to_dicts()
     assert sorted(r["subject_id"] for r in got) == [1, 2]
     for mine, theirs in zip(sorted(got, key=lambda r: r["subject_id"]), expected, strict=True):
         assert mine["started"] == theirs["started"] and mine["settings"] == theirs["settings"]
         assert np.array_equal(mine["trace"], theirs["trace"])
         assert mine["protocol"].read_text() == theirs["protocol"].read_text()
+        assert np.array_equal(mine["raw"], theirs["raw"])  # read from the dataset's objects
+        assert mine["recording"].read_bytes() == theirs["recording"].read_bytes()
     conn.close()
     assert tj.verify(tmp_path / "ds").ok  # reading changed nothing
 
@@ -279,7 +301,7 @@ def test_interrupted_export_resumes(pipeline: dict[str, Any], tmp_path: Path,
     rig.write_object(store_config, shape, data)
     resumed = tj.export(paper(t), to=tmp_path / "ds.zip", include=[t["Activity"]], progress=False)
     assert resumed.resumed and not clean.resumed
-    assert resumed.rows == clean.rows and resumed.objects == clean.objects == 15
+    assert resumed.rows == clean.rows and resumed.objects == clean.objects == 17
     assert not (tmp_path / "ds.zip.partial").exists()
     assert tj.verify(tmp_path / "ds.zip").ok
     import zipfile
@@ -423,3 +445,31 @@ def test_command_line_export_verify_import(pipeline: dict[str, Any], tmp_path: P
     assert copy.execute(f'SELECT subject_id FROM "{a}x.subject" ORDER BY 1').fetchall() == [(1,), (2,)]
     copy.close()
     assert main(["export", str(tmp_path / "x"), "--restrict", f"{b}.Nope", "1", "-q"]) == 1
+
+
+def test_roundtrip_between_the_two_backends(pipeline: dict[str, Any], conn: tj.Connection, tmp_path: Path,
+                                            request: pytest.FixtureRequest) -> None:
+    """Embedded to MariaDB and MariaDB to embedded: the same rows, byte for byte."""
+    from .conftest import BACKENDS
+
+    if len(BACKENDS) < 2:
+        pytest.skip("needs both backends (TYPEDJ_TEST_BACKENDS)")
+    t = pipeline
+    a, b = t["a"].name, t["b"].name
+    if conn.dialect.name == "sqlite":
+        target = tj.connect(request.getfixturevalue("mysql_url"))
+    else:
+        target = tj.connect(f"sqlite:///{tmp_path / 'copy.db'}")
+    tj.export(paper(t), to=tmp_path / "ds", include=[t["Activity"]], progress=False)
+    try:
+        report = tj.import_dataset(tmp_path / "ds", connection=target, progress=False)
+        assert report.inserted[f"{b}.__activity__peak"] == 12
+        for s, n in [(a, "subject"), (b, "session"), (b, "__activity__peak")]:
+            copy = raw_rows(target, s, n)
+            assert copy and [r for r in raw_rows(conn, s, n) if r in copy] == copy
+    finally:
+        for s in (b, a):
+            if target.dialect.schema_exists(target, s):
+                target.dialect.drop_database(target, s)
+            target.schemas.pop(s, None)
+        target._graph = None  # type: ignore[attr-defined]

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from html import unescape
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet
@@ -125,10 +133,19 @@ def test_a_percent_or_underscore_in_a_contains_filter_is_literal(
     assert rows_of(client.get("/table", params={"t": t, "has.notes": "5_%o"}).text) == []
 
 
-def test_keyset_paging_sorting_and_the_last_page(client: TestClient, schema_name: str, lab: WebLab) -> None:
+def test_keyset_paging_sorting_and_the_last_page(
+    client: TestClient, schema_name: str, lab: WebLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import typedj.web.app
+
+    monkeypatch.setattr(typedj.web.app, "COUNT_CAP", 100)
     lab.Subject.insert([{"subject_id": i, "species": "rat", "weight": i % 7} for i in range(10, 130)])
     t = f"{schema_name}.subject"
     first = client.get("/table", params={"t": t})
+    assert texts(first.text, "total") == "more than 100 rows"
+    everything = re.search(r'href="/table\?([^"]+)" id="count-all"', first.text)
+    assert everything is not None
+    assert texts(client.get("/table?" + unescape(everything.group(1))).text, "total") == "123 rows"
     ids = [int(r[0]) for r in rows_of(first.text)]
     assert ids == [1, 2, 3, *range(10, 57)]
     next_link = re.search(r'href="/table\?([^"]+)" id="next-page"', first.text)
@@ -155,15 +172,23 @@ def test_row_page_links_both_ways_and_previews_blobs(client: TestClient, schema_
     refs = texts(page.text, "references")
     assert "refers to Subject {'subject_id': 1}" in refs
     assert "referenced by 5 rows of Session.Trial" in refs and "referenced by 0 rows of Analysis" in refs
+    add = re.findall(r'href="/new\?([^"]+)" class="new-child"', page.text)
+    assert len(add) == 1  # Trial rows can be added by hand, Analysis rows cannot
+    prefilled = client.get("/new?" + unescape(add[0]))
+    assert re.search(rf'<option value="{key}" selected>subject_id=1, session_id=1</option>', prefilled.text)
     assert "array float64 400" in page.text and "array float64 32x48" in page.text
     line = client.get("/blob", params={"t": t, "k": key, "a": "signal"})
     assert line.headers["content-type"].startswith("image/svg+xml") and "<polyline" in line.text
     assert len(re.search(r'points="([^"]+)"', line.text).group(1).split()) == 400  # type: ignore[union-attr]
     image = client.get("/blob", params={"t": t, "k": key, "a": "frame"})
     assert image.headers["content-type"] == "image/png" and image.content[:8] == b"\x89PNG\r\n\x1a\n"
-    assert int.from_bytes(image.content[16:20], "big") == 48  # width
+    assert int.from_bytes(image.content[16:24], "big") == (240 << 32) + 160  # 48x32, enlarged 5 times
     npy = client.get("/blob", params={"t": t, "k": key, "a": "frame", "download": "1"})
     assert np.array_equal(np.load(io.BytesIO(npy.content)), np.outer(np.arange(32), np.arange(48)))
+    attachment = client.get("/blob", params={"t": t, "k": key, "a": "protocol", "download": "1"})
+    assert attachment.text == "1. record\n2. <b>analyse</b>\n"
+    assert 'filename="protocol.txt"' in attachment.headers["content-disposition"]
+    assert "protocol.txt" in page.text
     trials = client.get("/table", params={"t": f"{t}__trial", "eq.subject_id": "1", "eq.session_id": "1"})
     assert len(rows_of(trials.text)) == 5
 
@@ -219,11 +244,16 @@ def test_form_insert_and_per_field_errors(client: TestClient, schema_name: str, 
         "/new",
         params={"t": t},
         data={"csrf": token, "ref.0": ref, "session_id": "7", "session_date": "2024-06-01"},
-        files={"signal": ("s.npy", npy.getvalue(), "application/octet-stream")},
+        files={
+            "signal": ("s.npy", npy.getvalue(), "application/octet-stream"),
+            "protocol": ("steps.md", b"# steps", "text/markdown"),
+        },
     )
     assert good.status_code == 200 and "Inserted 1 row." in good.text
     row = (lab.Session & {"subject_id": 2, "session_id": 7}).fetch1()
     assert str(row.session_date) == "2024-06-01" and np.array_equal(row.signal, np.arange(5.0))
+    assert row.protocol.name == "steps.md" and row.protocol.read_bytes() == b"# steps"
+    assert row.protocol.name == "steps.md" and row.protocol.read_bytes() == b"# steps"
     again = client.post(
         "/new",
         params={"t": t},
@@ -257,14 +287,20 @@ def test_csv_upload_reports_every_problem_and_inserts_all_or_nothing(
 ) -> None:
     t = f"{schema_name}.subject"
     token = csrf(client)
-    bad = "subject_id,species,sex,weight\n20,mouse,M,12\n21,mouse,X,12\nabc,rat,F,heavy\n"
+    bad = (
+        "subject_id,species,sex,weight\n20,mouse,M,12\n21,mouse,X,12\nabc,rat,F,heavy\n22,cat,F,1\n1,rat,F,1\n"
+    )
     page = client.post(
         "/upload", params={"t": t}, data={"csrf": token}, files={"file": ("s.csv", bad.encode(), "text/csv")}
     )
     assert page.status_code == 422
-    assert texts(page.text, "problem-count").startswith("3 problems")
+    assert texts(page.text, "problem-count").startswith("5 problems")
     marked = re.findall(r'<td class="invalid" title="([^"]+)">([^<]*)<', page.text)
-    assert [v for _, v in marked] == ["X", "abc", "heavy"]
+    assert [v for _, v in marked] == ["X", "abc", "heavy", "cat", "1"]
+    assert [unescape(m) for m, _ in marked][3:] == [
+        "no Species row with species=cat",
+        "subject_id=1 is already in Subject",
+    ]
     assert len(lab.Subject) == 3
     good = "subject_id,species,sex,weight\n20,mouse,M,12\n21,rat,,\n"
     done = client.post(
@@ -558,8 +594,104 @@ def test_the_server_decides_when_the_page_would_allow(
         assert len(lab.Subject & {"subject_id": 90}) == 1
 
 
-def test_cli_serves_a_module_on_loopback_by_default(conn: tj.Connection) -> None:
-    from typedj.cli import parser
+def test_cli_serves_a_module_on_loopback(tmp_path: Path) -> None:
+    (tmp_path / "labmod.py").write_text(
+        "import typedj as tj\n"
+        "schema = tj.Schema('clilab')\n"
+        "@schema\n"
+        "class Animal(tj.Manual):\n"
+        "    animal_id: tj.Key[int]\n"
+        "    name: str = tj.Attr(max_length=20, default='')\n"
+        "Animal.insert1({'animal_id': 7, 'name': '<Rex>'})\n"
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TYPEDJ_", "DJ_"))}
+    command = [
+        sys.executable,
+        "-m",
+        "typedj.cli",
+        "--database-url",
+        f"sqlite:///{tmp_path / 'lab.db'}",
+        "web",
+        "labmod",
+        "--port",
+        str(port),
+    ]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith(f"typedj web: serving on http://127.0.0.1:{port}/")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/table?t=clilab.animal") as response:
+                    page = response.read().decode()
+                break
+            except urllib.error.URLError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert rows_of(page)[0][:2] == ["7", "<Rex>"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
-    args = parser().parse_args(["web", "tests.web_pipeline"])
-    assert (args.host, args.port, args.module) == ("127.0.0.1", 8765, "tests.web_pipeline")
+
+def test_sign_out_ends_the_session(conn: tj.Connection, client: TestClient) -> None:
+    old = client.cookies["typedj_session"]
+    out = client.post("/logout", data={"csrf": csrf(client)}, follow_redirects=False)
+    assert out.status_code == 303 and "typedj_session=" in out.headers["set-cookie"]
+    client.cookies.set("typedj_session", old)
+    again = client.get("/", follow_redirects=False)
+    if conn.url.scheme == "mysql":
+        assert again.status_code == 303 and again.headers["location"] == "/login"
+    else:
+        assert again.headers["set-cookie"] != f"typedj_session={old}"
+
+
+def test_a_master_row_with_its_part_rows_in_one_transaction(
+    client: TestClient, schema_name: str, lab: WebLab
+) -> None:
+    t = f"{schema_name}.session"
+    form = client.get("/new", params={"t": t})
+    assert 'name="part.0.2.trial_id"' in form.text and 'name="part.0.0.outcome"' in form.text
+    assert 'name="part.0.0.ref.0"' not in form.text  # the master key comes from the master row
+    master = {
+        "csrf": csrf(client),
+        "ref.0": encode_key({"subject_id": 3}),
+        "session_id": "1",
+        "session_date": "2024-07-01",
+    }
+    bad = client.post(
+        "/new",
+        params={"t": t},
+        data={
+            **master,
+            "part.0.0.trial_id": "1",
+            "part.0.0.outcome": "hit",
+            "part.0.4.trial_id": "2",
+            "part.0.4.outcome": "",
+        },
+    )
+    assert bad.status_code == 422
+    assert "missing" in texts(bad.text, r"error-part\.0\.4\.outcome").lower()
+    assert len(lab.Session & {"subject_id": 3}) == 0  # the master row was rolled back too
+    assert 'name="part.0.4.trial_id" id="in-part.0.4.trial_id" type="number" value="2"' in bad.text
+    done = client.post(
+        "/new",
+        params={"t": t},
+        data={
+            **master,
+            "part.0.0.trial_id": "1",
+            "part.0.0.outcome": "hit",
+            "part.0.1.trial_id": "",
+            "part.0.1.outcome": "",
+            "part.0.7.trial_id": "2",
+            "part.0.7.outcome": "miss",
+        },
+    )
+    assert "Inserted 1 row with 2 Session.Trial." in texts(done.text, "done")
+    trials = (lab.Session.Trial & {"subject_id": 3}).to_dicts(order_by="KEY")
+    assert [(r["session_id"], r["trial_id"], r["outcome"]) for r in trials] == [(1, 1, "hit"), (1, 2, "miss")]

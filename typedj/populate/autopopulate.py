@@ -197,6 +197,7 @@ class AutoPopulate:
         executor: Executor | None = None,
         keep_completed: bool = False,
         reservation_timeout: float | None = None,
+        max_seconds: float | None = None,
     ) -> PopulateResult:
         """Call ``make(key)`` for every key of ``key_source & restrictions`` not made yet.
 
@@ -207,7 +208,9 @@ class AutoPopulate:
         failure is raised. ``priority`` is given to new jobs, and only jobs at most that
         number run. ``order`` is ``"original"`` (key order), ``"reverse"`` or ``"random"``.
         ``reservation_timeout`` (seconds) also frees reservations that old where the
-        server cannot say whether their worker is alive.
+        server cannot say whether their worker is alive. ``max_seconds`` bounds the run: no
+        new key is started once that many seconds have passed (keys under way finish), for
+        workers that a scheduler gives a time slot.
         """
         from .worker import populate
 
@@ -215,7 +218,7 @@ class AutoPopulate:
             cls, restrictions, reserve_jobs=reserve_jobs, max_calls=max_calls,
             suppress_errors=suppress_errors, processes=processes, display_progress=display_progress,
             priority=priority, order=order, executor=executor, keep_completed=keep_completed,
-            reservation_timeout=reservation_timeout,
+            reservation_timeout=reservation_timeout, max_seconds=max_seconds,
         )
 
     @classmethod
@@ -311,6 +314,11 @@ class Maker:
         self.conn = cls._schema.connection
         self.jobs = jobs
         self.keep_completed = keep_completed
+        self.defer_completion = False
+        """Leave a made key's job row reserved for the caller to delete with its batch
+        (``Jobs.complete_many``): one statement per batch instead of one per key. Safe
+        because a reserved job whose rows exist is found made when it is reserved again
+        (after ``recover``, should this worker die first), and completed without make."""
         self.instance = object.__new__(cls)
         self.key_type = MakeKey.of(cls)
         own_make = getattr(cls, "make", None)
@@ -340,6 +348,14 @@ class Maker:
         row = self.conn.query(self._exists, params).fetchone()
         return row is not None
 
+    def made(self, keys: Sequence[Mapping[str, Any]]) -> set[tuple[Any, ...]]:
+        """Which of ``keys`` the table already has rows for (one query), as key tuples."""
+        if not keys:
+            return set()
+        names = self.key_names
+        query = Query(self.cls._node).proj() & [{n: k[n] for n in names} for k in keys]
+        return {tuple(r[n] for n in names) for r in query.keys()}
+
     @contextmanager
     def _inserting(self) -> Iterator[None]:
         cls = self.cls
@@ -349,12 +365,15 @@ class Maker:
         finally:
             cls._allow_insert = max(cls.__dict__.get("_allow_insert", 1) - 1, 0)
 
-    def make(self, key: Mapping[str, Any], job: Sequence[Any] | None = None) -> Failure | bool:
+    def make(
+        self, key: Mapping[str, Any], job: Sequence[Any] | None = None, *, checked: bool = False
+    ) -> Failure | bool:
         """Make one key: True if made, False if already made, a Failure if make() raised.
 
         Without jobs the key is not looked up first (the key source excluded made keys a
         moment ago): a key made meanwhile shows as a duplicate on insert, and is skipped.
 
+        ``checked``: the caller has just found the key not made (``made`` over a batch).
         ``job`` is the key's parameters in the jobs table when this worker reserved it:
         the job row is completed in the same transaction as the rows, or marked as an
         error after the rollback. An interruption (Ctrl-C, SIGTERM) closes the session,
@@ -367,10 +386,10 @@ class Maker:
         try:
             computed: tuple[Any, ...] = ()
             fetched: tuple[Any, ...] = ()
-            if (self.three_part or jobs is not None) and self.done(key):
+            if (self.three_part or jobs is not None) and not checked and self.done(key):
                 # With jobs: a worker may have made the key between another's reading of the
                 # key source and its adding the job; the reservation alone cannot tell.
-                return self._already(job)
+                return self.already(job)
             if self.three_part:
                 fetched = _as_tuple(obj.make_fetch(new_key(key)))
                 computed = _as_tuple(obj.make_compute(new_key(key), *fetched))
@@ -379,7 +398,7 @@ class Maker:
             return True
         except Exception as exc:
             if isinstance(exc, DuplicateError) and self.done(key):
-                return self._already(job)  # made meanwhile by a worker that does not reserve jobs
+                return self.already(job)  # made meanwhile by a worker that does not reserve jobs
             failure = Failure(dict(key), f"{type(exc).__name__}: {exc}", traceback.format_exc(), exc)
             if jobs is not None and job is not None:
                 jobs.error(job, failure.error, failure.traceback, duration=time.monotonic() - start)
@@ -417,13 +436,14 @@ class Maker:
                             "make_compute and make_insert for the three-part make",
                             table=self.cls._def.name,
                         )
-                if self.jobs is not None and job is not None:
+                if self.jobs is not None and job is not None and not self.defer_completion:
                     self.jobs.complete(job, duration=time.monotonic() - start, keep=self.keep_completed)
             except (KeyboardInterrupt, SystemExit):
                 self.conn.close()
                 raise
 
-    def _already(self, job: Sequence[Any] | None) -> bool:
+    def already(self, job: Sequence[Any] | None) -> bool:
+        """The key turned out made already: complete its job (if reserved) without calling make."""
         if self.jobs is not None and job is not None:
             self.jobs.complete(job, keep=self.keep_completed)
         return False

@@ -17,6 +17,8 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from itertools import repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import codecs
@@ -161,7 +163,7 @@ def _columns(
     """The result as one sequence per column, decoded to the declared Python types."""
     if not rows:
         return [[] for _ in names]
-    return _decode_columns(query, names, list(zip(*rows, strict=True)))
+    return _decode_columns(query, names, [list(map(itemgetter(i), rows)) for i in range(len(names))])
 
 
 def _decode_columns(
@@ -169,7 +171,8 @@ def _decode_columns(
 ) -> list[list[Any] | tuple[Any, ...]]:
     for i, attr, fn in _decoders(query, names):
         try:
-            columns[i] = fn(list(columns[i]))
+            column = columns[i]
+            columns[i] = fn(column if type(column) is list else list(column))
         except DecodeError as exc:
             row = {n: col[exc.index] for n, col in zip(names, columns, strict=True)}
             key = {k: row[k] for k in query.primary_key if k in row}
@@ -229,16 +232,22 @@ def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
 @_materializing
 def to_dicts(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
     names, data = _visible(*columns(query, **options))
-    return [dict(zip(names, r, strict=True)) for r in zip(*data, strict=True)] if data else []
+    return _dicts(names, data)
+
+
+def _dicts(names: list[str], data: list[Any]) -> list[dict[str, Any]]:
+    """One dict per row of the columns ``data``, built in C (``map``), no Python step per row."""
+    return list(map(dict, map(zip, repeat(names), zip(*data, strict=True)))) if data else []
 
 
 def _instances(cls: type, names: list[str], data: list[Any]) -> list[Any]:
     new = object.__new__
-    out = []
-    for r in zip(*data, strict=True):
+    out: list[Any] = []
+    append = out.append
+    for values in _dicts(names, data):
         obj: Any = new(cls)
-        obj.__dict__.update(zip(names, r, strict=True))
-        out.append(obj)
+        obj.__dict__ = values
+        append(obj)
     return out
 
 
@@ -282,7 +291,7 @@ def keys(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
     if not names:
         count_ = len(data[0]) if data else len(query)
         return [{} for _ in range(count_)]
-    return [dict(zip(names, r, strict=True)) for r in zip(*data, strict=True)]
+    return _dicts(names, data)
 
 
 def count(query: Query[Any]) -> int:
@@ -318,7 +327,7 @@ def iterate(query: Query[Any]) -> Iterator[Any]:
                     rows = _instances(query._row_class, names, data)
                 else:
                     visible, cols = _visible(names, data)
-                    rows = [dict(zip(visible, r, strict=True)) for r in zip(*cols, strict=True)]
+                    rows = _dicts(visible, cols)
             yield from rows
     finally:
         stream.close()
@@ -362,14 +371,58 @@ def _inferred_kind(values: list[Any]) -> str:
 
 @_materializing
 def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
+    """The result as one structured array, built a batch of rows at a time.
+
+    Each batch's columns become numpy columns and are copied into the result, which grows
+    in place (``ndarray.resize``: a ``realloc``, no second copy), so the peak is the result
+    plus one batch rather than the whole result as Python objects beside its arrays.
+    """
     import numpy as np
 
-    names, data = _visible(*columns(query, **options))
-    arrays = [_array(query.heading[n], list(col)) for n, col in zip(names, data, strict=True)]
-    length = len(arrays[0]) if arrays else 0
-    out = np.empty(length, dtype=np.dtype([(n, a.dtype) for n, a in zip(names, arrays, strict=True)]))
-    for n, a in zip(names, arrays, strict=True):
-        out[n] = a
+    sql, params, names = statement(query, **options)
+    visible = [i for i, n in enumerate(names) if not n.startswith("_")]
+    fields = [names[i] for i in visible]
+    attrs = [query.heading[n] for n in fields]
+    out: np.ndarray | None = None
+    stream = query.connection.stream(sql, params)
+    try:
+        while (raw := stream.next_batch(_ARRAY_BATCH)) is not None:
+            data = _decode_columns(query, names, list(raw))
+            del raw
+            arrays = [_array(a, list(data[i])) for a, i in zip(attrs, visible, strict=True)]
+            del data
+            out = _append(out, fields, arrays)
+    finally:
+        stream.close()
+    if out is None:
+        return np.empty(0, dtype=np.dtype([(n, _empty_dtype(a)) for n, a in zip(fields, attrs, strict=True)]))
+    return out
+
+
+_ARRAY_BATCH = 16384
+
+
+def _empty_dtype(attr: Attribute) -> str:
+    return _NUMPY_KINDS.get(attr.kind, "object") if attr.type_name != "expression" else "object"
+
+
+def _append(out: np.ndarray | None, fields: list[str], arrays: list[np.ndarray]) -> np.ndarray:
+    """``out`` with the rows of ``arrays`` after its own; field types widen where a batch needs."""
+    import numpy as np
+
+    wanted = np.dtype([
+        (n, a.dtype if out is None else np.promote_types(out.dtype[n], a.dtype))
+        for n, a in zip(fields, arrays, strict=True)
+    ])
+    start = 0 if out is None else len(out)
+    if out is None:
+        out = np.empty(len(arrays[0]) if arrays else 0, dtype=wanted)
+    else:
+        if out.dtype != wanted:  # e.g. a nullable int column meets its first NULL: rare, one copy
+            out = out.astype(wanted)
+        out.resize(start + len(arrays[0]), refcheck=False)
+    for n, a in zip(fields, arrays, strict=True):
+        out[n][start:] = a
     return out
 
 
