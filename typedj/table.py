@@ -19,8 +19,16 @@ from typing_extensions import dataclass_transform
 from . import codecs
 from .cascade import delete, drop_tables
 from .declare import RESERVED, read_fields
-from .errors import DeclarationError, IntegrityError, QueryError, TypedjError, UnknownAttributeError
+from .errors import (
+    DuplicateError,
+    IntegrityError,
+    NotDeclaredError,
+    QueryError,
+    TypedjError,
+    UnknownAttributeError,
+)
 from .heading import Heading, TableDef
+from .parents import missing_parents
 from .populate.autopopulate import AutoPopulate
 from .query.expression import Query, TableNode
 from .types import MISSING, AttrSpec, Link, LinkSpec, Ref, _SqlLiteral
@@ -43,6 +51,15 @@ P = ParamSpec("P")
 AUTO_TIERS = frozenset({"Imported", "Computed"})
 
 
+_BINDING = frozenset({"_def", "_node", "_schema"})
+"""What ``@schema`` gives a class: reading one on an undeclared class says so."""
+
+
+def _not_declared(cls: type) -> NotDeclaredError:
+    reason = cls.__dict__.get("_pending_reason") or "decorate it with a Schema (@schema)"
+    return NotDeclaredError(f"{cls.__name__} is not declared yet: {reason}", table=cls.__name__)
+
+
 @dataclass_transform(kw_only_default=True, field_specifiers=(Attr, External, Link))
 class TableMeta(type):
     """Makes table classes queries: ``Subject & {...}``, ``Subject.fetch()``, ``len(Subject)``."""
@@ -57,13 +74,23 @@ class TableMeta(type):
         cls._parts = tuple(parts)  # type: ignore[attr-defined]
         return cls
 
+    if not TYPE_CHECKING:  # hidden from checkers, so that a misspelled class attribute is an error
+
+        def __getattr__(cls, name: str) -> Any:
+            """Only reached for what a declared class has and this one lacks: its binding (also
+            when a property such as ``heading`` failed for the lack of it)."""
+            if name in _BINDING or (name in vars(TableMeta) and "_def" not in cls.__dict__):
+                raise _not_declared(cls)
+            raise AttributeError(
+                f"type object {cls.__name__!r} has no attribute {name!r}", name=name, obj=cls
+            )
+
     # -- the query of the rows ---------------------------------------------------------
 
     def _query(cls: type[TT]) -> Query[TT]:
         node = cls.__dict__.get("_node")
         if node is None:
-            reason = getattr(cls, "_pending_reason", "decorate it with a Schema")
-            raise DeclarationError(f"{cls.__name__} is not declared yet: {reason}", table=cls.__name__)
+            raise _not_declared(cls)
         return Query(node, cls)
 
     def __and__(cls: type[TT], condition: Any) -> Query[TT]:
@@ -244,7 +271,7 @@ class Table(metaclass=TableMeta):
         cls = type(self)
         table_def = cls.__dict__.get("_def")
         if table_def is None:
-            raise DeclarationError(f"{cls.__name__} is not declared yet: decorate it with a Schema")
+            raise _not_declared(cls)
         heading: Heading = table_def.heading
         refs = cls._refs
         for name, value in values.items():
@@ -566,10 +593,23 @@ def insert(
         with conn.transaction():
             for sql, params in statements:
                 conn.executemany(sql, params)
+    except DuplicateError as exc:
+        raise DuplicateError(f"{cls.__name__}: {exc}", table=table_def.name, sql=exc.sql,
+                             server_message=exc.server_message, code=exc.code) from exc
     except IntegrityError as exc:
-        exc.table = exc.table or table_def.name
-        raise type(exc)(f"{cls.__name__}: {exc}", table=table_def.name) from exc
+        missing = missing_parents(conn, table_def, valid, _encode_column(heading, ctx))
+        because = ("refers to missing parent rows:\n  " + "\n  ".join(missing)) if missing else str(exc)
+        raise IntegrityError(f"{cls.__name__}: {because}", table=table_def.name, sql=exc.sql,
+                             server_message=exc.server_message, code=exc.code) from exc
     return len(valid)
+
+
+def _encode_column(heading: Heading, ctx: codecs.Context) -> Callable[[str, list[Any]], list[Any]]:
+    def encode(name: str, values: list[Any]) -> list[Any]:
+        fn = codecs.encoder(heading[name], ctx)
+        return list(fn(values)) if fn is not None else values
+
+    return encode
 
 
 def update1(cls: type[Table], row: Mapping[str, Any] | Table) -> None:

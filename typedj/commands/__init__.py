@@ -10,26 +10,13 @@ import sys
 from typing import Any
 
 from ..backend.connection import Connection, connect
-from ..errors import TypedjError
-
-_UNREACHABLE = {2002, 2003, 2005, 2006, 2013}
 
 
 def open_connection() -> Connection:
-    """The configured connection, checked; an unreachable server raises ``ConnectionError``.
-
-    ``ConnectionError`` is an ``OSError``, which ``typedj`` reports with exit code 3.
-    """
+    """The configured connection, checked: a server that cannot be reached raises
+    ``UnreachableError`` (exit code 3), a refused login ``AccessError`` (exit code 2)."""
     conn = connect()
-    try:
-        conn.query("SELECT 1")
-    except TypedjError:
-        raise
-    except Exception as exc:
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        if code in _UNREACHABLE or isinstance(exc, OSError):
-            raise ConnectionError(f"{conn.url}: {exc}") from exc
-        raise
+    conn.query("SELECT 1")
     return conn
 
 
