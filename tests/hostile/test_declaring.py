@@ -18,7 +18,7 @@ def test_schema_accepts_corrected_classes_after_failures(schema: tj.Schema) -> N
             subject_id: Key[int]
             fetch: int
 
-    with pytest.raises(tj.DeclarationError, match="Ref\\[...\\] takes a table class"):
+    with pytest.raises(tj.DeclarationError, match=r"Ref\[\.\.\.\] takes a table class"):
         @schema
         class Broken(Manual):
             broken_id: Key[int]
@@ -48,7 +48,7 @@ def test_schema_accepts_corrected_classes_after_failures(schema: tj.Schema) -> N
 
 
 def test_part_failure_does_not_block_the_schema(schema: tj.Schema) -> None:
-    with pytest.raises(tj.DeclarationError, match="Session.Bad|Bad.insert"):
+    with pytest.raises(tj.DeclarationError, match=r"Bad\.insert: 'insert' is reserved"):
         @schema
         class Session(Manual):
             session_id: Key[int]

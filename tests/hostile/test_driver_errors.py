@@ -205,7 +205,8 @@ def faults(schema: tj.Schema, conn: tj.Connection, lab: tuple[Any, Any]) -> dict
         "insert missing parent": lambda: session.insert1((99, 1, "orphan")),
         "insert duplicate": lambda: subject.insert1((1, "dup", 1.0)),
         "raw query": lambda: conn.query("SELEC 1"),
-        "raw query on missing table": lambda: conn.query(f"SELECT * FROM {conn.dialect.table(schema.name, 'nope')}"),
+        "raw query on missing table": lambda: conn.query(
+            f"SELECT * FROM {conn.dialect.table(schema.name, 'nope')}"),
         "schema without the database": lambda: tj.Schema(schema.name + "_nope", connection=conn,
                                                          create_schema=False),
     })
@@ -224,7 +225,7 @@ def test_every_fault_is_a_typed_error_with_its_cause(
             seen[name] = type(exc).__name__
             if name != "schema without the database":  # found by typedj's catalog query
                 assert driver_cause(exc) is not None, f"{name}: {exc!r} has no driver cause"
-        except Exception as exc:  # noqa: BLE001  (what this test looks for)
+        except Exception as exc:  # what this test looks for
             pytest.fail(f"{name}: {type(exc).__module__}.{type(exc).__name__} escaped: {exc}")
         else:
             seen[name] = "no error"
