@@ -6,19 +6,23 @@ MySQL/MariaDB server; table classes are queries; every insert is validated.
 
 from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
+from .codecs import legacy as _legacy_values  # noqa: F401  (registers datajoint 0.14's blob@store, ...)
 from .config import DatabaseURL, config
 from .diagram import Diagram
 from .drift import Difference
 from .errors import (
     AccessError,
     ConfigError,
+    ConflictError,
     ConnectionLostError,
+    DatasetError,
     DeadlockError,
     DeclarationError,
     DeclarationPendingWarning,
     DuplicateError,
     FetchError,
     IntegrityError,
+    MissingDependencyError,
     MissingTableError,
     NotDeclaredError,
     Problem,
@@ -29,7 +33,9 @@ from .errors import (
     UnknownAttributeError,
     UnreachableError,
     ValidationError,
+    VerificationError,
 )
+from .export import ExportReport, ImportReport, VerifyReport, export, import_dataset, open_dataset, verify
 from .heading import Attribute, Heading
 from .populate.autopopulate import InputsChangedError, PopulateError, PopulateResult
 from .populate.jobs import Jobs
@@ -77,21 +83,25 @@ __all__ = [
     "Blob",
     "Computed",
     "ConfigError",
+    "ConflictError",
     "Connection",
     "ConnectionLostError",
     "CorruptObjectError",
     "DatabaseURL",
+    "DatasetError",
     "DeadlockError",
     "DeclarationError",
     "DeclarationPendingWarning",
     "Diagram",
     "Difference",
     "DuplicateError",
+    "ExportReport",
     "External",
     "FetchError",
     "Filepath",
     "GCReport",
     "Heading",
+    "ImportReport",
     "Imported",
     "Index",
     "InputsChangedError",
@@ -102,6 +112,7 @@ __all__ = [
     "Link",
     "Lookup",
     "Manual",
+    "MissingDependencyError",
     "MissingObjectError",
     "MissingTableError",
     "Not",
@@ -124,18 +135,24 @@ __all__ = [
     "UnknownAttributeError",
     "UnreachableError",
     "ValidationError",
+    "VerificationError",
+    "VerifyReport",
     "config",
     "connect",
+    "export",
     "float32",
     "float64",
     "gc",
+    "import_dataset",
     "int8",
     "int16",
     "int32",
     "int64",
+    "open_dataset",
     "uint8",
     "uint16",
     "uint32",
     "uint64",
+    "verify",
     "virtual_module",
 ]

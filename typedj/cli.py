@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "typedj.commands.diagram",
     "typedj.commands.codegen",
     "typedj.commands.diff",
+    "typedj.web.command",
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3

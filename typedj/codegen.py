@@ -1,16 +1,18 @@
-"""Python source of typed table classes for an existing schema, read from the catalog.
+"""Typed table classes for existing schemas, read from the catalog.
 
 Works on any DataJoint schema (made by typedj or datajoint-python): names, tiers and
 parts come from the table names, types from the ``:type:`` column comments, references
-from the foreign keys. Declaring the generated classes against the same database finds
-no difference; ``virtual_module`` executes the same source in memory.
+from the foreign keys. The classes are first described as data (``ClassSpec``, whose
+annotations and defaults are small expression trees); ``render`` spells them as Python
+source and ``virtual.py`` builds the classes from them directly. Nothing read from the
+catalog is ever executed: a name that is not a plain Python identifier is refused, and
+every string (comment, default, enum member, SQL type) is written as a ``repr`` literal.
 """
 
 from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -23,6 +25,7 @@ from .backend.connection import Connection, connect
 from .declare import RESERVED, TIER_PREFIX, snake_case
 from .errors import DeclarationError
 from .heading import Attribute, ForeignKey, TableDef, enum_values
+from .legacy import current_spelling, untracked
 from .types import MISSING
 
 if TYPE_CHECKING:
@@ -65,7 +68,29 @@ def class_path(table: str) -> str:
     return class_name(table)
 
 
-# -- values and types as Python source ----------------------------------------------
+def module_name(schema: str) -> str:
+    """The Python module name a schema's generated module gets (``'elem-lab'`` -> ``elem_lab``)."""
+    name = re.sub(r"[^0-9a-zA-Z_]", "_", schema).lower()
+    if not name or name[0].isdigit() or keyword.iskeyword(name) or name in _MODULE_TAKEN:
+        name = f"schema_{name}"
+    return name
+
+
+_MODULE_TAKEN = frozenset({"tj", "schema", "typedj", "date", "datetime", "time", "typing", "decimal", "uuid"})
+
+
+def python_name(name: str, where: str) -> str:
+    """``name`` if generated code can use it as an attribute name, else a ``DeclarationError``."""
+    if re.fullmatch(r"[a-z][a-z0-9_]*", name) and not keyword.iskeyword(name):
+        return name
+    raise DeclarationError(
+        f"{where}: attribute name {name!r} is not a lowercase Python identifier (letters, digits, "
+        "'_'; not a keyword), so no table class can declare it; rename the column",
+        attribute=name,
+    )
+
+
+# -- values as Python source ---------------------------------------------------------
 
 
 def literal(value: Any) -> str:
@@ -86,12 +111,132 @@ def literal(value: Any) -> str:
     raise TypeError(f"no Python literal for {type(value).__name__}")
 
 
+def _names_of(value: Any) -> set[str]:
+    """The names ``literal(value)`` spells (for the imports)."""
+    if isinstance(value, Decimal | datetime | date | time | UUID):
+        return {type(value).__name__}
+    if isinstance(value, list | tuple):
+        return set().union(*(_names_of(v) for v in value))
+    if isinstance(value, dict):
+        return set().union(*(_names_of(k) | _names_of(v) for k, v in value.items()))
+    return set()
+
+
+# -- expressions: an annotation or default as data ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name the generated code uses (``'Key'``, ``'tj.uint8'``, ``'int'``): see ``_objects``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Sub:
+    """``head[args]``."""
+
+    head: Expr
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Optional:
+    """``inner | None``."""
+
+    inner: Expr
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A constant: a value read from the database, written with ``literal``."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Call:
+    """``head(*args, **kwargs)``."""
+
+    head: Name
+    args: tuple[Expr, ...] = ()
+    kwargs: tuple[tuple[str, Expr], ...] = ()
+
+
+@dataclass(frozen=True)
+class TableClass:
+    """A table's class; ``forward``: written as a string (not yet defined where it is used)."""
+
+    schema: str
+    table: str
+    forward: bool = False
+
+
+Expr = Name | Sub | Optional | Lit | Call | TableClass
+
+_VOCABULARY = ("Attr", "Blob", "Computed", "External", "Imported", "Key", "Link", "Lookup", "Manual",
+               "Part", "Ref")
+
+
+def _objects() -> dict[str, Any]:
+    """What each ``Name`` is: the only names a virtual module's classes are built from."""
+    import typing
+
+    import typedj as tj
+
+    objects: dict[str, Any] = {n: getattr(tj, n) for n in _VOCABULARY}
+    for n in ("int8", "int16", "int64", "uint8", "uint16", "uint32", "uint64", "float32",
+              "Attach", "Filepath", "Index", "CURRENT_TIMESTAMP"):
+        objects[f"tj.{n}"] = getattr(tj, n)
+    objects.update(int=int, float=float, str=str, bool=bool, bytes=bytes, Any=typing.Any,
+                   Literal=typing.Literal, Decimal=Decimal, date=date, datetime=datetime,
+                   time=time, UUID=UUID)
+    return objects
+
+
+@dataclass
+class FieldSpec:
+    """One line of a class body: ``name: annotation = value``."""
+
+    name: str
+    annotation: Expr
+    value: Expr | None = None
+
+
+@dataclass
+class ClassSpec:
+    """A table class to write or build."""
+
+    table: str
+    name: str
+    tier: str
+    doc: str = ""
+    fields: list[FieldSpec] = field(default_factory=list)
+    indexes: list[Expr] = field(default_factory=list)
+    contents: list[dict[str, Any]] | None = None
+    note: str = ""
+    parts: list[ClassSpec] = field(default_factory=list)
+
+
+@dataclass
+class ModuleSpec:
+    """The classes of one schema, masters parents first."""
+
+    schema: str
+    classes: list[ClassSpec]
+    others: list[str]
+    qualified: bool
+
+
+# -- types of attributes -----------------------------------------------------------------
+
+
 def _python_default(attr: Attribute) -> Any:
     value = attr.default
     if value is MISSING or value is None or not isinstance(value, str):
         return value
     if value.upper().startswith("CURRENT_TIMESTAMP"):
-        return _Code("tj.CURRENT_TIMESTAMP")
+        return Name("tj.CURRENT_TIMESTAMP")
     kind = attr.kind
     try:
         if kind == "int":
@@ -112,10 +257,8 @@ def _python_default(attr: Attribute) -> Any:
     return value
 
 
-class _Code(str):
-    """Source text that is emitted as is (not quoted)."""
-
-    __slots__ = ()
+def _expr(value: Any) -> Expr:
+    return value if isinstance(value, Name) else Lit(value)
 
 
 _INT_CORE = {"int8": "tj.int8", "int16": "tj.int16", "int64": "tj.int64", "int32": "int"}
@@ -124,105 +267,97 @@ _UNSIGNED = {"tinyint unsigned": "tj.uint8", "smallint unsigned": "tj.uint16",
 _KIND_PY = {"int": "int", "float": "float", "decimal": "Decimal", "str": "str", "enum": "str",
             "date": "date", "datetime": "datetime", "time": "time", "bytes": "bytes",
             "json": "Any", "bool": "bool", "uuid": "UUID"}
+_SIMPLE = {"float32": "tj.float32", "float64": "float", "bool": "bool", "uuid": "UUID",
+           "bytes": "bytes", "date": "date", "datetime": "datetime"}
 
 
-def _attribute_type(attr: Attribute, where: str, q: Callable[[str], str] = str) -> tuple[str, dict[str, Any]]:
+def _attribute_type(attr: Attribute, where: str) -> tuple[Expr, dict[str, Any]]:
     """``(annotation, Attr/External options)`` that declare ``attr`` again."""
+    attr = current_spelling(attr)  # a datajoint 0.14 column, declared again in 0.14's layout
     t = attr.type_name.strip()
     low = t.lower()
     sized = re.fullmatch(r"(var)?char\((\d+)\)", low)
     if not attr.core:
         if low in _UNSIGNED:
-            return _UNSIGNED[low], {}
-        return _KIND_PY.get(attr.kind, "Any"), {"sql_type": t}
+            return Name(_UNSIGNED[low]), {}
+        return Name(_KIND_PY.get(attr.kind, "Any")), {"sql_type": t}
     if low.startswith("<"):
         codec, _, store = low[1:-1].partition("@")
         external = {"store": store} if "@" in low else {}
         if codec == "blob":
-            return f"{q('Blob')}[Any]", external
+            return Sub(Name("Blob"), (Name("Any"),)), external
         if codec in {"attach", "filepath"}:
-            return f"tj.{codec.capitalize()}", external
+            return Name(f"tj.{codec.capitalize()}"), external
         raise DeclarationError(f"{where}: codec type {t} has no typedj spelling yet", attribute=attr.name)
     if low in _INT_CORE:
-        return _INT_CORE[low], {}
-    simple = {"float32": "tj.float32", "float64": "float", "bool": "bool", "uuid": "UUID",
-              "bytes": "bytes", "date": "date", "datetime": "datetime"}
-    if low in simple:
-        return simple[low], {}
+        return Name(_INT_CORE[low]), {}
+    if low in _SIMPLE:
+        return Name(_SIMPLE[low]), {}
     if low == "json":
-        return "Any", {"sql_type": "json"}
+        return Name("Any"), {"sql_type": "json"}
     if sized:
         n = int(sized.group(2))
         options: dict[str, Any] = {} if n == 255 and sized.group(1) else {"max_length": n}
         if not sized.group(1):
             options["fixed_length"] = True
-        return "str", options
+        return Name("str"), options
     if m := re.fullmatch(r"datetime\((\d)\)", low):
-        return "datetime", {"precision": int(m.group(1))}
+        return Name("datetime"), {"precision": int(m.group(1))}
     if m := re.fullmatch(r"decimal\((\d+),\s*(\d+)\)", low):
-        return "Decimal", {"precision": int(m.group(1)), "scale": int(m.group(2))}
+        return Name("Decimal"), {"precision": int(m.group(1)), "scale": int(m.group(2))}
     if low.startswith("enum("):
-        return "Literal[" + ", ".join(repr(v) for v in enum_values(t)) + "]", {}
-    return _KIND_PY.get(attr.kind, "Any"), {"sql_type": t}
+        return Sub(Name("Literal"), tuple(Lit(v) for v in enum_values(t))), {}
+    return Name(_KIND_PY.get(attr.kind, "Any")), {"sql_type": t}
 
 
-# -- the generator -------------------------------------------------------------------
-
-_VOCABULARY = ("Attr", "Blob", "Computed", "External", "Imported", "Key", "Link", "Lookup", "Manual",
-               "Part", "Ref")
-_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+def _options(options: dict[str, Any]) -> tuple[tuple[str, Expr], ...]:
+    return tuple((k, _expr(v)) for k, v in options.items())
 
 
-@dataclass
-class _Module:
-    """What the generated source needs, collected while writing it."""
-
-    schema: str
-    virtual: bool
-    tops: dict[str, str]
-    names: set[str] = field(default_factory=set)
-    modules: dict[str, str] = field(default_factory=dict)
-    defined: set[str] = field(default_factory=set)
-    qualified: bool = False
-
-    def q(self, name: str) -> str:
-        """typedj's ``name``, as ``tj.name`` when a table class takes the bare name."""
-        return f"tj.{name}" if self.qualified else name
-
-    def use(self, line: str) -> str:
-        """Note the names ``line`` uses (outside string literals) for the imports."""
-        self.names |= set(re.findall(r"\b[A-Za-z_]\w*\b", _STRINGS.sub("", line)))
-        return line
-
-    def other_schema(self, schema: str) -> str:
-        var = re.sub(r"\W", "_", schema)
-        var = f"{var}_" if keyword.iskeyword(var) or var[0].isdigit() else var
-        self.modules[schema] = var
-        return var
+def attribute_field(attr: Attribute, where: str) -> FieldSpec:
+    """The class-body line that declares ``attr`` again."""
+    name = python_name(attr.name, where)
+    annotation, options = _attribute_type(attr, where)
+    store = options.pop("store", None)
+    if attr.in_key:
+        annotation = Sub(Name("Key"), (annotation,))
+    if attr.nullable:
+        annotation = Optional(annotation)
+    default = _python_default(attr)
+    if attr.auto_increment:
+        options["auto_increment"] = True
+    if attr.comment:
+        options["comment"] = attr.comment
+    if default is not MISSING and (options or store is not None):
+        options = {"default": default, **options}
+    value: Expr | None = None
+    if store is not None:
+        value = Call(Name("External"), (Lit(store),), _options(options))
+    elif options:
+        value = Call(Name("Attr"), (), _options(options))
+    elif default is not MISSING:
+        value = _expr(default)
+    return FieldSpec(name, annotation, value)
 
 
-def generate(
+# -- reading a schema ---------------------------------------------------------------------
+
+
+def describe(
     schema_name: str,
     *,
     connection: Connection | None = None,
     contents: bool = False,
-    virtual: bool = False,
     max_contents: int = 1000,
-) -> str:
-    """Python source declaring a class for every table of ``schema_name``.
-
-    ``contents=True`` writes the rows of Lookup tables (up to ``max_contents`` each) as
-    their ``contents``. ``virtual=True`` writes the form ``virtual_module`` executes:
-    it binds to the existing tables (creating nothing) on the connection named
-    ``__connection__``.
-    """
+) -> ModuleSpec:
+    """The classes of every table of ``schema_name``, as data."""
     schema = open_schema(schema_name, connection)
     schema.reload()
-    tables = {n: t for n, t in schema.tables.items() if not n.startswith("~")}
+    tables = {n: untracked(t) for n, t in schema.tables.items() if not n.startswith("~")}
     unnamed = [n for n in tables if _table_of_class(n) != n]
     if unnamed:
         raise DeclarationError(
-            f"tables {sorted(unnamed)} of {schema_name} have names no DataJoint class gives; "
+            f"tables {sorted(unnamed)!r} of {schema_name!r} have names no DataJoint class gives; "
             "they cannot be declared as classes"
         )
     parts: dict[str, list[str]] = {}
@@ -232,14 +367,13 @@ def generate(
             if master not in tables:
                 raise DeclarationError(f"part table {schema_name}.{name} has no master table {master}")
             parts.setdefault(master, []).append(name)
-    module = _Module(schema_name, virtual, {n: _top(n) for n in tables})
-    module.qualified = bool({class_name(n) for n in tables if tier_of(n)[1] is None} & set(_VOCABULARY))
-    blocks = []
-    for name in _master_order(tables, module.tops):
-        lines = _class_lines(module, schema, tables, name, parts, contents, max_contents)
-        module.defined.add(name)
-        blocks.append("\n".join(lines))
-    return _header(module) + "\n\n\n".join(blocks) + "\n"
+    reader = _Reader(schema, tables, parts, {n: _top(n) for n in tables}, contents, max_contents)
+    classes = []
+    for name in _master_order(tables, reader.tops):
+        classes.append(reader.class_spec(name))
+        reader.defined.add(name)
+    top_names = {class_name(n) for n in tables if tier_of(n)[1] is None}
+    return ModuleSpec(schema_name, classes, sorted(reader.others), bool(top_names & set(_VOCABULARY)))
 
 
 def _top(table: str) -> str:
@@ -272,37 +406,6 @@ def _master_order(tables: dict[str, TableDef], tops: dict[str, str]) -> list[str
     return list(nx.lexicographical_topological_sort(graph))
 
 
-def _header(module: _Module) -> str:
-    names = module.names
-    lines = [
-        f'"""Table classes of schema `{module.schema}`, generated by `typedj codegen`.',
-        "",
-        "Declaring them against the same database finds no difference; edit freely.",
-        '"""',
-        "",
-    ]
-    std: list[tuple[str, list[str]]] = [
-        ("datetime", sorted(n for n in ("date", "datetime", "time") if n in names)),
-        ("decimal", ["Decimal"] if "Decimal" in names else []),
-        ("typing", sorted(n for n in ("Any", "Literal") if n in names)),
-        ("uuid", ["UUID"] if "UUID" in names else []),
-    ]
-    lines += [f"from {mod} import {', '.join(items)}" for mod, items in std if items]
-    if any(items for _, items in std):
-        lines.append("")
-    lines.append("import typedj as tj")
-    used = [] if module.qualified else [n for n in _VOCABULARY if n in names]
-    if used:
-        lines.append(f"from typedj import {', '.join(used)}")
-    lines.append("")
-    connection = ", connection=__connection__" if module.virtual else ""
-    for other, var in sorted(module.modules.items()):
-        lines.append(f"{var} = tj.virtual_module({other!r}, {other!r}{connection})")
-    options = ", create_schema=False, create_tables=False, allow_drift=True" if module.virtual else ""
-    lines.append(f"schema = tj.Schema({module.schema!r}{connection}{options})")
-    return "\n".join(lines) + "\n\n\n"
-
-
 def _ref_name(fk: ForeignKey, taken: set[str]) -> str:
     """A name for a reference: the parent's, or what its renamed columns have in common.
 
@@ -327,130 +430,285 @@ def _ref_name(fk: ForeignKey, taken: set[str]) -> str:
     return name
 
 
-def _class_lines(
-    module: _Module,
-    schema: Schema,
-    tables: dict[str, TableDef],
-    name: str,
-    parts: dict[str, list[str]],
-    contents: bool,
-    max_contents: int,
-) -> list[str]:
-    table = tables[name]
-    tier, master = tier_of(name)
-    lines = [] if master else ["@schema"]
-    lines.append(module.use(f"class {class_name(name)}({module.q(tier)}):"))
-    body: list[str] = []
-    if table.comment:
-        doc = table.comment.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-        body += [f'"""{doc}"""', ""]
-    columns = table.heading.all_names
-    fk_columns = {col for fk in table.foreign_keys for col in fk.attr_map}
-    # a reference is written where its last column stands, so shared columns come first
-    at_column: dict[str, list[ForeignKey]] = {}
-    for fk in table.foreign_keys:
-        at_column.setdefault(max(fk.attr_map, key=columns.index), []).append(fk)
-    unique_fks = {tuple(fk.attr_map) for fk in table.foreign_keys
-                  if any(i.unique and set(i.attributes) == set(fk.attr_map) for i in table.indexes)}
-    taken = {a.name for a in table.heading if a.name not in fk_columns}
-    for attr in table.heading:
-        if attr.is_hidden:
-            continue
-        if attr.name not in fk_columns:
-            body.append(module.use(_attribute_line(attr, f"{schema.name}.{name}.{attr.name}", module.q)))
-        for fk in at_column.get(attr.name, []):
-            if fk.parent_schema == table.schema and fk.parent_table == master and not fk.renamed \
-                    and fk.in_key:
-                continue  # the reference to the master is implied by nesting
-            ref_name = _ref_name(fk, taken)
-            taken.add(ref_name)
-            unique = tuple(fk.attr_map) in unique_fks
-            body.append(module.use(_reference_line(module, table, fk, ref_name, unique)))
-    indexes = [i for i in table.indexes if not (i.unique and tuple(i.attributes) in unique_fks)]
-    if indexes:
-        items = ", ".join(
-            "tj.Index(" + ", ".join(repr(a) for a in i.attributes) + (", unique=True" if i.unique else "")
-            + ")" for i in indexes
-        )
-        body.append(module.use(f"indexes = [{items}]"))
-    if contents and tier == "Lookup":
-        body += [module.use(line) for line in _contents_lines(schema, name, max_contents)]
-    for part in sorted(parts.get(name, [])):
-        if body:
-            body.append("")
-        body += _class_lines(module, schema, tables, part, parts, contents, max_contents)
-    if not body or not any(line.strip() and not line.startswith('"""') for line in body):
-        body.append("pass")
-    return lines + [f"    {line}" if line else "" for line in body]
+@dataclass
+class _Reader:
+    schema: Schema
+    tables: dict[str, TableDef]
+    parts: dict[str, list[str]]
+    tops: dict[str, str]
+    contents: bool
+    max_contents: int
+    defined: set[str] = field(default_factory=set)
+    others: set[str] = field(default_factory=set)
+
+    def class_spec(self, name: str) -> ClassSpec:
+        table = self.tables[name]
+        tier, master = tier_of(name)
+        spec = ClassSpec(name, class_name(name), tier, doc=table.comment)
+        where = f"{self.schema.name}.{name}"
+        columns = table.heading.all_names
+        for column in columns:
+            if not column.startswith("_"):
+                python_name(column, where)
+        fk_columns = {col for fk in table.foreign_keys for col in fk.attr_map}
+        # a reference is written where its last column stands, so shared columns come first
+        at_column: dict[str, list[ForeignKey]] = {}
+        for fk in table.foreign_keys:
+            at_column.setdefault(max(fk.attr_map, key=columns.index), []).append(fk)
+        unique_fks = {tuple(fk.attr_map) for fk in table.foreign_keys
+                      if any(i.unique and set(i.attributes) == set(fk.attr_map) for i in table.indexes)}
+        implied = self._implied_master_ref(table, master)
+        taken = {a.name for a in table.heading if a.name not in fk_columns}
+        for attr in table.heading:
+            if attr.is_hidden:
+                continue
+            if attr.name not in fk_columns:
+                spec.fields.append(attribute_field(attr, f"{where}.{attr.name}"))
+            for fk in at_column.get(attr.name, []):
+                if fk is implied:
+                    continue  # the reference to the master is implied by nesting
+                ref_name = python_name(_ref_name(fk, taken), where)
+                taken.add(ref_name)
+                spec.fields.append(self._reference(table, fk, ref_name, tuple(fk.attr_map) in unique_fks))
+        spec.indexes = [
+            Call(Name("tj.Index"), tuple(Lit(a) for a in i.attributes),
+                 (("unique", Lit(True)),) if i.unique else ())
+            for i in table.indexes if not (i.unique and tuple(i.attributes) in unique_fks)
+        ]
+        if self.contents and tier == "Lookup":
+            self._read_contents(spec)
+        spec.parts = [self.class_spec(part) for part in sorted(self.parts.get(name, []))]
+        return spec
+
+    def _implied_master_ref(self, table: TableDef, master: str | None) -> ForeignKey | None:
+        """The reference to the master that nesting declares, or None (see ``declare``)."""
+        if master is None:
+            return None
+        own = [fk for fk in table.foreign_keys if fk.parent_schema == table.schema]
+        to_master = next((fk for fk in own if fk.parent_table == master and not fk.renamed and fk.in_key),
+                         None)
+        via_sibling = any(fk.in_key and tier_of(fk.parent_table)[1] == master for fk in own)
+        if to_master is None and not via_sibling:
+            raise DeclarationError(
+                f"part table {table.schema}.{table.name} references neither its master {master} "
+                "nor a part of it in its primary key; a typedj Part cannot declare that",
+                table=table.name,
+            )
+        return None if via_sibling else to_master
+
+    def _reference(self, table: TableDef, fk: ForeignKey, name: str, unique: bool) -> FieldSpec:
+        if fk.parent_schema != table.schema:
+            self.others.add(fk.parent_schema)
+            target = TableClass(fk.parent_schema, fk.parent_table)
+        else:
+            defined = self.tops[fk.parent_table] in self.defined
+            target = TableClass(fk.parent_schema, fk.parent_table, forward=not defined)
+        annotation: Expr = Sub(Name("Ref"), (target,))
+        if fk.in_key:
+            annotation = Sub(Name("Key"), (annotation,))
+        options: dict[str, Any] = {}
+        renames = {parent: local for local, parent in fk.attr_map.items() if local != parent}
+        if renames:
+            options["rename"] = renames
+        if fk.nullable:
+            annotation = Optional(annotation)
+            options["nullable"] = True
+        if unique:
+            options["unique"] = True
+        return FieldSpec(name, annotation, Call(Name("Link"), (), _options(options)) if options else None)
+
+    def _read_contents(self, spec: ClassSpec) -> None:
+        from .query.expression import Query
+
+        query: Query[Any] = Query(self.schema.node(spec.table))
+        if len(query) > self.max_contents:
+            spec.note = f"contents: over {self.max_contents} rows, not written"
+            return
+        rows = query.to_dicts()
+        try:
+            for row in rows:
+                literal(row)
+        except TypeError as exc:
+            spec.note = f"contents not written: {exc}"
+            return
+        spec.contents = rows
 
 
-def _options_text(options: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v if isinstance(v, _Code) else literal(v)}" for k, v in options.items())
+# -- writing source -------------------------------------------------------------------
 
 
-def _attribute_line(attr: Attribute, where: str, q: Callable[[str], str] = str) -> str:
-    """One attribute as a class-body line; ``q`` spells typedj's names (``Key`` or ``tj.Key``)."""
-    annotation, options = _attribute_type(attr, where, q)
-    store = options.pop("store", None)
-    if attr.in_key:
-        annotation = f"{q('Key')}[{annotation}]"
-    if attr.nullable:
-        annotation = f"{annotation} | None"
-    default = _python_default(attr)
-    if attr.auto_increment:
-        options["auto_increment"] = True
-    if attr.comment:
-        options["comment"] = attr.comment
-    if default is not MISSING and (options or store is not None):
-        options = {"default": default, **options}
-    if store is not None:
-        value = f"{q('External')}({store!r}{', ' if options else ''}{_options_text(options)})"
-    elif options:
-        value = f"{q('Attr')}({_options_text(options)})"
-    elif default is not MISSING:
-        value = default if isinstance(default, _Code) else literal(default)
-    else:
-        value = ""
-    return f"{attr.name}: {annotation}" + (f" = {value}" if value else "")
+@dataclass
+class _Writer:
+    """Spells a ``ModuleSpec`` as source, noting the names it uses for the imports."""
+
+    spec: ModuleSpec
+    modules: dict[str, str]
+    names: set[str] = field(default_factory=set)
+
+    def name(self, name: str) -> str:
+        self.names.add(name)
+        return f"tj.{name}" if self.spec.qualified and name in _VOCABULARY else name
+
+    def expr(self, e: Expr) -> str:
+        if isinstance(e, Name):
+            return self.name(e.name)
+        if isinstance(e, Sub):
+            return f"{self.expr(e.head)}[{', '.join(self.expr(a) for a in e.args)}]"
+        if isinstance(e, Optional):
+            return f"{self.expr(e.inner)} | None"
+        if isinstance(e, Lit):
+            self.names |= _names_of(e.value)
+            return literal(e.value)
+        if isinstance(e, Call):
+            args = [self.expr(a) for a in e.args] + [f"{k}={self.expr(v)}" for k, v in e.kwargs]
+            return f"{self.expr(e.head)}({', '.join(args)})"
+        path = class_path(e.table)
+        if e.schema != self.spec.schema:
+            return f"{self.modules[e.schema]}.{path}"
+        return repr(path) if e.forward else path
+
+    def field(self, f: FieldSpec) -> str:
+        line = f"{f.name}: {self.expr(f.annotation)}"
+        return line if f.value is None else f"{line} = {self.expr(f.value)}"
+
+    def class_lines(self, spec: ClassSpec) -> list[str]:
+        lines = [] if spec.tier == "Part" else ["@schema"]
+        lines.append(f"class {spec.name}({self.name(spec.tier)}):")
+        body: list[str] = []
+        if spec.doc:
+            body += [_docstring(spec.doc), ""]
+        body += [self.field(f) for f in spec.fields]
+        if spec.indexes:
+            body.append(f"indexes = [{', '.join(self.expr(i) for i in spec.indexes)}]")
+        if spec.note:
+            body.append(_comment(spec.note))
+        if spec.contents:
+            body += ["contents = ["] + [f"    {self.expr(Lit(row))}," for row in spec.contents] + ["]"]
+        for part in spec.parts:
+            if body:
+                body.append("")
+            body += self.class_lines(part)
+        if not any(line.strip() and not line.startswith(('"', "'", "#")) for line in body):
+            body.append("pass")
+        return lines + [f"    {line}" if line else "" for line in body]
 
 
-def _reference_line(module: _Module, table: TableDef, fk: ForeignKey, name: str, unique: bool) -> str:
-    if fk.parent_schema != table.schema:
-        target = f"{module.other_schema(fk.parent_schema)}.{class_path(fk.parent_table)}"
-    elif module.tops[fk.parent_table] in module.defined:
-        target = class_path(fk.parent_table)
-    elif module.tops[fk.parent_table] == module.tops[table.name]:
-        # the master (or a sibling part) while the master's body runs: resolved at
-        # declaration against the master class
-        target = repr(class_name(fk.parent_table))
-    else:
-        target = repr(class_path(fk.parent_table))
-    q = module.q
-    annotation = f"{q('Ref')}[{target}]"
-    if fk.in_key:
-        annotation = f"{q('Key')}[{annotation}]"
-    options: dict[str, Any] = {}
-    renames = {parent: local for local, parent in fk.attr_map.items() if local != parent}
-    if renames:
-        options["rename"] = renames
-    if fk.nullable:
-        annotation += " | None"
-        options["nullable"] = True
-    if unique:
-        options["unique"] = True
-    return f"{name}: {annotation}" + (f" = {q('Link')}({_options_text(options)})" if options else "")
+def _docstring(text: str, *, lines: bool = False) -> str:
+    """A docstring that holds ``text`` exactly and cannot end early (``lines``: may span lines)."""
+    rows = text.split("\n") if lines else [text]
+    if all(row.isprintable() for row in rows) and not re.search(r"[\"\\]", text):
+        return f'"""{text}"""'
+    return repr(text)
 
 
-def _contents_lines(schema: Schema, table: str, max_rows: int) -> list[str]:
-    from .query.expression import Query
+def _comment(text: str) -> str:
+    return "# " + "".join(c if c.isprintable() else " " for c in text)
 
-    query: Query[Any] = Query(schema.node(table))
-    if len(query) > max_rows:
-        return [f"# contents: over {max_rows} rows, not written"]
-    try:
-        items = [literal(row) for row in query.to_dicts()]
-    except TypeError as exc:
-        return [f"# contents not written: {exc}"]
-    if not items:
-        return []
-    return ["contents = ["] + [f"    {item}," for item in items] + ["]"]
+
+def render(spec: ModuleSpec, *, modules: dict[str, str] | None = None) -> str:
+    """The source of a module declaring ``spec``'s classes.
+
+    ``modules`` maps the other schemas referenced to sibling modules of a package
+    (imported with ``from . import name``); without it they are virtual modules.
+    """
+    package = modules is not None
+    others = {s: (modules or {}).get(s) or module_name(s) for s in spec.others}
+    writer = _Writer(spec, others)
+    blocks = ["\n".join(writer.class_lines(c)) for c in spec.classes]
+    names = writer.names
+    lines = [_module_doc(spec.schema), ""]
+    std: list[tuple[str, list[str]]] = [
+        ("datetime", sorted(n for n in ("date", "datetime", "time") if n in names)),
+        ("decimal", ["Decimal"] if "Decimal" in names else []),
+        ("typing", sorted(n for n in ("Any", "Literal") if n in names)),
+        ("uuid", ["UUID"] if "UUID" in names else []),
+    ]
+    lines += [f"from {mod} import {', '.join(items)}" for mod, items in std if items]
+    if any(items for _, items in std):
+        lines.append("")
+    lines.append("import typedj as tj")
+    used = [] if spec.qualified else [n for n in _VOCABULARY if n in names]
+    if used:
+        lines.append(f"from typedj import {', '.join(used)}")
+    if package and others:
+        lines.append(f"\nfrom . import {', '.join(sorted(others.values()))}")
+    lines.append("")
+    if not package:
+        for other, var in sorted(others.items()):
+            lines.append(f"{var} = tj.virtual_module({other!r}, {other!r})")
+    lines.append(f"schema = tj.Schema({spec.schema!r})")
+    return "\n".join(lines) + "\n\n\n" + "\n\n\n".join(blocks) + "\n"
+
+
+def _module_doc(schema: str) -> str:
+    return _docstring(
+        f"Table classes of schema {schema!r}, generated by `typedj codegen`.\n\n"
+        "Declaring them against the same database finds no difference; edit freely.\n",
+        lines=True,
+    )
+
+
+def generate(
+    schema_name: str,
+    *,
+    connection: Connection | None = None,
+    contents: bool = False,
+    max_contents: int = 1000,
+) -> str:
+    """Python source declaring a class for every table of ``schema_name``.
+
+    ``contents=True`` writes the rows of Lookup tables (up to ``max_contents`` each) as
+    their ``contents``. Tables of other schemas are referenced through virtual modules;
+    ``generate_package`` writes them as modules of one package instead.
+    """
+    spec = describe(schema_name, connection=connection, contents=contents, max_contents=max_contents)
+    return render(spec)
+
+
+def generate_package(
+    schema_names: list[str],
+    *,
+    connection: Connection | None = None,
+    contents: bool = False,
+    max_contents: int = 1000,
+) -> dict[str, str]:
+    """``{file name: source}`` of a package with one module per schema.
+
+    The schemas that ``schema_names`` reference are included too, so every reference
+    is a real import (``from . import lab`` and ``Ref[lab.Subject]``) that type checkers
+    follow. ``__init__.py`` imports the modules parents first.
+    """
+    conn = connection or connect()
+    specs: dict[str, ModuleSpec] = {}
+    todo = list(schema_names)
+    while todo:
+        name = todo.pop(0)
+        if name not in specs:
+            specs[name] = describe(name, connection=conn, contents=contents, max_contents=max_contents)
+            todo += specs[name].others
+    modules = {s: module_name(s) for s in specs}
+    clashes = {m for m in modules.values() if list(modules.values()).count(m) > 1}
+    if clashes:
+        raise DeclarationError(f"schemas {sorted(s for s, m in modules.items() if m in clashes)!r} "
+                               "would share a module name")
+    graph = nx.DiGraph()
+    graph.add_nodes_from(specs)
+    graph.add_edges_from((other, s) for s, spec in specs.items() for other in spec.others)
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = [edge[0] for edge in nx.find_cycle(graph)]
+        raise DeclarationError(f"schemas {cycle!r} reference each other in a cycle; "
+                               "their modules cannot import each other")
+    order = list(nx.lexicographical_topological_sort(graph))
+    files = {f"{modules[s]}.py": render(specs[s], modules=modules) for s in order}
+    init = [_docstring("Typed table classes of schemas " + ", ".join(repr(s) for s in order)
+                       + ", generated by `typedj codegen`."), ""]
+    init += [f"from . import {modules[s]}" for s in order]
+    init += ["", f"__all__ = [{', '.join(repr(modules[s]) for s in order)}]"]
+    files["__init__.py"] = "\n".join(init) + "\n"
+    return files
+
+
+def _attribute_line(attr: Attribute, where: str) -> str:
+    """One attribute as a class-body line (for tests and docs)."""
+    spec = ModuleSpec("", [], [], False)
+    return _Writer(spec, {}).field(attribute_field(attr, where))

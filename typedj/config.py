@@ -99,6 +99,7 @@ class DatabaseURL:
         return f"mysql://{quote(self.user, safe='')}{secret}@{self.host}:{self.port}{tls}"
 
     def with_password(self, password: str) -> DatabaseURL:
+        """A copy of the URL with another password."""
         return replace(self, password=password)
 
 
@@ -218,6 +219,8 @@ class Config:
         self.cache_folder: str | None = None
         self.cache_size: int = 1 << 30
         self.download_folder: str | None = None
+        self.blob_limit: int = 1 << 30
+        """The most bytes one blob may inflate to when read: a guard against zlib bombs."""
         self.reload()
 
     @property
@@ -253,6 +256,10 @@ class Config:
         if isinstance(tool.get("download_folder"), str):
             self.download_folder = tool["download_folder"]
         self.download_folder = env.get("TYPEDJ_DOWNLOADS", self.download_folder)
+        if isinstance(tool.get("blob_limit"), int):
+            self.blob_limit = tool["blob_limit"]
+        if limit := env.get("TYPEDJ_BLOB_LIMIT"):
+            self.blob_limit = int(limit)
         if size := env.get("TYPEDJ_CACHE_SIZE"):
             self.cache_size = int(size)
         cache = tool.get("cache", {})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import types as pytypes
 import typing
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 from uuid import UUID
 
 from .errors import DeclarationError
-from .heading import Attribute, ForeignKey, Heading, IndexDef, TableDef
+from .heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, enum_type
 from .types import (
     BLOB,
     MISSING,
@@ -134,7 +135,7 @@ def read_fields(cls: type, namespace: dict[str, Any] | None = None) -> list[Fiel
     only_own = type(cls.__name__, (), {"__annotations__": dict(own), "__module__": cls.__module__})
     try:
         hints = typing.get_type_hints(
-            only_own, include_extras=True, localns={**(namespace or {}), **_local_namespace(cls)}
+            only_own, include_extras=True, localns=_local_namespace(cls, namespace or {})
         )
     except NameError as exc:
         missing = getattr(exc, "name", None) or ""
@@ -191,13 +192,24 @@ def read_fields(cls: type, namespace: dict[str, Any] | None = None) -> list[Fiel
     return fields
 
 
-def _local_namespace(cls: type) -> dict[str, Any]:
-    """Names a nested class's annotations may use: its master and the master's module."""
-    ns: dict[str, Any] = {}
+def _local_namespace(cls: type, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Names a class's string annotations may use beyond its module's globals.
+
+    As Python scoping would have it, a table class of the module comes first: a part's
+    ``Ref[Organization]`` is the module's ``Organization`` even when the part itself is
+    ``Lab.Organization``. Other names are looked up among the master's members (sibling
+    parts), then among the classes already declared (``namespace``: classes declared in
+    a function); the master's own name is always the master (``Ref["Lab.Channel"]``).
+    """
+    module = sys.modules.get(cls.__module__)
+    globals_ = vars(module) if module is not None else {}
+    ns = dict(namespace)
     master = getattr(cls, "_master", None)
     if master is not None:
-        ns[master.__name__] = master
         ns.update(vars(master))
+    ns = {k: v for k, v in ns.items() if getattr(globals_.get(k), "_tier", None) is None}
+    if master is not None:
+        ns[master.__name__] = master
     return ns
 
 
@@ -270,8 +282,7 @@ def attribute_type(cls_name: str, f: Field) -> tuple[str, str, bool, Any]:
                 f"{where}: Literal[...] attributes must list strings (an enum)",
                 table=cls_name, attribute=f.name,
             )
-        members = ",".join("'" + v.replace("'", "''") + "'" for v in values)
-        t = f"enum({members})"
+        t = enum_type(values)
         return t, t, True, base
     raise DeclarationError(
         f"{where}: unsupported type {base!r}; use int, float, str, bool, date, datetime, "
@@ -477,7 +488,13 @@ def _shared(name: str, origin: str | None, foreign_keys: list[ForeignKey], linea
 
 
 def _declares_master_ref(cls: type, master: type, namespace: dict[str, Any] | None) -> bool:
-    return any(f.ref is master for f in read_fields(cls, namespace or {}))
+    """Whether the part names its master itself: a reference to the master, or a primary
+    key reference to a sibling part (which brings the master's key, as DataJoint's
+    ``-> master.Sibling``); otherwise nesting adds the reference to the master."""
+    return any(
+        f.ref is master or (f.in_key and getattr(f.ref, "_master", None) is master and f.ref is not cls)
+        for f in read_fields(cls, namespace or {})
+    )
 
 
 def table_name_of(cls: type) -> str:

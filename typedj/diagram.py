@@ -234,9 +234,11 @@ class Diagram:
         return data
 
     def make_svg(self) -> str:
+        """The diagram rendered by graphviz as SVG text."""
         return self._pipe("svg").decode()
 
     def make_png(self) -> bytes:
+        """The diagram rendered by graphviz as PNG bytes."""
         return self._pipe("png")
 
     def save(self, filename: str | Path, format: str | None = None) -> Path:

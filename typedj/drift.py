@@ -87,6 +87,7 @@ class Difference:
         return text + ("" if self.safe else "  [not alterable]")
 
     def as_dict(self) -> dict[str, Any]:
+        """The difference as plain data, for JSON output."""
         return {
             "table": self.table, "kind": self.kind, "attribute": self.attribute,
             "declared": self.declared, "existing": self.existing, "safe": self.safe,

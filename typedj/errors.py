@@ -149,3 +149,29 @@ class ValidationError(TypedjError, ValueError):
             table=table,
             attribute=self.problems[0].attribute if self.problems else None,
         )
+
+
+class MissingDependencyError(ConfigError):
+    """An optional package that a feature needs is not installed; the message names the extra."""
+
+
+class ConflictError(IntegrityError):
+    """An imported row has the key of an existing row but different content; nothing was written."""
+
+    def __init__(self, message: str, *, table: str, key: dict[str, object]):
+        super().__init__(message, table=table)
+        self.key = key
+
+
+class DatasetError(TypedjError):
+    """A dataset cannot be exported, read or imported as asked (see the message)."""
+
+
+class VerificationError(DatasetError):
+    """A dataset's files do not match its manifest; ``problems`` names each file."""
+
+    def __init__(self, path: str, problems: Sequence[str]):
+        self.problems = list(problems)
+        shown = "\n  ".join(self.problems[:50])
+        more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+        super().__init__(f"{path}: {len(self.problems)} problem(s) against the manifest:\n  {shown}{more}")

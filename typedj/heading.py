@@ -34,6 +34,10 @@ def kind_of(type_name: str) -> str:
         if codec == "blob":
             return "external" if "@" in inner else "blob"
         return codec  # attach, filepath, object, ... (stores)
+    if "@" in t:  # datajoint 0.14: blob@store, attach@store, filepath@store (see legacy.py)
+        return "legacy_" + t.partition("@")[0]
+    if t == "attach":  # datajoint 0.14's in-table attachment
+        return "attach"
     base = re.split(r"[\s(]", t, maxsplit=1)[0]
     if base in {"int8", "int16", "int32", "int64", "tinyint", "smallint", "mediumint", "int",
                 "integer", "bigint", "serial"}:
@@ -66,9 +70,27 @@ def kind_of(type_name: str) -> str:
 
 
 def enum_values(type_name: str) -> tuple[str, ...]:
-    """The members of ``enum('a','b')``, with SQL quote doubling undone."""
+    """The members of ``enum('a','b')``, written as MySQL shows them (``''`` and ``\\\\`` escapes)."""
     inner = type_name[type_name.index("(") + 1 : type_name.rindex(")")]
-    return tuple(v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", inner))
+    return tuple(unescape_string(v) for v in re.findall(r"'((?:[^'\\]|''|\\.)*)'", inner, re.DOTALL))
+
+
+_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", "%": "\\%", "_": "\\_"}
+
+
+def unescape_string(inner: str) -> str:
+    """The text of a MySQL string literal without its quotes (``it''s``, ``a\\\\b``, ``\\n``)."""
+
+    def one(match: re.Match[str]) -> str:
+        char = match.group(1)
+        return "'" if char is None else _ESCAPES.get(char, char)
+
+    return re.sub(r"''|\\(.)", one, inner, flags=re.DOTALL)
+
+
+def enum_type(values: Iterable[str]) -> str:
+    """``enum(...)`` of ``values``, escaped as MySQL shows it (so the catalog reads back the same)."""
+    return "enum(" + ",".join("'" + v.replace("\\", "\\\\").replace("'", "''") + "'" for v in values) + ")"
 
 
 @dataclass(frozen=True)
@@ -92,24 +114,34 @@ class Attribute:
     lineage: str | None = None
     python_type: Any = None
     expression: str | None = None
+    home: str | None = None
+    """The schema of a datajoint 0.14 stored-value column, whose objects are tracked per schema."""
 
     @property
     def kind(self) -> str:
+        """The attribute's kind (``int``, ``blob``, ``external``, ...), derived from its SQL type."""
+        if self.core and self.type_name == "blob":  # a 0.12-0.14 blob commented ``:blob:``
+            return "blob"
         return kind_of(self.type_name)
 
     @property
     def is_hidden(self) -> bool:
+        """Whether the attribute is hidden from users (its name starts with ``_``)."""
         return self.name.startswith("_")
 
     @property
     def is_blob(self) -> bool:
-        return self.kind in {"blob", "external", "attach", "filepath", "object"}
+        """Whether values are serialized objects (blobs, stored objects, attachments, file paths)."""
+        return self.kind in {"blob", "external", "attach", "filepath", "object", "legacy_blob",
+                             "legacy_attach", "legacy_filepath"}
 
     @property
     def store(self) -> str | None:
         """The object store of a ``<codec@store>`` type (``''`` for the default store)."""
         if self.type_name.startswith("<") and "@" in self.type_name:
             return self.type_name[1:-1].partition("@")[2]
+        if self.kind.startswith("legacy_"):
+            return self.type_name.partition("@")[2]
         return None
 
     @property
@@ -119,6 +151,7 @@ class Attribute:
 
     @property
     def has_default(self) -> bool:
+        """Whether an insert may omit the attribute (a default, nullable, or auto-increment)."""
         return self.default is not MISSING or self.nullable or self.auto_increment
 
     def definition_line(self) -> str:
@@ -135,6 +168,7 @@ class Attribute:
         return f"{line} # {self.comment}".rstrip() if self.comment else line.rstrip()
 
     def renamed(self, name: str) -> Attribute:
+        """A copy of the attribute under another name (for projections and renamed references)."""
         return replace(self, name=name)
 
 
@@ -162,6 +196,7 @@ class Heading:
 
     @classmethod
     def of(cls, attributes: Iterable[Attribute]) -> Heading:
+        """A heading from attributes in any order: key attributes first, each group in order."""
         attrs = list(attributes)
         return cls(tuple([a for a in attrs if a.in_key] + [a for a in attrs if not a.in_key]))
 
@@ -178,6 +213,7 @@ class Heading:
         return self._by_name[name]
 
     def get(self, name: str) -> Attribute | None:
+        """The attribute called ``name``, or ``None``."""
         return self._by_name.get(name)
 
     @property
@@ -187,25 +223,31 @@ class Heading:
 
     @property
     def all_names(self) -> list[str]:
+        """Every attribute's name, hidden ones included, key first."""
         return [a.name for a in self.attributes]
 
     @property
     def primary_key(self) -> list[str]:
+        """The names of the primary-key attributes, in order."""
         return [a.name for a in self.attributes if a.in_key]
 
     @property
     def secondary(self) -> list[str]:
+        """The names of the visible attributes outside the primary key."""
         return [a.name for a in self.attributes if not a.in_key and not a.is_hidden]
 
     @property
     def lineages(self) -> dict[str, str | None]:
+        """Each attribute's lineage (``schema.table.attribute`` of its origin), or ``None``."""
         return {a.name: a.lineage for a in self.attributes}
 
     def select(self, names: Iterable[str]) -> Heading:
+        """The heading restricted to the named attributes, in this heading's order."""
         wanted = set(names)
         return Heading(tuple(a for a in self.attributes if a.name in wanted))
 
     def with_lineage(self, lineage: Mapping[str, str]) -> Heading:
+        """A copy whose attributes carry the given lineages (others get none)."""
         return Heading(tuple(replace(a, lineage=lineage.get(a.name)) for a in self.attributes))
 
     def __repr__(self) -> str:

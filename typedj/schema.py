@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import drift
+from . import drift, legacy
 from . import graph as graphs
 from .backend.connection import Connection, connect
 from .declare import compare, declare, table_name_of
@@ -38,6 +38,11 @@ class Schema:
     table raises ``DeclarationError``; with ``allow_drift=True`` it is bound to the table
     as it is, with a warning, so that ``diff()`` lists and ``Table.alter()`` applies the
     changes.
+
+    A schema declared by datajoint-python 0.14 (recognized by its ``~log`` table) is read
+    and extended in 0.14's layout (``layout == "0.14"``, see ``legacy.py``);
+    ``layout="0.14"`` creates a new schema in that layout, for pipelines that 0.14 clients
+    share.
     """
 
     def __init__(
@@ -48,6 +53,7 @@ class Schema:
         create_schema: bool = True,
         create_tables: bool = True,
         allow_drift: bool = False,
+        layout: str | None = None,
     ):
         self.name = name
         self.connection = connection or connect()
@@ -66,7 +72,19 @@ class Schema:
         self.tables: dict[str, TableDef] = {}
         self.lineage: dict[str, dict[str, str]] = {}
         self.has_lineage = False
+        self.layout = "2"
+        """``"2"``: DataJoint 2.x's layout; ``"0.14"``: datajoint-python 0.14's."""
         self.reload()
+        if layout not in (None, "2", legacy.LAYOUT):
+            raise DeclarationError(f"Schema {name!r}: layout is '2' or '0.14', not {layout!r}")
+        if layout == legacy.LAYOUT and self.layout != legacy.LAYOUT:
+            if any(not t.startswith("~") for t in self.tables):
+                raise DeclarationError(
+                    f"Schema {name!r}: its tables are in DataJoint 2.x's layout; layout='0.14' "
+                    "is for new schemas and for schemas datajoint 0.14 declared"
+                )
+            self._create_hidden(legacy.log_table(name))
+            self.layout = legacy.LAYOUT
         self.connection.schemas[name] = self
         graphs.invalidate(self.connection)
 
@@ -77,6 +95,9 @@ class Schema:
     def reload(self) -> None:
         """Read the catalog (tables, columns, keys) and ``~lineage`` from the server again."""
         self.tables = self.connection.dialect.load_catalog(self.connection, self.name)
+        if legacy.detect(self.tables):
+            self.tables = legacy.read_catalog(self.name, self.tables)
+            self.layout = legacy.LAYOUT
         self.lineage = {}
         self.has_lineage = "~lineage" in self.tables
         if self.has_lineage:
@@ -162,6 +183,8 @@ class Schema:
         try:
             known = {n: c for s in self.connection.schemas.values() for n, c in s.classes.items()}
             table_def, lineage = declare(cls, self.name, self._parent(cls), known)
+            if self.layout == legacy.LAYOUT:
+                table_def = legacy.adapt(table_def)
         except _DE as exc:
             if "cannot resolve an annotation" in str(exc):
                 missing = getattr(exc.__cause__, "name", None)
@@ -211,8 +234,15 @@ class Schema:
         if not self.has_lineage:
             conn.query(dialect.lineage_table(self.name))
             self.has_lineage = True
+        if self.layout == legacy.LAYOUT:
+            for fk in table_def.foreign_keys:
+                if fk.parent_table.startswith(legacy.EXTERNAL_PREFIX) and fk.parent_table not in self.tables:
+                    store = fk.parent_table.removeprefix(legacy.EXTERNAL_PREFIX)
+                    self._create_hidden(legacy.external_table(self.name, store))
         for sql in dialect.create_table(table_def):
             conn.query(sql)
+        if self.layout == legacy.LAYOUT:
+            legacy.log_event(conn, self.name, f"Declared {dialect.table(self.name, table_def.name)}")
         if lineage:
             rows = [(table_def.name, attr, origin) for attr, origin in lineage.items()]
             with conn.transaction():
@@ -228,6 +258,12 @@ class Schema:
         self.lineage[table_def.name] = dict(lineage)
         self.tables[table_def.name] = table_def
         log.info("created table %s.%s", self.name, table_def.name)
+
+    def _create_hidden(self, table_def: TableDef) -> None:
+        """Create one of the schema's hidden tables (``~log``, ``~external_<store>``, ...)."""
+        for sql in self.connection.dialect.create_table(table_def):
+            self.connection.query(sql)
+        self.tables[table_def.name] = table_def
 
     # -- reading --------------------------------------------------------------------
 

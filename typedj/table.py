@@ -23,9 +23,11 @@ from .errors import (
     DuplicateError,
     IntegrityError,
     NotDeclaredError,
+    Problem,
     QueryError,
     TypedjError,
     UnknownAttributeError,
+    ValidationError,
 )
 from .heading import Heading, TableDef
 from .parents import missing_parents
@@ -34,7 +36,7 @@ from .query.expression import Query, TableNode
 from .types import MISSING, AttrSpec, Link, LinkSpec, Ref, _SqlLiteral
 from .types import Attr as Attr
 from .types import External as External
-from .validation import Validator
+from .validation import Validator, oversized
 
 if TYPE_CHECKING:
     import numpy as np
@@ -571,6 +573,8 @@ def insert(
             groups.setdefault(tuple(row), []).append(row)
     conn = cls._schema.connection
     ctx = codecs.Context(table_def.schema, table_def.name, conn)
+    limit = conn.dialect.size_limit(conn)
+    too_big: list[Problem] = []
     statements = []
     for present, members in groups.items():
         columns = tuple(n for n in heading.all_names if n in present)
@@ -585,22 +589,31 @@ def insert(
                 if encode is not None:
                     matrix[i] = tuple(encode(list(matrix[i])))
             params = list(zip(*matrix, strict=True))
+        if limit is not None:
+            positions = None if len(groups) == 1 else [_position(valid, m) for m in members]
+            too_big += oversized(columns, params, limit, positions)
         sql = conn.dialect.insert(
             table_def.schema, table_def.name, columns, skip_duplicates=skip_duplicates, replace=replace
         )
         statements.append((sql, params))
+    if too_big:
+        raise ValidationError(cls.__name__, sorted(too_big, key=lambda p: p.row))
     try:
         with conn.transaction():
             for sql, params in statements:
                 conn.executemany(sql, params)
-    except DuplicateError as exc:
-        raise DuplicateError(f"{cls.__name__}: {exc}", table=table_def.name, sql=exc.sql,
-                             server_message=exc.server_message, code=exc.code) from exc
     except IntegrityError as exc:
-        missing = missing_parents(conn, table_def, valid, _encode_column(heading, ctx))
-        because = ("refers to missing parent rows:\n  " + "\n  ".join(missing)) if missing else str(exc)
-        raise IntegrityError(f"{cls.__name__}: {because}", table=table_def.name, sql=exc.sql,
-                             server_message=exc.server_message, code=exc.code) from exc
+        duplicate = isinstance(exc, DuplicateError)
+        missing = [] if duplicate else missing_parents(conn, table_def, valid, _encode_column(heading, ctx))
+        if missing:
+            raise IntegrityError(
+                f"{cls.__name__}: refers to missing parent rows:\n  " + "\n  ".join(missing),
+                table=table_def.name, sql=exc.sql, server_message=exc.server_message, code=exc.code,
+            ) from exc
+        hint = "; pass skip_duplicates=True to skip rows already present" if duplicate else ""
+        exc.args = (f"{cls.__name__}: {exc}{hint}", *exc.args[1:])
+        exc.table = exc.table or table_def.name
+        raise
     return len(valid)
 
 
@@ -610,6 +623,10 @@ def _encode_column(heading: Heading, ctx: codecs.Context) -> Callable[[str, list
         return list(fn(values)) if fn is not None else values
 
     return encode
+
+
+def _position(rows: list[dict[str, Any]], row: dict[str, Any]) -> int:
+    return next(i for i, r in enumerate(rows) if r is row)
 
 
 def update1(cls: type[Table], row: Mapping[str, Any] | Table) -> None:
@@ -671,7 +688,11 @@ def _class_name(table: str) -> str:
 
 def describe(cls: type[Table]) -> str:
     """DataJoint's definition text of a table, as datajoint-python would print it."""
-    table_def = cls._def
+    return definition(cls._def)
+
+
+def definition(table_def: TableDef) -> str:
+    """DataJoint's definition text of a table read from the catalog (no class needed)."""
     lines = [f"# {table_def.comment}"] if table_def.comment else []
     fk_of = {col: fk for fk in reversed(table_def.foreign_keys) for col in fk.attr_map}
     done: set[int] = set()

@@ -7,6 +7,7 @@ costs one trip into pydantic's core, and every problem of every row is reported 
 from __future__ import annotations
 
 import math
+import reprlib
 import typing
 from collections.abc import Sequence
 from datetime import date, datetime, time
@@ -39,7 +40,9 @@ def python_type(attr: Attribute) -> Any:
         bounds = int_range(attr.sql_type) or (None, None)
         return Annotated[int, pydantic.Field(ge=bounds[0], le=bounds[1], strict=False)]
     if kind == "float":
-        return Annotated[float, pydantic.Field(allow_inf_nan=attr.nullable)]
+        if attr.sql_type.lower().startswith("float"):
+            return Annotated[float, pydantic.Field(allow_inf_nan=False, ge=-FLOAT32_MAX, le=FLOAT32_MAX)]
+        return Annotated[float, pydantic.Field(allow_inf_nan=False)]
     if kind == "decimal":
         digits = [int(x) for x in attr.sql_type[attr.sql_type.index("(") + 1 : -1].split(",")]
         return Annotated[Decimal, pydantic.Field(max_digits=digits[0], decimal_places=digits[1])]
@@ -49,7 +52,11 @@ def python_type(attr: Attribute) -> Any:
     if kind == "enum":
         return Literal[enum_values(attr.type_name)]
     if kind == "json":
-        return pydantic.JsonValue
+        return Annotated[pydantic.JsonValue, pydantic.BeforeValidator(_storable_json)]
+    if kind == "datetime":
+        return Annotated[datetime, pydantic.AfterValidator(_naive)]
+    if kind == "time":
+        return Annotated[time, pydantic.AfterValidator(_naive)]
     if kind == "blob" or kind == "external":
         return _instance_of(attr.python_type)
     if kind == "attach":
@@ -61,14 +68,53 @@ def python_type(attr: Attribute) -> Any:
     return Any
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest finite float32; MySQL refuses a ``float`` beyond it."""
+
+JSON_MAX_DEPTH = 31
+"""The deepest nesting of arrays and objects a json attribute takes: MariaDB refuses 32."""
+
+
+def _naive(value: datetime | time) -> datetime | time:
+    """Refuse aware values: the column stores wall-clock time without an offset, which
+    MySQL drops silently and SQLite keeps, so one rule (naive only) serves both."""
+    if value.tzinfo is not None:
+        raise ValueError(
+            "a naive value (no time zone); convert first, e.g. "
+            "value.astimezone(zone).replace(tzinfo=None)"
+        )
+    return value
+
+
+def _storable_json(value: Any) -> Any:
+    """Refuse what no backend stores as JSON (NaN, infinities) or nests deeper than
+    ``JSON_MAX_DEPTH``; walks without recursion so any depth is refused, not crashed on."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            if depth >= JSON_MAX_DEPTH:
+                raise ValueError(f"JSON nested at most {JSON_MAX_DEPTH} levels deep")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("JSON numbers are finite (no NaN or infinity)")
+    return value
+
+
 def _store_path(value: Any) -> Any:
     """A path within a store: relative, ``/``-separated, no ``..`` segments."""
     if isinstance(value, PurePath):
         value = value.as_posix()
     if isinstance(value, str):
         parts = value.replace("\\", "/").strip("/").split("/")
-        if not value.strip("/") or ".." in parts:
+        if not value.strip("/") or ".." in parts or "\0" in value:
             raise ValueError("a path within the store, such as 'subject1/session2/data.bin'")
+        if value.startswith(("/", "\\")) or (len(value) > 1 and value[1] == ":"):
+            raise ValueError(
+                "a path within the store, relative to its location (such as "
+                "'subject1/session2/data.bin'), not an absolute path"
+            )
         return "/".join(p for p in parts if p and p != ".")
     return value
 
@@ -81,6 +127,11 @@ def _instance_of(declared: Any) -> Any:
         instance_of: Any = pydantic.InstanceOf
         return instance_of[origin]
     return Any
+
+
+_short = reprlib.Repr()
+_short.maxlevel, _short.maxstring, _short.maxother, _short.maxlist, _short.maxdict = 3, 80, 80, 8, 8
+"""Shows a refused value bounded in depth and length: the value may be deep or huge."""
 
 
 def _describe(attr: Attribute) -> str:
@@ -136,7 +187,48 @@ class Validator:
                 message = f"unknown attribute; {self.table} has {self.heading.names}"
             else:
                 expected = f"expected {_describe(attr)}: " if attr else ""
-                message = f"{expected}{err['msg']}, got {err.get('input')!r}"
+                message = f"{expected}{err['msg']}, got {_short.repr(err.get('input'))}"
             problems.append(Problem(row=row, attribute=name, message=message, value=err.get("input")))
         problems.sort(key=lambda p: (p.row, p.attribute or ""))
         return problems
+
+
+_ESCAPED = (b"\0", b"\\", b"\n", b"\r", b"\x1a", b"'", b'"')
+_ROW_OVERHEAD = 1024
+"""Bytes of a statement besides its values (verb, names, quotes), with room to spare."""
+
+
+def _sent_size(value: Any) -> int:
+    """Bytes ``value`` takes in a MySQL statement: escaped characters count twice."""
+    if isinstance(value, str):
+        value = value.encode("utf-8", "surrogatepass")
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        return len(data) + sum(data.count(c) for c in _ESCAPED)
+    return 0
+
+
+def oversized(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], limit: tuple[int, bool],
+    positions: Sequence[int] | None = None,
+) -> list[Problem]:
+    """Refuse encoded rows the server would refuse for size (MySQL's ``max_allowed_packet``
+    bounds a row's statement; SQLite's length limit bounds each value)."""
+    most, per_row = limit
+    budget = most - _ROW_OVERHEAD if per_row else most
+    problems = []
+    for i, row in enumerate(rows):
+        sizes = [len(v) if isinstance(v, str | bytes | bytearray | memoryview) else 0 for v in row]
+        if sum(sizes) * (2 if per_row else 1) <= budget:
+            continue  # the common case: no exact count needed
+        exact = [_sent_size(v) for v in row] if per_row else sizes
+        over = sum(exact) > budget if per_row else max(exact) > budget
+        if over:
+            biggest = max(range(len(row)), key=lambda k: exact[k])
+            where = "the server's max_allowed_packet" if per_row else "the database's length limit"
+            problems.append(Problem(
+                row=positions[i] if positions is not None else i, attribute=columns[biggest],
+                message=f"{exact[biggest]:,} bytes exceed {where} ({most:,} bytes); "
+                "keep large values in an object store (External)",
+            ))
+    return problems

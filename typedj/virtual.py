@@ -1,11 +1,31 @@
-"""Virtual modules: the classes ``typedj codegen`` would write, built in memory."""
+"""Virtual modules: the classes ``typedj codegen`` would write, built in memory.
+
+The classes are made directly from ``codegen.describe``'s description (``type()`` with
+annotations built as objects); no source is generated and executed, so nothing read
+from the catalog can run.
+"""
 
 from __future__ import annotations
 
 import types
+from typing import Any
 
 from .backend.connection import Connection, connect
-from .codegen import generate
+from .codegen import (
+    Call,
+    ClassSpec,
+    Expr,
+    Lit,
+    ModuleSpec,
+    Name,
+    Optional,
+    Sub,
+    TableClass,
+    _objects,
+    describe,
+    render,
+)
+from .errors import DeclarationError
 
 
 def virtual_module(
@@ -15,14 +35,92 @@ def virtual_module(
 
     For quick access without a file: ``lab = tj.virtual_module("lab", "lab_db")``, then
     ``lab.Subject.fetch()``. The classes are bound to the tables as they are (nothing is
-    created); ``module.schema`` is their ``Schema``; ``module.__source__`` the code that
-    made them, the same ``typedj codegen`` writes.
+    created); ``module.schema`` is their ``Schema``; ``module.__source__`` the source
+    ``typedj codegen`` writes for them (for reading: it is not what made them).
     """
     conn = connection or connect()
-    source = generate(schema_name, connection=conn, virtual=True)
-    module = types.ModuleType(module_name, f"Tables of schema {schema_name!r} (virtual module)")
-    module.__dict__["__connection__"] = conn
-    module.__dict__["__source__"] = source
-    code = compile(source, f"<virtual module {module_name}: {schema_name}>", "exec", dont_inherit=True)
-    exec(code, module.__dict__)
-    return module
+    return _Builder(conn, {}).module(module_name, schema_name)
+
+
+class _Builder:
+    """Builds the virtual modules of a schema and of the schemas it references (once each)."""
+
+    def __init__(self, connection: Connection, modules: dict[str, types.ModuleType | None]):
+        self.connection = connection
+        self.modules = modules
+        self.objects = _objects()
+
+    def module(self, module_name: str, schema_name: str) -> types.ModuleType:
+        from .schema import Schema
+
+        self.modules[schema_name] = None
+        spec = describe(schema_name, connection=self.connection)
+        for other in spec.others:
+            if other not in self.modules:
+                self.module(other, other)
+            elif self.modules[other] is None:
+                raise DeclarationError(f"schemas {schema_name!r} and {other!r} reference each other")
+        module = types.ModuleType(module_name, f"Tables of schema {schema_name!r} (virtual module)")
+        schema = Schema(schema_name, connection=self.connection, create_schema=False,
+                        create_tables=False, allow_drift=True)
+        classes: dict[str, type] = {}
+        masters = [self._make(c, module_name, classes, c.name) for c in spec.classes]
+        for c in spec.classes:
+            self._annotate(c, spec, classes)
+        for cls in masters:
+            module.__dict__[cls.__name__] = schema(cls)
+        module.__dict__["schema"] = schema
+        module.__dict__["__source__"] = render(spec)
+        self.modules[schema_name] = module
+        return module
+
+    def _make(self, spec: ClassSpec, module_name: str, classes: dict[str, type], qualname: str) -> type:
+        namespace: dict[str, Any] = {"__module__": module_name, "__qualname__": qualname,
+                                     "__doc__": spec.doc or None}
+        for f in spec.fields:
+            if f.value is not None:
+                namespace[f.name] = self._value(f.value)
+        if spec.indexes:
+            namespace["indexes"] = [self._value(i) for i in spec.indexes]
+        if spec.contents is not None:
+            namespace["contents"] = spec.contents
+        for part in spec.parts:
+            namespace[part.name] = self._make(part, module_name, classes, f"{qualname}.{part.name}")
+        tier = self.objects[spec.tier]
+        cls: type = type(tier)(spec.name, (tier,), namespace)
+        classes[spec.table] = cls
+        return cls
+
+    def _annotate(self, spec: ClassSpec, module: ModuleSpec, classes: dict[str, type]) -> None:
+        cls = classes[spec.table]
+        cls.__annotations__ = {f.name: self._value(f.annotation, classes, module) for f in spec.fields}
+        for part in spec.parts:
+            self._annotate(part, module, classes)
+
+    def _value(
+        self, e: Expr, classes: dict[str, type] | None = None, module: ModuleSpec | None = None
+    ) -> Any:
+        if isinstance(e, Name):
+            return self.objects[e.name]
+        if isinstance(e, Lit):
+            return e.value
+        if isinstance(e, Optional):
+            return self._value(e.inner, classes, module) | None
+        if isinstance(e, Sub):
+            head = self._value(e.head, classes, module)
+            args = tuple(self._value(a, classes, module) for a in e.args)
+            return head[args if len(args) > 1 else args[0]]
+        if isinstance(e, Call):
+            return self._value(e.head)(*(self._value(a) for a in e.args),
+                                       **{k: self._value(v) for k, v in e.kwargs})
+        assert isinstance(e, TableClass) and classes is not None and module is not None
+        if e.schema == module.schema:
+            return classes[e.table]
+        other = self.modules[e.schema]
+        assert other is not None
+        from .codegen import class_path
+
+        target: Any = other
+        for part in class_path(e.table).split("."):
+            target = getattr(target, part)
+        return target

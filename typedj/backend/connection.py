@@ -7,6 +7,7 @@ transaction on a new connection would silently lose its first half.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -33,6 +34,7 @@ from ..errors import (
     UnreachableError,
 )
 from .dialect import Dialect
+from .stream import Stream
 
 log = logging.getLogger("typedj")
 
@@ -53,6 +55,7 @@ class Connection:
         self._depth = 0
         self._broken = False
         self._lock = threading.RLock()
+        self._streams: list[Stream] = []
         self.schemas: dict[str, Any] = {}
         """Schemas loaded through this connection, by name (for cascades and graphs)."""
 
@@ -65,6 +68,7 @@ class Connection:
         if self._raw is None or self._pid != os.getpid():
             self._raw = None
             self._depth = 0
+            self._streams = []
             try:
                 self._raw = self._factory(self.url)
             except Exception as exc:
@@ -73,6 +77,7 @@ class Connection:
         return self._raw
 
     def close(self) -> None:
+        """Closes the connection to the server; further use reconnects."""
         if self._raw is not None and self._pid == os.getpid():
             with contextlib.suppress(Exception):  # closing a dead connection may fail
                 self._raw.close()
@@ -80,14 +85,31 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
+        """Whether a transaction is open on this connection."""
         return self._depth > 0 and self._pid == os.getpid()
 
     @property
     def connection_id(self) -> int:
+        """The server's id of this session (MySQL ``CONNECTION_ID()``, the process id on SQLite)."""
         return int(self.query(self.dialect_connection_id_sql()).fetchone()[0])
 
     def dialect_connection_id_sql(self) -> str:
+        """The SQL that asks the server for this session's id."""
         return "SELECT CONNECTION_ID()"  # on SQLite a function giving the process id
+
+    def stream(self, sql: str, params: Sequence[Any] | None = None) -> Stream:
+        """Run one query whose rows are read in batches (see ``backend.stream``)."""
+        with self._lock:
+            cursor = self.query(sql, params, stream=True)
+            reader: Any = None
+            if hasattr(self, "_stream_cursor_class"):
+                from .mysql_rows import read_columns as reader
+            return Stream(self, cursor, reader, sql)
+
+    def _settle_streams(self) -> None:
+        """Let open streams read their remaining rows before this session sends a statement."""
+        for stream in list(self._streams):
+            stream.buffer_rest()
 
     def query(self, sql: str, params: Sequence[Any] | None = None, *, stream: bool = False) -> Any:
         """Run one statement with bound parameters; returns the cursor."""
@@ -96,6 +118,7 @@ class Connection:
         return self._run(sql, lambda cur: cur.execute(sql, params), stream=stream)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        """Runs one statement once per parameter row, in a single round trip where the driver allows."""
         return self._run(sql, lambda cur: cur.executemany(sql, rows))
 
     def _cursor(self, stream: bool) -> Any:
@@ -106,6 +129,8 @@ class Connection:
 
     def _run(self, sql: str, action: Callable[[Any], Any], *, stream: bool = False) -> Any:
         with self._lock:
+            if self._streams:
+                self._settle_streams()
             for attempt in (0, 1):
                 cur = self._cursor(stream)
                 try:
@@ -173,6 +198,7 @@ class Connection:
                 self._depth = 0
                 if not self._broken:
                     try:
+                        self._settle_streams()
                         self.raw.rollback()
                     except Exception:
                         self.close()
@@ -182,6 +208,7 @@ class Connection:
             if self._broken:
                 self._broken = False
                 raise ConnectionLostError("the database connection was lost inside a transaction")
+            self._settle_streams()
             try:
                 self.raw.commit()
             except Exception as exc:
@@ -199,7 +226,9 @@ class Connection:
         self.query(self.dialect.begin_transaction)
 
     def cancel_transaction(self) -> None:
+        """Rolls back the open transaction, if any."""
         if self.in_transaction:
+            self._settle_streams()
             try:
                 self.raw.rollback()
             except Exception as exc:
@@ -315,6 +344,15 @@ register_error_translator(_mysql_errors)
 _connections: dict[tuple[str, int], Connection] = {}
 
 
+@atexit.register
+def _close_all() -> None:
+    """Close this process's connections at exit, so SQLite folds its write-ahead log back
+    into the database file and removes ``-wal`` and ``-shm``."""
+    for (_, pid), conn in list(_connections.items()):
+        if pid == os.getpid():
+            conn.close()
+
+
 def connect(url: str | DatabaseURL | None = None) -> Connection:
     """A connection for ``url`` (default: the configured one), shared within a process."""
     if url is None:
@@ -352,9 +390,13 @@ def _open(url: DatabaseURL) -> Connection:
 _announced: set[str] = set()
 
 
+DEFAULT_FILE = "typedj.db"
+"""The embedded database used when nothing is configured, in the working directory."""
+
+
 def default_url() -> DatabaseURL:
     """Used when nothing is configured: the embedded database ``typedj.db`` in the working directory."""
-    path = os.path.join(os.getcwd(), "typedj.db")
+    path = os.path.join(os.getcwd(), DEFAULT_FILE)
     if path not in _announced:
         _announced.add(path)
         log.warning(

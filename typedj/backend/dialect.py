@@ -98,6 +98,11 @@ class Dialect(ABC):
         """Makes fetched values of ``attr`` what the MySQL driver returns (date, Decimal, ...)."""
         return None
 
+    def size_limit(self, conn: Connection) -> tuple[int, bool] | None:
+        """The most bytes the server takes, and whether that bounds a whole row (one
+        statement, as MySQL's packet) or each value (as SQLite's length limit)."""
+        return None
+
     def update(self, schema: str, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
         sets = ", ".join(f"{self.quote(c)} = {self.placeholder}" for c in columns)
         where = " AND ".join(f"{self.quote(c)} = {self.placeholder}" for c in key)

@@ -10,7 +10,7 @@ import pymysql
 import pymysql.converters
 
 from ..config import DatabaseURL
-from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment
+from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment, unescape_string
 from ..types import CURRENT_TIMESTAMP, MISSING
 from .dialect import Dialect
 
@@ -35,6 +35,13 @@ class MySQLDialect(Dialect):
 
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
+
+    def size_limit(self, conn: Connection) -> tuple[int, bool] | None:
+        raw = conn.raw
+        limit = getattr(raw, "_typedj_packet", None)
+        if limit is None:
+            limit = raw._typedj_packet = int(conn.query("SELECT @@max_allowed_packet").fetchone()[0])
+        return limit, True
 
     def sql_text(self, text: str) -> str:
         return text.replace("%", "%%")
@@ -218,8 +225,9 @@ def _parse_default(text: Any) -> Any:
     if text.lower().startswith("current_timestamp"):
         return CURRENT_TIMESTAMP
     if len(text) >= 2 and text[0] == text[-1] == "'":
-        return text[1:-1].replace("''", "'").replace("\\\\", "\\")
+        return unescape_string(text[1:-1])
     return text
+
 
 
 def connect_mysql(url: DatabaseURL) -> Any:

@@ -300,6 +300,9 @@ class SQLiteDialect(Dialect):
             return f"{lhs} IN ({', '.join([row] * count)})"
         return f"{lhs} IN (VALUES {', '.join([row] * count)})"
 
+    def size_limit(self, conn: Connection) -> tuple[int, bool] | None:
+        return int(conn.raw.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)), False
+
     def decoder(self, attr: Attribute) -> ColumnFn | None:
         kind = attr.kind
         if kind == "date":

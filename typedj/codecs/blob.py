@@ -32,6 +32,8 @@ from typing import Any, Final, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from ..config import config
+
 __all__ = ["BlobError", "MatCell", "MatStruct", "StructElement", "pack", "unpack"]
 
 ObjectArray: TypeAlias = npt.NDArray[np.object_]
@@ -227,6 +229,11 @@ def _decompress(mv: memoryview) -> bytes:
     (size,) = _U64.unpack_from(mv, 6)
     if size > _MAX_DECLARED:
         raise BlobError(f"corrupt compressed blob: implausible uncompressed size {size} at byte 6")
+    if size > config.blob_limit:
+        raise BlobError(
+            f"compressed blob declares {size:,} bytes uncompressed at byte 6, more than "
+            f"tj.config.blob_limit ({config.blob_limit:,}); not inflated (raise the limit to read it)"
+        )
     inflater = zlib.decompressobj()
     try:
         out = inflater.decompress(mv[14:], size + 1)

@@ -145,7 +145,9 @@ def _extract(payload: bytes) -> Path:
     same file name never overwrite each other and a repeated fetch rewrites nothing.
     """
     cut = payload.index(b"\0")
-    name = Path(payload[:cut].decode("utf-8")).name or "attachment"
+    name = Path(payload[:cut].decode("utf-8", "replace").replace("\\", "/")).name
+    if name in {"", ".", ".."}:
+        name = "attachment"
     content = memoryview(payload)[cut + 1 :]
     folder = download_folder() / hashing.digest(payload, "blake3")[:20]
     dest = folder / name
@@ -267,13 +269,13 @@ class _Filepath:
                     "hash": address, "algorithm": spec.hash,
                 }
 
-            links = run_all(link, present)
+            links = _all_or_refused(ctx, attr, link, present, "cannot link")
             problems = [(i, r) for i, r in zip(present, links, strict=True) if isinstance(r, str)]
             if problems:
                 raise _refused(ctx, attr, problems)
             out: Column = [None] * len(values)
             for i, ref in zip(present, links, strict=True):
-                out[i] = _dumps(ref)  # type: ignore[arg-type]
+                out[i] = _dumps(ref)
             return out
 
         return column

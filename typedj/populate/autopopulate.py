@@ -66,6 +66,7 @@ class PopulateResult:
 
     @property
     def success_count(self) -> int:
+        """How many keys were made."""
         return len(self.succeeded)
 
     @property
@@ -80,6 +81,7 @@ class PopulateResult:
         return getattr(self, name)
 
     def merge(self, other: PopulateResult) -> None:
+        """The result of two runs together (for workers that report separately)."""
         self.succeeded += other.succeeded
         self.failed += other.failed
         self.skipped += other.skipped

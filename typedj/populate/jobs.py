@@ -197,10 +197,12 @@ class Jobs:
 
     @property
     def pending(self) -> Query[dict[str, Any]]:
+        """The jobs waiting for a worker."""
         return self._status("pending")
 
     @property
     def reserved(self) -> Query[dict[str, Any]]:
+        """The jobs a worker is running now."""
         return self._status("reserved")
 
     @property
@@ -210,10 +212,12 @@ class Jobs:
 
     @property
     def ignored(self) -> Query[dict[str, Any]]:
+        """The jobs marked to be skipped."""
         return self._status("ignore")
 
     @property
     def completed(self) -> Query[dict[str, Any]]:
+        """The jobs kept as completed (when completed jobs are kept)."""
         return self._status("success")
 
     def progress(self) -> dict[str, int]:

@@ -25,7 +25,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -194,8 +194,7 @@ def populate(
     if not keys:
         return PopulateResult()
     if executor is None and processes == 1:
-        bar = _bar(display_progress, len(keys), cls.__name__)
-        with bar if bar is not None else nullcontext():
+        with _progress(display_progress, len(keys), cls.__name__) as bar:
             result = run_keys(
                 cls, keys, key_names=key_names, jobs=jobs, suppress_errors=suppress_errors,
                 keep_completed=keep_completed, on_key=bar.update if bar is not None else None,
@@ -209,12 +208,18 @@ def populate(
                      processes, executor, display_progress)
 
 
-def _bar(show: bool, total: int, name: str) -> Any:
+@contextmanager
+def _progress(show: bool, total: int, name: str) -> Iterator[Any]:
+    """A progress bar, or ``None``; meanwhile log lines print above the bar, not through it."""
     if not show:
-        return None
+        yield None
+        return
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
-    return tqdm(total=total, desc=name)
+    loggers = [logging.root, *([log] if log.handlers else [])]
+    with tqdm(total=total, desc=name) as bar, logging_redirect_tqdm(loggers=loggers):
+        yield bar
 
 
 # -- in other processes -------------------------------------------------------------------
@@ -327,22 +332,20 @@ def _parallel(
     )
     futures: dict[Future[PopulateResult], int] = {}
     result = PopulateResult()
-    bar = _bar(display_progress, len(keys), cls.__name__)
-    try:
-        with interruptible():
-            _collect(pool, base, keys, width, futures, result, bar, suppress_errors)
-    except (KeyboardInterrupt, SystemExit):
-        for other in futures:
-            other.cancel()
-        if own:
-            _terminate(pool)
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
-        _local.pop(token, None)
+    with _progress(display_progress, len(keys), cls.__name__) as bar:
+        try:
+            with interruptible():
+                _collect(pool, base, keys, width, futures, result, bar, suppress_errors)
+        except (KeyboardInterrupt, SystemExit):
+            for other in futures:
+                other.cancel()
+            if own:
+                _terminate(pool)
+            raise
+        finally:
+            if own:
+                pool.shutdown(wait=True, cancel_futures=True)
+            _local.pop(token, None)
     if result.failed and not suppress_errors:
         first = result.failed[0]
         raise PopulateError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from ..errors import QueryError, UnknownAttributeError
@@ -403,10 +404,19 @@ def _named_columns(heading: Heading, named: dict[str, Any], operation: str) -> l
                         core=False,
                         nullable=True,
                         expression=source,
+                        python_type=Decimal if _reads_decimals(heading, text) else None,
                     ),
                 )
             )
     return out
+
+
+def _reads_decimals(heading: Heading, expression: str) -> bool:
+    """Whether a computed attribute reads a decimal attribute: only then is its value a
+    ``Decimal``. Elsewhere MySQL's exact results (``avg`` and ``sum`` of integers) come back
+    as ``float`` and ``int``, as on SQLite, so numeric columns stay numeric in DataFrames."""
+    words = re.findall(r"[A-Za-z_]\w*", expression)
+    return any(word in heading and heading[word].kind == "decimal" for word in words)
 
 
 class Query(Generic[R]):
@@ -422,14 +432,17 @@ class Query(Generic[R]):
 
     @property
     def heading(self) -> Heading:
+        """The query's attributes: names, types, keys, lineage."""
         return self._node.heading
 
     @property
     def primary_key(self) -> list[str]:
+        """The names of the query's primary-key attributes."""
         return self._node.heading.primary_key
 
     @property
     def connection(self) -> Connection:
+        """The connection the query runs on."""
         return self._node.connection
 
     def compile(self) -> tuple[str, list[Any]]:

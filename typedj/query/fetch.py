@@ -8,17 +8,23 @@ done per value beyond what the driver itself does.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import html
 import json
 import re
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import codecs
 from ..backend.connection import register_error_translator
 from ..codecs.core import DecodeError
 from ..errors import FetchError, QueryError, TypedjError, UnknownAttributeError
 from ..heading import Attribute
+from ..optional import require
 from .compiler import Compiler
 from .condition import order_terms
 
@@ -29,6 +35,48 @@ if TYPE_CHECKING:
     from .expression import Query
 
 _BATCH = 4096
+F = TypeVar("F", bound=Callable[..., Any])
+
+_gc_lock = threading.Lock()
+_gc_holders = 0
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a result is built.
+
+    Building a result allocates millions of tracked containers (rows, dicts, instances)
+    and no reference cycles; with the collector on, every so many allocations it walks
+    all live objects (the growing result included), so the cost per row grows with the
+    result. Paused, the cost per row is flat. Nested and concurrent fetches share one
+    pause; a collector the caller disabled stays disabled.
+    """
+    global _gc_holders
+    with _gc_lock:
+        if _gc_holders == 0 and not gc.isenabled():
+            paused = False
+        else:
+            paused = True
+            _gc_holders += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            with _gc_lock:
+                _gc_holders -= 1
+                if _gc_holders == 0:
+                    gc.enable()
+
+
+def _materializing(fn: F) -> F:
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with _collector_paused():
+            return fn(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
 _UNKNOWN_COLUMN = re.compile(r"Unknown column '(?:[^']*\.)?([^'.]+)'|no such column: (?:\S*\.)?(\w+)")
 
 
@@ -83,12 +131,24 @@ def _decoders(query: Query[Any], names: Sequence[str]) -> list[tuple[int, Attrib
     for i, name in enumerate(names):
         attr = query.heading[name]
         fn = codecs.decoder(attr, ctx)
+        if attr.type_name == "expression" and attr.python_type is not Decimal:
+            fn = _plain_numbers
         driver = dialect.decoder(attr)
         if driver is not None:
             fn = driver if fn is None else _chain(driver, fn)
         if fn is not None:
             out.append((i, attr, fn))
     return out
+
+
+def _plain_numbers(column: list[Any]) -> list[Any]:
+    """Exact server results of a computed attribute as ``int`` or ``float`` (see ``_reads_decimals``)."""
+    return [_plain_number(v) if type(v) is Decimal else v for v in column]
+
+
+def _plain_number(value: Decimal) -> int | float:
+    exponent = value.as_tuple().exponent
+    return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
 
 
 def _chain(first: Any, then: Any) -> Any:
@@ -170,6 +230,7 @@ def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
     return [names[i] for i in keep], [data[i] for i in keep]
 
 
+@_materializing
 def to_dicts(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
     names, data = _visible(*columns(query, **options))
     return [dict(zip(names, r, strict=True)) for r in zip(*data, strict=True)] if data else []
@@ -185,6 +246,7 @@ def _instances(cls: type, names: list[str], data: list[Any]) -> list[Any]:
     return out
 
 
+@_materializing
 def fetch(query: Query[Any], attributes: Sequence[str], **options: Any) -> Any:
     if attributes:
         _check_names(query, [a for a in attributes if a != "KEY"])
@@ -218,6 +280,7 @@ def fetch1(query: Query[Any], attributes: Sequence[str]) -> Any:
     return {n: col[0] for n, col in zip(names, data, strict=True)}
 
 
+@_materializing
 def keys(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
     names, data = _visible(*columns(query, query.primary_key, **options))
     if not names:
@@ -245,42 +308,28 @@ def exists(query: Query[Any]) -> bool:
 
 
 def iterate(query: Query[Any]) -> Iterator[Any]:
-    """Stream rows from the server in batches instead of holding the whole result."""
+    """Stream rows from the server in batches instead of holding the whole result.
+
+    Every row is yielded even when the loop body runs statements on the same connection
+    (the stream then buffers its remainder first; see ``backend.stream``).
+    """
     sql, params, names = statement(query)
-    conn = query.connection
-    cursor = conn.query(sql, params, stream=True)
-    reader: Any = None
-    if conn.dialect.name == "mysql":
-        from ..backend.mysql_rows import read_columns as reader
-    started = False
+    stream = query.connection.stream(sql, params)
     try:
         while True:
-            with conn.reading(sql):
-                if reader is not None:
-                    raw = reader(cursor, _BATCH)
-                    if raw is None and not started:
-                        reader = None  # not a result the fast reader understands
-                        continue
-                    if raw is None or not raw[0]:
-                        return
-                    started = True
-                else:
-                    batch = cursor.fetchmany(_BATCH)
-                    if not batch:
-                        return
-            if reader is not None:
+            with _collector_paused():
+                raw = stream.next_batch(_BATCH)
+                if raw is None:
+                    return
                 data = _decode_columns(query, names, list(raw))
-            else:
-                data = _columns(query, names, batch)
-            if query._row_class is not None:
-                yield from _instances(query._row_class, names, data)
-            else:
-                visible, cols = _visible(names, data)
-                for r in zip(*cols, strict=True):
-                    yield dict(zip(visible, r, strict=True))
+                if query._row_class is not None:
+                    rows = _instances(query._row_class, names, data)
+                else:
+                    visible, cols = _visible(names, data)
+                    rows = [dict(zip(visible, r, strict=True)) for r in zip(*cols, strict=True)]
+            yield from rows
     finally:
-        with conn.reading(sql):
-            cursor.close()
+        stream.close()
 
 
 _NUMPY_KINDS = {"int": "int64", "float": "float64", "bool": "bool"}
@@ -294,13 +343,15 @@ def _array(attr: Attribute, values: list[Any]) -> np.ndarray:
     if attr.type_name == "expression":
         kind = _inferred_kind(values)
     dtype = _NUMPY_KINDS.get(kind)
+    if dtype == "int64" and attr.sql_type.lower().startswith("bigint unsigned"):
+        dtype = "uint64"
     if dtype is not None:
         try:
             if dtype == "float64":
                 return np.array(values, dtype=np.float64)  # None becomes NaN
             if not attr.nullable or None not in values:
                 return np.array(values, dtype=dtype)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass
     out = np.empty(len(values), dtype=object)
     out[:] = values
@@ -317,6 +368,7 @@ def _inferred_kind(values: list[Any]) -> str:
     return "object"
 
 
+@_materializing
 def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
     import numpy as np
 
@@ -329,8 +381,9 @@ def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
     return out
 
 
+@_materializing
 def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
-    import pandas as pd
+    pd = require("pandas", extra="pandas", feature="to_pandas()")
 
     names, data = _visible(*columns(query, **options))
     frame = pd.DataFrame(
@@ -341,11 +394,9 @@ def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
     return frame.set_index(key) if key else frame
 
 
+@_materializing
 def to_arrow(query: Query[Any], **options: Any) -> Any:
-    try:
-        import pyarrow as pa
-    except ImportError as exc:  # pragma: no cover - pyarrow is a test dependency
-        raise QueryError("to_arrow() needs pyarrow: pip install pyarrow") from exc
+    pa = require("pyarrow", extra="arrow", feature="to_arrow()")
     names, data = _visible(*columns(query, **options))
     arrays = {}
     for n, col in zip(names, data, strict=True):
@@ -371,10 +422,7 @@ def _arrow_values(attr: Attribute, col: Sequence[Any]) -> list[Any]:
 
 
 def to_polars(query: Query[Any], **options: Any) -> Any:
-    try:
-        import polars as pl
-    except ImportError as exc:  # pragma: no cover - polars is a test dependency
-        raise QueryError("to_polars() needs polars: pip install polars") from exc
+    pl = require("polars", extra="polars", feature="to_polars()")
     return pl.from_arrow(to_arrow(query, **options))
 
 
@@ -409,7 +457,7 @@ def preview(query: Query[Any], limit: int = 12) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     if total > limit:
         lines.append(" ...")
-    lines.append(f" ({total} rows)")
+    lines.append(f" ({_rows(total)})")
     return "\n".join(lines)
 
 
@@ -423,4 +471,8 @@ def preview_html(query: Query[Any], limit: int = 12) -> str:
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in cells)
     more = "<p>...</p>" if total > limit else ""
     table = f'<table class="typedj"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-    return f"{table}{more}<p>{total} rows</p>"
+    return f"{table}{more}<p>{_rows(total)}</p>"
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"

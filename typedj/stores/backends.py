@@ -52,8 +52,8 @@ class Backend(Protocol):
 
 
 def _check(path: str) -> str:
-    if not path or path.startswith("/") or ".." in path.split("/"):
-        raise StoreError(f"invalid object path {path!r}")
+    if not path or path.startswith("/") or ".." in path.replace("\\", "/").split("/") or "\0" in path:
+        raise StoreError(f"invalid object path {path[:200]!r}")
     return path
 
 
@@ -63,9 +63,16 @@ class FileBackend:
     def __init__(self, spec: StoreSpec):
         self.spec = spec
         self.root = Path(spec.location)
+        self._real_root = self.root.resolve()
 
     def _full(self, path: str) -> Path:
-        return self.root / _check(path)
+        full = self.root / _check(path)
+        if not full.resolve().is_relative_to(self._real_root):
+            raise StoreError(
+                f"store {self.spec.name!r}: {path[:200]!r} leads outside the store "
+                "(a symbolic link); typedj reads and writes only inside the store's location"
+            )
+        return full
 
     def put(self, path: str, data: bytes | memoryview) -> None:
         full = self._full(path)

@@ -12,6 +12,8 @@ import threading
 import uuid
 from pathlib import Path
 
+from .spec import HASHES
+
 _TMP = ".tmp-"
 
 
@@ -30,6 +32,8 @@ class LocalCache:
         self._total: int | None = None
 
     def _file(self, algorithm: str, address: str) -> Path:
+        if algorithm not in HASHES or not (address.isascii() and address.isalnum()):
+            raise ValueError(f"not a content address: {algorithm[:40]!r}, {address[:80]!r}")
         return self.folder / address[:2] / f"{algorithm}-{address}"
 
     def get(self, algorithm: str, address: str) -> bytes | None:

@@ -32,6 +32,20 @@ def hasher(algorithm: str) -> Hasher:
     raise ValueError(f"unknown hash algorithm {algorithm!r}")
 
 
+_ADDRESS_LENGTH = {"md5": 26, "blake3": 52}
+_BASE32 = frozenset("abcdefghijklmnopqrstuvwxyz234567")
+
+
+def check_address(algorithm: str, address: str) -> None:
+    """Refuse a reference whose algorithm or address is not one typedj writes: both come
+    from the database and name files (the cache), so they must not be able to name others."""
+    length = _ADDRESS_LENGTH.get(algorithm)
+    if length is None:
+        raise ValueError(f"unknown hash algorithm {algorithm[:40]!r}; known: {sorted(_ADDRESS_LENGTH)}")
+    if len(address) != length or not _BASE32.issuperset(address):
+        raise ValueError(f"not a {algorithm} address: {address[:80]!r} ({length} base32 characters expected)")
+
+
 def encode(digest: bytes) -> str:
     return base64.b32encode(digest).decode("ascii").rstrip("=").lower()
 

@@ -8,6 +8,8 @@ check the local cache first and verify every object against its address.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -21,6 +23,8 @@ from .backends import Backend, ObjectInfo, open_backend
 from .cache import LocalCache, default_folder
 from .errors import CorruptObjectError, StoreError
 from .spec import StoreSpec, spec_of
+
+log = logging.getLogger("typedj")
 
 WORKERS = 16
 T = TypeVar("T")
@@ -79,18 +83,33 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Store each payload once (per schema) and return its reference, in order."""
         refs = run_all(lambda d: self.reference(schema, d, store_name), payloads)
-        unique: dict[str, bytes] = {}
+        unique: dict[str, tuple[str, bytes]] = {}
         for ref, data in zip(refs, payloads, strict=True):
-            unique.setdefault(ref["path"], data)
-        run_all(lambda item: self._ensure(*item), list(unique.items()))
+            unique.setdefault(ref["path"], (ref["hash"], data))
+        run_all(lambda item: self._ensure(item[0], *item[1]), list(unique.items()))
         return refs
 
-    def _ensure(self, path: str, data: bytes) -> None:
+    def _intact(self, info: ObjectInfo, address: str, data: bytes) -> bool:
+        """Whether the stored object holds ``data``: hashed again in a file store; in S3,
+        its ETag (the MD5 of a single-part upload) is compared, which costs no download."""
+        if info.size != len(data):
+            return False
+        local = self.backend.local_path(info.path)
+        if local is not None:
+            return hashing.digest_file(local, self.spec.hash) == address
+        etag = info.version.strip('"')
+        if etag and "-" not in etag:
+            return hashlib.md5(data, usedforsecurity=False).hexdigest() == etag
+        return True  # a multipart ETag says nothing of the content; reads verify it
+
+    def _ensure(self, path: str, address: str, data: bytes) -> None:
         try:
             info = self.backend.stat(path)
-            if info is not None and info.size == len(data):
+            if info is not None and self._intact(info, address, data):
                 self.backend.touch(path)
             else:
+                if info is not None:
+                    log.warning("store %r: object %r is damaged; uploading it again", self.name, path)
                 self.backend.put(path, data)
         except StoreError:
             raise
@@ -118,6 +137,12 @@ class Store:
         algorithm = str(ref.get("algorithm", "md5"))
         address = str(ref["hash"])
         path = str(ref["path"])
+        try:
+            hashing.check_address(algorithm, address)
+        except ValueError as exc:
+            raise CorruptObjectError(
+                f"store {self.name!r}: reference to {path[:200]!r} is invalid: {exc}"
+            ) from None
         if self.cache is not None:
             data = self.cache.get(algorithm, address)
             if data is not None:

@@ -1,0 +1,190 @@
+"""Schemas declared by datajoint-python 0.14 (what most labs run), shared with it both ways.
+
+The peer is the real package in its own venv (``tests/peer014.py``), on the same MariaDB
+and the same store folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import pytest
+
+import typedj as tj
+from typedj import Attach, Attr, Blob, External, Filepath, Key, Manual
+
+from . import peer014
+from . import test_stores_rig as rig
+
+store_config = rig.store_config
+pytestmark = pytest.mark.mysql_only("datajoint 0.14 runs on MySQL/MariaDB")
+
+DEFINITION = '''
+rec_id : int
+---
+trace : longblob             # in-table blob, no type comment
+note = "" : varchar(64)      # a note
+ext : blob@raw               # blob in the store
+doc : attach@raw
+doc_in = null : attach
+link = null : filepath@raw
+uid = null : uuid
+'''
+
+
+@pytest.fixture
+def peer(store_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """Both clients configured with one file store ``raw`` (0.14 stages filepaths in it)."""
+    peer014.require()
+    root = rig.file_store(store_config, tmp_path / "store")
+    return {"raw": {"protocol": "file", "location": str(root), "stage": str(root)}}
+
+
+def _declare(schema: tj.Schema) -> Any:
+    @schema
+    class Rec(Manual):
+        rec_id: Key[int]
+        trace: Blob[np.ndarray] = Attr(comment="in-table blob, no type comment")
+        note: str = Attr(max_length=64, default="", comment="a note")
+        ext: Blob[Any] = External("raw", comment="blob in the store")
+        doc: Attach = External("raw")
+        doc_in: Attach | None = None
+        link: Filepath | None = External("raw", default=None)
+        uid: UUID | None = None
+
+    return Rec
+
+
+def test_typedj_reads_and_writes_a_schema_datajoint_014_declared(
+    peer: dict[str, Any], schema_name: str, conn: tj.Connection, mysql_url: str, tmp_path: Path
+) -> None:
+    root = Path(peer["raw"]["location"])
+    (root / "raw").mkdir()
+    (root / "raw" / "a.bin").write_bytes(b"linked by 0.14")
+    (root / "raw" / "b.bin").write_bytes(b"linked by typedj")
+    peer014.run(f'''
+        schema = dj.Schema({schema_name!r})
+        @schema
+        class Rec(dj.Manual):
+            definition = {DEFINITION!r}
+        p = {str(tmp_path / "notes.txt")!r}
+        open(p, "w").write("from 0.14")
+        Rec.insert1(dict(rec_id=1, trace=np.arange(12.0).reshape(3, 4), ext={{"a": [1, 2], "b": "x"}},
+                         doc=p, doc_in=p, link={str(root / "raw" / "a.bin")!r},
+                         uid="6a1c9e4e-7d2a-4e0b-9a8f-2f5c1d0e3b4a"))
+    ''', mysql_url, peer, stage=tmp_path)
+
+    schema = tj.Schema(schema_name, connection=conn)
+    assert schema.layout == "0.14"
+    Rec = _declare(schema)  # no drift: the class matches what 0.14 declared
+    row = (Rec & {"rec_id": 1}).fetch1()
+    np.testing.assert_array_equal(row.trace, np.arange(12.0).reshape(3, 4))
+    assert row.ext == {"a": [1, 2], "b": "x"}
+    assert row.doc.name == "notes.txt" and row.doc.read_text() == "from 0.14"
+    assert row.doc_in.name == "notes.txt" and row.doc_in.read_text() == "from 0.14"
+    assert row.link == root / "raw" / "a.bin"
+    assert row.uid == UUID("6a1c9e4e-7d2a-4e0b-9a8f-2f5c1d0e3b4a")
+
+    virtual = tj.virtual_module("rec014", schema_name, connection=conn)
+    assert "Blob[Any] = External('raw'" in virtual.__source__
+    np.testing.assert_array_equal(virtual.Rec.fetch1("trace"), np.arange(12.0).reshape(3, 4))
+    assert virtual.Rec.fetch1("ext") == {"a": [1, 2], "b": "x"}
+
+    upload = tmp_path / "up" / "scan.txt"
+    upload.parent.mkdir()
+    upload.write_text("from typedj")
+    big = np.random.default_rng(1).random((50, 40))  # compressed by the blob format
+    Rec.insert1(rec_id=2, trace=big, ext=big, doc=upload, doc_in=upload, link="raw/b.bin", note="t")
+    Rec.insert1(rec_id=3, trace=np.zeros(2), ext=None if False else [1, "two"], doc=upload)
+
+    got = peer014.run(f'''
+        schema = dj.Schema({schema_name!r})
+        @schema
+        class Rec(dj.Manual):
+            definition = {DEFINITION!r}
+        rows = (Rec & "rec_id > 1").fetch(as_dict=True, order_by="rec_id",
+                                          download_path={str(tmp_path / "dl")!r})
+        out([dict(r, doc=open(r["doc"]).read(), doc_in=r["doc_in"] and open(r["doc_in"]).read(),
+                  link=r["link"] and open(r["link"], "rb").read().decode()) for r in rows])
+    ''', mysql_url, peer, stage=tmp_path)
+    two, three = got
+    np.testing.assert_array_equal(np.array(two["trace"]["array"]), big)
+    np.testing.assert_array_equal(np.array(two["ext"]["array"]), big)
+    assert (two["doc"], two["doc_in"], two["link"], two["note"]) == ("from typedj", "from typedj",
+                                                                     "linked by typedj", "t")
+    assert three["ext"] == [1, "two"] and three["doc_in"] is None and three["link"] is None
+
+    # 0.14's own bookkeeping agrees: every object typedj stored is tracked and in use
+    report = peer014.run(f'''
+        schema = dj.Schema({schema_name!r})
+        ext = schema.external["raw"]
+        out({{"unused": len(ext.unused()), "used": len(ext.used()),
+              "missing": [str(p) for _, p in ext.fetch_external_paths() if not os.path.exists(p)]}})
+    ''', mysql_url, peer)
+    # rows 1-3: three objects each, but rows 2 and 3 attach the same file (stored once)
+    assert report == {"unused": 0, "used": 8 - 1, "missing": []}
+
+
+def _columns(conn: tj.Connection, db: str) -> list[tuple[Any, ...]]:
+    sql = ("SELECT table_name, column_name, column_type, is_nullable, column_default, column_comment "
+           "FROM information_schema.columns WHERE table_schema = %s ORDER BY table_name, ordinal_position")
+    return [tuple(r) for r in conn.query(sql, (db,)).fetchall()]
+
+
+def _references(conn: tj.Connection, db: str) -> list[tuple[Any, ...]]:
+    sql = ("SELECT table_name, column_name, referenced_table_name, referenced_column_name "
+           "FROM information_schema.key_column_usage WHERE table_schema = %s "
+           "AND referenced_table_name IS NOT NULL ORDER BY table_name, column_name")
+    return [tuple(r) for r in conn.query(sql, (db,)).fetchall()]
+
+
+def test_a_new_schema_in_014_layout_is_declared_as_014_declares_it(
+    peer: dict[str, Any], schema_name: str, conn: tj.Connection, mysql_url: str, tmp_path: Path
+) -> None:
+    theirs = f"{schema_name}_dj"
+    peer014.run(f'''
+        schema = dj.Schema({theirs!r})
+        @schema
+        class Rec(dj.Manual):
+            definition = {DEFINITION!r}
+        @schema
+        class Other(dj.Manual):
+            definition = """
+            -> Rec
+            n : smallint
+            ---
+            x : double
+            flag = 1 : tinyint
+            """
+    ''', mysql_url, peer)
+    schema = tj.Schema(schema_name, connection=conn, layout="0.14")
+    Rec = _declare(schema)
+
+    @schema
+    class Other(Manual):
+        rec: Key[tj.Ref[Rec]]
+        n: Key[tj.int16]
+        x: float
+        flag: tj.int8 = 1
+
+    mine = [c for c in _columns(conn, schema_name) if c[0] != "~lineage"]
+    assert mine == _columns(conn, theirs)
+    assert _references(conn, schema_name) == _references(conn, theirs)
+
+    # 0.14 writes into the tables typedj declared, and typedj reads it
+    (tmp_path / "n.txt").write_text("0.14 into typedj's table")
+    peer014.run(f'''
+        schema = dj.Schema({schema_name!r})
+        @schema
+        class Rec(dj.Manual):
+            definition = {DEFINITION!r}
+        Rec.insert1(dict(rec_id=7, trace=np.eye(2), ext=np.ones(3), doc={str(tmp_path / "n.txt")!r}))
+        out(len(Rec()))
+    ''', mysql_url, peer)
+    row = (Rec & {"rec_id": 7}).fetch1()
+    np.testing.assert_array_equal(row.trace, np.eye(2))
+    np.testing.assert_array_equal(row.ext, np.ones(3))
+    assert row.doc.read_text() == "0.14 into typedj's table"

@@ -1,0 +1,1 @@
+"""The query algebra: expression tree, conditions, SQL compiler, fetch and result formats."""

@@ -1,0 +1,233 @@
+"""Entry forms generated from a table's typed heading, and submitted forms read back as rows.
+
+The browser's text goes to ``insert``/``update1`` as it is (pydantic converts it the way it
+converts any value), so the messages are the ones ``insert`` gives in Python; only JSON,
+``.npy`` files and references are decoded here first.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import typedj as tj
+from typedj.heading import enum_values
+
+from .model import Pipeline, Reference
+from .query import encode_key
+
+REFERENCE_CHOICES = 2000
+_INPUTS = {
+    "int": "number",
+    "float": "number",
+    "decimal": "number",
+    "date": "date",
+    "datetime": "datetime-local",
+    "time": "time",
+    "uuid": "text",
+    "str": "text",
+}
+
+
+@dataclass
+class Field:
+    """One input of a form: an attribute, or a reference covering several attributes."""
+
+    name: str
+    label: str
+    widget: str  # input, textarea, select, file
+    input_type: str = "text"
+    required: bool = False
+    value: str = ""
+    maxlength: int | None = None
+    step: str | None = None
+    options: list[tuple[str, str]] = field(default_factory=list)
+    comment: str = ""
+    type_name: str = ""
+    in_key: bool = False
+    attributes: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def _default_text(attr: tj.Attribute) -> str:
+    default = attr.default
+    if default is None or not attr.has_default or str(default).upper().startswith("CURRENT_TIMESTAMP"):
+        return ""
+    if attr.kind == "bool":
+        return "true" if default in {True, "1"} else "false"
+    if attr.kind == "json":
+        return json.dumps(default)
+    return str(default)
+
+
+def _max_length(attr: tj.Attribute) -> int | None:
+    match = re.match(r"(?:var)?char\((\d+)\)", attr.sql_type)
+    return int(match.group(1)) if match else None
+
+
+def attribute_field(attr: tj.Attribute) -> Field:
+    kind = attr.kind
+    f = Field(
+        name=attr.name,
+        label=attr.name,
+        widget="input",
+        required=not attr.has_default,
+        value=_default_text(attr),
+        comment=attr.comment,
+        type_name=attr.type_name,
+        in_key=attr.in_key,
+        attributes=[attr.name],
+    )
+    if kind == "enum":
+        f.widget = "select"
+        f.options = [(v, v) for v in enum_values(attr.type_name)]
+    elif kind == "bool":
+        f.widget = "select"
+        f.options = [("true", "true"), ("false", "false")]
+    elif kind in {"json"} or (kind == "str" and _max_length(attr) is None):
+        f.widget = "textarea"
+    elif kind in {"blob", "external", "attach", "bytes"}:
+        f.widget = "file"
+    else:
+        f.input_type = _INPUTS.get(kind, "text")
+        f.maxlength = _max_length(attr)
+        if kind == "int":
+            f.step = "1"
+        elif kind in {"float", "decimal"}:
+            f.step = "any"
+        elif kind in {"datetime", "time"}:
+            f.step = "0.001"
+    if f.widget == "select" and not f.required:
+        f.options.insert(0, ("", "(default)" if attr.default is not None else "(none)"))
+    return f
+
+
+def reference_field(pipeline: Pipeline, ref: Reference, heading: tj.Heading, index: int) -> Field:
+    """A select of the parent's keys (named by the child's attributes)."""
+    parent = pipeline.cls(ref.table)
+    keys = parent.keys(order_by="KEY", limit=REFERENCE_CHOICES)
+    local = list(ref.attr_map)
+    nullable = any(heading[a].nullable for a in local)
+    options = [("", "(none)" if nullable else "choose...")]
+    for key in keys:
+        mine = {child: key[par] for child, par in ref.attr_map.items()}
+        options.append((encode_key(mine), ", ".join(f"{k}={v}" for k, v in mine.items())))
+    return Field(
+        name=f"ref.{index}",
+        label=", ".join(local) + f" → {pipeline.label(ref.table)}",
+        widget="reference",
+        required=not nullable,
+        options=options,
+        in_key=any(heading[a].in_key for a in local),
+        attributes=local,
+        comment=f"references {ref.table}",
+    )
+
+
+def form_fields(pipeline: Pipeline, table: str, *, secondary_only: bool = False) -> list[Field]:
+    """Key attributes first, each reference as one select, then the rest."""
+    cls = pipeline.cls(table)
+    heading = cls.heading
+    fields: list[Field] = []
+    covered: set[str] = set()
+    refs = pipeline.parents(table)
+    for i, ref in enumerate(refs):
+        if secondary_only and any(heading[a].in_key for a in ref.attr_map):
+            continue
+        fields.append(reference_field(pipeline, ref, heading, i))
+        covered |= set(ref.attr_map)
+    for attr in heading:
+        if attr.name in covered or attr.is_hidden or (secondary_only and attr.in_key):
+            continue
+        if attr.auto_increment:
+            continue
+        fields.append(attribute_field(attr))
+    fields.sort(key=lambda f: not f.in_key)
+    return fields
+
+
+def fill(fields: list[Field], row: dict[str, Any]) -> None:
+    """Show an existing row's values (for update1)."""
+    for f in fields:
+        if f.widget == "reference":
+            if all(row.get(a) is not None for a in f.attributes):
+                f.value = encode_key({a: row[a] for a in f.attributes})
+        elif f.widget != "file" and f.attributes[0] in row:
+            value = row[f.attributes[0]]
+            if value is None:
+                f.value = ""
+            elif isinstance(value, bool):
+                f.value = "true" if value else "false"
+            elif f.widget == "textarea" and not isinstance(value, str):
+                f.value = json.dumps(value)
+            else:
+                f.value = str(value)
+
+
+def read_row(
+    fields: list[Field], form: Any, files: dict[str, bytes]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The row a submitted form describes (empty inputs take their defaults), and decoding errors."""
+    row: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for f in fields:
+        if f.widget == "file":
+            data = files.get(f.name)
+            if data:
+                try:
+                    row[f.name] = _file_value(f, data)
+                except ValueError as exc:
+                    errors[f.name] = str(exc)
+            continue
+        text = form.get(f.name, "")
+        f.value = text
+        if not text:
+            continue
+        if f.widget == "reference":
+            try:
+                raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+                if not isinstance(raw, dict) or set(raw) != set(f.attributes):
+                    raise ValueError
+            except ValueError:
+                errors[f.name] = "choose one of the listed rows"
+                continue
+            row.update(raw)
+        elif f.type_name == "json":
+            try:
+                row[f.name] = json.loads(text)
+            except ValueError as exc:
+                errors[f.name] = f"expected JSON: {exc}"
+        elif f.input_type == "datetime-local":
+            row[f.name] = text.replace("T", " ")
+        else:
+            row[f.name] = text
+    return row, errors
+
+
+def _file_value(f: Field, data: bytes) -> Any:
+    if f.type_name in {"bytes", "longblob", "blob"} and not f.type_name.startswith("<"):
+        return data
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise ValueError("expected a NumPy .npy file") from exc
+
+
+def problems_by_field(fields: list[Field], problems: list[tj.Problem]) -> tuple[dict[str, str], list[str]]:
+    """Validation problems against the inputs that show them, and those of no input."""
+    owner = {a: f.name for f in fields for a in f.attributes}
+    by_field: dict[str, str] = {}
+    general: list[str] = []
+    for p in problems:
+        name = owner.get(p.attribute or "")
+        if name is None:
+            general.append(str(p))
+        else:
+            by_field[name] = (by_field.get(name, "") + " " + p.message).strip()
+    return by_field, general

@@ -1,0 +1,167 @@
+"""One person's view of the pipeline: its tables, their classes, references and privileges.
+
+Built on that person's connection from the catalog, through the same public functions
+``typedj codegen`` and ``typedj diagram`` use (``virtual_module``, ``Diagram``), so the
+classes carry the declared types and ``insert`` validates exactly as in Python. This is
+the only module of the web app that looks at the server itself (schema list, privileges,
+SQL spelling of a literal).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+import typedj as tj
+from typedj.codegen import class_path, tier_of
+
+EDITABLE_TIERS = {"Manual", "Lookup"}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One foreign key: the other table and the attribute map (child name -> parent name)."""
+
+    table: str
+    attr_map: dict[str, str]
+
+
+class Pipeline:
+    """Tables of the served schemas on one connection, with their typed classes."""
+
+    def __init__(self, connection: tj.Connection, schemas: list[str] | None) -> None:
+        self.connection = connection
+        names = schemas if schemas is not None else connection.dialect.list_schemas(connection)
+        self.schemas = [s for s in names if not s.startswith("~")]
+        self._modules: dict[str, types.ModuleType] = {}
+        self._graph: nx.MultiDiGraph | None = None
+        self._writable: dict[str, bool] = {}
+        self._diagram: tj.Diagram | None = None
+
+    def reload(self) -> None:
+        self._modules.clear()
+        self._graph = None
+        self._diagram = None
+        self._writable.clear()
+
+    # -- structure ---------------------------------------------------------------
+
+    @property
+    def diagram(self) -> tj.Diagram:
+        """The served schemas with the tables they reference elsewhere."""
+        if self._diagram is None:
+            for name in self.schemas:
+                self.module(name)
+            self._diagram = tj.Diagram(list(self.schemas), connection=self.connection) - 1
+        return self._diagram
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        if self._graph is None:
+            self._graph = self.diagram.graph
+        return self._graph
+
+    def tables(self) -> list[str]:
+        """Full names (``schema.table``), parents before children."""
+        order = list(nx.topological_sort(nx.DiGraph(self.graph)))
+        return [t for t in order if t.split(".", 1)[0] in self.schemas or t in self.graph]
+
+    def tier(self, table: str) -> str:
+        return str(self.graph.nodes[table]["tier"])
+
+    def label(self, table: str) -> str:
+        return str(self.graph.nodes[table]["label"])
+
+    def master(self, table: str) -> str | None:
+        schema, name = table.split(".", 1)
+        master = tier_of(name)[1]
+        return f"{schema}.{master}" if master else None
+
+    def parts(self, table: str) -> list[str]:
+        return sorted(t for t in self.graph if self.master(t) == table)
+
+    def parents(self, table: str) -> list[Reference]:
+        return [Reference(p, dict(d["attr_map"])) for p, _, d in self.graph.in_edges(table, data=True)]
+
+    def children(self, table: str) -> list[Reference]:
+        return [Reference(c, dict(d["attr_map"])) for _, c, d in self.graph.out_edges(table, data=True)]
+
+    def module(self, schema: str) -> types.ModuleType:
+        module = self._modules.get(schema)
+        if module is None:
+            module = tj.virtual_module(schema, schema, connection=self.connection)
+            self._modules[schema] = module
+        return module
+
+    def cls(self, table: str) -> Any:
+        """The typed class of a table (``Master.Part`` for parts)."""
+        if table not in self.graph:
+            raise tj.MissingTableError(f"no table {table!r} here", table=table)
+        schema, name = table.split(".", 1)
+        obj: Any = self.module(schema)
+        for step in class_path(name).split("."):
+            obj = getattr(obj, step)
+        return obj
+
+    # -- privileges ---------------------------------------------------------------
+
+    def may_write(self, table: str) -> bool:
+        """Whether this account holds INSERT on the table (the server decides in the end)."""
+        found = self._writable.get(table)
+        if found is None:
+            found = self._writable[table] = self._may_write(table)
+        return found
+
+    def _may_write(self, table: str) -> bool:
+        conn = self.connection
+        if conn.url.scheme == "sqlite":
+            return os.access(conn.url.path, os.W_OK)
+        schema, name = table.split(".", 1)
+        me = (
+            "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
+            "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"
+        )
+        rows = conn.query(
+            f"SELECT 'global', '' FROM information_schema.user_privileges WHERE grantee = {me} "
+            "AND privilege_type = 'INSERT' "
+            f"UNION ALL SELECT 'schema', table_schema FROM information_schema.schema_privileges "
+            f"WHERE grantee = {me} AND privilege_type = 'INSERT' "
+            f"UNION ALL SELECT 'table', table_schema FROM information_schema.table_privileges "
+            f"WHERE grantee = {me} AND privilege_type = 'INSERT' AND table_name = %s",
+            (name,),
+        ).fetchall()
+        for level, pattern in rows:
+            if level == "global":
+                return True
+            if level == "table" and pattern == schema:
+                return True
+            if level == "schema" and _grant_matches(str(pattern), schema):
+                return True
+        return False
+
+    # -- SQL spelling for keyset paging and ranges -------------------------------------
+
+    def quote(self, name: str) -> str:
+        return self.connection.dialect.quote(name)
+
+    def literal(self, value: Any) -> str:
+        """A value already converted to its attribute's Python type, as SQL text."""
+        return self.connection.dialect.literal(value)
+
+
+def _grant_matches(pattern: str, schema: str) -> bool:
+    """A schema-level grant names a schema or a LIKE pattern (``lab\\_%``)."""
+    parts = []
+    for token in re.findall(r"\\.|%|_|[^\\%_]+", pattern):
+        if token == "%":
+            parts.append(".*")
+        elif token == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(token[1] if token.startswith("\\") else token))
+    return re.fullmatch("".join(parts), schema) is not None
