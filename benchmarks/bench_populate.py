@@ -149,6 +149,8 @@ def run(conn: tj.Connection, tables: tuple[Any, Any], dj_tables: tuple[Any, Any]
     print_table(f"populate, trivial make, {KEYS} keys (floor: one transaction + one INSERT per key, pymysql)",
                 cases)
     _overheads(cases, floors)
+    if "--no-scaling" in sys.argv:
+        return
 
     scaling = []
     for processes in (1, 2, 4):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import typedj as tj
-from typedj import Attach, Attr, Blob, Computed, External, Key, Lookup, Manual, Part, Ref
+from typedj import Attach, Attr, Blob, Computed, External, Filepath, Key, Lookup, Manual, Part, Ref
 from typedj.export import rows
 from typedj.query.expression import Query
 
@@ -64,6 +64,7 @@ def declare(a: tj.Schema, b: tj.Schema) -> dict[str, Any]:
         trace: Blob[np.ndarray]
         raw: Blob[np.ndarray] = External("raw")
         protocol: Attach = External("raw")
+        recording: Filepath = External("raw")
         settings: dict[str, Any]
 
     @b
@@ -97,15 +98,19 @@ def declare(a: tj.Schema, b: tj.Schema) -> dict[str, Any]:
 def fill(t: dict[str, Any], tmp_path: Path) -> None:
     protocol = tmp_path / "protocol.txt"
     protocol.write_text("stimulus: drifting gratings\n")
+    for s in range(1, 5):
+        for k in (1, 2):
+            rig.write_object(tj.config.stores, f"recordings/{s}-{k}.bin", bytes([s, k]) * 1000)
     t["Subject"].insert([
         {"subject_id": i, "species": "mouse" if i < 3 else "rat", "sex": "FMU"[i % 3],
          "born": date(2026, 1, i), "weight": Decimal(f"2{i}.5{i}"), "tag": UUID(int=i), "alive": i % 2 == 0}
         for i in range(1, 5)
     ])
     t["Session"].insert([
-        {"subject_id": s, "session": k, "started": datetime(2026, 3, s, 10, k, 30, 250000),
+        {"subject_id": s, "session": k, "started": datetime(2026, 3, s, 10, k, 30),
          "paper": "nature" if s in (1, 2) and k == 1 else "other",
          "trace": np.arange(20.0) * s + k, "raw": np.linspace(0, s + k, 50), "protocol": protocol,
+         "recording": f"recordings/{s}-{k}.bin",
          "settings": {"rate": 30 * k, "mode": "2p"}}
         for s in range(1, 5) for k in (1, 2)
     ])
@@ -161,12 +166,24 @@ def test_export_holds_exactly_the_slice(pipeline: dict[str, Any], tmp_path: Path
     peaks = (t["Peak"] & paper(t).proj()).to_dicts()
     assert len(session) == 2 and len(peaks) == 12
     wanted = set()
-    for query, attrs in ((paper(t), ("raw", "protocol")), (t["Peak"] & paper(t).proj(), ("shape",))):
+    peak_query = t["Peak"] & paper(t).proj()
+    for query, attrs in ((paper(t), ("raw", "protocol", "recording")), (peak_query, ("shape",))):
         for names, batch in rows.read(query):
             wanted |= {json.loads(r[names.index(attr)])["path"] for r in batch for attr in attrs}
     assert exported == wanted
-    assert len(wanted) == 2 + 1 + 12  # two raw traces, one protocol (same file), twelve shapes
-    assert len(rig.object_paths(tj.config.stores, "_hash")) > len(wanted)  # the store holds more
+    assert len(wanted) == 2 + 1 + 12 + 2  # two raw traces, one protocol (same file), twelve shapes, two files
+    assert {"recordings/1-1.bin", "recordings/2-1.bin"} < exported
+    assert len(rig.object_paths(tj.config.stores, "_hash")) > len(wanted) - 2  # the store holds more
+    # the definitions, as typedj source and as a datajoint-python module
+    source = (root / "definitions" / f"{b}.py").read_text()
+    assert "class Session(tj.Manual):" in source or "class Session(Manual):" in source
+    assert "class Peak(" in source
+    compile(source, "typedj-definitions", "exec")
+    dj_source = (root / "definitions" / f"{b}_datajoint.py").read_text()
+    compile(dj_source, "datajoint-definitions", "exec")
+    assert f"{a} = dj.VirtualModule({a!r}, {a!r})" in dj_source
+    assert f"-> {a}.Subject" in dj_source and "    class Peak(dj.Part):" in dj_source
+    assert "-> master" in dj_source and "recording" in dj_source
     # the manifest
     descriptor = json.loads((root / "datapackage.json").read_text())
     assert descriptor["title"] == "Paper data"
@@ -211,12 +228,17 @@ def test_dataset_is_usable_without_the_server(pipeline: dict[str, Any], tmp_path
         (1, date(2026, 1, 1), Decimal("21.51"), UUID(int=1), False),
         (2, date(2026, 1, 2), Decimal("22.52"), UUID(int=2), True)]
     assert len(Subject * Species & {"species": "mouse"}) == 2
+    analysis = tj.virtual_module("analysis", t["b"].name, connection=conn)
+    assert len(analysis.Activity.Peak) == 12
+    tj.config.stores["raw"] = {"protocol": "file", "location": str(tmp_path / "ds" / "objects" / "raw")}
     got = Query(b.node("session")).to_dicts()
     assert sorted(r["subject_id"] for r in got) == [1, 2]
     for mine, theirs in zip(sorted(got, key=lambda r: r["subject_id"]), expected, strict=True):
         assert mine["started"] == theirs["started"] and mine["settings"] == theirs["settings"]
         assert np.array_equal(mine["trace"], theirs["trace"])
         assert mine["protocol"].read_text() == theirs["protocol"].read_text()
+        assert np.array_equal(mine["raw"], theirs["raw"])  # read from the dataset's objects
+        assert mine["recording"].read_bytes() == theirs["recording"].read_bytes()
     conn.close()
     assert tj.verify(tmp_path / "ds").ok  # reading changed nothing
 
@@ -251,3 +273,175 @@ def test_roundtrip_into_a_fresh_embedded_database(pipeline: dict[str, Any], tmp_
     # importing again skips every row
     again = tj.import_dataset(tmp_path / "ds.tar.gz", connection=target, progress=False)
     assert sum(again.inserted.values()) == 0 and again.skipped[f"{b}.__activity__peak"] == 12
+
+
+def _remove_object(stores: dict[str, Any], path: str) -> bytes:
+    """Take an object out of the store, as an outage would; returns its bytes."""
+    data = rig.object_bytes(stores, path)
+    spec = stores["raw"]
+    if spec["protocol"] == "file":
+        (Path(spec["location"]) / path).unlink()
+    else:
+        rig.s3_client("http://" + spec["endpoint"]).delete_object(Bucket=spec["bucket"],
+                                                                 Key=f"{spec['location']}/{path}")
+    return data
+
+
+def test_interrupted_export_resumes(pipeline: dict[str, Any], tmp_path: Path,
+                                    store_config: dict[str, Any]) -> None:
+    t = pipeline
+    clean = tj.export(paper(t), to=tmp_path / "clean", include=[t["Activity"]], progress=False)
+    shape = json.loads(next(r[names.index("shape")] for names, batch in
+                            rows.read(t["Peak"] & paper(t).proj()) for r in batch))["path"]
+    data = _remove_object(store_config, shape)
+    with pytest.raises(tj.StoreError, match="missing"):
+        tj.export(paper(t), to=tmp_path / "ds.zip", include=[t["Activity"]], progress=False)
+    state = json.loads((tmp_path / "ds.zip.partial" / ".typedj-export.json").read_text())
+    assert f"rows:{t['b'].name}.session" in state["done"] and "objects" not in state["done"]
+    rig.write_object(store_config, shape, data)
+    resumed = tj.export(paper(t), to=tmp_path / "ds.zip", include=[t["Activity"]], progress=False)
+    assert resumed.resumed and not clean.resumed
+    assert resumed.rows == clean.rows and resumed.objects == clean.objects == 17
+    assert not (tmp_path / "ds.zip.partial").exists()
+    assert tj.verify(tmp_path / "ds.zip").ok
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "ds.zip") as z:  # the same objects with the same checksums
+        assert z.read("objects.csv") == (tmp_path / "clean" / "objects.csv").read_bytes()
+
+
+def test_tampered_dataset_fails_verification(pipeline: dict[str, Any], tmp_path: Path) -> None:
+    from typedj.cli import main
+
+    t = pipeline
+    root = tmp_path / "ds"
+    tj.export(paper(t), to=root, include=[t["Activity"]], progress=False)
+    assert main(["verify", str(root)]) == 0
+    parquet_file = next((root / "tables").rglob("Session.parquet"))
+    data = bytearray(parquet_file.read_bytes())
+    data[len(data) // 2] ^= 1
+    parquet_file.write_bytes(bytes(data))
+    an_object = next(p for p in (root / "objects").rglob("*") if p.is_file())
+    an_object.write_bytes(an_object.read_bytes()[:-1] + b"!")
+    (root / "tables" / "extra.csv").write_text("a,b\n")
+    report = tj.verify(root)
+    assert not report.ok
+    tampered = [parquet_file.relative_to(root).as_posix(), an_object.relative_to(root).as_posix()]
+    assert sorted(p.split(":")[0] for p in report.problems) == sorted([*tampered, "tables/extra.csv"])
+    assert "checksum differs" in next(p for p in report.problems if p.startswith("tables/" + t["b"].name))
+    assert main(["verify", str(root)]) == 1
+    with pytest.raises(tj.VerificationError, match=r"Session\.parquet"):
+        tj.import_dataset(root, connection=tj.connect(f"sqlite:///{tmp_path / 'x.db'}"), progress=False)
+    with pytest.raises(tj.VerificationError):
+        tj.verify(root, strict=True)
+
+
+def test_import_is_all_or_nothing_and_refuses_different_rows(pipeline: dict[str, Any], tmp_path: Path,
+                                                              store_config: dict[str, Any]) -> None:
+    t = pipeline
+    b = t["b"].name
+    tj.export(paper(t), to=tmp_path / "paper", include=[t["Activity"]], progress=False)
+    tj.export(t["Session"], to=tmp_path / "all", include=[t["Activity"]], progress=False)
+    file_store(store_config, tmp_path / "new-store")
+    target = tj.connect(f"sqlite:///{tmp_path / 'copy.db'}")
+    tj.import_dataset(tmp_path / "paper", connection=target, progress=False)
+    target.query(f'UPDATE "{b}.__activity__peak" SET height = height + 1 '
+                 "WHERE subject_id = 2 AND param_id = 2 AND peak = 1")
+    with pytest.raises(tj.ConflictError, match=r"__activity__peak.*'subject_id': 2.*\['height'\]") as info:
+        tj.import_dataset(tmp_path / "all", connection=target, progress=False)
+    assert info.value.table == "__activity__peak"
+    assert info.value.key == {"subject_id": 2, "session": 1, "param_id": 2, "peak": 1}
+    count = target.query(f'SELECT COUNT(*) FROM "{b}.session"').fetchone()[0]
+    assert count == 2  # the six other sessions, inserted before the conflict, were rolled back
+
+
+def test_backup_and_restore_of_whole_schemas_under_new_names(pipeline: dict[str, Any], conn: tj.Connection,
+                                                             tmp_path: Path) -> None:
+    t = pipeline
+    a, b = t["a"].name, t["b"].name
+    report = tj.export(t["a"], t["b"], to=tmp_path / "backup.tar", progress=False)
+    assert report.rows[f"{b}.note"] == 1 and report.rows[f"{b}.session"] == 8
+    restored = tj.import_dataset(tmp_path / "backup.tar", connection=conn,
+                                 schemas={a: a + "2", b: b + "2"}, progress=False)
+    assert len(restored.created) == 7 and restored.inserted[f"{b}2.session"] == 8
+    for schema in (t["a"], t["b"]):
+        copy = tj.Schema(schema.name + "2", connection=conn, create_schema=False)
+        for table in schema.list_tables():
+            before = Query(schema.node(table)).to_dicts(order_by="KEY")
+            after = Query(copy.node(table)).to_dicts(order_by="KEY")
+            assert len(after) == len(before) > 0, table
+            for x, y in zip(before, after, strict=True):
+                assert x.keys() == y.keys()
+                for k in x:
+                    if isinstance(x[k], np.ndarray):
+                        assert np.array_equal(x[k], y[k]), (table, k)
+                    elif isinstance(x[k], Path):
+                        assert x[k].read_bytes() == y[k].read_bytes() and x[k].name == y[k].name
+                    else:
+                        assert x[k] == y[k], (table, k)
+    # the objects: same content hashes, under the new schema's name, all referenced
+    old = {p.rsplit("/", 1)[1] for p in rig.object_paths(tj.config.stores, f"_hash/{b}")}
+    new = {p.rsplit("/", 1)[1] for p in rig.object_paths(tj.config.stores, f"_hash/{b}2")}
+    assert old == new and len(old) > 15
+    gc = tj.gc(b + "2", connection=conn)
+    assert gc.unreferenced == 0 and gc.referenced == len(new)
+
+
+def test_parquet_files_read_back_with_their_types(pipeline: dict[str, Any], tmp_path: Path) -> None:
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pipeline
+    root = tmp_path / "ds"
+    tj.export(paper(t), to=root, include=[t["Activity"]], progress=False)
+    a, b = t["a"].name, t["b"].name
+    subject = pq.read_table(root / "tables" / a / "Subject.parquet")
+    assert subject.schema.field("subject_id").type == pa.int32()
+    assert subject.schema.field("born").type == pa.date32()
+    assert subject.schema.field("weight").type == pa.decimal128(5, 2)
+    assert subject.schema.field("alive").type == pa.bool_()
+    assert pa.types.is_dictionary(subject.schema.field("sex").type)
+    assert subject.schema.field("born").metadata[b"typedj.type"] == b"date"
+    assert subject.sort_by("subject_id").to_pylist() == [
+        {"subject_id": 1, "species": "mouse", "sex": "M", "born": date(2026, 1, 1),
+         "weight": Decimal("21.51"), "tag": str(UUID(int=1)), "alive": False},
+        {"subject_id": 2, "species": "mouse", "sex": "U", "born": date(2026, 1, 2),
+         "weight": Decimal("22.52"), "tag": str(UUID(int=2)), "alive": True}]
+    session = pl.read_parquet(root / "tables" / b / "Session.parquet").sort("subject_id")
+    assert session.schema["session"] == pl.Int16
+    assert session.schema["started"] == pl.Datetime("us")
+    assert session.schema["trace"] == pl.Binary
+    assert session["started"].to_list() == [datetime(2026, 3, 1, 10, 1, 30), datetime(2026, 3, 2, 10, 1, 30)]
+    assert json.loads(session["settings"][0]) == {"rate": 30, "mode": "2p"}
+    assert json.loads(session["raw"][0])["path"].startswith(f"_hash/{b}/")
+    param = pl.read_parquet(root / "tables" / b / "Param.parquet").sort("param_id")
+    assert param.schema["threshold"] == pl.Float32 and param["threshold"].to_list() == [0.5, 1.5]
+    peak = pl.read_parquet(root / "tables" / b / "Activity.Peak.parquet")
+    assert peak.height == 12 and peak.schema["height"] == pl.Float64
+    assert pl.read_parquet(root / "tables" / a / "Subject.parquet").schema["sex"] == pl.Categorical
+
+
+def test_command_line_export_verify_import(pipeline: dict[str, Any], tmp_path: Path,
+                                           store_config: dict[str, Any]) -> None:
+    from typedj.cli import main
+
+    t = pipeline
+    a, b = t["a"].name, t["b"].name
+    dest = tmp_path / "paper.tar.gz"
+    assert main(["export", str(dest), "--restrict", f"{b}.Session", "paper = 'nature'",
+                 "--include", f"{b}.Activity", "--title", "Paper", "--creator", "Ana Lima <ana@lab.org>",
+                 "--license", "CC-BY-4.0", "--doi", "10.5281/zenodo.2", "-q"]) == 0
+    assert main(["verify", str(dest)]) == 0
+    file_store(store_config, tmp_path / "new-store")
+    saved = tj.config.database_url
+    try:
+        assert main(["--database-url", f"sqlite:///{tmp_path / 'copy.db'}", "import", str(dest),
+                     "--rename", f"{a}={a}x", "--rename", f"{b}={b}x", "-q"]) == 0
+    finally:
+        tj.config.database_url = saved
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    assert copy.execute(f'SELECT COUNT(*) FROM "{b}x.__activity__peak"').fetchone() == (12,)
+    assert copy.execute(f'SELECT subject_id FROM "{a}x.subject" ORDER BY 1').fetchall() == [(1,), (2,)]
+    copy.close()
+    assert main(["export", str(tmp_path / "x"), "--restrict", f"{b}.Nope", "1", "-q"]) == 1

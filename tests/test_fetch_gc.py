@@ -50,3 +50,37 @@ def test_collector_restored_after_an_error_and_left_off_when_off(schema: tj.Sche
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_to_arrays_in_batches_widens_a_column_that_meets_null(
+    schema: tj.Schema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from typedj.query import fetch as fetch_module
+
+    @schema
+    class Sample(tj.Manual):
+        sample_id: tj.Key[int]
+        count: int | None = None
+        weight: float | None = None
+        label: str = tj.Attr(max_length=8)
+
+    Sample.insert([
+        {"sample_id": i, "count": None if i == 7 else i * 10, "weight": None if i == 2 else i / 2,
+         "label": f"s{i}"}
+        for i in range(10)
+    ])
+    whole = Sample.to_arrays(order_by="KEY")
+    monkeypatch.setattr(fetch_module, "_ARRAY_BATCH", 3)
+    batched = Sample.to_arrays(order_by="KEY")
+    assert batched.dtype == whole.dtype
+    assert batched.dtype["count"] == np.dtype(object) and batched.dtype["weight"] == np.float64
+    assert batched["count"].tolist() == [0, 10, 20, 30, 40, 50, 60, None, 80, 90]
+    assert np.isnan(batched["weight"][2]) and batched["weight"][9] == 4.5
+    assert batched["label"].tolist() == [f"s{i}" for i in range(10)]
+    assert (Sample & "sample_id < 7").to_arrays(order_by="KEY")["count"].dtype == np.int64
+    empty = (Sample & "sample_id > 100").to_arrays()
+    assert len(empty) == 0 and empty.dtype.names == ("sample_id", "count", "weight", "label")
+    n = (Sample.proj(n="sample_id * 2")).to_arrays(order_by="KEY")["n"]
+    assert n.dtype == np.int64 and n.tolist() == [2 * i for i in range(10)]

@@ -308,3 +308,50 @@ def test_job_of_a_key_made_meanwhile_is_completed_without_make(
     assert result.success_count == 9 and result.skipped == 1 and 1 not in made and len(made) == 9
     assert (Result & {"source_id": 1}).fetch1("doubled") == 99.0
     assert Result.jobs.progress()["total"] == 0
+
+
+def test_batch_reservation_takes_only_pending_keys(pipeline: Any) -> None:
+    _, Result = pipeline
+    from typedj.populate.autopopulate import todo
+
+    jobs = Result.jobs
+    jobs.refresh(todo(Result, []))
+    keys = [{"source_id": i, "kind": "k"} for i in range(10)]
+    held = jobs.key_params(keys[3])
+    assert jobs.reserve(held) is True  # this session's older reservation
+    assert jobs.ignore(keys[5]) == 1
+    assert jobs.reserve_many(keys[:8]) == [0, 1, 2, 4, 6, 7]
+    assert jobs.reserve_many(keys[:8]) == []
+    assert jobs.reserve_many(keys) == [8, 9]
+    assert _status(jobs) == {"reserved": 9, "ignore": 1, "total": 10}
+
+
+def test_a_failure_gives_back_the_rest_of_its_batch(pipeline: Any) -> None:
+    Source, Result = pipeline
+    Source.update1({"source_id": 6, "value": -1.0})
+    from typedj.populate.worker import Batches
+
+    Batches.SECONDS, saved = 100.0, Batches.SECONDS  # after the first key: batches of 64
+    try:
+        with pytest.raises(ValueError, match="negative value"):
+            Result.populate(reserve_jobs=True)
+    finally:
+        Batches.SECONDS = saved
+    assert len(Result) == 6
+    assert _status(Result.jobs) == {"error": 1, "pending": 3, "total": 4}
+    assert Result.jobs.reserved.to_dicts() == []
+
+
+def test_batches_follow_the_make_time() -> None:
+    from typedj.populate.worker import Batches
+
+    b = Batches()
+    assert b.size == 1
+    b.record(0.001)
+    assert b.size == Batches.LARGEST
+    for _ in range(30):
+        b.record(0.1)
+    assert b.size == 5
+    for _ in range(30):
+        b.record(10.0)
+    assert b.size == 1

@@ -93,43 +93,72 @@ def _check(reports: list[Report], name: str) -> None:
         assert any(text in r.message for r in mine if r.line == line), (line, text, mine)
 
 
-def test_mypy_without_plugin_no_false_positives(configs: dict[str, Path]) -> None:
-    reports, output = run_mypy([SNIPPETS / n for n in CLEAN], configs["plain"], configs["plain_cache"])
-    assert reports == [], output
+ALL = sorted(p.name for p in SNIPPETS.glob("*.py") if p.name != "__init__.py")
 
 
-def test_mypy_without_plugin_checks_constructors(configs: dict[str, Path]) -> None:
-    reports, _ = run_mypy([SNIPPETS / "constructors.py"], configs["plain"], configs["plain_cache"])
-    _check(reports, "constructors.py")
+@pytest.fixture(scope="module")
+def plain(configs: dict[str, Path]) -> list[Report]:
+    """One mypy run (no plugin) over every snippet file: the machine is shared."""
+    reports, _ = run_mypy([SNIPPETS / n for n in ALL], configs["plain"], configs["plain_cache"])
+    return reports
 
 
-def test_plugin_checks_each_failing_and_passing_case(configs: dict[str, Path]) -> None:
-    paths = [SNIPPETS / n for n in [*CLEAN, "constructors.py", "make_insert.py", "key_of.py"]]
-    reports, _ = run_mypy(paths, configs["plugin"], configs["plugin_cache"])
+@pytest.fixture(scope="module")
+def plugin(configs: dict[str, Path]) -> list[Report]:
+    """One mypy run with the plugin over every snippet file."""
+    reports, _ = run_mypy([SNIPPETS / n for n in ALL], configs["plugin"], configs["plugin_cache"])
+    return reports
+
+
+@pytest.fixture(scope="module")
+def pyright(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, int, str]]:
+    """One pyright --strict run over every snippet file."""
+    return _pyright([SNIPPETS / n for n in ALL], tmp_path_factory.mktemp("pyright"))
+
+
+def _lines(errors: list[tuple[str, int, str]], name: str) -> set[int]:
+    return {line for file, line, _ in errors if file == name}
+
+
+def test_mypy_without_plugin_no_false_positives(plain: list[Report]) -> None:
+    assert [r for r in plain if r.file in CLEAN] == []
+
+
+def test_mypy_without_plugin_checks_constructors(plain: list[Report]) -> None:
+    _check(plain, "constructors.py")
+
+
+def test_plugin_checks_each_failing_and_passing_case(plugin: list[Report]) -> None:
     for name in [*CLEAN, "constructors.py", "make_insert.py", "key_of.py"]:
-        _check(reports, name)
-    for r in reports:
+        _check(plugin, name)
+    for r in plugin:
         if r.code == "typedj-attr":  # the report points at the offending string (or keyword's value)
             text = (SNIPPETS / r.file).read_text().splitlines()[r.line - 1]
             assert text[r.column - 1] in "\"'" or text[: r.column - 1].endswith("="), r
 
 
-def test_self_insert1_in_make_needs_the_plugin(configs: dict[str, Path]) -> None:
-    reports, _ = run_mypy([SNIPPETS / "make_insert.py"], configs["plain"], configs["plain_cache"])
-    assert [(r.line, r.code) for r in reports if r.file == "make_insert.py"] == [
+def test_self_insert1_in_make_needs_the_plugin(plain: list[Report]) -> None:
+    assert [(r.line, r.code) for r in plain if r.file == "make_insert.py"] == [
         (18, "call-overload"), (19, "call-overload"), (26, "call-overload")]
 
 
-def test_key_of_is_a_plain_dict_without_the_plugin(configs: dict[str, Path], tmp_path: Path) -> None:
+def test_key_of_is_a_plain_dict_without_the_plugin(plain: list[Report],
+                                                    pyright: list[tuple[str, int, str]]) -> None:
     """``tj.KeyOf[T]`` without the plugin: ``dict[str, Any]`` to mypy --strict and pyright --strict."""
-    reports, output = run_mypy([SNIPPETS / "key_of.py"], configs["plain"], configs["plain_cache"])
-    assert [r for r in reports if r.file == "key_of.py"] == [], output
-    assert [e for e in _pyright([SNIPPETS / "key_of.py"], tmp_path) if e[0] == "key_of.py"] == []
+    assert [r for r in plain if r.file == "key_of.py"] == []
+    assert _lines(pyright, "key_of.py") == set()
 
 
-def test_pyright_insert1_through_instances_and_any_table(tmp_path: Path) -> None:
-    errors = _pyright([SNIPPETS / "make_insert.py"], tmp_path)
-    assert {line for _, line, _ in errors} == set(expected("make_insert.py"))
+def test_pyright_insert1_through_instances_and_any_table(pyright: list[tuple[str, int, str]]) -> None:
+    assert _lines(pyright, "make_insert.py") == set(expected("make_insert.py"))
+
+
+def test_plugin_free_idiom_in_all_three_checkers(plain: list[Report], plugin: list[Report],
+                                                 pyright: list[tuple[str, int, str]]) -> None:
+    """Linked columns and class-level columns: the same mistakes, the same lines, no plugin needed."""
+    _check(plain, "columns.py")
+    _check(plugin, "columns.py")
+    assert _lines(pyright, "columns.py") == set(expected("columns.py"))
 
 
 _PACKAGE = {
@@ -229,14 +258,12 @@ def _pyright(paths: list[Path], folder: Path, **settings: object) -> list[tuple[
             for d in data["generalDiagnostics"] if d["severity"] == "error"]
 
 
-def test_pyright_strict_no_false_positives(tmp_path: Path) -> None:
-    errors = _pyright([SNIPPETS / n for n in CLEAN], tmp_path)
-    assert errors == []
+def test_pyright_strict_no_false_positives(pyright: list[tuple[str, int, str]]) -> None:
+    assert [e for e in pyright if e[0] in CLEAN] == []
 
 
-def test_pyright_strict_checks_constructors(tmp_path: Path) -> None:
-    errors = _pyright([SNIPPETS / "constructors.py"], tmp_path)
-    assert {line for _, line, _ in errors} == set(expected("constructors.py"))
+def test_pyright_strict_checks_constructors(pyright: list[tuple[str, int, str]]) -> None:
+    assert _lines(pyright, "constructors.py") == set(expected("constructors.py"))
 
 
 DOC_PAGES = ["tutorial.md", "types.md", "typechecking.md"]

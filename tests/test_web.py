@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from html import unescape
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet
@@ -161,9 +169,13 @@ def test_row_page_links_both_ways_and_previews_blobs(client: TestClient, schema_
     assert len(re.search(r'points="([^"]+)"', line.text).group(1).split()) == 400  # type: ignore[union-attr]
     image = client.get("/blob", params={"t": t, "k": key, "a": "frame"})
     assert image.headers["content-type"] == "image/png" and image.content[:8] == b"\x89PNG\r\n\x1a\n"
-    assert int.from_bytes(image.content[16:20], "big") == 48  # width
+    assert int.from_bytes(image.content[16:24], "big") == (240 << 32) + 160  # 48x32, enlarged 5 times
     npy = client.get("/blob", params={"t": t, "k": key, "a": "frame", "download": "1"})
     assert np.array_equal(np.load(io.BytesIO(npy.content)), np.outer(np.arange(32), np.arange(48)))
+    attachment = client.get("/blob", params={"t": t, "k": key, "a": "protocol", "download": "1"})
+    assert attachment.text == "1. record\n2. <b>analyse</b>\n"
+    assert 'filename="protocol.txt"' in attachment.headers["content-disposition"]
+    assert "protocol.txt" in page.text
     trials = client.get("/table", params={"t": f"{t}__trial", "eq.subject_id": "1", "eq.session_id": "1"})
     assert len(rows_of(trials.text)) == 5
 
@@ -219,11 +231,14 @@ def test_form_insert_and_per_field_errors(client: TestClient, schema_name: str, 
         "/new",
         params={"t": t},
         data={"csrf": token, "ref.0": ref, "session_id": "7", "session_date": "2024-06-01"},
-        files={"signal": ("s.npy", npy.getvalue(), "application/octet-stream")},
+        files={"signal": ("s.npy", npy.getvalue(), "application/octet-stream"),
+               "protocol": ("steps.md", b"# steps", "text/markdown")},
     )
     assert good.status_code == 200 and "Inserted 1 row." in good.text
     row = (lab.Session & {"subject_id": 2, "session_id": 7}).fetch1()
     assert str(row.session_date) == "2024-06-01" and np.array_equal(row.signal, np.arange(5.0))
+    assert row.protocol.name == "steps.md" and row.protocol.read_bytes() == b"# steps"
+    assert row.protocol.name == "steps.md" and row.protocol.read_bytes() == b"# steps"
     again = client.post(
         "/new",
         params={"t": t},
@@ -558,8 +573,37 @@ def test_the_server_decides_when_the_page_would_allow(
         assert len(lab.Subject & {"subject_id": 90}) == 1
 
 
-def test_cli_serves_a_module_on_loopback_by_default(conn: tj.Connection) -> None:
-    from typedj.cli import parser
-
-    args = parser().parse_args(["web", "tests.web_pipeline"])
-    assert (args.host, args.port, args.module) == ("127.0.0.1", 8765, "tests.web_pipeline")
+def test_cli_serves_a_module_on_loopback(tmp_path: Path) -> None:
+    (tmp_path / "labmod.py").write_text(
+        "import typedj as tj\n"
+        "schema = tj.Schema('clilab')\n"
+        "@schema\n"
+        "class Animal(tj.Manual):\n"
+        "    animal_id: tj.Key[int]\n"
+        "    name: str = tj.Attr(max_length=20, default='')\n"
+        "Animal.insert1({'animal_id': 7, 'name': '<Rex>'})\n"
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TYPEDJ_", "DJ_"))}
+    command = [sys.executable, "-m", "typedj.cli", "--database-url", f"sqlite:///{tmp_path / 'lab.db'}",
+               "web", "labmod", "--port", str(port)]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith(f"typedj web: serving on http://127.0.0.1:{port}/")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/table?t=clilab.animal") as response:
+                    page = response.read().decode()
+                break
+            except urllib.error.URLError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert rows_of(page)[0][:2] == ["7", "<Rex>"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -50,6 +52,7 @@ def declare_web(schema: tj.Schema) -> WebLab:
         operator: str = Attr(default="", max_length=80)
         signal: Blob[np.ndarray] | None = None
         frame: Blob[np.ndarray] | None = None
+        protocol: tj.Attach | None = None
 
         class Trial(Part):
             trial_id: Key[int]
@@ -74,6 +77,8 @@ def declare_web(schema: tj.Schema) -> WebLab:
 
 def fill(lab: WebLab, subjects: int = 3) -> None:
     """A few subjects with sessions (one whose analysis fails) and trials."""
+    protocol = Path(tempfile.mkdtemp(prefix="typedj-web-test-")) / "protocol.txt"
+    protocol.write_text("1. record\n2. <b>analyse</b>\n")
     lab.Subject.insert(
         [
             {
@@ -95,6 +100,7 @@ def fill(lab: WebLab, subjects: int = 3) -> None:
                 "operator": "ana",
                 "signal": np.sin(np.linspace(0, 12, 400)),
                 "frame": np.outer(np.arange(32), np.arange(48)).astype(float),
+                "protocol": protocol,
             },
             {"subject_id": 1, "session_id": 2, "session_date": date(2024, 5, 2), "operator": "fails"},
             {

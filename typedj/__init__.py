@@ -7,6 +7,7 @@ MySQL/MariaDB server; table classes are queries; every insert is validated.
 from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
 from .codecs import legacy as _legacy_values  # noqa: F401  (registers datajoint 0.14's blob@store, ...)
+from .columns import Column, Comparison, Order, asc, col, desc
 from .config import DatabaseURL, config
 from .diagram import Diagram
 from .drift import Difference
@@ -81,6 +82,8 @@ __all__ = [
     "Attr",
     "Attribute",
     "Blob",
+    "Column",
+    "Comparison",
     "Computed",
     "ConfigError",
     "ConflictError",
@@ -117,6 +120,7 @@ __all__ = [
     "MissingTableError",
     "Not",
     "NotDeclaredError",
+    "Order",
     "Part",
     "PopulateError",
     "PopulateResult",
@@ -137,8 +141,11 @@ __all__ = [
     "ValidationError",
     "VerificationError",
     "VerifyReport",
+    "asc",
+    "col",
     "config",
     "connect",
+    "desc",
     "export",
     "float32",
     "float64",

@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "typedj.commands.diagram",
     "typedj.commands.codegen",
     "typedj.commands.diff",
+    "typedj.export.command",
     "typedj.web.command",
 )
 

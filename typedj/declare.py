@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 from uuid import UUID
 
+from .columns import Column
 from .errors import DeclarationError
 from .heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, enum_type
 from .types import (
@@ -160,6 +161,8 @@ def read_fields(cls: type, namespace: dict[str, Any] | None = None) -> list[Fiel
         base, more = _unwrap(base)
         extras += more
         raw_default = cls.__dict__.get(name, MISSING)
+        if isinstance(raw_default, Column):  # a declared class: its column keeps the default
+            raw_default = raw_default.default
         spec = raw_default if isinstance(raw_default, AttrSpec) else None
         link = raw_default if isinstance(raw_default, LinkSpec) else None
         default = raw_default
@@ -388,12 +391,67 @@ def declare(
             )
         )
 
+    def inherit(group: list[Field]) -> None:
+        """Columns declared ``= Link(Parent)``: one foreign key, as ``Ref`` would make it."""
+        first = group[0]
+        link = first.link
+        assert link is not None
+        parent = _resolve(cls, link.parent, namespace)
+        parent_table, _ = parent_def(parent)
+        key = parent_table.heading.primary_key
+        by_parent = {(f.link.column if f.link and f.link.column else f.name): f for f in group}
+        pname = getattr(parent, "__name__", str(parent))
+        unknown = [c for c in by_parent if c not in key]
+        missing = [c for c in key if c not in by_parent]
+        if unknown or missing:
+            raise DeclarationError(
+                f"{cls_name}.{first.name}: the columns linked to {pname} must be its primary key "
+                f"{key}, each once"
+                + (f"; {unknown} are not in it (Link(P, column=...) names a renamed one)" if unknown else "")
+                + (f"; {missing} are not declared (add each = Link({pname}))" if missing else ""),
+                table=cls_name, attribute=first.name,
+            )
+        for f in group:
+            if f.in_key != first.in_key or f.nullable != first.nullable:
+                raise DeclarationError(
+                    f"{cls_name}.{f.name}: the columns of one reference to {pname} are all in the "
+                    "primary key or all not, and all nullable or all not",
+                    table=cls_name, attribute=f.name,
+                )
+            pattr = parent_table.heading[next(c for c, g in by_parent.items() if g is f)]
+            declared = attribute_type(cls_name, f)[3]
+            if declared != pattr.python_type:
+                raise DeclarationError(
+                    f"{cls_name}.{f.name}: declared {getattr(declared, '__name__', declared)}, but "
+                    f"{pname}.{pattr.name} is {getattr(pattr.python_type, '__name__', pattr.python_type)}",
+                    table=cls_name, attribute=f.name,
+                )
+        if first.in_key and first.nullable:
+            raise DeclarationError(
+                f"{cls_name}.{first.name}: a reference in the primary key cannot be nullable",
+                table=cls_name, attribute=first.name,
+            )
+        rename = {c: f.name for c, f in by_parent.items() if c != f.name}
+        unique = any(f.link is not None and f.link.unique for f in group)
+        reference(parent, first.name, first.in_key, first.nullable, LinkSpec(rename=rename, unique=unique))
+        del refs[first.name]  # the columns are the row's attributes; no reference name
+
     master = getattr(cls, "_master", None)
     if master is not None and not _declares_master_ref(cls, master, namespace):
         reference(master, "master", True, False, None)
 
     fields = read_fields(cls, namespace or {})
-    for f in fields:
+    group: list[Field] = []
+    for f in [*fields, None]:
+        if group and (
+            f is None or f.link is None or f.link.parent is None
+            or _resolve(cls, f.link.parent, namespace) is not _resolve(cls, _linked(group[0]), namespace)
+            or (f.link.column or f.name) in {g.link.column or g.name for g in group if g.link}
+        ):
+            inherit(group)
+            group = []
+        if f is None:
+            break
         if f.name in RESERVED:
             raise DeclarationError(
                 f"{cls_name}.{f.name}: {f.name!r} is reserved for a method; choose another name",
@@ -404,6 +462,9 @@ def declare(
                 f"{cls_name}.{f.name}: attribute names may not start with '_'",
                 table=cls_name, attribute=f.name,
             )
+        if f.ref is None and f.link is not None and f.link.parent is not None:
+            group.append(f)
+            continue
         if f.ref is not None:
             if f.in_key and f.nullable:
                 raise DeclarationError(
@@ -488,13 +549,29 @@ def _shared(name: str, origin: str | None, foreign_keys: list[ForeignKey], linea
 
 
 def _declares_master_ref(cls: type, master: type, namespace: dict[str, Any] | None) -> bool:
-    """Whether the part names its master itself: a reference to the master, or a primary
-    key reference to a sibling part (which brings the master's key, as DataJoint's
-    ``-> master.Sibling``); otherwise nesting adds the reference to the master."""
+    """Whether the part names its master itself: a reference to the master (a ``Ref`` or
+    ``Link`` columns), or a primary key reference to a sibling part (which brings the
+    master's key, as DataJoint's ``-> master.Sibling``); otherwise nesting adds the
+    reference to the master."""
     return any(
-        f.ref is master or (f.in_key and getattr(f.ref, "_master", None) is master and f.ref is not cls)
+        f.ref is master
+        or (f.in_key and getattr(f.ref, "_master", None) is master and f.ref is not cls)
+        or (f.link is not None and _resolve(cls, f.link.parent, namespace) is master)
         for f in read_fields(cls, namespace or {})
     )
+
+
+def _linked(f: Field) -> Any:
+    return f.link.parent if f.link is not None else None
+
+
+def _resolve(cls: type, parent: Any, namespace: dict[str, Any] | None) -> Any:
+    """The class a ``Link("Parent")`` names (the name itself while it is not declared yet)."""
+    if not isinstance(parent, str):
+        return parent
+    module = sys.modules.get(cls.__module__)
+    scope = {**(vars(module) if module else {}), **_local_namespace(cls, namespace or {})}
+    return scope.get(parent, parent)
 
 
 def table_name_of(cls: type) -> str:

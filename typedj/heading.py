@@ -7,6 +7,7 @@ with an existing table is comparing two headings.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,8 +26,12 @@ def split_comment(comment: str) -> tuple[str | None, str]:
     return None, comment
 
 
+@functools.lru_cache(maxsize=4096)
 def kind_of(type_name: str) -> str:
-    """The value family of a declared type, which picks its codec and its Python type."""
+    """The value family of a declared type, which picks its codec and its Python type.
+
+    Cached: populate and fetch ask it per key and per column.
+    """
     t = type_name.lower().strip()
     if t.startswith("<"):
         inner = t[1:-1]

@@ -285,7 +285,7 @@ class Schema:
     def list_tables(self) -> list[str]:
         """User tables (hidden ``~`` tables excluded), parents first."""
         g = graphs.build(t for t in self.tables.values() if not t.name.startswith("~"))
-        return [n.split(".", 1)[1] for n in graphs.ordered(g)]
+        return [n.split(".", 1)[1] for n in graphs.ordered(g) if n.split(".", 1)[0] == self.name]
 
     def drop(self, *, force: bool = False) -> None:
         """Drop every table of this schema, their dependents elsewhere, and the database."""

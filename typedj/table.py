@@ -18,6 +18,7 @@ from typing_extensions import dataclass_transform
 
 from . import codecs
 from .cascade import delete, drop_tables
+from .columns import Column
 from .declare import RESERVED, read_fields
 from .errors import (
     DuplicateError,
@@ -33,7 +34,7 @@ from .heading import Heading, TableDef
 from .parents import missing_parents
 from .populate.autopopulate import AutoPopulate
 from .query.expression import Query, TableNode
-from .types import MISSING, AttrSpec, Link, LinkSpec, Ref, _SqlLiteral
+from .types import MISSING, Link, Ref, _SqlLiteral
 from .types import Attr as Attr
 from .types import External as External
 from .validation import Validator, oversized
@@ -119,6 +120,15 @@ class TableMeta(type):
     def __bool__(cls) -> bool:
         return True
 
+    if not TYPE_CHECKING:  # to checkers, only declared attributes are class attributes
+
+        def __getattr__(cls, name: str) -> Any:
+            """An inherited attribute (``Session.subject_id``) is a column at class level too."""
+            table_def = None if name.startswith("_") else cls.__dict__.get("_def")
+            if table_def is not None and name in table_def.heading:
+                return Column(name, cls.__name__)
+            raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+
     @property
     def heading(cls) -> Heading:
         """The attributes: names, types, keys, comments."""
@@ -141,7 +151,7 @@ class TableMeta(type):
     def sql(cls) -> str:
         return cls._query().sql
 
-    def proj(cls, *attributes: Any, **named: str) -> Query[dict[str, Any]]:
+    def proj(cls, *attributes: Any, **named: Any) -> Query[dict[str, Any]]:
         return cls._query().proj(*attributes, **named)
 
     def restrict(cls: type[TT], condition: Any, *, negate: bool = False) -> Query[TT]:
@@ -151,7 +161,7 @@ class TableMeta(type):
         return cls._query().join(other, left=left)
 
     def aggr(cls, group: Any, *attributes: Any, keep_all_rows: bool = True,
-             exclude_nonmatching: bool | None = None, **named: str) -> Query[dict[str, Any]]:
+             exclude_nonmatching: bool | None = None, **named: Any) -> Query[dict[str, Any]]:
         """Aggregates over the matching rows of ``group``, one row per row of this table."""
         return cls._query().aggr(group, *attributes, keep_all_rows=keep_all_rows,
                                  exclude_nonmatching=exclude_nonmatching, **named)
@@ -277,10 +287,10 @@ class Table(metaclass=TableMeta):
         heading: Heading = table_def.heading
         refs = cls._refs
         for name, value in values.items():
-            if name in refs:
+            if name in heading:
+                self.__dict__[name] = _column_value(refs[name], name, value) if name in refs else value
+            elif name in refs:
                 setattr(self, name, value)
-            elif name in heading:
-                self.__dict__[name] = value
             else:
                 raise TypeError(f"{cls.__name__}() got an unexpected attribute {name!r}")
         missing = []
@@ -328,14 +338,14 @@ class Table(metaclass=TableMeta):
         cls._node = TableNode(schema.name, table_def.name, table_def.heading, schema.connection)
         cls._validator = None
         for f in read_fields(cls):
-            value = cls.__dict__.get(f.name, MISSING)
-            if f.ref is not None:
-                setattr(cls, f.name, Ref(f.name, cls._refs.get(f.name, {})))
-            elif isinstance(value, AttrSpec | LinkSpec):
-                if value.default is MISSING or isinstance(value.default, _SqlLiteral):
-                    delattr(cls, f.name)
-                else:
-                    setattr(cls, f.name, value.default)
+            raw = cls.__dict__.get(f.name, MISSING)
+            if isinstance(raw, Column):
+                raw = raw.default
+            columns = cls._refs.get(f.name, {})
+            if f.ref is not None and f.name not in columns.values():
+                setattr(cls, f.name, Ref(f.name, columns))
+            else:  # a column, or a reference named like its one column (which it then is)
+                setattr(cls, f.name, Column(f.name, cls.__name__, raw))
 
     @classmethod
     def _unbind(cls) -> None:
@@ -484,7 +494,9 @@ def _row_dict(cls: type[Table], row: Any, index: int, names: list[str]) -> dict[
     else:
         raise TypeError(f"{cls.__name__}: row {index} is a {type(row).__name__}, not a row")
     for ref, columns in cls._refs.items():
-        if ref in out and ref not in cls._def.heading:
+        if ref in out and ref in cls._def.heading:  # a reference named like its one column
+            out[ref] = _column_value(columns, ref, out[ref])
+        elif ref in out:
             value = out.pop(ref)
             if isinstance(value, Table):
                 value = value.__dict__
@@ -496,6 +508,16 @@ def _row_dict(cls: type[Table], row: Any, index: int, names: list[str]) -> dict[
             else:
                 raise QueryError(f"{cls.__name__}: row {index}: {ref!r} needs a mapping of {list(columns)}")
     return out
+
+
+def _column_value(columns: Mapping[str, str], name: str, value: Any) -> Any:
+    """The column ``name`` of a reference named like it, from a parent row or key, or the bare value."""
+    if isinstance(value, Table):
+        value = value.__dict__
+    if isinstance(value, Mapping):
+        parent = next(p for p, local in columns.items() if local == name)
+        return value.get(parent, value.get(name))
+    return value
 
 
 def _as_rows(rows: Any) -> list[Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Generic, TypeAlias, TypeVar, overload
+from typing import Annotated, Any, Generic, TypeAlias, TypeVar
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -133,6 +133,8 @@ class LinkSpec:
     nullable: bool = False
     unique: bool = False
     default: Any = MISSING
+    parent: Any = None
+    column: str | None = None
 
 
 def Attr(
@@ -174,21 +176,29 @@ def External(store: str = "", *, default: Any = MISSING, comment: str = "") -> A
 
 
 def Link(
+    parent: Any = None,
+    column: str | None = None,
     *,
     rename: Mapping[str, str] | None = None,
     nullable: bool = False,
     unique: bool = False,
     default: Any = MISSING,
 ) -> Any:
-    """Options of a foreign key (``Ref``).
+    """Options of a foreign key: of a ``Ref``, or the reference an inherited column comes by.
 
-    ``rename`` maps the parent's attribute names to the names used here, so that a
-    table can reference the same parent twice (``{"cell_id": "pre_cell_id"}``).
+    ``subject_id: Key[int] = Link(Subject)`` declares the column ``subject_id`` inherited
+    from ``Subject`` (consecutive columns linked to one parent form one foreign key;
+    ``column`` names the parent's attribute when this column renames it). Declared so, the
+    column is a typed attribute of rows and constructors without a mypy plugin.
+
+    ``rename`` (on a ``Ref``) maps the parent's attribute names to the names used here, so
+    that a table can reference the same parent twice (``{"cell_id": "pre_cell_id"}``).
     ``nullable`` (secondary references only) lets the reference be absent.
     """
     if nullable and default is MISSING:
         default = None
-    return LinkSpec(rename=dict(rename or {}), nullable=nullable, unique=unique, default=default)
+    return LinkSpec(rename=dict(rename or {}), nullable=nullable, unique=unique, default=default,
+                    parent=parent, column=column)
 
 
 @dataclass(frozen=True)
@@ -220,8 +230,9 @@ class Ref(Generic[P]):
     """A foreign key to table ``P``: its primary key attributes become columns here.
 
     On a row, ``row.subject`` is the parent's key (a dict in the parent's attribute
-    names); a constructor accepts a parent row, a key mapping, or, for a parent with a
-    one-attribute key, the bare value.
+    names), unless the reference is named like its one column: then it is that column
+    (see docs/types.md, "What a row holds"). A constructor accepts a parent row, a key
+    mapping, or, for a parent with a one-attribute key, the bare value.
     """
 
     __slots__ = ("columns", "name")
@@ -233,13 +244,7 @@ class Ref(Generic[P]):
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    @overload
-    def __get__(self, obj: None, owner: Any) -> Ref[P]: ...
-
-    @overload
-    def __get__(self, obj: object, owner: Any) -> dict[str, Any]: ...
-
-    def __get__(self, obj: object | None, owner: Any) -> Ref[P] | dict[str, Any]:
+    def __get__(self, obj: object | None, owner: Any) -> Any:
         if obj is None:
             return self
         values = obj.__dict__

@@ -36,7 +36,11 @@ def is_table(info: TypeInfo) -> bool:
 
 
 def record(ctx: ClassDefContext) -> None:
-    """Store ``[name, in_key, rename, nullable]`` for each annotated attribute of the class."""
+    """Store ``[name, in_key, rename, nullable, parent, column]`` for each annotated attribute.
+
+    ``parent`` is the full name of the table a column declared ``= Link(Parent)`` comes
+    from (``column``: the parent's attribute it renames), or ``""``.
+    """
     info = ctx.cls.info
     if not is_table(info):
         return
@@ -52,7 +56,8 @@ def record(ctx: ClassDefContext) -> None:
             continue
         in_key = KEY in _names(ctx, annotation)
         rename, nullable = _link(stmt.rvalue)
-        fields.append([target.name, in_key, rename, nullable])
+        parent, column = _linked_parent(ctx, stmt.rvalue)
+        fields.append([target.name, in_key, rename, nullable, parent, column or target.name])
     stack = getattr(ctx.api, "type_stack", [])
     outer = stack[-1] if stack else None
     master = outer.fullname if isinstance(outer, TypeInfo) and is_table(outer) else None
@@ -78,6 +83,28 @@ def _names(ctx: ClassDefContext, annotation: Type) -> set[str]:
         for arg in annotation.args[:1] if fullname.endswith("Annotated") else annotation.args:
             found |= _names(ctx, arg)
     return found
+
+
+def _linked_parent(ctx: ClassDefContext, rvalue: Any) -> tuple[str, str | None]:
+    """The parent named by ``Link(Parent)`` or ``Link("Parent", "column")``, and the column."""
+    if not (isinstance(rvalue, CallExpr) and isinstance(rvalue.callee, RefExpr)):
+        return "", None
+    if rvalue.callee.fullname != LINK:
+        return "", None
+    positional = [a for a, n in zip(rvalue.args, rvalue.arg_names, strict=True) if n is None]
+    named = {n: a for a, n in zip(rvalue.args, rvalue.arg_names, strict=True) if n is not None}
+    target = positional[0] if positional else named.get("parent")
+    column_arg = positional[1] if len(positional) > 1 else named.get("column")
+    column = column_arg.value if isinstance(column_arg, StrExpr) else None
+    if isinstance(target, RefExpr) and target.fullname:
+        return target.fullname, column
+    if isinstance(target, StrExpr):
+        sym = ctx.api.lookup_qualified(target.value, ctx.cls, suppress_errors=True)
+        node = sym.node if sym is not None else None
+        if isinstance(node, TypeInfo):
+            return node.fullname, column
+        return f"{ctx.api.cur_mod_id}.{target.value}", column
+    return "", None
 
 
 def _link(rvalue: Any) -> tuple[dict[str, str], bool]:

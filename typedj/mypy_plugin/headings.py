@@ -115,11 +115,13 @@ class Headings:
                 if master_heading is None:
                     return None
                 attrs += [a for a in master_heading if a.in_key]
-        for name, in_key, rename, nullable in fields:
+        for name, in_key, rename, nullable, *linked in fields:
             declared = _var_type(info, name)
             parent = refs[name]
             if parent is None:
                 lineage = f"{info.fullname}.{name}" if in_key else None
+                if linked and linked[0]:  # ``name: T = Link(Parent)``: the parent's column
+                    lineage = self._inherited(linked[0], linked[1], lineage)
                 attrs.append(Attr(name, declared, in_key, lineage))
                 continue
             parent_heading = self.table(parent)
@@ -133,6 +135,14 @@ class Headings:
         if not attrs:
             return None  # a base class of tables, not a table
         return Heading.of(info.name, attrs)
+
+    def _inherited(self, parent_name: str, column: str, fallback: str | None) -> str | None:
+        """The lineage of a parent's column (``fallback`` when the parent is unknown)."""
+        parent = self._info(parent_name)
+        heading = self.table(parent) if parent is not None and is_table(parent) else None
+        if heading is None or column not in heading:
+            return fallback
+        return heading[column].lineage
 
     def of_type(self, typ: Type) -> Heading | None:
         """The heading of a table class, a table row, or a query; None when unknown."""

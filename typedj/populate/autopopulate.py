@@ -311,6 +311,11 @@ class Maker:
         self.conn = cls._schema.connection
         self.jobs = jobs
         self.keep_completed = keep_completed
+        self.defer_completion = False
+        """Leave a made key's job row reserved for the caller to delete with its batch
+        (``Jobs.complete_many``): one statement per batch instead of one per key. Safe
+        because a reserved job whose rows exist is found made when it is reserved again
+        (after ``recover``, should this worker die first), and completed without make."""
         self.instance = object.__new__(cls)
         self.key_type = MakeKey.of(cls)
         own_make = getattr(cls, "make", None)
@@ -340,6 +345,14 @@ class Maker:
         row = self.conn.query(self._exists, params).fetchone()
         return row is not None
 
+    def made(self, keys: Sequence[Mapping[str, Any]]) -> set[tuple[Any, ...]]:
+        """Which of ``keys`` the table already has rows for (one query), as key tuples."""
+        if not keys:
+            return set()
+        names = self.key_names
+        query = Query(self.cls._node).proj() & [{n: k[n] for n in names} for k in keys]
+        return {tuple(r[n] for n in names) for r in query.keys()}
+
     @contextmanager
     def _inserting(self) -> Iterator[None]:
         cls = self.cls
@@ -349,12 +362,15 @@ class Maker:
         finally:
             cls._allow_insert = max(cls.__dict__.get("_allow_insert", 1) - 1, 0)
 
-    def make(self, key: Mapping[str, Any], job: Sequence[Any] | None = None) -> Failure | bool:
+    def make(
+        self, key: Mapping[str, Any], job: Sequence[Any] | None = None, *, checked: bool = False
+    ) -> Failure | bool:
         """Make one key: True if made, False if already made, a Failure if make() raised.
 
         Without jobs the key is not looked up first (the key source excluded made keys a
         moment ago): a key made meanwhile shows as a duplicate on insert, and is skipped.
 
+        ``checked``: the caller has just found the key not made (``made`` over a batch).
         ``job`` is the key's parameters in the jobs table when this worker reserved it:
         the job row is completed in the same transaction as the rows, or marked as an
         error after the rollback. An interruption (Ctrl-C, SIGTERM) closes the session,
@@ -367,10 +383,10 @@ class Maker:
         try:
             computed: tuple[Any, ...] = ()
             fetched: tuple[Any, ...] = ()
-            if (self.three_part or jobs is not None) and self.done(key):
+            if (self.three_part or jobs is not None) and not checked and self.done(key):
                 # With jobs: a worker may have made the key between another's reading of the
                 # key source and its adding the job; the reservation alone cannot tell.
-                return self._already(job)
+                return self.already(job)
             if self.three_part:
                 fetched = _as_tuple(obj.make_fetch(new_key(key)))
                 computed = _as_tuple(obj.make_compute(new_key(key), *fetched))
@@ -378,7 +394,7 @@ class Maker:
             return True
         except Exception as exc:
             if isinstance(exc, DuplicateError) and self.done(key):
-                return self._already(job)  # made meanwhile by a worker that does not reserve jobs
+                return self.already(job)  # made meanwhile by a worker that does not reserve jobs
             failure = Failure(dict(key), f"{type(exc).__name__}: {exc}", traceback.format_exc(), exc)
             if jobs is not None and job is not None:
                 jobs.error(job, failure.error, failure.traceback, duration=time.monotonic() - start)
@@ -416,13 +432,14 @@ class Maker:
                             "make_compute and make_insert for the three-part make",
                             table=self.cls._def.name,
                         )
-                if self.jobs is not None and job is not None:
+                if self.jobs is not None and job is not None and not self.defer_completion:
                     self.jobs.complete(job, duration=time.monotonic() - start, keep=self.keep_completed)
             except (KeyboardInterrupt, SystemExit):
                 self.conn.close()
                 raise
 
-    def _already(self, job: Sequence[Any] | None) -> bool:
+    def already(self, job: Sequence[Any] | None) -> bool:
+        """The key turned out made already: complete its job (if reserved) without calling make."""
         if self.jobs is not None and job is not None:
             self.jobs.complete(job, keep=self.keep_completed)
         return False

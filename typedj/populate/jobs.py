@@ -353,6 +353,53 @@ class Jobs:
         args = [platform.node(), os.getpid(), self._session_user(), version, *params]
         return retrying(lambda: int(self.connection.query(sql, args).rowcount) == 1)
 
+    def reserve_many(self, keys: Sequence[Mapping[str, Any]], version: str = "") -> list[int]:
+        """Reserve the pending jobs of ``keys`` together; the positions of those now owned.
+
+        One short transaction: a locking read of which of the keys are pending (MySQL
+        ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already holds the file's write lock),
+        one UPDATE of exactly those, commit. Two workers never own one key, and the
+        answer is exact whoever else (datajoint-python workers, another thread of this
+        process) reserves meanwhile.
+        """
+        if not keys:
+            return []
+        from ..query.fetch import _columns, statement
+
+        conn = self.connection
+        d = conn.dialect
+        q, p = d.quote, d.placeholder
+        names = self.key_names
+        wanted = [{n: k[n] for n in names} for k in keys]
+        pending = self.pending & f"{q('scheduled_time')} <= {d.now()}" & wanted
+        select, select_params, _ = statement(pending, names)
+        if d.name == "mysql":
+            select += " FOR UPDATE"
+        width = len(names)
+        lhs = q(names[0]) if width == 1 else "(" + ", ".join(q(n) for n in names) + ")"
+        row = p if width == 1 else "(" + ", ".join([p] * width) + ")"
+        head = [platform.node(), os.getpid(), self._session_user(), version]
+
+        def take() -> set[tuple[Any, ...]]:
+            with conn.transaction():
+                found = conn.query(select, select_params).fetchall()
+                if not found:
+                    return set()
+                columns = _columns(pending, names, found)
+                owned = set(zip(*columns, strict=True))
+                chosen = [k for k in wanted if tuple(k[n] for n in names) in owned]
+                sql = (
+                    f"UPDATE {self._table()} SET {q('status')} = 'reserved', {q('host')} = {p}, "
+                    f"{q('pid')} = {p}, {q('connection_id')} = {d.session_id()}, {q('user')} = {p}, "
+                    f"{q('version')} = {p}, {q('reserved_time')} = {d.now()} "
+                    f"WHERE {q('status')} = 'pending' AND {d.in_rows(lhs, row, len(chosen))}"
+                )
+                conn.query(sql, [*head, *(v for k in chosen for v in self.key_params(k))])
+                return owned
+
+        owned = retrying(take)
+        return [i for i, k in enumerate(wanted) if tuple(k[n] for n in names) in owned]
+
     def complete(self, params: Sequence[Any], *, duration: float | None = None, keep: bool = False) -> None:
         """The job succeeded: delete its row, or with ``keep`` mark it ``success``."""
         d = self.connection.dialect
@@ -365,6 +412,21 @@ class Jobs:
             self.connection.query(sql, [duration, *params])
         else:
             self.connection.query(f"DELETE FROM {self._table()} WHERE {self._where_key}", list(params))
+
+    def complete_many(self, jobs: Sequence[Sequence[Any]]) -> int:
+        """Delete the reserved rows of jobs whose make has committed: one statement for a batch."""
+        if not jobs:
+            return 0
+        d = self.connection.dialect
+        q, p = d.quote, d.placeholder
+        width = len(self.key_names)
+        lhs = q(self.key_names[0]) if width == 1 else "(" + ", ".join(q(n) for n in self.key_names) + ")"
+        row = p if width == 1 else "(" + ", ".join([p] * width) + ")"
+        sql = (
+            f"DELETE FROM {self._table()} WHERE {q('status')} = 'reserved' "
+            f"AND {d.in_rows(lhs, row, len(jobs))}"
+        )
+        return int(retrying(lambda: self.connection.query(sql, [v for job in jobs for v in job])).rowcount)
 
     def error(
         self, params: Sequence[Any], message: str, stack: str, *, duration: float | None = None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from .. import codecs
+from ..columns import Column, Comparison, Order
 from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading, enum_values
 from .compiler import Compiler, Select
@@ -46,14 +47,14 @@ class Top:
 
     __slots__ = ("limit", "offset", "order_by")
 
-    def __init__(self, limit: int | None = 1, order_by: str | Sequence[str] = "KEY", offset: int = 0):
+    def __init__(self, limit: int | None = 1, order_by: Any = "KEY", offset: int = 0):
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise QueryError(f"Top: limit must be a non-negative integer or None, got {limit!r}")
         if not isinstance(offset, int) or offset < 0:
             raise QueryError(f"Top: offset must be a non-negative integer, got {offset!r}")
         self.limit = limit
         self.offset = offset
-        self.order_by: tuple[str, ...] = (order_by,) if isinstance(order_by, str) else tuple(order_by)
+        self.order_by: tuple[str, ...] = tuple(map(str, _order_items(order_by)))
 
     def __repr__(self) -> str:
         return f"Top({self.limit}, order_by={list(self.order_by)}, offset={self.offset})"
@@ -63,7 +64,7 @@ def order_terms(order_by: Any, heading: Heading, quote: Any, *, operation: str =
     """``"KEY"``, ``"name"``, ``"name DESC"``, or a list of them, as ORDER BY terms."""
     if order_by is None:
         return []
-    items = [order_by] if isinstance(order_by, str) else list(order_by)
+    items = _order_items(order_by)
     terms: list[str] = []
     for item in items:
         parts = str(item).split()
@@ -81,6 +82,13 @@ def order_terms(order_by: Any, heading: Heading, quote: Any, *, operation: str =
                 )
             terms.append(quote(n) + (f" {direction}" if direction else ""))
     return terms
+
+
+def _order_items(order_by: Any) -> list[Any]:
+    """One term (a name, ``"name DESC"``, a column, ``column.desc()``) or a sequence of them."""
+    if isinstance(order_by, str | Column | Order):
+        return [order_by]
+    return list(order_by)
 
 
 def _top_order(top: Top, heading: Heading, quote: Any) -> list[str]:
@@ -198,7 +206,13 @@ def check_condition(cond: Any, heading: Heading) -> None:
     """Mapping keys are checked when the restriction is written, not when it runs."""
     if _is_row(cond):
         return  # a row, or the key make() receives, restricts by the attributes it shares
-    if isinstance(cond, Mapping):
+    if isinstance(cond, Comparison):
+        if cond.column.name not in heading:
+            raise UnknownAttributeError(
+                f"restriction: {cond.column!r} is not an attribute of the query; it has {heading.names}",
+                attribute=cond.column.name,
+            )
+    elif isinstance(cond, Mapping):
         check_mapping(heading, cond, "a mapping")
     elif isinstance(cond, Not):
         check_condition(cond.condition, heading)
@@ -221,6 +235,8 @@ def compile_condition(cond: Any, heading: Heading, select: Select, c: Compiler) 
         return f"({c.dialect.sql_text(cond)})", []
     if isinstance(cond, Top):
         return _top_condition(cond, heading, select, c)
+    if isinstance(cond, Comparison):
+        return _comparison(cond, heading, select, c)
     if isinstance(cond, AndList):
         return _all_of(cond, heading, select, c)
     node = _as_node(cond)
@@ -236,8 +252,27 @@ def compile_condition(cond: Any, heading: Heading, select: Select, c: Compiler) 
     if rows is not None:
         return _any_of(rows, heading, select, c)
     if isinstance(cond, list | tuple | set | frozenset):
-        return _any_of(list(cond), heading, select, c)
+        members = [{m.column.name: m.value} if isinstance(m, Comparison) and m.op == "==" else m
+                   for m in cond]
+        return _any_of(members, heading, select, c)
     raise QueryError(f"cannot restrict by {type(cond).__name__}: {cond!r}")
+
+
+def _comparison(cond: Comparison, heading: Heading, select: Select, c: Compiler) -> tuple[str, list[Any]]:
+    """As the mapping ``{name: value}`` for ``==`` (and a list of them for ``in_``)."""
+    name = cond.column.name
+    check_condition(cond, heading)
+    if cond.op == "==":
+        return _mapping({name: cond.value}, heading, select, c, c.dialect.placeholder, strict=True)
+    if cond.op == "in":
+        return _any_of([{name: v} for v in cond.value], heading, select, c)
+    value = _native(cond.value)
+    column = select.columns[name]
+    if value is None and cond.op == "!=":
+        return f"({column} IS NOT NULL)", []
+    encode = codecs.encoder(heading[name], codecs.Context("", ""))
+    param = encode([value])[0] if encode else value
+    return f"({column} {cond.sql_operator} {c.dialect.placeholder})", [param]
 
 
 def _all_of(conds: AndList, heading: Heading, select: Select, c: Compiler) -> tuple[str, list[Any]]:

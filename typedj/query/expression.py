@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
+from ..columns import names as _column_names
 from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading
 from .compiler import Compiler, Select
@@ -537,11 +538,14 @@ class Query(Generic[R]):
     def __radd__(self, other: Any) -> Query[Any]:
         return Query(as_node(other), _row_class(other)).union(self)
 
-    def proj(self, *attributes: Any, **named: str) -> Query[dict[str, Any]]:
+    def proj(self, *attributes: Any, **named: Any) -> Query[dict[str, Any]]:
         """Keep the primary key and the named attributes; ``new="old"`` renames, ``new="a+b"`` computes.
 
-        ``...`` keeps every secondary attribute and ``"-name"`` drops one.
+        ``...`` keeps every secondary attribute and ``"-name"`` drops one. Class-level
+        columns (``Session.session_date``) stand for their names.
         """
+        attributes = tuple(_column_names(attributes))
+        named = dict(zip(named, _column_names(named.values()), strict=True))
         heading = self.heading
         bad = [a for a in attributes if not (a is Ellipsis or isinstance(a, str))]
         if bad:
@@ -582,7 +586,7 @@ class Query(Generic[R]):
         *attributes: Any,
         keep_all_rows: bool = True,
         exclude_nonmatching: bool | None = None,
-        **named: str,
+        **named: Any,
     ) -> Query[dict[str, Any]]:
         """One row per row of this query, with ``named`` SQL aggregates over its matching rows of ``group``.
 
@@ -592,6 +596,8 @@ class Query(Generic[R]):
         """
         if exclude_nonmatching is not None:
             keep_all_rows = not exclude_nonmatching
+        attributes = tuple(_column_names(attributes))
+        named = dict(zip(named, _column_names(named.values()), strict=True))
         other = as_node(group)
         heading = self.heading
         missing = [k for k in heading.primary_key if k not in other.heading]
@@ -679,7 +685,7 @@ class Query(Generic[R]):
         """Rows as typed instances (or dicts), or one numpy array per named attribute."""
         from .fetch import fetch
 
-        return fetch(self, attributes, order_by=order_by, limit=limit, offset=offset)
+        return fetch(self, tuple(_column_names(attributes)), order_by=order_by, limit=limit, offset=offset)
 
     @overload
     def fetch1(self) -> R: ...
@@ -694,7 +700,7 @@ class Query(Generic[R]):
         """Exactly one row (or its named values); an error says how many were found."""
         from .fetch import fetch1
 
-        return fetch1(self, attributes)
+        return fetch1(self, tuple(_column_names(attributes)))
 
     def to_dicts(
         self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None

@@ -370,14 +370,58 @@ def _inferred_kind(values: list[Any]) -> str:
 
 @_materializing
 def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
+    """The result as one structured array, built a batch of rows at a time.
+
+    Each batch's columns become numpy columns and are copied into the result, which grows
+    in place (``ndarray.resize``: a ``realloc``, no second copy), so the peak is the result
+    plus one batch rather than the whole result as Python objects beside its arrays.
+    """
     import numpy as np
 
-    names, data = _visible(*columns(query, **options))
-    arrays = [_array(query.heading[n], list(col)) for n, col in zip(names, data, strict=True)]
-    length = len(arrays[0]) if arrays else 0
-    out = np.empty(length, dtype=np.dtype([(n, a.dtype) for n, a in zip(names, arrays, strict=True)]))
-    for n, a in zip(names, arrays, strict=True):
-        out[n] = a
+    sql, params, names = statement(query, **options)
+    visible = [i for i, n in enumerate(names) if not n.startswith("_")]
+    fields = [names[i] for i in visible]
+    attrs = [query.heading[n] for n in fields]
+    out: np.ndarray | None = None
+    stream = query.connection.stream(sql, params)
+    try:
+        while (raw := stream.next_batch(_ARRAY_BATCH)) is not None:
+            data = _decode_columns(query, names, list(raw))
+            del raw
+            arrays = [_array(a, list(data[i])) for a, i in zip(attrs, visible, strict=True)]
+            del data
+            out = _append(out, fields, arrays)
+    finally:
+        stream.close()
+    if out is None:
+        return np.empty(0, dtype=np.dtype([(n, _empty_dtype(a)) for n, a in zip(fields, attrs, strict=True)]))
+    return out
+
+
+_ARRAY_BATCH = 16384
+
+
+def _empty_dtype(attr: Attribute) -> str:
+    return _NUMPY_KINDS.get(attr.kind, "object") if attr.type_name != "expression" else "object"
+
+
+def _append(out: np.ndarray | None, fields: list[str], arrays: list[np.ndarray]) -> np.ndarray:
+    """``out`` with the rows of ``arrays`` after its own; field types widen where a batch needs."""
+    import numpy as np
+
+    wanted = np.dtype([
+        (n, a.dtype if out is None else np.promote_types(out.dtype[n], a.dtype))
+        for n, a in zip(fields, arrays, strict=True)
+    ])
+    start = 0 if out is None else len(out)
+    if out is None:
+        out = np.empty(len(arrays[0]) if arrays else 0, dtype=wanted)
+    else:
+        if out.dtype != wanted:  # e.g. a nullable int column meets its first NULL: rare, one copy
+            out = out.astype(wanted)
+        out.resize(start + len(arrays[0]), refcheck=False)
+    for n, a in zip(fields, arrays, strict=True):
+        out[n][start:] = a
     return out
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -190,10 +191,10 @@ class _Web:
                         title="Refused",
                         message="This change carries no valid form token (CSRF); nothing was done.",
                     )
-                files: dict[str, bytes] = {}
+                files: dict[str, tuple[str, bytes]] = {}
                 for name, value in form.multi_items():
-                    if hasattr(value, "read"):
-                        files[name] = await value.read()
+                    if isinstance(value, UploadFile):
+                        files[name] = (value.filename or name, await value.read())
                 request.state.form = form
                 request.state.files = files
             request.state.web = self
@@ -566,7 +567,7 @@ def _upload(request: Request, session: Session) -> Response:
     general: list[str] = []
     inserted = 0
     if request.method == "POST":
-        data = request.state.files.get("file") or b""
+        data = request.state.files.get("file", ("", b""))[1]
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -11,13 +11,15 @@ import base64
 import io
 import json
 import re
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import typedj as tj
-from typedj.heading import enum_values
+from typedj.heading import enum_values, kind_of
 
 from .model import Pipeline, Reference
 from .query import encode_key
@@ -94,6 +96,7 @@ def attribute_field(attr: tj.Attribute) -> Field:
         f.widget = "textarea"
     elif kind in {"blob", "external", "attach", "bytes"}:
         f.widget = "file"
+        f.input_type = ".npy" if kind in {"blob", "external"} else ""
     else:
         f.input_type = _INPUTS.get(kind, "text")
         f.maxlength = _max_length(attr)
@@ -171,17 +174,18 @@ def fill(fields: list[Field], row: dict[str, Any]) -> None:
 
 
 def read_row(
-    fields: list[Field], form: Any, files: dict[str, bytes]
+    fields: list[Field], form: Any, files: dict[str, tuple[str, bytes]]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The row a submitted form describes (empty inputs take their defaults), and decoding errors."""
     row: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for f in fields:
         if f.widget == "file":
-            data = files.get(f.name)
-            if data:
+            upload = files.get(f.name)
+            if upload is not None and upload[1]:
+                filename, data = upload
                 try:
-                    row[f.name] = _file_value(f, data)
+                    row[f.name] = _file_value(f, filename, data)
                 except ValueError as exc:
                     errors[f.name] = str(exc)
             continue
@@ -210,9 +214,18 @@ def read_row(
     return row, errors
 
 
-def _file_value(f: Field, data: bytes) -> Any:
-    if f.type_name in {"bytes", "longblob", "blob"} and not f.type_name.startswith("<"):
+def _file_value(f: Field, filename: str, data: bytes) -> Any:
+    """Uploaded bytes as the attribute takes them: raw, an attachment's file, or a .npy array."""
+    kind = kind_of(f.type_name)
+    if kind == "bytes":
         return data
+    if kind == "attach":
+        name = Path(filename).name or f.name
+        if name in {".", ".."}:
+            raise ValueError("the file needs a name")
+        path = Path(tempfile.mkdtemp(prefix="typedj-web-")) / name
+        path.write_bytes(data)
+        return path
     try:
         return np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError) as exc:

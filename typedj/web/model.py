@@ -21,6 +21,7 @@ import typedj as tj
 from typedj.codegen import class_path, tier_of
 
 EDITABLE_TIERS = {"Manual", "Lookup"}
+TIER_ORDER = {"Lookup": 0, "Manual": 1, "Imported": 2, "Computed": 3, "Part": 4}
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,9 @@ class Pipeline:
 
     def tables(self) -> list[str]:
         """Full names (``schema.table``), parents before children."""
-        order = list(nx.topological_sort(nx.DiGraph(self.graph)))
+        graph = self.graph
+        order = list(nx.lexicographical_topological_sort(
+            nx.DiGraph(graph), key=lambda t: (TIER_ORDER.get(self.tier(t), 9), self.label(t))))
         return [t for t in order if t.split(".", 1)[0] in self.schemas or t in self.graph]
 
     def tier(self, table: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 MAX_POINTS = 2000
+MIN_SIDE = 240
 
 
 def summary(value: Any) -> str:
@@ -63,13 +64,15 @@ def line_plot(values: np.ndarray, width: int = 480, height: int = 160) -> str:
 
 
 def grey_png(values: np.ndarray, max_side: int = 512) -> bytes:
-    """A greyscale PNG of a 2-D array, scaled to its range (nearest-neighbour resized)."""
+    """A greyscale PNG of a 2-D array, scaled to its range, resized (nearest neighbour) to 240-512 pixels."""
     a = values.astype(float)
     step = max(1, int(np.ceil(max(a.shape) / max_side)))
     a = a[::step, ::step]
     finite = np.isfinite(a)
     lo, hi = (float(a[finite].min()), float(a[finite].max())) if finite.any() else (0.0, 1.0)
     scaled = np.where(finite, (a - lo) / ((hi - lo) or 1.0) * 255, 0).astype(np.uint8)
+    zoom = max(1, MIN_SIDE // max(scaled.shape))  # small images are enlarged, pixels kept square
+    scaled = np.repeat(np.repeat(scaled, zoom, axis=0), zoom, axis=1)
     height, width = scaled.shape
     raw = b"".join(b"\x00" + scaled[r].tobytes() for r in range(height))
 
