@@ -77,17 +77,6 @@ class TableMeta(type):
         cls._parts = tuple(parts)  # type: ignore[attr-defined]
         return cls
 
-    if not TYPE_CHECKING:  # hidden from checkers, so that a misspelled class attribute is an error
-
-        def __getattr__(cls, name: str) -> Any:
-            """Only reached for what a declared class has and this one lacks: its binding (also
-            when a property such as ``heading`` failed for the lack of it)."""
-            if name in _BINDING or (name in vars(TableMeta) and "_def" not in cls.__dict__):
-                raise _not_declared(cls)
-            raise AttributeError(
-                f"type object {cls.__name__!r} has no attribute {name!r}", name=name, obj=cls
-            )
-
     # -- the query of the rows ---------------------------------------------------------
 
     def _query(cls: type[TT]) -> Query[TT]:
@@ -123,11 +112,17 @@ class TableMeta(type):
     if not TYPE_CHECKING:  # to checkers, only declared attributes are class attributes
 
         def __getattr__(cls, name: str) -> Any:
-            """An inherited attribute (``Session.subject_id``) is a column at class level too."""
-            table_def = None if name.startswith("_") else cls.__dict__.get("_def")
-            if table_def is not None and name in table_def.heading:
+            """An inherited attribute (``Session.subject_id``) is a column at class level too.
+            On a class ``@schema`` has not declared, its binding (``_def``...) and the
+            properties that need it (``heading``) raise ``NotDeclaredError``."""
+            table_def = cls.__dict__.get("_def")
+            if table_def is None and (name in _BINDING or name in vars(TableMeta)):
+                raise _not_declared(cls)
+            if table_def is not None and not name.startswith("_") and name in table_def.heading:
                 return Column(name, cls.__name__)
-            raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+            raise AttributeError(
+                f"type object {cls.__name__!r} has no attribute {name!r}", name=name, obj=cls
+            )
 
     @property
     def heading(cls) -> Heading:
