@@ -445,3 +445,31 @@ def test_command_line_export_verify_import(pipeline: dict[str, Any], tmp_path: P
     assert copy.execute(f'SELECT subject_id FROM "{a}x.subject" ORDER BY 1').fetchall() == [(1,), (2,)]
     copy.close()
     assert main(["export", str(tmp_path / "x"), "--restrict", f"{b}.Nope", "1", "-q"]) == 1
+
+
+def test_roundtrip_between_the_two_backends(pipeline: dict[str, Any], conn: tj.Connection, tmp_path: Path,
+                                            request: pytest.FixtureRequest) -> None:
+    """Embedded to MariaDB and MariaDB to embedded: the same rows, byte for byte."""
+    from .conftest import BACKENDS
+
+    if len(BACKENDS) < 2:
+        pytest.skip("needs both backends (TYPEDJ_TEST_BACKENDS)")
+    t = pipeline
+    a, b = t["a"].name, t["b"].name
+    if conn.dialect.name == "sqlite":
+        target = tj.connect(request.getfixturevalue("mysql_url"))
+    else:
+        target = tj.connect(f"sqlite:///{tmp_path / 'copy.db'}")
+    tj.export(paper(t), to=tmp_path / "ds", include=[t["Activity"]], progress=False)
+    try:
+        report = tj.import_dataset(tmp_path / "ds", connection=target, progress=False)
+        assert report.inserted[f"{b}.__activity__peak"] == 12
+        for s, n in [(a, "subject"), (b, "session"), (b, "__activity__peak")]:
+            copy = raw_rows(target, s, n)
+            assert copy and [r for r in raw_rows(conn, s, n) if r in copy] == copy
+    finally:
+        for s in (b, a):
+            if target.dialect.schema_exists(target, s):
+                target.dialect.drop_database(target, s)
+            target.schemas.pop(s, None)
+        target._graph = None  # type: ignore[attr-defined]

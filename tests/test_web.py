@@ -133,10 +133,19 @@ def test_a_percent_or_underscore_in_a_contains_filter_is_literal(
     assert rows_of(client.get("/table", params={"t": t, "has.notes": "5_%o"}).text) == []
 
 
-def test_keyset_paging_sorting_and_the_last_page(client: TestClient, schema_name: str, lab: WebLab) -> None:
+def test_keyset_paging_sorting_and_the_last_page(
+    client: TestClient, schema_name: str, lab: WebLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import typedj.web.app
+
+    monkeypatch.setattr(typedj.web.app, "COUNT_CAP", 100)
     lab.Subject.insert([{"subject_id": i, "species": "rat", "weight": i % 7} for i in range(10, 130)])
     t = f"{schema_name}.subject"
     first = client.get("/table", params={"t": t})
+    assert texts(first.text, "total") == "more than 100 rows"
+    everything = re.search(r'href="/table\?([^"]+)" id="count-all"', first.text)
+    assert everything is not None
+    assert texts(client.get("/table?" + unescape(everything.group(1))).text, "total") == "123 rows"
     ids = [int(r[0]) for r in rows_of(first.text)]
     assert ids == [1, 2, 3, *range(10, 57)]
     next_link = re.search(r'href="/table\?([^"]+)" id="next-page"', first.text)
@@ -163,6 +172,10 @@ def test_row_page_links_both_ways_and_previews_blobs(client: TestClient, schema_
     refs = texts(page.text, "references")
     assert "refers to Subject {'subject_id': 1}" in refs
     assert "referenced by 5 rows of Session.Trial" in refs and "referenced by 0 rows of Analysis" in refs
+    add = re.findall(r'href="/new\?([^"]+)" class="new-child"', page.text)
+    assert len(add) == 1  # Trial rows can be added by hand, Analysis rows cannot
+    prefilled = client.get("/new?" + unescape(add[0]))
+    assert re.search(rf'<option value="{key}" selected>subject_id=1, session_id=1</option>', prefilled.text)
     assert "array float64 400" in page.text and "array float64 32x48" in page.text
     line = client.get("/blob", params={"t": t, "k": key, "a": "signal"})
     assert line.headers["content-type"].startswith("image/svg+xml") and "<polyline" in line.text
@@ -231,8 +244,10 @@ def test_form_insert_and_per_field_errors(client: TestClient, schema_name: str, 
         "/new",
         params={"t": t},
         data={"csrf": token, "ref.0": ref, "session_id": "7", "session_date": "2024-06-01"},
-        files={"signal": ("s.npy", npy.getvalue(), "application/octet-stream"),
-               "protocol": ("steps.md", b"# steps", "text/markdown")},
+        files={
+            "signal": ("s.npy", npy.getvalue(), "application/octet-stream"),
+            "protocol": ("steps.md", b"# steps", "text/markdown"),
+        },
     )
     assert good.status_code == 200 and "Inserted 1 row." in good.text
     row = (lab.Session & {"subject_id": 2, "session_id": 7}).fetch1()
@@ -272,14 +287,20 @@ def test_csv_upload_reports_every_problem_and_inserts_all_or_nothing(
 ) -> None:
     t = f"{schema_name}.subject"
     token = csrf(client)
-    bad = "subject_id,species,sex,weight\n20,mouse,M,12\n21,mouse,X,12\nabc,rat,F,heavy\n"
+    bad = (
+        "subject_id,species,sex,weight\n20,mouse,M,12\n21,mouse,X,12\nabc,rat,F,heavy\n22,cat,F,1\n1,rat,F,1\n"
+    )
     page = client.post(
         "/upload", params={"t": t}, data={"csrf": token}, files={"file": ("s.csv", bad.encode(), "text/csv")}
     )
     assert page.status_code == 422
-    assert texts(page.text, "problem-count").startswith("3 problems")
+    assert texts(page.text, "problem-count").startswith("5 problems")
     marked = re.findall(r'<td class="invalid" title="([^"]+)">([^<]*)<', page.text)
-    assert [v for _, v in marked] == ["X", "abc", "heavy"]
+    assert [v for _, v in marked] == ["X", "abc", "heavy", "cat", "1"]
+    assert [unescape(m) for m, _ in marked][3:] == [
+        "no Species row with species=cat",
+        "subject_id=1 is already in Subject",
+    ]
     assert len(lab.Subject) == 3
     good = "subject_id,species,sex,weight\n20,mouse,M,12\n21,rat,,\n"
     done = client.post(
@@ -587,8 +608,17 @@ def test_cli_serves_a_module_on_loopback(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TYPEDJ_", "DJ_"))}
-    command = [sys.executable, "-m", "typedj.cli", "--database-url", f"sqlite:///{tmp_path / 'lab.db'}",
-               "web", "labmod", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "typedj.cli",
+        "--database-url",
+        f"sqlite:///{tmp_path / 'lab.db'}",
+        "web",
+        "labmod",
+        "--port",
+        str(port),
+    ]
     proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -607,3 +637,61 @@ def test_cli_serves_a_module_on_loopback(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_sign_out_ends_the_session(conn: tj.Connection, client: TestClient) -> None:
+    old = client.cookies["typedj_session"]
+    out = client.post("/logout", data={"csrf": csrf(client)}, follow_redirects=False)
+    assert out.status_code == 303 and "typedj_session=" in out.headers["set-cookie"]
+    client.cookies.set("typedj_session", old)
+    again = client.get("/", follow_redirects=False)
+    if conn.url.scheme == "mysql":
+        assert again.status_code == 303 and again.headers["location"] == "/login"
+    else:
+        assert again.headers["set-cookie"] != f"typedj_session={old}"
+
+
+def test_a_master_row_with_its_part_rows_in_one_transaction(
+    client: TestClient, schema_name: str, lab: WebLab
+) -> None:
+    t = f"{schema_name}.session"
+    form = client.get("/new", params={"t": t})
+    assert 'name="part.0.2.trial_id"' in form.text and 'name="part.0.0.outcome"' in form.text
+    assert 'name="part.0.0.ref.0"' not in form.text  # the master key comes from the master row
+    master = {
+        "csrf": csrf(client),
+        "ref.0": encode_key({"subject_id": 3}),
+        "session_id": "1",
+        "session_date": "2024-07-01",
+    }
+    bad = client.post(
+        "/new",
+        params={"t": t},
+        data={
+            **master,
+            "part.0.0.trial_id": "1",
+            "part.0.0.outcome": "hit",
+            "part.0.4.trial_id": "2",
+            "part.0.4.outcome": "",
+        },
+    )
+    assert bad.status_code == 422
+    assert "missing" in texts(bad.text, r"error-part\.0\.4\.outcome").lower()
+    assert len(lab.Session & {"subject_id": 3}) == 0  # the master row was rolled back too
+    assert 'name="part.0.4.trial_id" id="in-part.0.4.trial_id" type="number" value="2"' in bad.text
+    done = client.post(
+        "/new",
+        params={"t": t},
+        data={
+            **master,
+            "part.0.0.trial_id": "1",
+            "part.0.0.outcome": "hit",
+            "part.0.1.trial_id": "",
+            "part.0.1.outcome": "",
+            "part.0.7.trial_id": "2",
+            "part.0.7.outcome": "miss",
+        },
+    )
+    assert "Inserted 1 row with 2 Session.Trial." in texts(done.text, "done")
+    trials = (lab.Session.Trial & {"subject_id": 3}).to_dicts(order_by="KEY")
+    assert [(r["session_id"], r["trial_id"], r["outcome"]) for r in trials] == [(1, 1, "hit"), (1, 2, "miss")]

@@ -417,6 +417,11 @@ class SQLiteDialect(Dialect):
 
 def _each(fn: Callable[[Any], Any]) -> ColumnFn:
     def column(values: list[Any]) -> list[Any]:
+        if None not in values:
+            try:
+                return list(map(fn, values))  # the common case, in C: every value is stored text
+            except (TypeError, ValueError):
+                pass
         return [v if v is None or not isinstance(v, str | int | float) else fn(v) for v in values]
 
     return column

@@ -45,7 +45,7 @@ KEYS_PER_BATCH = 500
 
 @dataclass
 class ExportReport:
-    """What an export wrote: where, rows per table, objects and their bytes."""
+    """What an export wrote: where, rows per table, the stored objects and their total bytes."""
 
     path: Path
     rows: dict[str, int] = field(default_factory=dict)
@@ -55,8 +55,8 @@ class ExportReport:
 
     def __str__(self) -> str:
         total = sum(self.rows.values())
-        return (f"{self.path}: {total} rows in {len(self.rows)} tables, {self.objects} objects, "
-                f"{self.bytes} bytes{' (resumed)' if self.resumed else ''}")
+        return (f"{self.path}: {total} rows in {len(self.rows)} tables, {self.objects} objects "
+                f"({self.bytes / 2**20:.1f} MB){' (resumed)' if self.resumed else ''}")
 
 
 class _State:

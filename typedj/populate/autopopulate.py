@@ -197,6 +197,7 @@ class AutoPopulate:
         executor: Executor | None = None,
         keep_completed: bool = False,
         reservation_timeout: float | None = None,
+        max_seconds: float | None = None,
     ) -> PopulateResult:
         """Call ``make(key)`` for every key of ``key_source & restrictions`` not made yet.
 
@@ -207,7 +208,9 @@ class AutoPopulate:
         failure is raised. ``priority`` is given to new jobs, and only jobs at most that
         number run. ``order`` is ``"original"`` (key order), ``"reverse"`` or ``"random"``.
         ``reservation_timeout`` (seconds) also frees reservations that old where the
-        server cannot say whether their worker is alive.
+        server cannot say whether their worker is alive. ``max_seconds`` bounds the run: no
+        new key is started once that many seconds have passed (keys under way finish), for
+        workers that a scheduler gives a time slot.
         """
         from .worker import populate
 
@@ -215,7 +218,7 @@ class AutoPopulate:
             cls, restrictions, reserve_jobs=reserve_jobs, max_calls=max_calls,
             suppress_errors=suppress_errors, processes=processes, display_progress=display_progress,
             priority=priority, order=order, executor=executor, keep_completed=keep_completed,
-            reservation_timeout=reservation_timeout,
+            reservation_timeout=reservation_timeout, max_seconds=max_seconds,
         )
 
     @classmethod

@@ -17,6 +17,8 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from itertools import repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import codecs
@@ -162,7 +164,7 @@ def _columns(
     """The result as one sequence per column, decoded to the declared Python types."""
     if not rows:
         return [[] for _ in names]
-    return _decode_columns(query, names, list(zip(*rows, strict=True)))
+    return _decode_columns(query, names, [list(map(itemgetter(i), rows)) for i in range(len(names))])
 
 
 def _decode_columns(
@@ -170,7 +172,8 @@ def _decode_columns(
 ) -> list[list[Any] | tuple[Any, ...]]:
     for i, attr, fn in _decoders(query, names):
         try:
-            columns[i] = fn(list(columns[i]))
+            column = columns[i]
+            columns[i] = fn(column if type(column) is list else list(column))
         except DecodeError as exc:
             row = {n: col[exc.index] for n, col in zip(names, columns, strict=True)}
             key = {k: row[k] for k in query.primary_key if k in row}
@@ -233,16 +236,22 @@ def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
 @_materializing
 def to_dicts(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
     names, data = _visible(*columns(query, **options))
-    return [dict(zip(names, r, strict=True)) for r in zip(*data, strict=True)] if data else []
+    return _dicts(names, data)
+
+
+def _dicts(names: list[str], data: list[Any]) -> list[dict[str, Any]]:
+    """One dict per row of the columns ``data``, built in C (``map``), no Python step per row."""
+    return list(map(dict, map(zip, repeat(names), zip(*data, strict=True)))) if data else []
 
 
 def _instances(cls: type, names: list[str], data: list[Any]) -> list[Any]:
     new = object.__new__
-    out = []
-    for r in zip(*data, strict=True):
+    out: list[Any] = []
+    append = out.append
+    for values in _dicts(names, data):
         obj: Any = new(cls)
-        obj.__dict__.update(zip(names, r, strict=True))
-        out.append(obj)
+        obj.__dict__ = values
+        append(obj)
     return out
 
 
@@ -286,7 +295,7 @@ def keys(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
     if not names:
         count_ = len(data[0]) if data else len(query)
         return [{} for _ in range(count_)]
-    return [dict(zip(names, r, strict=True)) for r in zip(*data, strict=True)]
+    return _dicts(names, data)
 
 
 def count(query: Query[Any]) -> int:
@@ -326,7 +335,7 @@ def iterate(query: Query[Any]) -> Iterator[Any]:
                     rows = _instances(query._row_class, names, data)
                 else:
                     visible, cols = _visible(names, data)
-                    rows = [dict(zip(visible, r, strict=True)) for r in zip(*cols, strict=True)]
+                    rows = _dicts(visible, cols)
             yield from rows
     finally:
         stream.close()

@@ -70,8 +70,11 @@ class Pipeline:
     def tables(self) -> list[str]:
         """Full names (``schema.table``), parents before children."""
         graph = self.graph
-        order = list(nx.lexicographical_topological_sort(
-            nx.DiGraph(graph), key=lambda t: (TIER_ORDER.get(self.tier(t), 9), self.label(t))))
+        order = list(
+            nx.lexicographical_topological_sort(
+                nx.DiGraph(graph), key=lambda t: (TIER_ORDER.get(self.tier(t), 9), self.label(t))
+            )
+        )
         return [t for t in order if t.split(".", 1)[0] in self.schemas or t in self.graph]
 
     def tier(self, table: str) -> str:
