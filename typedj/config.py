@@ -221,6 +221,9 @@ class Config:
         self.download_folder: str | None = None
         self.blob_limit: int = 1 << 30
         """The most bytes one blob may inflate to when read: a guard against zlib bombs."""
+        self.blob_compression: bool | int | str = "auto"
+        """How blobs are compressed: ``"auto"`` (the level chosen from the data), a zlib level
+        0-9 (0: never), or a bool; a store's ``compression`` option overrides it for its blobs."""
         self.reload()
 
     @property
@@ -260,6 +263,10 @@ class Config:
             self.blob_limit = tool["blob_limit"]
         if limit := env.get("TYPEDJ_BLOB_LIMIT"):
             self.blob_limit = int(limit)
+        if isinstance(tool.get("blob_compression"), str | int):
+            self.blob_compression = tool["blob_compression"]
+        if level := env.get("TYPEDJ_BLOB_COMPRESSION"):
+            self.blob_compression = level
         if size := env.get("TYPEDJ_CACHE_SIZE"):
             self.cache_size = int(size)
         cache = tool.get("cache", {})
