@@ -16,6 +16,7 @@ import pytest
 
 import typedj as tj
 from typedj import Attr, Blob, External, Key, Manual, Ref
+from typedj.backend.connection import _open as open_connection
 
 from .. import test_stores_rig as rig
 from ..test_stores_rig import file_store, s3_store
@@ -73,6 +74,45 @@ def test_kill_9_during_insert_and_delete_leaves_all_or_nothing(schema: tj.Schema
     assert len(Child) in (0, BATCH)  # the cascade is one transaction
     assert len(Child) == BATCH if code == -signal.SIGKILL else len(Child) == 0
     assert len(Parent & {"parent_id": 1}) == (1 if len(Child) else 0)
+
+
+def _kill_query_when_running(url: Any, marker: str, timeout: float = 30) -> bool:
+    """KILL QUERY the statement containing ``marker`` once the server runs it."""
+    killer = open_connection(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = killer.query(
+                "SELECT id FROM information_schema.processlist WHERE info LIKE %s AND id <> CONNECTION_ID()",
+                [f"%{marker}%"],
+            ).fetchall()
+            if rows:
+                killer.query(f"KILL QUERY {int(rows[0][0])}")
+                return True
+            time.sleep(0.005)
+        return False
+    finally:
+        killer.close()
+
+
+@pytest.mark.mysql_only("KILL QUERY is a server statement")
+def test_kill_query_during_insert_and_delete(schema: tj.Schema) -> None:
+    Parent, Child = declare(schema)
+    Parent.insert([{"parent_id": 1}])
+    rows = [{"parent_id": 1, "child_id": i, "note": "x" * 20} for i in range(BATCH)]
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    worker = ctx.Process(target=_run, args=(queue, lambda: Child.insert(rows)))
+    worker.start()
+    assert queue.get(timeout=60) == "started"
+    killed = _kill_query_when_running(schema.connection.url, "INSERT INTO `" + schema.name)
+    outcome = queue.get(timeout=60)
+    worker.join(30)
+    if killed and outcome != "done":
+        assert isinstance(outcome, tj.TypedjError), repr(outcome)
+        assert len(Child) == 0
+    else:
+        assert len(Child) == BATCH
 
 
 @pytest.fixture
