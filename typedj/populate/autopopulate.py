@@ -165,11 +165,14 @@ class _KeySourceDefault:
 
 class _JobsAccess:
     def __get__(self, obj: object, owner: type) -> Jobs:
+        from ..legacy import LAYOUT
         from .jobs import Jobs
+        from .legacy_jobs import LegacyJobs
 
         jobs = owner.__dict__.get("_jobs_table")
         if jobs is None or jobs.target_def is not owner.__dict__.get("_def"):
-            jobs = Jobs(owner)
+            legacy = getattr(getattr(owner, "_schema", None), "layout", None) == LAYOUT
+            jobs = LegacyJobs(owner) if legacy else Jobs(owner)
             type.__setattr__(owner, "_jobs_table", jobs)
         return jobs
 

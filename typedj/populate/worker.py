@@ -35,6 +35,7 @@ from ..config import DatabaseURL, config
 from ..errors import TypedjError
 from .autopopulate import Maker, PopulateError, PopulateResult, todo
 from .jobs import DEFAULT_PRIORITY
+from .legacy_jobs import LegacyJobs
 
 if TYPE_CHECKING:
     from .jobs import Jobs
@@ -240,7 +241,11 @@ def populate(
         raise ValueError(f"processes must be at least 1, got {processes}")
     jobs: Jobs | None = cls.jobs if reserve_jobs else None
     pending = todo(cls, restrictions)
-    if jobs is not None:
+    if isinstance(jobs, LegacyJobs):  # datajoint 0.14's ~jobs: a key without a row is available
+        jobs.recover(reservation_timeout)
+        keys = jobs.available(pending)
+        key_names = pending.primary_key
+    elif jobs is not None:
         jobs.recover(reservation_timeout)
         jobs.refresh(pending, priority=DEFAULT_PRIORITY if priority is None else priority)
         d = conn.dialect
