@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -11,7 +12,7 @@ from . import drift, legacy
 from . import graph as graphs
 from .backend.connection import Connection, connect
 from .declare import compare, declare, table_name_of
-from .errors import DeclarationError, MissingTableError
+from .errors import DeclarationError, DeclarationPendingWarning, MissingTableError, TypedjError
 from .heading import TableDef
 from .query.expression import UNKNOWN_LINEAGE, TableNode
 
@@ -91,7 +92,8 @@ class Schema:
         graphs.invalidate(self.connection)
 
     def __repr__(self) -> str:
-        return f"Schema({self.name!r}, {len(self.tables)} tables)"
+        waiting = "".join(f", {name} pending ({why})" for name, why in self.pending.items())
+        return f"Schema({self.name!r}, {len(self.tables)} tables{waiting})"
 
     def reload(self) -> None:
         """Read the catalog (tables, columns, keys) and ``~lineage`` from the server again."""
@@ -117,11 +119,29 @@ class Schema:
 
         if not (isinstance(cls, type) and issubclass(cls, Table)):
             raise DeclarationError(f"@schema decorates table classes, not {cls!r}")
+        self._pending = [c for c in self._pending if c.__qualname__ != cls.__qualname__]  # a redefinition
+        if "_pending_reason" in cls.__dict__:
+            del cls._pending_reason  # type: ignore[attr-defined]
         self._pending.append(cls)
         self._declare_pending()
+        if cls in self._pending:
+            warnings.warn(
+                f"{cls.__dict__.get('_pending_reason', cls.__name__ + ' waits')}: its table is created "
+                "once that class is declared with a schema",
+                DeclarationPendingWarning,
+                stacklevel=2,
+            )
         return cls
 
+    @property
+    def pending(self) -> dict[str, str]:
+        """Classes decorated here whose tables wait for a referenced class, and why."""
+        return {c.__name__: c.__dict__.get("_pending_reason", "waiting") for c in self._pending}
+
     def _declare_pending(self) -> None:
+        """Declare every waiting class that can be; a class that fails leaves the queue (the
+        schema keeps accepting others) and the first failure is raised after the rest ran."""
+        failures: list[TypedjError] = []
         progress = True
         while progress and self._pending:
             progress = False
@@ -130,13 +150,23 @@ class Schema:
                     self._declare(cls)
                 except _NotReady:
                     continue
+                except TypedjError as exc:
+                    failures.append(exc)
                 self._pending.remove(cls)
                 progress = True
+        if failures:
+            raise failures[0]
 
     def _parent(self, cls: type[Table]) -> Callable[[Any], tuple[TableDef, dict[str, str]]]:
         def lookup(parent: Any) -> tuple[TableDef, dict[str, str]]:
             if isinstance(parent, str):
                 raise _NotReady(parent)
+            from .table import Table
+
+            if not (isinstance(parent, type) and issubclass(parent, Table)):
+                raise DeclarationError(
+                    f"{cls.__name__}: Ref[...] takes a table class, not {parent!r}", table=cls.__name__
+                )
             table_def = getattr(parent, "_def", None)
             if table_def is None or "_def" not in parent.__dict__:
                 if parent is cls:
@@ -160,7 +190,10 @@ class Schema:
                 table_def = legacy.adapt(table_def)
         except _DE as exc:
             if "cannot resolve an annotation" in str(exc):
-                cls._pending_reason = str(exc)  # type: ignore[attr-defined]
+                missing = getattr(exc.__cause__, "name", None)
+                cls._pending_reason = (  # type: ignore[attr-defined]
+                    f"{cls.__name__} waits for {missing}, which is not defined yet" if missing else str(exc)
+                )
                 raise _NotReady(cls) from exc
             raise
         existing = self.tables.get(table_def.name)
