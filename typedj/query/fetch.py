@@ -248,9 +248,9 @@ def _instances(cls: type, names: list[str], data: list[Any]) -> list[Any]:
     new = object.__new__
     out: list[Any] = []
     append = out.append
-    for values in _dicts(names, data):
+    for r in zip(*data, strict=True):
         obj: Any = new(cls)
-        obj.__dict__ = values
+        obj.__dict__.update(zip(names, r, strict=True))  # keeps the key-sharing dict: less memory
         append(obj)
     return out
 
