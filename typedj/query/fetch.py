@@ -440,7 +440,8 @@ def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
 
     arrays = to_arrays(query, **options)  # built batch by batch: the peak stays near twice the frame
     names = list(arrays.dtype.names or ())
-    frame = pd.DataFrame({n: arrays[n] for n in names}, columns=names)
+    # copies: a view of one field would keep the whole structured array (every column) alive
+    frame = pd.DataFrame({n: arrays[n].copy() for n in names}, columns=names)
     del arrays
     key = [k for k in query.primary_key if k in names]
     return frame.set_index(key) if key else frame
