@@ -43,7 +43,7 @@ from .populate.jobs import Jobs
 from .query.condition import AndList, Not, Top
 from .query.expression import Query
 from .query.universal import U
-from .schema import Schema
+from .schema import Schema, list_schemas
 from .stores import CorruptObjectError, MissingObjectError, StoreError
 from .stores.gc import GCReport, gc
 from .table import Computed, Imported, Lookup, Manual, Part, Table
@@ -155,6 +155,7 @@ __all__ = [
     "int16",
     "int32",
     "int64",
+    "list_schemas",
     "open_dataset",
     "uint8",
     "uint16",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import drift, legacy
@@ -16,6 +17,7 @@ from .heading import TableDef
 from .query.expression import UNKNOWN_LINEAGE, TableNode
 
 if TYPE_CHECKING:
+    from .populate.jobs import Jobs
     from .table import Table
 
 log = logging.getLogger("typedj")
@@ -63,6 +65,7 @@ class Schema:
         self.declared: dict[str, TableDef] = {}
         """Each class's definition as declared (which may differ from ``tables``)."""
         self._pending: list[type[Table]] = []
+        self._catalog: list[type[Table]] | None = None
         dialect = self.connection.dialect
         if not dialect.schema_exists(self.connection, name):
             if not create_schema:
@@ -303,6 +306,86 @@ class Schema:
 
     def __contains__(self, cls: object) -> bool:
         return isinstance(cls, type) and table_name_of(cls) in self.tables
+
+    # -- the tables as classes ------------------------------------------------------
+
+    @property
+    def exists(self) -> bool:
+        """Whether the database is still on the server (``drop()`` or another client removes it)."""
+        return self.connection.dialect.schema_exists(self.connection, self.name)
+
+    def get_table(self, name: str) -> type[Table]:
+        """The table ``name``: its class declared here, or a class made from the catalog.
+
+        ``name`` is a class name (``"Session"``, ``"Session.Trial"`` for a part) or a table
+        name (``"session"``, ``"__summary__block"``). Tables without a declared class get
+        one built from the catalog, as ``tj.virtual_module`` builds them (no code runs).
+        """
+        for cls in self._all_classes():
+            if name in (cls._def.name, cls.__qualname__.rpartition("<locals>.")[2], cls.__name__):
+                return cls
+        raise MissingTableError(
+            f"schema {self.name!r} has no table {name!r}; it has {self.list_tables()}", table=name
+        )
+
+    def __getitem__(self, name: str) -> type[Table]:
+        """``schema["Session"]``: the same as ``get_table``."""
+        return self.get_table(name)
+
+    def __iter__(self) -> Iterator[type[Table]]:
+        """The classes of every table (parts included), parents first."""
+        by_table = {cls._def.name: cls for cls in self._all_classes()}
+        return iter([by_table[t] for t in self.list_tables() if t in by_table])
+
+    @property
+    def jobs(self) -> list[Jobs]:
+        """The jobs tables of the schema's auto-populated tables, parents first."""
+        from .populate.autopopulate import AutoPopulate
+
+        return [cls.jobs for cls in self if issubclass(cls, AutoPopulate)]
+
+    def make_classes(self, namespace: dict[str, Any] | None = None) -> dict[str, type[Table]]:
+        """Put a class for every table of the schema not yet in ``namespace`` there.
+
+        DataJoint's ``spawn_missing_classes`` for notebooks: ``schema.make_classes()``
+        fills the caller's globals (parts stay nested in their masters); returns what it
+        added. Code meant to last is better written once with ``typedj codegen``.
+        """
+        if namespace is None:
+            frame = inspect.currentframe()
+            namespace = frame.f_back.f_globals if frame is not None and frame.f_back is not None else {}
+        added: dict[str, type[Table]] = {}
+        for cls in self:
+            if cls._tier != "Part" and cls.__name__ not in namespace:
+                namespace[cls.__name__] = added[cls.__name__] = cls
+        return added
+
+    def _all_classes(self) -> list[type[Table]]:
+        """Declared classes first, then catalog-made ones for the other tables."""
+        declared = self._with_parts(self.classes.values())
+        have = {cls._def.name for cls in declared}
+        if not all(t in have for t in self.list_tables()):
+            declared += [c for c in self._catalog_classes() if c._def.name not in have]
+        return declared
+
+    def _catalog_classes(self) -> list[type[Table]]:
+        if self._catalog is None:
+            from .virtual import virtual_module
+
+            module = virtual_module(f"{self.name} (catalog)", self.name, connection=self.connection)
+            self.connection.schemas[self.name] = self  # the module's own Schema stays private
+            self._catalog = self._with_parts(module.schema.classes.values())
+        return self._catalog
+
+    @staticmethod
+    def _with_parts(classes: Iterable[type[Table]]) -> list[type[Table]]:
+        return [c for cls in classes for c in (cls, *cls._parts)]
+
+
+def list_schemas(connection: Connection | None = None) -> list[str]:
+    """The names of the schemas (databases) on the server, system databases excluded."""
+    conn = connection or connect()
+    return conn.dialect.list_schemas(conn)
 
 
 def _with_lineage(table_def: TableDef, lineage: dict[str, str] | None) -> TableDef:
