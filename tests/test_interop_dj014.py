@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import typedj as tj
-from typedj import Attach, Attr, Blob, External, Filepath, Key, Manual
+from typedj import Attach, Attr, Blob, External, Filepath, Key, Manual, legacy
 
 from . import peer014
 from . import test_stores_rig as rig
@@ -159,6 +159,7 @@ def test_a_new_schema_in_014_layout_is_declared_as_014_declares_it(
             x : double
             flag = 1 : tinyint
             """
+        schema.jobs  # 0.14 creates ~jobs on first use
     ''', mysql_url, peer)
     schema = tj.Schema(schema_name, connection=conn, layout="0.14")
     Rec = _declare(schema)
@@ -170,6 +171,8 @@ def test_a_new_schema_in_014_layout_is_declared_as_014_declares_it(
         x: float
         flag: tj.int8 = 1
 
+    for sql in conn.dialect.create_table(legacy.jobs_table(schema_name)):  # what LegacyJobs creates
+        conn.query(sql)
     mine = [c for c in _columns(conn, schema_name) if c[0] != "~lineage"]
     assert mine == _columns(conn, theirs)
     assert _references(conn, schema_name) == _references(conn, theirs)
@@ -188,3 +191,94 @@ def test_a_new_schema_in_014_layout_is_declared_as_014_declares_it(
     np.testing.assert_array_equal(row.trace, np.eye(2))
     np.testing.assert_array_equal(row.ext, np.ones(3))
     assert row.doc.read_text() == "0.14 into typedj's table"
+
+
+PIPELINE = '''
+schema = dj.Schema(SCHEMA)
+
+@schema
+class Subject(dj.Manual):
+    definition = """
+    subject_id : int
+    """
+
+@schema
+class Activity(dj.Computed):
+    definition = """
+    -> Subject
+    ---
+    value : double
+    maker : varchar(16)
+    """
+
+    def make(self, key):
+        if key["subject_id"] in FAIL:
+            raise ValueError(f"0.14 cannot make {key['subject_id']}")
+        self.insert1(dict(key, value=2.0 * key["subject_id"], maker="0.14"))
+'''
+
+
+def _pipeline(schema: tj.Schema, fail: set[int]) -> tuple[Any, Any]:
+    @schema
+    class Subject(Manual):
+        subject_id: Key[int]
+
+    @schema
+    class Activity(tj.Computed):
+        subject: Key[tj.Ref[Subject]]
+        value: float
+        maker: str = Attr(max_length=16)
+
+        def make(self, key: dict[str, Any]) -> None:
+            if key["subject_id"] in fail:
+                raise ValueError(f"typedj cannot make {key['subject_id']}")
+            Activity.insert1({**key, "value": 2.0 * key["subject_id"], "maker": "typedj"})
+
+    return Subject, Activity
+
+
+def test_typedj_and_014_workers_share_the_jobs_table(
+    peer: dict[str, Any], schema_name: str, conn: tj.Connection, mysql_url: str
+) -> None:
+    def in_peer(fail: set[int], then: str) -> Any:
+        return peer014.run(f"SCHEMA = {schema_name!r}\nFAIL = {fail!r}\n" + PIPELINE + then, mysql_url, peer)
+
+    in_peer({3}, '''
+Subject.insert([{"subject_id": i} for i in range(1, 9)])
+Activity.populate("subject_id <= 3", reserve_jobs=True, suppress_errors=True)
+schema.jobs.ignore(Activity.table_name, {"subject_id": 4})
+''')
+    schema = tj.Schema(schema_name, connection=conn)
+    _, Activity = _pipeline(schema, fail={6})
+    jobs = Activity.jobs
+    assert jobs.progress() == {"reserved": 0, "error": 1, "ignore": 1, "total": 2}
+    (failed,) = jobs.errors.fetch()
+    assert failed["key"] == {"subject_id": 3} and failed["error_message"] == "ValueError: 0.14 cannot make 3"
+    assert "Traceback" in failed["error_stack"]
+
+    held = jobs.key_params({"subject_id": 8})
+    assert jobs.reserve(held)
+    result = Activity.populate(reserve_jobs=True, suppress_errors=True)
+    assert [k["subject_id"] for k in result.succeeded] == [5, 7]
+    assert [f.key["subject_id"] for f in result.failed] == [6]
+
+    seen = in_peer(set(), '''
+Activity.populate(reserve_jobs=True, suppress_errors=True)
+out({"rows": sorted([int(k), m] for k, m in zip(*Activity.fetch("subject_id", "maker"))),
+     "jobs": sorted([int(k["subject_id"]), s, e]
+                    for k, s, e in zip(*schema.jobs.fetch("key", "status", "error_message")))})
+''')
+    assert seen["rows"] == [[1, "0.14"], [2, "0.14"], [5, "typedj"], [7, "typedj"]]  # none held were made
+    assert seen["jobs"] == [[3, "error", "ValueError: 0.14 cannot make 3"], [4, "ignore", ""],
+                            [6, "error", "ValueError: typedj cannot make 6"], [8, "reserved", ""]]
+
+    assert jobs.release(held)
+    assert jobs.retry() == 2  # errors become available again, to 0.14 workers too
+    seen = in_peer(set(), '''
+Activity.populate(reserve_jobs=True, suppress_errors=True)
+out({"rows": sorted([int(k), m] for k, m in zip(*Activity.fetch("subject_id", "maker"))),
+     "jobs": len(schema.jobs)})
+''')
+    assert seen == {"rows": [[1, "0.14"], [2, "0.14"], [3, "0.14"], [5, "typedj"], [6, "0.14"], [7, "typedj"],
+                             [8, "0.14"]], "jobs": 1}
+    assert jobs.progress()["ignore"] == 1 and not Activity.populate(reserve_jobs=True).succeeded

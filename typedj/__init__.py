@@ -19,15 +19,20 @@ from .errors import (
     DatasetError,
     DeadlockError,
     DeclarationError,
+    DeclarationPendingWarning,
     DuplicateError,
     FetchError,
     IntegrityError,
     MissingDependencyError,
     MissingTableError,
+    NotDeclaredError,
     Problem,
     QueryError,
+    QueryInterruptedError,
+    ServerError,
     TypedjError,
     UnknownAttributeError,
+    UnreachableError,
     ValidationError,
     VerificationError,
 )
@@ -38,7 +43,7 @@ from .populate.jobs import Jobs
 from .query.condition import AndList, Not, Top
 from .query.expression import Query
 from .query.universal import U
-from .schema import Schema
+from .schema import Schema, list_schemas
 from .stores import CorruptObjectError, MissingObjectError, StoreError
 from .stores.gc import GCReport, gc
 from .table import Computed, Imported, Lookup, Manual, Part, Table
@@ -89,6 +94,7 @@ __all__ = [
     "DatasetError",
     "DeadlockError",
     "DeclarationError",
+    "DeclarationPendingWarning",
     "Diagram",
     "Difference",
     "DuplicateError",
@@ -113,6 +119,7 @@ __all__ = [
     "MissingObjectError",
     "MissingTableError",
     "Not",
+    "NotDeclaredError",
     "Order",
     "Part",
     "PopulateError",
@@ -120,14 +127,17 @@ __all__ = [
     "Problem",
     "Query",
     "QueryError",
+    "QueryInterruptedError",
     "Ref",
     "Schema",
+    "ServerError",
     "StoreError",
     "Table",
     "Top",
     "TypedjError",
     "U",
     "UnknownAttributeError",
+    "UnreachableError",
     "ValidationError",
     "VerificationError",
     "VerifyReport",
@@ -145,6 +155,7 @@ __all__ = [
     "int16",
     "int32",
     "int64",
+    "list_schemas",
     "open_dataset",
     "uint8",
     "uint16",

@@ -135,6 +135,7 @@ class Comparison:
 
     @property
     def sql_operator(self) -> str:
+        """The comparison's SQL operator (``=``, ``<>``, ``LIKE``, ...)."""
         return _OPERATORS.get(self.op, self.op)
 
 

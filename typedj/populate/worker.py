@@ -35,6 +35,7 @@ from ..config import DatabaseURL, config
 from ..errors import TypedjError
 from .autopopulate import Maker, PopulateError, PopulateResult, todo
 from .jobs import DEFAULT_PRIORITY
+from .legacy_jobs import LegacyJobs
 
 if TYPE_CHECKING:
     from .jobs import Jobs
@@ -90,6 +91,7 @@ def run_keys(
     keep_completed: bool = False,
     version: str = "",
     on_key: Callable[[], None] | None = None,
+    deadline: float | None = None,
 ) -> PopulateResult:
     """Make ``keys`` one after another; with ``jobs``, only those this worker reserves.
 
@@ -123,13 +125,13 @@ def run_keys(
         try:
             if jobs is None:
                 for key in keys:
-                    if not record(key, maker.make(key)):
+                    if past(deadline) or not record(key, maker.make(key)):
                         break
                 return result
             batches = Batches()
             position = 0
             going = True
-            while going and position < len(keys):
+            while going and position < len(keys) and not past(deadline):
                 batch = keys[position : position + batches.size]
                 position += len(batch)
                 # held before reserving: a signal may land as the UPDATE returns (SQLite
@@ -153,12 +155,12 @@ def run_keys(
                     if outcome is True and maker.defer_completion:
                         finished.append(job)
                     batches.record(time.monotonic() - started)
-                    if not record(key, outcome):
+                    if not record(key, outcome) or past(deadline):
                         going = False
                         break
                 jobs.complete_many(finished)
                 finished = []
-            for job in held:  # a failure ended the run: give the rest of the batch back
+            for job in held:  # a failure or the deadline ended the run: give the rest of the batch back
                 jobs.release(job)
             held = []
         except (KeyboardInterrupt, SystemExit):
@@ -224,7 +226,9 @@ def populate(
     executor: Executor | None,
     keep_completed: bool,
     reservation_timeout: float | None,
+    max_seconds: float | None = None,
 ) -> PopulateResult:
+    deadline = None if max_seconds is None else time.time() + max_seconds
     conn = cls._schema.connection
     if conn.in_transaction:
         raise TypedjError(
@@ -237,7 +241,11 @@ def populate(
         raise ValueError(f"processes must be at least 1, got {processes}")
     jobs: Jobs | None = cls.jobs if reserve_jobs else None
     pending = todo(cls, restrictions)
-    if jobs is not None:
+    if isinstance(jobs, LegacyJobs):  # datajoint 0.14's ~jobs: a key without a row is available
+        jobs.recover(reservation_timeout)
+        keys = jobs.available(pending)
+        key_names = pending.primary_key
+    elif jobs is not None:
         jobs.recover(reservation_timeout)
         jobs.refresh(pending, priority=DEFAULT_PRIORITY if priority is None else priority)
         d = conn.dialect
@@ -265,6 +273,7 @@ def populate(
             result = run_keys(
                 cls, keys, key_names=key_names, jobs=jobs, suppress_errors=suppress_errors,
                 keep_completed=keep_completed, on_key=bar.update if bar is not None else None,
+                deadline=deadline,
             )
         if result.failed and not suppress_errors:
             exc = result.failed[0].exception
@@ -272,7 +281,12 @@ def populate(
                 raise exc
         return result
     return _parallel(cls, keys, key_names, reserve_jobs, suppress_errors, keep_completed,
-                     processes, executor, display_progress)
+                     processes, executor, display_progress, deadline)
+
+
+def past(deadline: float | None) -> bool:
+    """Whether the wall clock passed ``deadline`` (seconds since the epoch; None: never)."""
+    return deadline is not None and time.time() >= deadline
 
 
 @contextmanager
@@ -306,6 +320,7 @@ class Task:
     reserve: bool
     suppress_errors: bool
     keep_completed: bool
+    deadline: float | None = None
 
 
 _local: dict[str, Any] = {}
@@ -317,7 +332,7 @@ def run_task(task: Task) -> PopulateResult:
     cls = resolve(task)
     jobs = cls.jobs if task.reserve else None
     result = run_keys(
-        cls, list(task.keys), key_names=task.key_names, jobs=jobs,
+        cls, list(task.keys), key_names=task.key_names, jobs=jobs, deadline=task.deadline,
         suppress_errors=task.suppress_errors, keep_completed=task.keep_completed,
     )
     return result.portable()
@@ -382,6 +397,7 @@ def _parallel(
     processes: int,
     executor: Executor | None,
     display_progress: bool,
+    deadline: float | None,
 ) -> PopulateResult:
     own = executor is None
     forks = "fork" in multiprocessing.get_all_start_methods()
@@ -395,7 +411,7 @@ def _parallel(
     base = Task(
         module=cls.__module__, qualname=cls.__qualname__, token=token, url=conn.url,
         search_path=_search_path(cls), keys=(), key_names=tuple(key_names), reserve=reserve,
-        suppress_errors=suppress_errors, keep_completed=keep_completed,
+        suppress_errors=suppress_errors, keep_completed=keep_completed, deadline=deadline,
     )
     futures: dict[Future[PopulateResult], int] = {}
     result = PopulateResult()
