@@ -20,15 +20,20 @@ from .errors import (
     DatasetError,
     DeadlockError,
     DeclarationError,
+    DeclarationPendingWarning,
     DuplicateError,
     FetchError,
     IntegrityError,
     MissingDependencyError,
     MissingTableError,
+    NotDeclaredError,
     Problem,
     QueryError,
+    QueryInterruptedError,
+    ServerError,
     TypedjError,
     UnknownAttributeError,
+    UnreachableError,
     ValidationError,
     VerificationError,
 )
@@ -40,7 +45,7 @@ from .populate.jobs import Jobs
 from .query.condition import AndList, Not, Top
 from .query.expression import Query
 from .query.universal import U
-from .schema import Schema
+from .schema import Schema, list_schemas
 from .stores import CorruptObjectError, MissingObjectError, StoreError
 from .stores.gc import GCReport, gc
 from .table import Computed, Imported, Lookup, Manual, Part, Table
@@ -93,6 +98,7 @@ __all__ = [
     "DatasetError",
     "DeadlockError",
     "DeclarationError",
+    "DeclarationPendingWarning",
     "Diagram",
     "Difference",
     "DuplicateError",
@@ -117,6 +123,7 @@ __all__ = [
     "MissingObjectError",
     "MissingTableError",
     "Not",
+    "NotDeclaredError",
     "Npy",
     "NpyRef",
     "Object",
@@ -128,8 +135,10 @@ __all__ = [
     "Problem",
     "Query",
     "QueryError",
+    "QueryInterruptedError",
     "Ref",
     "Schema",
+    "ServerError",
     "StagedInsert",
     "StoreError",
     "Table",
@@ -137,6 +146,7 @@ __all__ = [
     "TypedjError",
     "U",
     "UnknownAttributeError",
+    "UnreachableError",
     "ValidationError",
     "VerificationError",
     "VerifyReport",
@@ -154,6 +164,7 @@ __all__ = [
     "int16",
     "int32",
     "int64",
+    "list_schemas",
     "open_dataset",
     "uint8",
     "uint16",

@@ -22,9 +22,9 @@ from .cascade import delete, drop_tables
 from .columns import Column
 from .declare import RESERVED, read_fields
 from .errors import (
-    DeclarationError,
     DuplicateError,
     IntegrityError,
+    NotDeclaredError,
     Problem,
     QueryError,
     TypedjError,
@@ -32,6 +32,7 @@ from .errors import (
     ValidationError,
 )
 from .heading import Heading, TableDef
+from .parents import missing_parents
 from .populate.autopopulate import AutoPopulate
 from .query.expression import Query, TableNode
 from .types import MISSING, Link, Ref, _SqlLiteral
@@ -57,6 +58,15 @@ P = ParamSpec("P")
 AUTO_TIERS = frozenset({"Imported", "Computed"})
 
 
+_BINDING = frozenset({"_def", "_node", "_schema"})
+"""What ``@schema`` gives a class: reading one on an undeclared class says so."""
+
+
+def _not_declared(cls: type) -> NotDeclaredError:
+    reason = cls.__dict__.get("_pending_reason") or "decorate it with a Schema (@schema)"
+    return NotDeclaredError(f"{cls.__name__} is not declared yet: {reason}", table=cls.__name__)
+
+
 @dataclass_transform(kw_only_default=True, field_specifiers=(Attr, External, Link))
 class TableMeta(type):
     """Makes table classes queries: ``Subject & {...}``, ``Subject.fetch()``, ``len(Subject)``."""
@@ -76,8 +86,7 @@ class TableMeta(type):
     def _query(cls: type[TT]) -> Query[TT]:
         node = cls.__dict__.get("_node")
         if node is None:
-            reason = getattr(cls, "_pending_reason", "decorate it with a Schema")
-            raise DeclarationError(f"{cls.__name__} is not declared yet: {reason}", table=cls.__name__)
+            raise _not_declared(cls)
         return Query(node, cls)
 
     def __and__(cls: type[TT], condition: Any) -> Query[TT]:
@@ -107,11 +116,17 @@ class TableMeta(type):
     if not TYPE_CHECKING:  # to checkers, only declared attributes are class attributes
 
         def __getattr__(cls, name: str) -> Any:
-            """An inherited attribute (``Session.subject_id``) is a column at class level too."""
-            table_def = None if name.startswith("_") else cls.__dict__.get("_def")
-            if table_def is not None and name in table_def.heading:
+            """An inherited attribute (``Session.subject_id``) is a column at class level too.
+            On a class ``@schema`` has not declared, its binding (``_def``...) and the
+            properties that need it (``heading``) raise ``NotDeclaredError``."""
+            table_def = cls.__dict__.get("_def")
+            if table_def is None and (name in _BINDING or name in vars(TableMeta)):
+                raise _not_declared(cls)
+            if table_def is not None and not name.startswith("_") and name in table_def.heading:
                 return Column(name, cls.__name__)
-            raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+            raise AttributeError(
+                f"type object {cls.__name__!r} has no attribute {name!r}", name=name, obj=cls
+            )
 
     @property
     def heading(cls) -> Heading:
@@ -267,7 +282,7 @@ class Table(metaclass=TableMeta):
         cls = type(self)
         table_def = cls.__dict__.get("_def")
         if table_def is None:
-            raise DeclarationError(f"{cls.__name__} is not declared yet: decorate it with a Schema")
+            raise _not_declared(cls)
         heading: Heading = table_def.heading
         refs = cls._refs
         for name, value in values.items():
@@ -627,11 +642,25 @@ def insert(
                 conn.executemany(sql, params)
     except IntegrityError as exc:
         duplicate = isinstance(exc, DuplicateError)
+        missing = [] if duplicate else missing_parents(conn, table_def, valid, _encode_column(heading, ctx))
+        if missing:
+            raise IntegrityError(
+                f"{cls.__name__}: refers to missing parent rows:\n  " + "\n  ".join(missing),
+                table=table_def.name, sql=exc.sql, server_message=exc.server_message, code=exc.code,
+            ) from exc
         hint = "; pass skip_duplicates=True to skip rows already present" if duplicate else ""
         exc.args = (f"{cls.__name__}: {exc}{hint}", *exc.args[1:])
         exc.table = exc.table or table_def.name
         raise
     return len(valid)
+
+
+def _encode_column(heading: Heading, ctx: codecs.Context) -> Callable[[str, list[Any]], list[Any]]:
+    def encode(name: str, values: list[Any]) -> list[Any]:
+        fn = codecs.encoder(heading[name], ctx)
+        return list(fn(values)) if fn is not None else values
+
+    return encode
 
 
 def _position(rows: list[dict[str, Any]], row: dict[str, Any]) -> int:

@@ -30,10 +30,18 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ..config import DatabaseURL
-from ..errors import DeclarationError, DuplicateError, IntegrityError, MissingTableError, TypedjError
+from ..errors import (
+    DeclarationError,
+    DuplicateError,
+    IntegrityError,
+    MissingTableError,
+    QueryError,
+    QueryInterruptedError,
+    TypedjError,
+)
 from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, enum_values
 from ..types import CURRENT_TIMESTAMP, MISSING
-from .connection import Connection, register_error_translator
+from .connection import Connection, register_error_translator, shown_sql
 from .dialect import Dialect
 
 if TYPE_CHECKING:
@@ -547,17 +555,29 @@ def open_sqlite(url: DatabaseURL) -> Connection:
     return Connection(url, SQLiteDialect(), connect_sqlite)
 
 
-def _sqlite_errors(exc: BaseException) -> TypedjError | None:
+_SYNTAX = ("near ", "no such function", "wrong number of arguments", "misuse of",
+           "unrecognized token", "incomplete input", "ambiguous column name", "aggregate functions are",
+           "a GROUP BY clause is required", "1st ORDER BY term", "2nd ORDER BY term", "row value misused",
+           "sub-select returns", "no such collation")
+"""Starts of SQLite's messages for a statement it cannot parse or run as written."""
+
+
+def _sqlite_errors(exc: BaseException, sql: str | None) -> TypedjError | None:
     if not isinstance(exc, sqlite3.Error):
         return None
     message = str(exc)
-    code = getattr(exc, "sqlite_errorname", "")
+    code = getattr(exc, "sqlite_errorname", None)
+    where: dict[str, Any] = {"sql": sql, "server_message": message, "code": code}
     if code in {"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}:
-        return DuplicateError(f"duplicate entry: {message}")
+        return DuplicateError(f"duplicate entry: {message}", **where)
     if isinstance(exc, sqlite3.IntegrityError):
-        return IntegrityError(message)
+        return IntegrityError(message, **where)
+    if code == "SQLITE_INTERRUPT" or message == "interrupted":
+        return QueryInterruptedError(f"the statement was interrupted: {message}", **where)
     if isinstance(exc, sqlite3.OperationalError) and message.startswith("no such table"):
-        return MissingTableError(message)
+        return MissingTableError(message, **where)
+    if isinstance(exc, sqlite3.OperationalError) and message.startswith(_SYNTAX):
+        return QueryError(f"SQLite cannot run the query: {message}\n  SQL: {shown_sql(sql)}", **where)
     return None
 
 

@@ -89,13 +89,15 @@ class _Blob:
     """DataJoint's in-table blob serialization (``<blob>``)."""
 
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        from ..config import config
         from .blob import pack
 
         def column(values: Column) -> Column:
             out = []
+            level = config.blob_compression
             for i, v in enumerate(values):
                 try:
-                    out.append(None if v is None else pack(v))
+                    out.append(None if v is None else pack(v, compress=level))
                 except Exception as exc:
                     problem = Problem(row=i, attribute=attr.name, message=f"cannot serialize: {exc}")
                     raise ValidationError(ctx.table, [problem]) from exc
