@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, Self, TypeV
 from typing_extensions import dataclass_transform
 
 from . import codecs
+from .backend.connection import retrying
 from .cascade import delete, drop_tables
 from .columns import Column
 from .declare import RESERVED, read_fields
@@ -636,10 +637,16 @@ def insert(
         statements.append((sql, params))
     if too_big:
         raise ValidationError(cls.__name__, sorted(too_big, key=lambda p: p.row))
-    try:
+    def write() -> None:
         with conn.transaction():
             for sql, params in statements:
                 conn.executemany(sql, params)
+
+    try:
+        if conn.in_transaction:
+            write()  # a deadlock rolled back the caller's whole transaction: theirs to repeat
+        else:
+            retrying(write)
     except IntegrityError as exc:
         duplicate = isinstance(exc, DuplicateError)
         missing = [] if duplicate else missing_parents(conn, table_def, valid, _encode_column(heading, ctx))
