@@ -9,6 +9,7 @@ namespace), and the type of its rows (instances hold one row's values).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
@@ -41,10 +42,13 @@ from .types import External as External
 from .validation import Validator, oversized
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     import numpy as np
     import pandas as pd
 
     from .backend.connection import Connection
+    from .objects import StagedInsert
     from .schema import Schema
 
 log = logging.getLogger("typedj")
@@ -400,6 +404,19 @@ class Table(metaclass=TableMeta):
         insert(cls, [row], **kwargs)
 
     @classmethod
+    def staged_insert1(cls) -> AbstractContextManager[StagedInsert]:
+        """Insert one row whose ``Object`` attributes are written straight into their store.
+
+        ``with Table.staged_insert1() as staged:`` set ``staged.rec[...]`` (the primary key
+        first), write through ``staged.store(attr, ".zarr")`` (a mapping, e.g. for Zarr)
+        or ``staged.open(attr, ".h5")``; the row is inserted when the block ends. If the
+        block or the insert fails, the objects written are removed and no row is left.
+        """
+        from .objects import staged_insert1
+
+        return staged_insert1(cls)
+
+    @classmethod
     def update1(cls, row: Mapping[str, Any] | Table) -> None:
         """Correct secondary attributes of one existing row, found by its primary key.
 
@@ -596,7 +613,11 @@ def insert(
     statements = []
     for present, members in groups.items():
         columns = tuple(n for n in heading.all_names if n in present)
-        encoders = [(i, codecs.encoder(heading[c], ctx)) for i, c in enumerate(columns)]
+        group_ctx = ctx
+        if any(heading[c].kind in codecs.KEYED for c in columns):
+            group_ctx = dataclasses.replace(
+                ctx, keys=tuple({k: m[k] for k in heading.primary_key if k in m} for m in members))
+        encoders = [(i, codecs.encoder(heading[c], group_ctx)) for i, c in enumerate(columns)]
         if len(columns) > 1:
             params: list[Any] = list(map(itemgetter(*columns), members))
         else:  # one column, or none: every attribute takes its default
