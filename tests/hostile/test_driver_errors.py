@@ -249,3 +249,44 @@ def test_every_fault_is_a_typed_error_with_its_cause(
     with pytest.raises(tj.MissingTableError):
         session.insert1((1, 5, "gone"))
     assert len(subject) == 2
+
+
+@pytest.mark.mysql_only("KILL QUERY and row locks of another server session")
+def test_kill_query_during_insert_and_delete_writes_nothing(lab: tuple[Any, Any], conn: tj.Connection,
+                                                            schema: tj.Schema) -> None:
+    """The statement waits for a row lock held by another session, and is killed there."""
+    subject, session = lab
+    victim = conn.connection_id
+    holder = tj.Connection(conn.url, conn.dialect, conn._factory)
+    killer = tj.Connection(conn.url, conn.dialect, conn._factory)
+    table = conn.dialect.table(schema.name, "subject")
+
+    def kill_when_waiting() -> None:
+        for _ in range(500):
+            if killer.query("SELECT 1 FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = %s "
+                            "AND trx_state = 'LOCK WAIT'", (victim,)).fetchall():
+                break
+            time.sleep(0.02)
+        killer.query(f"KILL QUERY {victim}")
+
+    try:
+        for name, operation in {
+            "insert": lambda: subject.insert([(3, "c", 3.0), (4, "d", 4.0), (2, "locked", 0.0)],
+                                             skip_duplicates=True),
+            "delete": lambda: (subject & {"subject_id": 2}).delete(),
+        }.items():
+            with holder.transaction():
+                holder.query(f"SELECT * FROM {table} WHERE subject_id = 2 FOR UPDATE")
+                thread = threading.Thread(target=kill_when_waiting)
+                thread.start()
+                try:
+                    with pytest.raises(tj.QueryInterruptedError) as info:
+                        operation()
+                finally:
+                    thread.join()
+            assert info.value.code == 1317 and isinstance(info.value.__cause__, pymysql.err.MySQLError), name
+            assert sorted(subject.fetch("subject_id").tolist()) == [1, 2], name  # nothing written
+            assert len(session) == 2, name
+    finally:
+        holder.close()
+        killer.close()
