@@ -359,3 +359,51 @@ def test_sibling_part_references_and_future_annotations(
     virtual = tj.virtual_module("parts", schema_name, connection=conn)
     assert virtual.schema.diff() == []
     assert [fk.parent_table for fk in virtual.Motion.Block._def.foreign_keys] == ["motion__non_rigid"]
+
+
+def test_package_of_schemas_that_import_each_other(
+    schema: tj.Schema, conn: tj.Connection, schema_name: str, tmp_path: Path
+) -> None:
+    """``generate_package``: one module per schema (the upstream ones added), real imports."""
+    from typedj.codegen import generate_package, module_name
+
+    downstream = tj.Schema(f"{schema_name}_down", connection=conn)
+
+    @schema
+    class Animal(Manual):
+        animal_id: Key[int]
+
+    @downstream
+    class Recording(Manual):
+        animal: Key[Ref[Animal]]
+        rec: Key[int]
+        reviewer: Ref[Animal] | None = Link(rename={"animal_id": "reviewer_id"}, nullable=True)
+
+    Animal.insert1(animal_id=7)
+    Recording.insert1(animal_id=7, rec=1, reviewer_id=7)
+    files = generate_package([downstream.name], connection=conn)
+    up, down = module_name(schema.name), module_name(downstream.name)
+    assert sorted(files) == sorted(["__init__.py", f"{up}.py", f"{down}.py"])
+    assert f"\nfrom . import {up}\n" in files[f"{down}.py"]
+    assert f"    animal: Key[Ref[{up}.Animal]]" in files[f"{down}.py"]
+    assert "virtual_module" not in files[f"{down}.py"]
+    init = files["__init__.py"]
+    assert init.index(f"from . import {up}\n") < init.index(f"from . import {down}\n")
+
+    folder = tmp_path / "pkg_generated"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    conn.schemas.pop(schema.name)
+    conn.schemas.pop(downstream.name)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        package = importlib.import_module("pkg_generated")
+        recording = getattr(package, down).Recording
+        assert getattr(package, down).schema.diff() == [] and getattr(package, up).schema.diff() == []
+        assert recording.fetch1("reviewer_id") == 7
+        assert recording.heading.primary_key == ["animal_id", "rec"]
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [n for n in sys.modules if n == "pkg_generated" or n.startswith("pkg_generated.")]:
+            del sys.modules[name]
