@@ -57,7 +57,7 @@ def files_under(root: Path, folder: str) -> Iterator[str]:
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames.sort()
         for name in sorted(filenames):
-            if not name.startswith("."):
+            if not name.endswith(".typedj-partial"):
                 yield (Path(dirpath) / name).relative_to(root).as_posix()
 
 

@@ -26,6 +26,8 @@ STORED_KINDS = frozenset({"external", "attach", "filepath", "object", "npy"})
 SCHEMA_ADDRESSED = frozenset({"object", "npy"})
 """Kinds kept at a path named by the row (``_schema/<schema>/...``), not by content."""
 CHUNK = 1 << 20
+PARTIAL = ".typedj-partial"
+"""Suffix of a file being written; it gets its final name only when complete."""
 
 
 def stored(heading: Heading) -> list[Attribute]:
@@ -84,7 +86,7 @@ def _check(ref: ObjectRef, digest: str | None, size: int, where: str) -> None:
 def _stream(chunks: Iterable[bytes], dest: Path, ref: ObjectRef, where: str) -> None:
     """Write ``chunks`` to ``dest`` (atomically: a partial file never has the final name)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}{PARTIAL}")
     h = hashing.hasher(ref.algorithm) if ref.address and ref.algorithm in HASHES else None
     size = 0
     try:
