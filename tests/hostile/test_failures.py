@@ -185,3 +185,39 @@ def test_full_disk_in_a_file_store_is_a_typed_error(
     assert isinstance(outcome, tj.StoreError) and "File too large" in str(outcome), repr(outcome)
     assert len(Trace) == 0
     assert [p for p in root.rglob("*") if p.is_file()] == []  # no partial object left behind
+
+
+def _insert_rows_with_small_disk(table: Any, limit: int, queue: Any) -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+    try:
+        table.insert([{"row_id": i, "text": "x" * 1000} for i in range(1, 2000)])
+        queue.put("inserted")
+    except BaseException as exc:
+        queue.put(exc)
+
+
+def test_full_disk_under_the_embedded_database_is_a_typed_error(tmp_path: Path) -> None:
+    """The SQLite file cannot grow: the insert is a typed error, nothing of it is written,
+    and the database stays usable (its own file, so the shared test database is not at risk)."""
+    conn = open_connection(tj.DatabaseURL.parse(f"sqlite:///{tmp_path / 'full.db'}"))
+    schema = tj.Schema("full", connection=conn)
+
+    @schema
+    class Row(Manual):
+        row_id: Key[int]
+        text: str = Attr(max_length=1000)
+
+    Row.insert1({"row_id": 0, "text": "first"})
+    size = max(p.stat().st_size for p in tmp_path.glob("full.db*"))
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    worker = ctx.Process(target=_insert_rows_with_small_disk, args=(Row, size + 50_000, queue))
+    worker.start()
+    outcome = queue.get(timeout=60)
+    worker.join(30)
+    assert isinstance(outcome, tj.TypedjError) and "disk" in str(outcome), repr(outcome)
+    assert Row.fetch("row_id") == [0]
+    Row.insert1({"row_id": 1, "text": "after"})
+    assert len(Row) == 2
+    conn.close()
