@@ -132,6 +132,26 @@ def test_missing_parent_is_named_with_its_key(lab: tuple[Any, Any], schema: tj.S
     assert isinstance(driver_cause(dup.value), DRIVER_ERRORS)
 
 
+def test_update_to_a_missing_parent_is_named(schema: tj.Schema) -> None:
+    @schema
+    class Rig(Manual):
+        rig_id: Key[int]
+
+    @schema
+    class Setup(Manual):
+        setup_id: Key[int]
+        rig: Ref[Rig]
+
+    Rig.insert1((1,))
+    Setup.insert1((1, 1))
+    with pytest.raises(tj.IntegrityError) as info:
+        Setup.update1({"setup_id": 1, "rig_id": 8})
+    assert str(info.value) == (
+        f"Setup.update1: refers to a missing parent row: no row of {schema.name}.rig with rig_id=8")
+    assert isinstance(driver_cause(info.value), DRIVER_ERRORS)
+    assert Setup.fetch1().rig_id == 1
+
+
 @pytest.mark.mysql_only("KILL QUERY is a server command")
 def test_kill_query_is_query_interrupted(lab: tuple[Any, Any], conn: tj.Connection) -> None:
     subject, _ = lab
