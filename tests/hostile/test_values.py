@@ -178,3 +178,24 @@ def test_values_beyond_the_servers_limit_are_refused(small_limit: tj.Schema) -> 
     assert info.value.table == "Payload" and "External" in str(info.value)
     assert Payload.fetch("id") == [1]  # nothing of the batch was written
     assert (Payload & {"id": 1}).fetch1("data") == fits
+
+
+def test_uint64_full_range(schema: tj.Schema) -> None:
+    """The largest legal uint64 is stored and read back exactly on every backend."""
+
+    @schema
+    class Big(Manual):
+        id: Key[tj.uint64]
+        n: tj.uint64
+
+    values = [0, 2**63 - 1, 2**63, 2**64 - 1]
+    Big.insert([{"id": v, "n": v} for v in values])
+    assert sorted(Big.fetch("id")) == values
+    assert (Big & {"id": 2**64 - 1}).fetch1("n") == 2**64 - 1
+    assert sorted((Big & [{"id": 2**63}, {"id": 2**64 - 1}]).fetch("n")) == [2**63, 2**64 - 1]
+    assert len(Big - {"id": 2**63}) == 3
+    (Big & {"id": 2**63}).delete()
+    assert sorted(Big.fetch("id")) == [0, 2**63 - 1, 2**64 - 1]
+    for bad in (2**64, -1):
+        with pytest.raises(tj.ValidationError):
+            Big.insert1({"id": bad, "n": 0})
