@@ -281,13 +281,13 @@ def test_kill_query_during_insert_and_delete_writes_nothing(lab: tuple[Any, Any]
     killer = tj.Connection(conn.url, conn.dialect, conn._factory)
     table = conn.dialect.table(schema.name, "subject")
 
+    done = threading.Event()
+
     def kill_when_waiting() -> None:
-        for _ in range(500):
+        while not done.wait(0.02):
             if killer.query("SELECT 1 FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = %s "
                             "AND trx_state = 'LOCK WAIT'", (victim,)).fetchall():
-                break
-            time.sleep(0.02)
-        killer.query(f"KILL QUERY {victim}")
+                killer.query(f"KILL QUERY {victim}")
 
     try:
         for name, operation in {
@@ -297,12 +297,14 @@ def test_kill_query_during_insert_and_delete_writes_nothing(lab: tuple[Any, Any]
         }.items():
             with holder.transaction():
                 holder.query(f"SELECT * FROM {table} WHERE subject_id = 2 FOR UPDATE")
+                done.clear()
                 thread = threading.Thread(target=kill_when_waiting)
                 thread.start()
                 try:
                     with pytest.raises(tj.QueryInterruptedError) as info:
                         operation()
                 finally:
+                    done.set()
                     thread.join()
             assert info.value.code == 1317 and isinstance(info.value.__cause__, pymysql.err.MySQLError), name
             assert sorted(subject.fetch("subject_id").tolist()) == [1, 2], name  # nothing written
