@@ -76,8 +76,8 @@ def test_kill_9_during_insert_and_delete_leaves_all_or_nothing(schema: tj.Schema
     assert len(Parent & {"parent_id": 1}) == (1 if len(Child) else 0)
 
 
-def _kill_query_when_running(url: Any, marker: str, timeout: float = 30) -> bool:
-    """KILL QUERY the statement containing ``marker`` once the server runs it."""
+def _kill_when_running(url: Any, marker: str, kill: str, timeout: float = 30) -> bool:
+    """KILL QUERY (or CONNECTION) the statement containing ``marker`` once the server runs it."""
     killer = open_connection(url)
     try:
         deadline = time.monotonic() + timeout
@@ -87,7 +87,7 @@ def _kill_query_when_running(url: Any, marker: str, timeout: float = 30) -> bool
                 [f"%{marker}%"],
             ).fetchall()
             if rows:
-                killer.query(f"KILL QUERY {int(rows[0][0])}")
+                killer.query(f"KILL {kill} {int(rows[0][0])}")
                 return True
             time.sleep(0.005)
         return False
@@ -95,24 +95,34 @@ def _kill_query_when_running(url: Any, marker: str, timeout: float = 30) -> bool
         killer.close()
 
 
-@pytest.mark.mysql_only("KILL QUERY is a server statement")
-def test_kill_query_during_insert_and_delete(schema: tj.Schema) -> None:
+@pytest.mark.mysql_only("KILL is a server statement")
+@pytest.mark.parametrize("kill", ["QUERY", "CONNECTION"])
+def test_server_kill_during_insert_and_delete(schema: tj.Schema, kill: str) -> None:
     Parent, Child = declare(schema)
     Parent.insert([{"parent_id": 1}])
     rows = [{"parent_id": 1, "child_id": i, "note": "x" * 20} for i in range(BATCH)]
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    worker = ctx.Process(target=_run, args=(queue, lambda: Child.insert(rows)))
-    worker.start()
-    assert queue.get(timeout=60) == "started"
-    killed = _kill_query_when_running(schema.connection.url, "INSERT INTO `" + schema.name)
-    outcome = queue.get(timeout=60)
-    worker.join(30)
-    if killed and outcome != "done":
-        assert isinstance(outcome, tj.TypedjError), repr(outcome)
-        assert len(Child) == 0
-    else:
-        assert len(Child) == BATCH
+    name = "`" + schema.name
+    for action, marker, before in [
+        (lambda: Child.insert(rows), f"INSERT INTO {name}", 0),
+        (lambda: (Parent & {"parent_id": 1}).delete(), f"DELETE FROM {name}", BATCH),
+    ]:
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        worker = ctx.Process(target=_run, args=(queue, action))
+        worker.start()
+        assert queue.get(timeout=60) == "started"
+        killed = _kill_when_running(schema.connection.url, marker, kill)
+        outcome = queue.get(timeout=60)
+        worker.join(30)
+        if killed and outcome != "done":
+            assert isinstance(outcome, tj.TypedjError), repr(outcome)
+            expected = tj.QueryInterruptedError if kill == "QUERY" else tj.ConnectionLostError
+            assert isinstance(outcome, expected), repr(outcome)
+            assert len(Child) == before  # nothing of the statement remains
+            if before == 0:
+                Child.insert(rows)
+        else:
+            assert len(Child) == BATCH - before
 
 
 @pytest.fixture
@@ -175,3 +185,39 @@ def test_full_disk_in_a_file_store_is_a_typed_error(
     assert isinstance(outcome, tj.StoreError) and "File too large" in str(outcome), repr(outcome)
     assert len(Trace) == 0
     assert [p for p in root.rglob("*") if p.is_file()] == []  # no partial object left behind
+
+
+def _insert_rows_with_small_disk(table: Any, limit: int, queue: Any) -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+    try:
+        table.insert([{"row_id": i, "text": "x" * 1000} for i in range(1, 2000)])
+        queue.put("inserted")
+    except BaseException as exc:
+        queue.put(exc)
+
+
+def test_full_disk_under_the_embedded_database_is_a_typed_error(tmp_path: Path) -> None:
+    """The SQLite file cannot grow: the insert is a typed error, nothing of it is written,
+    and the database stays usable (its own file, so the shared test database is not at risk)."""
+    conn = open_connection(tj.DatabaseURL.parse(f"sqlite:///{tmp_path / 'full.db'}"))
+    schema = tj.Schema("full", connection=conn)
+
+    @schema
+    class Row(Manual):
+        row_id: Key[int]
+        text: str = Attr(max_length=1000)
+
+    Row.insert1({"row_id": 0, "text": "first"})
+    size = max(p.stat().st_size for p in tmp_path.glob("full.db*"))
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    worker = ctx.Process(target=_insert_rows_with_small_disk, args=(Row, size + 50_000, queue))
+    worker.start()
+    outcome = queue.get(timeout=60)
+    worker.join(30)
+    assert isinstance(outcome, tj.TypedjError) and "disk" in str(outcome), repr(outcome)
+    assert Row.fetch("row_id") == [0]
+    Row.insert1({"row_id": 1, "text": "after"})
+    assert len(Row) == 2
+    conn.close()

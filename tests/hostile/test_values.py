@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
+import numpy as np
 import pytest
 
 import typedj as tj
@@ -68,6 +69,8 @@ CORPUS: list[tuple[str, Any, Any]] = [
     ("f64", 1.7976931348623157e308, SAME), ("f64", 5e-324, SAME), ("f64", -0.0, 0.0),
     ("f64", math.inf, REFUSED), ("f64", -math.inf, REFUSED), ("f64", math.nan, None),
     ("f64_strict", math.nan, REFUSED), ("f64_strict", math.inf, REFUSED),
+    ("f32", np.float32("nan"), None), ("f64", np.float64("nan"), None), ("f32", np.float32(0.5), 0.5),
+    ("f32", np.float32("inf"), REFUSED), ("f64_strict", np.float32("nan"), REFUSED),
     ("dec", Decimal("9999.99"), SAME), ("dec", Decimal("-9999.99"), SAME),
     ("dec", Decimal("10000.00"), REFUSED), ("dec", Decimal("1.001"), REFUSED),
     ("dec", Decimal("NaN"), REFUSED), ("dec", Decimal("Infinity"), REFUSED),

@@ -205,6 +205,14 @@ class _Web:
         return endpoint
 
     def _run(self, handler: Handler, request: Request, session: Session) -> Response:
+        uploads = forms.UPLOADS.set([])
+        try:
+            return self._handle(handler, request, session)
+        finally:
+            forms.uploads_done()
+            forms.UPLOADS.reset(uploads)
+
+    def _handle(self, handler: Handler, request: Request, session: Session) -> Response:
         with session.lock:
             try:
                 return handler(request, session)
