@@ -83,8 +83,8 @@ def test_attribute_lines_for_codecs_and_native_types() -> None:
         "x: int = Attr(default=3, sql_type='smallint')"
     assert line("char(2)", "char(2)", in_key=True) == "x: Key[str] = Attr(max_length=2, fixed_length=True)"
     assert line("time", "time", core=False) == "x: time = Attr(sql_type='time')"
-    with pytest.raises(tj.DeclarationError, match="codec type <object@s> has no typedj spelling"):
-        line("<object@s>", "json")
+    assert line("<object@s>", "json") == "x: tj.Object = External('s')"
+    assert line("<npy@s>", "json") == "x: tj.Npy = External('s')"
 
 
 def test_typedj_schema_round_trip(schema: tj.Schema, conn: tj.Connection, tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def csrf(client: TestClient) -> str:
 
 
 def texts(html: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:table|ul|code|p|div|small|pre)>', html, re.S)
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:table|ul|code|p|div|small|pre|span)>', html, re.S)
     assert match is not None, f"no #{element_id}"
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", match.group(1))).split())
 
@@ -584,6 +584,47 @@ def test_a_select_only_account_sees_no_forms_and_cannot_write(
         assert "cannot analyse" in jobs_page.text and "/jobs/retry" not in jobs_page.text
         refused = c.post("/jobs/retry", params={"t": f"{schema_name}.__analysis"}, data={"csrf": token})
         assert refused.status_code == 403 and len(lab.Analysis.jobs.errors) == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.mysql_only("accounts and privileges are the server's")
+def test_schemas_an_account_cannot_see_are_left_out(
+    conn: tj.Connection, schema: tj.Schema, schema_name: str, lab: WebLab, reader: tuple[str, str]
+) -> None:
+    hidden = tj.Schema(f"{schema_name}_hidden", connection=conn)
+
+    @hidden
+    class Secret(tj.Manual):
+        secret_id: tj.Key[int]
+
+    with TestClient(create_app(conn.url, schemas=[schema_name, hidden.name])) as c:
+        sign_in(c, *reader)
+        listing = texts(c.get("/").text, "tables")
+        assert "Subject" in listing and "Secret" not in listing
+        refused = c.get("/table", params={"t": f"{hidden.name}.secret"})
+        assert refused.status_code == 400 and "no table" in unescape(refused.text)
+    with TestClient(create_app(conn.url)) as c:  # every schema the account can see
+        sign_in(c, *reader)
+        assert [s.strip() for s in texts(c.get("/").text, "schemas").split(",")] == [schema_name]
+
+
+@pytest.mark.mysql_only("accounts and privileges are the server's")
+def test_an_account_that_sees_nothing(conn: tj.Connection, lab: WebLab) -> None:
+    name, password = f"nobody{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    conn.query(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")
+    try:
+        with TestClient(create_app(conn.url)) as c:
+            sign_in(c, name, password)
+            page = c.get("/")
+            assert page.status_code == 200 and rows_of_tables(page.text) == []
+            assert "No auto-populated tables." in c.get("/jobs").text
+    finally:
+        conn.query(f"DROP USER '{name}'@'%'")
+
+
+def rows_of_tables(html: str) -> list[str]:
+    body = re.search(r'id="tables".*?<tbody>(.*?)</tbody>', html, re.S)
+    assert body is not None
+    return re.findall(r"<tr>", body.group(1))
 
 
 @pytest.mark.mysql_only("accounts and privileges are the server's")

@@ -286,7 +286,7 @@ def _attribute_type(attr: Attribute, where: str) -> tuple[Expr, dict[str, Any]]:
         external = {"store": store} if "@" in low else {}
         if codec == "blob":
             return Sub(Name("Blob"), (Name("Any"),)), external
-        if codec in {"attach", "filepath"}:
+        if codec in {"attach", "filepath", "object", "npy"}:
             return Name(f"tj.{codec.capitalize()}"), external
         raise DeclarationError(f"{where}: codec type {t} has no typedj spelling yet", attribute=attr.name)
     if low in _INT_CORE:
