@@ -318,3 +318,48 @@ out(made["success_count"] if isinstance(made, dict) else made)
     assert makers.count("0.14") > 0 and Activity.jobs.progress()["total"] == 0
     (report,) = [line for line in stdout.splitlines() if line.startswith("@@PEER@@")]
     assert json.loads(report.removeprefix("@@PEER@@")) == makers.count("0.14")  # it failed none
+
+
+s3_endpoint = rig.s3_endpoint
+
+
+def test_stored_values_in_s3_cross_both_ways(
+    store_config: dict[str, Any], s3_endpoint: str, schema_name: str, conn: tj.Connection, mysql_url: str,
+    tmp_path: Path,
+) -> None:
+    peer014.require()
+    rig.s3_store(store_config, s3_endpoint)
+    spec = store_config["raw"]
+    theirs = {"raw": {k: spec[k] for k in ("protocol", "endpoint", "bucket", "location", "access_key",
+                                            "secret_key", "secure")}}
+    definition = "rec_id : int\n---\next : blob@raw\ndoc = null : attach@raw\n"
+    (tmp_path / "a.txt").write_text("0.14 in S3")
+    peer014.run(f'''
+        schema = dj.Schema({schema_name!r})
+        @schema
+        class Rec(dj.Manual):
+            definition = {definition!r}
+        Rec.insert1(dict(rec_id=1, ext=np.arange(4.0), doc={str(tmp_path / "a.txt")!r}))
+    ''', mysql_url, theirs)
+    schema = tj.Schema(schema_name, connection=conn)
+
+    @schema
+    class Rec(Manual):
+        rec_id: Key[int]
+        ext: Blob[np.ndarray] = External("raw")
+        doc: Attach | None = External("raw", default=None)
+
+    row = Rec.fetch1()
+    np.testing.assert_array_equal(row.ext, np.arange(4.0))
+    assert row.doc.read_text() == "0.14 in S3"
+    (tmp_path / "b.txt").write_text("typedj in S3")
+    Rec.insert1(rec_id=2, ext=np.eye(3), doc=tmp_path / "b.txt")
+    got = peer014.run(f'''
+        schema = dj.Schema({schema_name!r})
+        @schema
+        class Rec(dj.Manual):
+            definition = {definition!r}
+        ext, doc = (Rec & "rec_id = 2").fetch1("ext", "doc", download_path={str(tmp_path / "dl")!r})
+        out({{"ext": ext, "doc": open(doc).read()}})
+    ''', mysql_url, theirs)
+    assert got["ext"]["array"] == np.eye(3).tolist() and got["doc"] == "typedj in S3"
