@@ -84,6 +84,8 @@ def test_attribute_lines_for_codecs_and_native_types() -> None:
         "x: int = Attr(default=3, sql_type='smallint')"
     assert line("char(2)", "char(2)", in_key=True) == "x: Key[str] = Attr(max_length=2, fixed_length=True)"
     assert line("time", "time", core=False) == "x: time = Attr(sql_type='time')"
+    assert line("<object@s>", "json") == "x: tj.Object = External('s')"
+    assert line("<npy@s>", "json") == "x: tj.Npy = External('s')"
     assert line("<object@Raw>", "json") == "x: tj.Object = External('Raw')"
     assert line("<npy@s>", "json", nullable=True, default=None) == \
         "x: tj.Npy | None = External('s', default=None)"
