@@ -516,3 +516,18 @@ def test_objects_and_arrays_at_row_named_paths(conn: tj.Connection, schema_name:
     assert rows_[2]["movie"].read() == b"x" * 5000
     assert np.array_equal(rows_[1]["trace"].load(), np.arange(6.0).reshape(2, 3))
     assert rows_[2]["trace"].load().dtype == np.int16
+
+
+def test_datajoint_014_external_columns_are_refused_by_name() -> None:
+    from typedj import graph as graphs
+    from typedj.export.plan import _refuse_unsupported
+    from typedj.heading import Attribute, Heading, TableDef
+
+    rec = TableDef("old_lab", "rec", Heading.of([
+        Attribute("rec_id", "int", "int", in_key=True, core=False),
+        Attribute("ext", "blob@raw", "binary(16)", core=False)]))
+    graph = graphs.build([rec])
+    refused = r"old_lab\.rec: attributes \['ext'\] use datajoint 0\.14"
+    with pytest.raises(tj.DatasetError, match=refused) as info:
+        _refuse_unsupported(graph, {"old_lab.rec": None})
+    assert (info.value.table, info.value.attribute) == ("old_lab.rec", "ext")
