@@ -111,7 +111,8 @@ def _store_path(value: Any) -> Any:
         parts = value.replace("\\", "/").strip("/").split("/")
         if not value.strip("/") or ".." in parts or "\0" in value:
             raise ValueError("a path within the store, such as 'subject1/session2/data.bin'")
-        if value.startswith(("/", "\\")) or (len(value) > 1 and value[1] == ":"):
+        drive = len(value) > 1 and value[0].isalpha() and value[1] == ":" and value[2:3] in ("", "/", "\\")
+        if value.startswith(("/", "\\")) or drive:
             raise ValueError(
                 "a path within the store, relative to its location (such as "
                 "'subject1/session2/data.bin'), not an absolute path"
