@@ -151,7 +151,12 @@ def test_sign_in_and_navigate(site: Site, conn: tj.Connection) -> None:
     site.find("button[type=submit]").click()
     site.wait(lambda: "Pipeline" in site.driver.title or site.driver.find_elements(By.ID, "tables") != [])
     rows = site.driver.find_elements(By.CSS_SELECTOR, "#tables tbody tr")
-    assert [r.find_element(By.CSS_SELECTOR, "td").text for r in rows][:3] == ["Species", "Reading", "Subject"]
+    assert [r.find_element(By.CSS_SELECTOR, "td").text for r in rows][:4] == [
+        "Rig",
+        "Species",
+        "Reading",
+        "Subject",
+    ]
     site.wait(
         lambda: site.driver.execute_script(
             "const o = document.getElementById('diagram'); return o.contentDocument && "
@@ -266,10 +271,12 @@ def test_upload_a_csv_with_problems_then_a_good_one(site: Site, tmp_path: Path) 
 def test_delete_preview(site: Site) -> None:
     from typedj.web.query import encode_key
 
-    site.open(f"/delete?t={site.schema}.subject&k={encode_key({'subject_id': 41})}")
-    assert f"{site.schema}.subject 1" in site.text("#cascade")
-    site.find("#confirm").send_keys("delete")
+    site.open(f"/delete?t={site.schema}.subject&k={encode_key({'subject_id': 1})}")
+    assert site.text("#cascade").splitlines()[1:] == ["Subject 1", "Session 2", "Session.Trial 5"]
     site.shot("delete")
+    site.open(f"/delete?t={site.schema}.subject&k={encode_key({'subject_id': 41})}")
+    assert site.text("#cascade").splitlines()[1:] == ["Subject 1"]
+    site.find("#confirm").send_keys("delete")
     site.find("#submit").click()
     site.wait(lambda: site.driver.find_elements(By.ID, "deleted") != [])
     assert len(site.lab.Subject & {"subject_id": 41}) == 0

@@ -9,6 +9,7 @@ from importlib import metadata as _metadata
 from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
 from .codecs import legacy as _legacy_values  # noqa: F401  (registers datajoint 0.14's blob@store, ...)
+from .codecs import objects as _object_values  # noqa: F401  (registers <object@store>, <npy@store>)
 from .columns import Column, Comparison, Order, asc, col, desc
 from .config import DatabaseURL, config
 from .diagram import Diagram
@@ -40,6 +41,7 @@ from .errors import (
 )
 from .export import ExportReport, ImportReport, VerifyReport, export, import_dataset, open_dataset, verify
 from .heading import Attribute, Heading
+from .objects import NpyRef, ObjectRef, StagedInsert
 from .populate.autopopulate import InputsChangedError, PopulateError, PopulateResult
 from .populate.jobs import Jobs
 from .populate.provenance import UncommittedCodeError
@@ -61,6 +63,8 @@ from .types import (
     Key,
     KeyOf,
     Link,
+    Npy,
+    Object,
     Ref,
     float32,
     float64,
@@ -126,6 +130,10 @@ __all__ = [
     "MissingTableError",
     "Not",
     "NotDeclaredError",
+    "Npy",
+    "NpyRef",
+    "Object",
+    "ObjectRef",
     "Order",
     "Part",
     "PopulateError",
@@ -137,6 +145,7 @@ __all__ = [
     "Ref",
     "Schema",
     "ServerError",
+    "StagedInsert",
     "StoreError",
     "Table",
     "Top",

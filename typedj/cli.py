@@ -75,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             config.set_database_url(args.database_url, source="--database-url")
         result: int = func(args)
         return result
+    except KeyboardInterrupt:
+        print("typedj: interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:
         code, message = _failure(exc)
         print(f"typedj: {message}", file=sys.stderr)

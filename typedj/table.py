@@ -9,6 +9,7 @@ namespace), and the type of its rows (instances hold one row's values).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, Self, TypeV
 from typing_extensions import dataclass_transform
 
 from . import codecs
+from .backend.connection import retrying
 from .cascade import delete, drop_tables
 from .columns import Column
 from .declare import RESERVED, read_fields
@@ -40,10 +42,13 @@ from .types import External as External
 from .validation import Validator, oversized
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     import numpy as np
     import pandas as pd
 
     from .backend.connection import Connection
+    from .objects import StagedInsert
     from .schema import Schema
 
 log = logging.getLogger("typedj")
@@ -399,6 +404,19 @@ class Table(metaclass=TableMeta):
         insert(cls, [row], **kwargs)
 
     @classmethod
+    def staged_insert1(cls) -> AbstractContextManager[StagedInsert]:
+        """Insert one row whose ``Object`` attributes are written straight into their store.
+
+        ``with Table.staged_insert1() as staged:`` set ``staged.rec[...]`` (the primary key
+        first), write through ``staged.store(attr, ".zarr")`` (a mapping, e.g. for Zarr)
+        or ``staged.open(attr, ".h5")``; the row is inserted when the block ends. If the
+        block or the insert fails, the objects written are removed and no row is left.
+        """
+        from .objects import staged_insert1
+
+        return staged_insert1(cls)
+
+    @classmethod
     def update1(cls, row: Mapping[str, Any] | Table) -> None:
         """Correct secondary attributes of one existing row, found by its primary key.
 
@@ -595,7 +613,11 @@ def insert(
     statements = []
     for present, members in groups.items():
         columns = tuple(n for n in heading.all_names if n in present)
-        encoders = [(i, codecs.encoder(heading[c], ctx)) for i, c in enumerate(columns)]
+        group_ctx = ctx
+        if any(heading[c].kind in codecs.KEYED for c in columns):
+            group_ctx = dataclasses.replace(
+                ctx, keys=tuple({k: m[k] for k in heading.primary_key if k in m} for m in members))
+        encoders = [(i, codecs.encoder(heading[c], group_ctx)) for i, c in enumerate(columns)]
         if len(columns) > 1:
             params: list[Any] = list(map(itemgetter(*columns), members))
         else:  # one column, or none: every attribute takes its default
@@ -615,10 +637,16 @@ def insert(
         statements.append((sql, params))
     if too_big:
         raise ValidationError(cls.__name__, sorted(too_big, key=lambda p: p.row))
-    try:
+    def write() -> None:
         with conn.transaction():
             for sql, params in statements:
                 conn.executemany(sql, params)
+
+    try:
+        if conn.in_transaction:
+            write()  # a deadlock rolled back the caller's whole transaction: theirs to repeat
+        else:
+            retrying(write)
     except IntegrityError as exc:
         duplicate = isinstance(exc, DuplicateError)
         missing = [] if duplicate else missing_parents(conn, table_def, valid, _encode_column(heading, ctx))
@@ -692,8 +720,17 @@ def update1(cls: type[Table], row: Mapping[str, Any] | Table) -> None:
         for k in heading.primary_key:
             encode = codecs.encoder(heading[k], ctx)
             key_params.append(encode([key[k]])[0] if encode else key[k])
-        conn.query(conn.dialect.update(table_def.schema, table_def.name, columns, heading.primary_key),
-                   params + key_params)
+        try:
+            conn.query(conn.dialect.update(table_def.schema, table_def.name, columns, heading.primary_key),
+                       params + key_params)
+        except IntegrityError as exc:
+            missing = missing_parents(conn, table_def, [valid], _encode_column(heading, ctx))
+            if not missing:
+                raise
+            raise IntegrityError(
+                f"{cls.__name__}.update1: refers to a missing parent row: " + missing[0].split(": ", 1)[1],
+                table=table_def.name, sql=exc.sql, server_message=exc.server_message, code=exc.code,
+            ) from exc
 
 
 # -- describe -------------------------------------------------------------------------

@@ -174,9 +174,9 @@ class Connection:
     @staticmethod
     def _is_lost(exc: BaseException) -> bool:
         args: tuple[Any, ...] = getattr(exc, "args", ())
-        return (bool(args) and isinstance(args[0], int) and args[0] in _LOST) or isinstance(
-            exc, BrokenPipeError | ConnectionResetError
-        )
+        code = args[0] if args and isinstance(args[0], int) else None
+        closed = code == 0 and type(exc).__name__ == "InterfaceError"  # pymysql: the socket is gone
+        return code in _LOST or closed or isinstance(exc, BrokenPipeError | ConnectionResetError)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -235,16 +235,20 @@ class Connection:
                 raise self._failure(exc, "ROLLBACK") from exc
 
 
-def retrying(action: Callable[[], T], attempts: int = 5) -> T:
+def retrying(
+    action: Callable[[], T], attempts: int = 5,
+    on: tuple[type[TypedjError], ...] = (DeadlockError,),
+) -> T:
     """Run ``action`` (a statement or a whole transaction) again when the server rolled it
-    back to break a deadlock; safe because nothing of the failed attempt remains."""
+    back to break a deadlock (or, with ``on``, lost the connection inside it); safe
+    because nothing of the failed attempt remains."""
     for attempt in range(1, attempts + 1):
         try:
             return action()
-        except DeadlockError:
+        except on as exc:
             if attempt == attempts:
                 raise
-            log.info("deadlock victim; running it again (attempt %d of %d)", attempt + 1, attempts)
+            log.info("%s; running it again (attempt %d of %d)", type(exc).__name__, attempt + 1, attempts)
             time.sleep(random.uniform(0.01, 0.05) * attempt)
     raise AssertionError("unreachable")
 

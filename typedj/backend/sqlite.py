@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from ..codecs.core import Unsigned64
 from ..config import DatabaseURL
 from ..errors import (
     DeclarationError,
@@ -232,7 +233,7 @@ class SQLiteDialect(Dialect):
             low, high = bounds
             if high < 2**63:
                 return f"{col} BETWEEN {low} AND {high}"
-            return f"{col} >= {low}"
+            return ""  # bigint unsigned: values past 2**63 - 1 are stored wrapped below zero
         return ""
 
     def create_table(self, table: TableDef) -> list[str]:
@@ -311,6 +312,8 @@ class SQLiteDialect(Dialect):
             return _each(datetime.fromisoformat)
         if kind == "time":
             return _each(_timedelta)
+        if kind == "int" and attr.sql_type.lower().startswith("bigint unsigned"):
+            return _each(lambda v: v + 2**64 if v < 0 else v)
         if kind == "decimal":
             scale = _SCALE.search(attr.sql_type)
             quantum = Decimal(1).scaleb(-int(scale.group(1))) if scale else None
@@ -484,6 +487,7 @@ def _register_adapters() -> None:
     sqlite3.register_adapter(Decimal, float)
     sqlite3.register_adapter(UUID, lambda v: v.bytes)
     sqlite3.register_adapter(bytearray, bytes)
+    sqlite3.register_adapter(Unsigned64, lambda v: int(v) - 2**64)
     for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
         sqlite3.register_adapter(t, _item)
     for f in (np.float16, np.float32, np.float64):

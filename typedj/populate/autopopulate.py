@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ..backend.connection import retrying
 from ..config import config
-from ..errors import DuplicateError, QueryError, TypedjError
+from ..errors import ConnectionLostError, DeadlockError, DuplicateError, QueryError, TypedjError
 from ..query.condition import AndList
 from ..query.expression import Query, as_node
 from ..types import KeyOf
@@ -414,7 +414,8 @@ class Maker:
             if self.three_part:
                 fetched = _as_tuple(obj.make_fetch(new_key(key)))
                 computed = _as_tuple(obj.make_compute(new_key(key), *fetched))
-            retrying(lambda: self._transaction(key, job, fetched, computed, start), DEADLOCK_ATTEMPTS)
+            retrying(lambda: self._transaction(key, job, fetched, computed, start), DEADLOCK_ATTEMPTS,
+                     on=(DeadlockError, ConnectionLostError))
             return True
         except Exception as exc:
             if isinstance(exc, DuplicateError) and self.done(key):

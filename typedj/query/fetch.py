@@ -438,11 +438,11 @@ def _append(out: np.ndarray | None, fields: list[str], arrays: list[np.ndarray])
 def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
     pd = require("pandas", extra="pandas", feature="to_pandas()")
 
-    names, data = _visible(*columns(query, **options))
-    frame = pd.DataFrame(
-        {n: _array(query.heading[n], list(col)) for n, col in zip(names, data, strict=True)},
-        columns=names,
-    )
+    arrays = to_arrays(query, **options)  # built batch by batch: the peak stays near twice the frame
+    names = list(arrays.dtype.names or ())
+    # copies: a view of one field would keep the whole structured array (every column) alive
+    frame = pd.DataFrame({n: arrays[n].copy() for n in names}, columns=names)
+    del arrays
     key = [k for k in query.primary_key if k in names]
     return frame.set_index(key) if key else frame
 

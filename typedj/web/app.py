@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -18,7 +19,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import typedj as tj
-from typedj.codegen import class_path
 
 from . import forms, jobs, preview
 from .model import EDITABLE_TIERS, Pipeline
@@ -37,14 +37,6 @@ from .query import (
 from .session import COOKIE, Session, Sessions, csrf_ok
 
 Handler = Callable[[Request, Session], Response]
-
-TIER_NOTES = {
-    "Manual": "entered by people",
-    "Lookup": "fixed vocabularies and parameters",
-    "Imported": "filled by make() from outside data",
-    "Computed": "filled by make() from other tables",
-    "Part": "rows belonging to a master row",
-}
 
 
 class ReadOnly(tj.TypedjError):
@@ -73,9 +65,7 @@ def create_app(
         loader=PackageLoader("typedj.web", "templates"), autoescape=select_autoescape(default=True)
     )
     env.globals["q"] = lambda **kw: urlencode({k: v for k, v in kw.items() if v not in (None, "")})
-    env.globals["key_of"] = encode_key
     env.globals["summary"] = preview.summary
-    env.globals["class_path"] = lambda t: class_path(t.split(".", 1)[1])
     web = _Web(sessions, env, https)
     routes = [
         Route("/login", web.login_page, methods=["GET"]),
@@ -123,7 +113,7 @@ class _Web:
 
     def login_page(self, request: Request) -> Response:
         return self.render(
-            request, "login.html", token=self.sessions.login_token(), server=str(self.sessions.url), error=""
+            request, "login.html", token=self.sessions.login_token(), server=self.sessions.server, error=""
         )
 
     async def login(self, request: Request) -> Response:
@@ -145,7 +135,7 @@ class _Web:
                 "login.html",
                 401,
                 token=self.sessions.login_token(),
-                server=str(self.sessions.url),
+                server=self.sessions.server,
                 error=f"Sign-in refused: {_no_secret(exc, password)}",
             )
         response = RedirectResponse("/", status_code=303)
@@ -172,8 +162,6 @@ class _Web:
 
     def page(self, handler: Handler) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            from starlette.concurrency import run_in_threadpool
-
             cookie = request.cookies.get(COOKIE)
             session = self.sessions.find(cookie)
             new_cookie = None
@@ -217,6 +205,14 @@ class _Web:
         return endpoint
 
     def _run(self, handler: Handler, request: Request, session: Session) -> Response:
+        uploads = forms.UPLOADS.set([])
+        try:
+            return self._handle(handler, request, session)
+        finally:
+            forms.uploads_done()
+            forms.UPLOADS.reset(uploads)
+
+    def _handle(self, handler: Handler, request: Request, session: Session) -> Response:
         with session.lock:
             try:
                 return handler(request, session)
@@ -296,9 +292,7 @@ def _navigator(request: Request, session: Session) -> Response:
     pipeline = session.pipeline
     tables = [t for t in pipeline.tables() if pipeline.tier(t) != "Part"]
     counts = {t: count(pipeline.cls(t)) for t in pipeline.tables()}
-    return render(
-        request, session, "navigator.html", pipeline=pipeline, tables=tables, counts=counts, notes=TIER_NOTES
-    )
+    return render(request, session, "navigator.html", pipeline=pipeline, tables=tables, counts=counts)
 
 
 def _diagram_svg(request: Request, session: Session) -> Response:

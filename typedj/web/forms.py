@@ -11,7 +11,9 @@ import base64
 import io
 import json
 import re
+import shutil
 import tempfile
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from .model import Pipeline, Reference
 from .query import encode_key
 
 REFERENCE_CHOICES = 2000
+UPLOADS: ContextVar[list[Path]] = ContextVar("typedj_web_uploads")
+"""Folders holding this request's uploaded attachments, removed when it ends."""
 _INPUTS = {
     "int": "number",
     "float": "number",
@@ -226,7 +230,9 @@ def _file_value(f: Field, filename: str, data: bytes) -> Any:
         name = Path(filename).name or f.name
         if name in {".", ".."}:
             raise ValueError("the file needs a name")
-        path = Path(tempfile.mkdtemp(prefix="typedj-web-")) / name
+        folder = Path(tempfile.mkdtemp(prefix="typedj-web-"))
+        UPLOADS.get([]).append(folder)
+        path = folder / name
         path.write_bytes(data)
         return path
     try:
@@ -346,3 +352,9 @@ def reference_problems(
                 )
                 problems.append(tj.Problem(row=i, attribute=name, message=message))
     return problems
+
+
+def uploads_done() -> None:
+    """Remove the request's uploaded files (an insert has copied what it keeps)."""
+    for folder in UPLOADS.get([]):
+        shutil.rmtree(folder, ignore_errors=True)

@@ -148,7 +148,7 @@ def read_view(pipeline: Pipeline, table: str, params: Mapping[str, str]) -> View
     return view
 
 
-COUNT_CAP = 100_000
+COUNT_CAP = 10_000
 
 
 def count(query: Any, cap: int | None = COUNT_CAP) -> tuple[int, bool]:

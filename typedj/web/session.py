@@ -50,6 +50,11 @@ class Sessions:
         self._lock = threading.Lock()
 
     @property
+    def server(self) -> str:
+        """Where people sign in, without the configured account."""
+        return f"{self.url.host}:{self.url.port}" if self.needs_login else self.url.path
+
+    @property
     def needs_login(self) -> bool:
         """SQLite has no accounts: the file's permissions decide, and nobody signs in."""
         return self.url.scheme != "sqlite"
