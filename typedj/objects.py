@@ -136,6 +136,16 @@ class ObjectRef:
             item_count=meta.get("item_count"), meta=dict(meta),
         )
 
+    @classmethod
+    def of(cls, source: Path | str | bytes | tuple[str, bytes]) -> ObjectRef:
+        """A value to insert: a local file or folder, bytes, or ``(ext, bytes)``.
+
+        Inserts take these as they are; wrapped, they have the attribute's type for type
+        checkers, which see an ``Object`` attribute as an ``ObjectRef``.
+        """
+        return cls(path="", store=None, size=None, ext=None, is_dir=False, timestamp=None,
+                   meta={"source": source})
+
     def _store(self) -> Store:
         return get_store(self.store or "")
 
@@ -241,6 +251,13 @@ class NpyRef:
         self.meta = dict(meta)
         self._cached: np.ndarray[Any, Any] | None = None
 
+    @classmethod
+    def of(cls, array: np.ndarray[Any, Any]) -> NpyRef:
+        """A value to insert (an ``Npy`` attribute is an ``NpyRef`` to type checkers)."""
+        ref = cls({"dtype": str(array.dtype), "shape": list(array.shape)})
+        ref._cached = array
+        return ref
+
     @property
     def path(self) -> str:
         return str(self.meta["path"])
@@ -281,6 +298,8 @@ class NpyRef:
         A file store's file is mapped in place; a remote one is downloaded once into the
         local download folder first.
         """
+        if mmap_mode is None and self._cached is not None:
+            return self._cached
         store = get_store(self.store or "")
         if mmap_mode is None:
             if self._cached is None:
