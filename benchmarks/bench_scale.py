@@ -118,7 +118,7 @@ def report(backend: str, results: dict[tuple[str, int], dict[str, Timing]], size
     print(f"\nbench_scale [{backend}]: best wall ms (client cpu ms), GC on; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     head = ["format", "rows", "typedj", "cpu", "us/row", "growth", "cpu growth", "datajoint", "cpu", "dj/tj",
-            "floor", "tj/floor", "floor growth"]
+            "floor", "cpu", "tj/floor", "cpu tj/floor", "floor growth"]
     lines = [head]
     for fmt in FORMATS:
         prev: dict[str, float] = {}
@@ -134,7 +134,8 @@ def report(backend: str, results: dict[tuple[str, int], dict[str, Timing]], size
                 fmt, f"{n:,}", ms(tj_t), f"{tj_t.best_cpu * 1000:,.1f}", f"{tj_t.best / n * 1e6:.2f}", growth, cgrowth,
                 ms(dj_t), f"{dj_t.best_cpu * 1000:,.1f}" if dj_t else "-",
                 f"{dj_t.best / tj_t.best:.2f}" if dj_t else "-",
-                ms(fl), f"{tj_t.best / fl.best:.2f}", fgrowth,
+                ms(fl), f"{fl.best_cpu * 1000:,.1f}", f"{tj_t.best / fl.best:.2f}",
+                f"{tj_t.best_cpu / fl.best_cpu:.2f}", fgrowth,
             ])
             prev = {"typedj": tj_t.best, "cpu": tj_t.best_cpu, "floor": fl.best}
     widths = [max(len(r[i]) for r in lines) for i in range(len(head))]

@@ -3,7 +3,7 @@
 Run: ``python3 benchmarks/bench_web.py [--rows 1000000] [--backends mysql,sqlite]``.
 
 Each page is a full request through the ASGI app (Starlette's test client): session,
-query, Jinja rendering of 50 rows. Pages follow the primary key (keyset paging), so
+row count (capped at 10,000), query, Jinja rendering of 50 rows. Pages follow the primary key (keyset paging), so
 page 10,000 seeks to its first key instead of reading past 499,950 rows; for comparison the
 same page sorted by a non-key attribute, which the app pages by offset. The 1M rows are
 inserted once per server: with ``TYPEDJ_BENCH_DATABASE_URL`` (or the same SQLite file,

@@ -12,6 +12,7 @@ command -v dot >/dev/null 2>&1 || APT_NEED+=(graphviz)
 [ -x /usr/bin/chromium ] || APT_NEED+=(chromium)          # typedj web's browser tests
 [ -x /usr/bin/chromedriver ] || APT_NEED+=(chromium-driver)
 . .ci/venv.sh '[test]'
+python -m pip install -q --no-deps -r tests/elements.txt  # see the file
 
 # datajoint-python 0.14, the interoperability tests' peer, in a venv of its own (kept between runs)
 PEER="${TYPEDJ_DJ014_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/typedj/peer-datajoint-0.14}"

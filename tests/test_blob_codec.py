@@ -927,7 +927,6 @@ REF_WRITES_DIFFERENTLY = {
     "char_2x2": "writes char matrices row-major, against the format (its own reader transposes)",
     "struct_nofields": "writes a stray NUL after the empty field-name list",
     "arr_large_random": "compresses noise for a ~4% saving; typedj stores it raw",
-    "arr_large_smooth": "uses zlib level 6 on large blobs; typedj uses level 1",
 }
 
 

@@ -147,6 +147,14 @@ def test_codegen(schema: tj.Schema, conn: tj.Connection, mysql_url: str, tmp_pat
     assert module.Cell.fetch1().depth == 2.5
     bad = typedj("codegen", "mysql://root@127.0.0.1:1")
     assert bad.returncode == 2 and "must end with /<schema name>" in bad.stderr
+    (tmp_path / "pkg").mkdir()
+    two = typedj("codegen", schema.name, "--package", "-o", str(tmp_path / "pkg" / "lab_pkg"), url=mysql_url)
+    assert two.returncode == 0, two.stderr
+    written = sorted(p.name for p in (tmp_path / "pkg" / "lab_pkg").iterdir())
+    assert written == ["__init__.py", f"{schema.name}.py"]
+    assert (tmp_path / "pkg" / "lab_pkg" / f"{schema.name}.py").read_text() == path.read_text()
+    nowhere = typedj("codegen", schema.name, schema.name, url=mysql_url)
+    assert nowhere.returncode == 2 and "-o FOLDER" in nowhere.stderr
 
 
 def test_diff(schema: tj.Schema, mysql_url: str, tmp_path: Path) -> None:

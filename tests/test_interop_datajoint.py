@@ -870,3 +870,46 @@ def test_stored_value_columns_match_datajoint(
         dj.config["stores"] = saved_dj
         tj.config.stores.clear()
         tj.config.stores.update(saved_tj)
+
+
+def test_enum_members_with_double_quotes(
+    conn: tj.Connection, dj_conn: Any, schema_name: str, dj_schema_name: str
+) -> None:
+    """datajoint-python cannot declare ``enum("a", "b")`` (it copies the double quotes into the
+    column comment unescaped); typedj declares any member, and each client reads the other's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = dj.Schema(dj_schema_name, connection=dj_conn)
+
+        class Double(dj.Manual):
+            definition = """
+            id : int32
+            ---
+            kind : enum("a", "b")
+            """
+
+        with pytest.raises(dj.DataJointError):
+            theirs(Double)
+
+        @theirs
+        class Single(dj.Manual):
+            definition = """
+            id : int32
+            ---
+            kind : enum('a', 'b')
+            """
+
+    ours = tj.Schema(schema_name, connection=conn)
+
+    @ours
+    class Quoted(Manual):
+        id: Key[tj.int32]
+        kind: Literal['say "hi"', "it's"]
+
+    Quoted.insert1(id=1, kind='say "hi"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Single.insert1({"id": 1, "kind": "b"})
+        read = dj.VirtualModule("quoted", schema_name, connection=dj_conn).Quoted.fetch1("kind")
+    assert read == 'say "hi"'
+    assert tj.virtual_module("single", dj_schema_name, connection=conn).Single.fetch1("kind") == "b"

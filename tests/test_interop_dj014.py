@@ -6,6 +6,8 @@ and the same store folder.
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 
 import typedj as tj
-from typedj import Attach, Attr, Blob, External, Filepath, Key, Manual
+from typedj import Attach, Attr, Blob, External, Filepath, Key, Manual, legacy
 
 from . import peer014
 from . import test_stores_rig as rig
@@ -159,6 +161,7 @@ def test_a_new_schema_in_014_layout_is_declared_as_014_declares_it(
             x : double
             flag = 1 : tinyint
             """
+        schema.jobs  # 0.14 creates ~jobs on first use
     ''', mysql_url, peer)
     schema = tj.Schema(schema_name, connection=conn, layout="0.14")
     Rec = _declare(schema)
@@ -170,6 +173,8 @@ def test_a_new_schema_in_014_layout_is_declared_as_014_declares_it(
         x: float
         flag: tj.int8 = 1
 
+    for sql in conn.dialect.create_table(legacy.jobs_table(schema_name)):  # what LegacyJobs creates
+        conn.query(sql)
     mine = [c for c in _columns(conn, schema_name) if c[0] != "~lineage"]
     assert mine == _columns(conn, theirs)
     assert _references(conn, schema_name) == _references(conn, theirs)
@@ -188,3 +193,173 @@ def test_a_new_schema_in_014_layout_is_declared_as_014_declares_it(
     np.testing.assert_array_equal(row.trace, np.eye(2))
     np.testing.assert_array_equal(row.ext, np.ones(3))
     assert row.doc.read_text() == "0.14 into typedj's table"
+
+
+PIPELINE = '''
+import time
+schema = dj.Schema(SCHEMA)
+
+@schema
+class Subject(dj.Manual):
+    definition = """
+    subject_id : int
+    """
+
+@schema
+class Activity(dj.Computed):
+    definition = """
+    -> Subject
+    ---
+    value : double
+    maker : varchar(16)
+    """
+
+    def make(self, key):
+        time.sleep(SLEEP)
+        if key["subject_id"] in FAIL:
+            raise ValueError(f"0.14 cannot make {key['subject_id']}")
+        self.insert1(dict(key, value=2.0 * key["subject_id"], maker="0.14"))
+'''
+
+
+def _pipeline(schema: tj.Schema, fail: set[int], sleep: float = 0) -> tuple[Any, Any]:
+    @schema
+    class Subject(Manual):
+        subject_id: Key[int]
+
+    @schema
+    class Activity(tj.Computed):
+        subject: Key[tj.Ref[Subject]]
+        value: float
+        maker: str = Attr(max_length=16)
+
+        def make(self, key: dict[str, Any]) -> None:
+            time.sleep(sleep)
+            if key["subject_id"] in fail:
+                raise ValueError(f"typedj cannot make {key['subject_id']}")
+            Activity.insert1({**key, "value": 2.0 * key["subject_id"], "maker": "typedj"})
+
+    return Subject, Activity
+
+
+def test_typedj_and_014_workers_share_the_jobs_table(
+    peer: dict[str, Any], schema_name: str, conn: tj.Connection, mysql_url: str
+) -> None:
+    def in_peer(fail: set[int], then: str) -> Any:
+        return peer014.run(f"SCHEMA = {schema_name!r}\nFAIL = {fail!r}\nSLEEP = 0\n" + PIPELINE + then,
+                           mysql_url, peer)
+
+    in_peer({3}, '''
+Subject.insert([{"subject_id": i} for i in range(1, 9)])
+Activity.populate("subject_id <= 3", reserve_jobs=True, suppress_errors=True)
+schema.jobs.ignore(Activity.table_name, {"subject_id": 4})
+''')
+    schema = tj.Schema(schema_name, connection=conn)
+    _, Activity = _pipeline(schema, fail={6})
+    jobs = Activity.jobs
+    assert jobs.progress() == {"reserved": 0, "error": 1, "ignore": 1, "total": 2}
+    (failed,) = jobs.errors.fetch()
+    assert failed["key"] == {"subject_id": 3} and failed["error_message"] == "ValueError: 0.14 cannot make 3"
+    assert "Traceback" in failed["error_stack"]
+
+    held = jobs.key_params({"subject_id": 8})
+    assert jobs.reserve(held)
+    result = Activity.populate(reserve_jobs=True, suppress_errors=True)
+    assert [k["subject_id"] for k in result.succeeded] == [5, 7]
+    assert [f.key["subject_id"] for f in result.failed] == [6]
+
+    seen = in_peer(set(), '''
+Activity.populate(reserve_jobs=True, suppress_errors=True)
+out({"rows": sorted([int(k), m] for k, m in zip(*Activity.fetch("subject_id", "maker"))),
+     "jobs": sorted([int(k["subject_id"]), s, e]
+                    for k, s, e in zip(*schema.jobs.fetch("key", "status", "error_message")))})
+''')
+    assert seen["rows"] == [[1, "0.14"], [2, "0.14"], [5, "typedj"], [7, "typedj"]]  # none held were made
+    assert seen["jobs"] == [[3, "error", "ValueError: 0.14 cannot make 3"], [4, "ignore", ""],
+                            [6, "error", "ValueError: typedj cannot make 6"], [8, "reserved", ""]]
+
+    assert jobs.release(held)
+    assert jobs.retry() == 2  # errors become available again, to 0.14 workers too
+    seen = in_peer(set(), '''
+Activity.populate(reserve_jobs=True, suppress_errors=True)
+out({"rows": sorted([int(k), m] for k, m in zip(*Activity.fetch("subject_id", "maker"))),
+     "jobs": len(schema.jobs)})
+''')
+    assert seen == {"rows": [[1, "0.14"], [2, "0.14"], [3, "0.14"], [5, "typedj"], [6, "0.14"], [7, "typedj"],
+                             [8, "0.14"]], "jobs": 1}
+    assert jobs.progress()["ignore"] == 1 and not Activity.populate(reserve_jobs=True).succeeded
+
+
+def test_typedj_and_014_workers_populate_one_table_at_the_same_time(
+    peer: dict[str, Any], schema_name: str, conn: tj.Connection, mysql_url: str
+) -> None:
+    n = 24
+    peer014.run(f"SCHEMA = {schema_name!r}\nFAIL = set()\nSLEEP = 0\n" + PIPELINE
+                + f"Subject.insert([{{'subject_id': i}} for i in range(1, {n + 1})])", mysql_url, peer)
+    schema = tj.Schema(schema_name, connection=conn)
+    _, Activity = _pipeline(schema, fail=set(), sleep=0.25)
+    worker = peer014.start(f"SCHEMA = {schema_name!r}\nFAIL = set()\nSLEEP = 0.25\n" + PIPELINE + '''
+made = Activity.populate(reserve_jobs=True, suppress_errors=True)
+out(made["success_count"] if isinstance(made, dict) else made)
+''', mysql_url, peer)
+    try:
+        deadline = time.monotonic() + 120
+        while not Activity.fetch() and time.monotonic() < deadline:  # the 0.14 worker is under way
+            time.sleep(0.1)
+        mine = Activity.populate(reserve_jobs=True, suppress_errors=True)
+        stdout, stderr = worker.communicate(timeout=300)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, stderr[-3000:]
+    makers = [r.maker for r in Activity.fetch()]
+    assert sorted(r.subject_id for r in Activity.fetch()) == list(range(1, n + 1))  # each key once
+    assert not mine.failed and len(mine.succeeded) == makers.count("typedj") > 0
+    assert makers.count("0.14") > 0 and Activity.jobs.progress()["total"] == 0
+    (report,) = [line for line in stdout.splitlines() if line.startswith("@@PEER@@")]
+    assert json.loads(report.removeprefix("@@PEER@@")) == makers.count("0.14")  # it failed none
+
+
+s3_endpoint = rig.s3_endpoint
+
+
+def test_stored_values_in_s3_cross_both_ways(
+    store_config: dict[str, Any], s3_endpoint: str, schema_name: str, conn: tj.Connection, mysql_url: str,
+    tmp_path: Path,
+) -> None:
+    peer014.require()
+    rig.s3_store(store_config, s3_endpoint)
+    spec = store_config["raw"]
+    theirs = {"raw": {k: spec[k] for k in ("protocol", "endpoint", "bucket", "location", "access_key",
+                                            "secret_key", "secure")}}
+    definition = "rec_id : int\n---\next : blob@raw\ndoc = null : attach@raw\n"
+    (tmp_path / "a.txt").write_text("0.14 in S3")
+    peer014.run(f'''
+        schema = dj.Schema({schema_name!r})
+        @schema
+        class Rec(dj.Manual):
+            definition = {definition!r}
+        Rec.insert1(dict(rec_id=1, ext=np.arange(4.0), doc={str(tmp_path / "a.txt")!r}))
+    ''', mysql_url, theirs)
+    schema = tj.Schema(schema_name, connection=conn)
+
+    @schema
+    class Rec(Manual):
+        rec_id: Key[int]
+        ext: Blob[np.ndarray] = External("raw")
+        doc: Attach | None = External("raw", default=None)
+
+    row = Rec.fetch1()
+    np.testing.assert_array_equal(row.ext, np.arange(4.0))
+    assert row.doc.read_text() == "0.14 in S3"
+    (tmp_path / "b.txt").write_text("typedj in S3")
+    Rec.insert1(rec_id=2, ext=np.eye(3), doc=tmp_path / "b.txt")
+    got = peer014.run(f'''
+        schema = dj.Schema({schema_name!r})
+        @schema
+        class Rec(dj.Manual):
+            definition = {definition!r}
+        ext, doc = (Rec & "rec_id = 2").fetch1("ext", "doc", download_path={str(tmp_path / "dl")!r})
+        out({{"ext": ext, "doc": open(doc).read()}})
+    ''', mysql_url, theirs)
+    assert got["ext"]["array"] == np.eye(3).tolist() and got["doc"] == "typedj in S3"

@@ -10,6 +10,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -63,7 +64,7 @@ def csrf(client: TestClient) -> str:
 
 
 def texts(html: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:table|ul|code|p|div|small|pre)>', html, re.S)
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:table|ul|code|p|div|small|pre|span)>', html, re.S)
     assert match is not None, f"no #{element_id}"
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", match.group(1))).split())
 
@@ -109,7 +110,9 @@ def rows_of(html: str) -> list[list[str]]:
     ]
 
 
-def test_filters_are_typed_and_shown_as_code(client: TestClient, schema_name: str) -> None:
+def test_filters_are_typed_and_shown_as_code(
+    client: TestClient, schema_name: str, conn: tj.Connection
+) -> None:
     t = f"{schema_name}.subject"
     page = client.get("/table", params={"t": t, "eq.sex": "M", "min.weight": "10", "has.notes": "ject 2"})
     assert [r[0] for r in rows_of(page.text)] == ["2"]
@@ -120,8 +123,14 @@ def test_filters_are_typed_and_shown_as_code(client: TestClient, schema_name: st
     bad = client.get("/table", params={"t": t, "min.weight": "heavy"})
     assert "expected decimal(5,2), got &#39;heavy&#39;" in bad.text
     assert rows_of(bad.text) == []
-    by_date = client.get("/table", params={"t": t, "max.date_of_birth": "2024-01-02"})
-    assert [r[0] for r in rows_of(by_date.text)] == ["1", "2"]
+    by_date = client.get("/table", params={"t": t, "max.date_of_birth": "2024-01-02", "min.subject_id": "2"})
+    assert [r[0] for r in rows_of(by_date.text)] == ["2"]
+    namespace = {schema_name: tj.virtual_module(schema_name, schema_name, connection=conn)}
+    for shown in (page, by_date):  # the code shown gives the rows shown
+        query = eval(texts(shown.text, "code"), namespace)
+        assert [str(k["subject_id"]) for k in query.keys(order_by="KEY")] == [
+            r[0] for r in rows_of(shown.text)
+        ]
 
 
 def test_a_percent_or_underscore_in_a_contains_filter_is_literal(
@@ -133,10 +142,19 @@ def test_a_percent_or_underscore_in_a_contains_filter_is_literal(
     assert rows_of(client.get("/table", params={"t": t, "has.notes": "5_%o"}).text) == []
 
 
-def test_keyset_paging_sorting_and_the_last_page(client: TestClient, schema_name: str, lab: WebLab) -> None:
+def test_keyset_paging_sorting_and_the_last_page(
+    client: TestClient, schema_name: str, lab: WebLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import typedj.web.app
+
+    monkeypatch.setattr(typedj.web.app, "COUNT_CAP", 100)
     lab.Subject.insert([{"subject_id": i, "species": "rat", "weight": i % 7} for i in range(10, 130)])
     t = f"{schema_name}.subject"
     first = client.get("/table", params={"t": t})
+    assert texts(first.text, "total") == "more than 100 rows"
+    everything = re.search(r'href="/table\?([^"]+)" id="count-all"', first.text)
+    assert everything is not None
+    assert texts(client.get("/table?" + unescape(everything.group(1))).text, "total") == "123 rows"
     ids = [int(r[0]) for r in rows_of(first.text)]
     assert ids == [1, 2, 3, *range(10, 57)]
     next_link = re.search(r'href="/table\?([^"]+)" id="next-page"', first.text)
@@ -163,6 +181,10 @@ def test_row_page_links_both_ways_and_previews_blobs(client: TestClient, schema_
     refs = texts(page.text, "references")
     assert "refers to Subject {'subject_id': 1}" in refs
     assert "referenced by 5 rows of Session.Trial" in refs and "referenced by 0 rows of Analysis" in refs
+    add = re.findall(r'href="/new\?([^"]+)" class="new-child"', page.text)
+    assert len(add) == 1  # Trial rows can be added by hand, Analysis rows cannot
+    prefilled = client.get("/new?" + unescape(add[0]))
+    assert re.search(rf'<option value="{key}" selected>subject_id=1, session_id=1</option>', prefilled.text)
     assert "array float64 400" in page.text and "array float64 32x48" in page.text
     line = client.get("/blob", params={"t": t, "k": key, "a": "signal"})
     assert line.headers["content-type"].startswith("image/svg+xml") and "<polyline" in line.text
@@ -227,18 +249,25 @@ def test_form_insert_and_per_field_errors(client: TestClient, schema_name: str, 
     assert len(lab.Session & {"subject_id": 2}) == 1
     npy = io.BytesIO()
     np.save(npy, np.arange(5.0))
+    uploaded_before = set(Path(tempfile.gettempdir()).glob("typedj-web-*/steps.md"))
     good = client.post(
         "/new",
         params={"t": t},
         data={"csrf": token, "ref.0": ref, "session_id": "7", "session_date": "2024-06-01"},
-        files={"signal": ("s.npy", npy.getvalue(), "application/octet-stream"),
-               "protocol": ("steps.md", b"# steps", "text/markdown")},
+        files={
+            "signal": ("s.npy", npy.getvalue(), "application/octet-stream"),
+            "protocol": ("steps.md", b"# steps", "text/markdown"),
+        },
     )
     assert good.status_code == 200 and "Inserted 1 row." in good.text
     row = (lab.Session & {"subject_id": 2, "session_id": 7}).fetch1()
     assert str(row.session_date) == "2024-06-01" and np.array_equal(row.signal, np.arange(5.0))
     assert row.protocol.name == "steps.md" and row.protocol.read_bytes() == b"# steps"
+    leftovers = set(Path(tempfile.gettempdir()).glob("typedj-web-*/steps.md"))
+    assert leftovers <= uploaded_before  # the upload's temporary copy is gone
     assert row.protocol.name == "steps.md" and row.protocol.read_bytes() == b"# steps"
+    leftovers = set(Path(tempfile.gettempdir()).glob("typedj-web-*/steps.md"))
+    assert leftovers <= uploaded_before  # the upload's temporary copy is gone
     again = client.post(
         "/new",
         params={"t": t},
@@ -272,14 +301,19 @@ def test_csv_upload_reports_every_problem_and_inserts_all_or_nothing(
 ) -> None:
     t = f"{schema_name}.subject"
     token = csrf(client)
-    bad = "subject_id,species,sex,weight\n20,mouse,M,12\n21,mouse,X,12\nabc,rat,F,heavy\n"
+    bad = "subject_id,species,sex,weight\n20,mouse,M,12\n21,mouse,X,12\n"
+    bad += "abc,rat,F,heavy\n22,cat,F,1\n1,rat,F,1\n"
     page = client.post(
         "/upload", params={"t": t}, data={"csrf": token}, files={"file": ("s.csv", bad.encode(), "text/csv")}
     )
     assert page.status_code == 422
-    assert texts(page.text, "problem-count").startswith("3 problems")
+    assert texts(page.text, "problem-count").startswith("5 problems")
     marked = re.findall(r'<td class="invalid" title="([^"]+)">([^<]*)<', page.text)
-    assert [v for _, v in marked] == ["X", "abc", "heavy"]
+    assert [v for _, v in marked] == ["X", "abc", "heavy", "cat", "1"]
+    assert [unescape(m) for m, _ in marked][3:] == [
+        "no Species row with species=cat",
+        "subject_id=1 is already in Subject",
+    ]
     assert len(lab.Subject) == 3
     good = "subject_id,species,sex,weight\n20,mouse,M,12\n21,rat,,\n"
     done = client.post(
@@ -344,8 +378,7 @@ def test_delete_shows_the_cascade_and_needs_confirmation(
     key = encode_key({"subject_id": 1})
     preview = client.get("/delete", params={"t": t, "k": key})
     cascade = texts(preview.text, "cascade")
-    assert f"{schema_name}.subject 1" in cascade and f"{schema_name}.session 2" in cascade
-    assert f"{schema_name}.session__trial 5" in cascade
+    assert cascade == "table rows Subject 1 Session 2 Session.Trial 5"
     token = csrf(client)
     refused = client.post("/delete", params={"t": t, "k": key}, data={"csrf": token, "confirm": "yes"})
     assert refused.status_code == 400 and len(lab.Subject) == 3
@@ -546,6 +579,52 @@ def test_a_select_only_account_sees_no_forms_and_cannot_write(
         assert "INSERT privilege" in attempts[0].text
         assert len(lab.Subject) == 3 and (lab.Subject & {"subject_id": 1}).fetch1("notes") == "subject 1"
         assert "reader" in c.get("/").text  # signed in as themselves
+        lab.Analysis.populate(reserve_jobs=True, suppress_errors=True)  # type: ignore[attr-defined]
+        jobs_page = c.get("/jobs")
+        assert "cannot analyse" in jobs_page.text and "/jobs/retry" not in jobs_page.text
+        refused = c.post("/jobs/retry", params={"t": f"{schema_name}.__analysis"}, data={"csrf": token})
+        assert refused.status_code == 403 and len(lab.Analysis.jobs.errors) == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.mysql_only("accounts and privileges are the server's")
+def test_schemas_an_account_cannot_see_are_left_out(
+    conn: tj.Connection, schema: tj.Schema, schema_name: str, lab: WebLab, reader: tuple[str, str]
+) -> None:
+    hidden = tj.Schema(f"{schema_name}_hidden", connection=conn)
+
+    @hidden
+    class Secret(tj.Manual):
+        secret_id: tj.Key[int]
+
+    with TestClient(create_app(conn.url, schemas=[schema_name, hidden.name])) as c:
+        sign_in(c, *reader)
+        listing = texts(c.get("/").text, "tables")
+        assert "Subject" in listing and "Secret" not in listing
+        refused = c.get("/table", params={"t": f"{hidden.name}.secret"})
+        assert refused.status_code == 400 and "no table" in unescape(refused.text)
+    with TestClient(create_app(conn.url)) as c:  # every schema the account can see
+        sign_in(c, *reader)
+        assert [s.strip() for s in texts(c.get("/").text, "schemas").split(",")] == [schema_name]
+
+
+@pytest.mark.mysql_only("accounts and privileges are the server's")
+def test_an_account_that_sees_nothing(conn: tj.Connection, lab: WebLab) -> None:
+    name, password = f"nobody{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    conn.query(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")
+    try:
+        with TestClient(create_app(conn.url)) as c:
+            sign_in(c, name, password)
+            page = c.get("/")
+            assert page.status_code == 200 and rows_of_tables(page.text) == []
+            assert "No auto-populated tables." in c.get("/jobs").text
+    finally:
+        conn.query(f"DROP USER '{name}'@'%'")
+
+
+def rows_of_tables(html: str) -> list[str]:
+    body = re.search(r'id="tables".*?<tbody>(.*?)</tbody>', html, re.S)
+    assert body is not None
+    return re.findall(r"<tr>", body.group(1))
 
 
 @pytest.mark.mysql_only("accounts and privileges are the server's")
@@ -587,8 +666,17 @@ def test_cli_serves_a_module_on_loopback(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TYPEDJ_", "DJ_"))}
-    command = [sys.executable, "-m", "typedj.cli", "--database-url", f"sqlite:///{tmp_path / 'lab.db'}",
-               "web", "labmod", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "typedj.cli",
+        "--database-url",
+        f"sqlite:///{tmp_path / 'lab.db'}",
+        "web",
+        "labmod",
+        "--port",
+        str(port),
+    ]
     proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -607,3 +695,99 @@ def test_cli_serves_a_module_on_loopback(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_sign_out_ends_the_session(conn: tj.Connection, client: TestClient) -> None:
+    old = client.cookies["typedj_session"]
+    out = client.post("/logout", data={"csrf": csrf(client)}, follow_redirects=False)
+    assert out.status_code == 303 and "typedj_session=" in out.headers["set-cookie"]
+    client.cookies.set("typedj_session", old)
+    again = client.get("/", follow_redirects=False)
+    if conn.url.scheme == "mysql":
+        assert again.status_code == 303 and again.headers["location"] == "/login"
+    else:
+        assert again.headers["set-cookie"] != f"typedj_session={old}"
+
+
+def test_a_master_row_with_its_part_rows_in_one_transaction(
+    client: TestClient, schema_name: str, lab: WebLab
+) -> None:
+    t = f"{schema_name}.session"
+    form = client.get("/new", params={"t": t})
+    assert 'name="part.0.2.trial_id"' in form.text and 'name="part.0.0.outcome"' in form.text
+    assert 'name="part.0.0.ref.0"' not in form.text  # the master key comes from the master row
+    master = {
+        "csrf": csrf(client),
+        "ref.0": encode_key({"subject_id": 3}),
+        "session_id": "1",
+        "session_date": "2024-07-01",
+    }
+    bad = client.post(
+        "/new",
+        params={"t": t},
+        data={
+            **master,
+            "part.0.0.trial_id": "1",
+            "part.0.0.outcome": "hit",
+            "part.0.4.trial_id": "2",
+            "part.0.4.outcome": "",
+        },
+    )
+    assert bad.status_code == 422
+    assert "missing" in texts(bad.text, r"error-part\.0\.4\.outcome").lower()
+    assert len(lab.Session & {"subject_id": 3}) == 0  # the master row was rolled back too
+    assert 'name="part.0.4.trial_id" id="in-part.0.4.trial_id" type="number" value="2"' in bad.text
+    done = client.post(
+        "/new",
+        params={"t": t},
+        data={
+            **master,
+            "part.0.0.trial_id": "1",
+            "part.0.0.outcome": "hit",
+            "part.0.1.trial_id": "",
+            "part.0.1.outcome": "",
+            "part.0.7.trial_id": "2",
+            "part.0.7.outcome": "miss",
+        },
+    )
+    assert "Inserted 1 row with 2 Session.Trial." in texts(done.text, "done")
+    trials = (lab.Session.Trial & {"subject_id": 3}).to_dicts(order_by="KEY")
+    assert [(r["session_id"], r["trial_id"], r["outcome"]) for r in trials] == [(1, 1, "hit"), (1, 2, "miss")]
+
+
+def test_booleans_and_json_in_forms(client: TestClient, schema_name: str, lab: WebLab) -> None:
+    t = f"{schema_name}.#rig"
+    form = client.get("/new", params={"t": t})
+    assert '<option value="true" selected>true</option>' in form.text
+    assert re.search(r'<textarea name="settings" id="in-settings" rows="3"></textarea>', form.text)
+    token = csrf(client)
+    bad = client.post("/new", params={"t": t}, data={"csrf": token, "rig": "a", "settings": "{gain: 2"})
+    assert bad.status_code == 422 and "expected JSON" in texts(bad.text, "error-settings")
+    done = client.post(
+        "/new",
+        params={"t": t},
+        data={"csrf": token, "rig": "a", "active": "false", "settings": '{"gain": 2}'},
+    )
+    assert "Inserted 1 row." in done.text
+    assert lab.Rig.to_dicts() == [{"rig": "a", "active": False, "settings": {"gain": 2}}]
+    edit = client.get("/edit", params={"t": t, "k": encode_key({"rig": "a"})})
+    assert '<option value="false" selected>false</option>' in edit.text
+    assert "{&#34;gain&#34;: 2}" in edit.text
+    rows = client.get("/table", params={"t": t, "eq.active": "false"})
+    assert [r[0] for r in rows_of(rows.text)] == ["a"]
+
+
+def test_a_token_of_another_session_is_refused(conn: tj.Connection, schema_name: str, lab: WebLab) -> None:
+    app = create_app(conn.url, schemas=[schema_name])
+    with TestClient(app) as alice, TestClient(app) as bob:
+        for c in (alice, bob):
+            if conn.url.scheme == "mysql":
+                sign_in(c, conn.url.user, conn.url.password)
+            else:
+                c.get("/")
+        assert alice.cookies["typedj_session"] != bob.cookies["typedj_session"]
+        data = {"csrf": csrf(bob), "subject_id": "88", "ref.0": encode_key({"species": "rat"})}
+        refused = alice.post("/new", params={"t": f"{schema_name}.subject"}, data=data)
+        assert refused.status_code == 403 and len(lab.Subject & {"subject_id": 88}) == 0
+        done = bob.post("/new", params={"t": f"{schema_name}.subject"}, data=data)
+        assert "Inserted 1 row." in done.text

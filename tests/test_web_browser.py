@@ -151,7 +151,12 @@ def test_sign_in_and_navigate(site: Site, conn: tj.Connection) -> None:
     site.find("button[type=submit]").click()
     site.wait(lambda: "Pipeline" in site.driver.title or site.driver.find_elements(By.ID, "tables") != [])
     rows = site.driver.find_elements(By.CSS_SELECTOR, "#tables tbody tr")
-    assert [r.find_element(By.CSS_SELECTOR, "td").text for r in rows][:3] == ["Species", "Reading", "Subject"]
+    assert [r.find_element(By.CSS_SELECTOR, "td").text for r in rows][:4] == [
+        "Rig",
+        "Species",
+        "Reading",
+        "Subject",
+    ]
     site.wait(
         lambda: site.driver.execute_script(
             "const o = document.getElementById('diagram'); return o.contentDocument && "
@@ -227,10 +232,18 @@ def test_fill_a_form_with_a_reference_select_and_see_field_errors(site: Site) ->
     box.clear()
     box.send_keys("3")
     site.driver.execute_script("arguments[0].value = '2024-06-01'", site.find("#in-session_date"))
+    site.find("[id='in-part.0.0.trial_id']").send_keys("1")
+    Select(site.find("[id='in-part.0.0.outcome']")).select_by_visible_text("hit")
+    site.find("button.add-row").click()
+    site.find("[id='in-part.0.3.trial_id']").send_keys("2")
+    Select(site.find("[id='in-part.0.3.outcome']")).select_by_visible_text("miss")
     site.find("#submit").click()
     site.wait(lambda: site.driver.find_elements(By.ID, "done") != [])
+    assert site.text("#done") == "Inserted 1 row with 2 Session.Trial."
     row = (site.lab.Session & {"subject_id": 3, "session_id": 3}).to_dicts()[0]
     assert (str(row["session_date"]), row["operator"]) == ("2024-06-01", "<i>carol</i>")
+    trials = (site.lab.Session.Trial & {"subject_id": 3}).to_dicts(order_by="KEY")
+    assert [(t["trial_id"], t["outcome"]) for t in trials] == [(1, "hit"), (2, "miss")]
 
 
 def test_upload_a_csv_with_problems_then_a_good_one(site: Site, tmp_path: Path) -> None:
@@ -241,11 +254,11 @@ def test_upload_a_csv_with_problems_then_a_good_one(site: Site, tmp_path: Path) 
     site.find("#csv-file").send_keys(str(bad))
     site.find("#submit").click()
     site.wait(lambda: site.driver.find_elements(By.ID, "preview") != [])
-    assert site.text("#problem-count").startswith("2 problems") or "problem" in site.text("#general-errors")
+    assert site.text("#problem-count").startswith("3 problems")
     marked = [
         c.text.split("\n")[0] for c in site.driver.find_elements(By.CSS_SELECTOR, "#preview td.invalid")
     ]
-    assert marked == ["Q", "x"]
+    assert marked == ["cat", "Q", "x"]
     assert len(site.lab.Subject & "subject_id >= 40") == 0
     site.shot("upload")
     site.find("#csv-file").send_keys(str(good))
@@ -258,10 +271,12 @@ def test_upload_a_csv_with_problems_then_a_good_one(site: Site, tmp_path: Path) 
 def test_delete_preview(site: Site) -> None:
     from typedj.web.query import encode_key
 
-    site.open(f"/delete?t={site.schema}.subject&k={encode_key({'subject_id': 41})}")
-    assert f"{site.schema}.subject 1" in site.text("#cascade")
-    site.find("#confirm").send_keys("delete")
+    site.open(f"/delete?t={site.schema}.subject&k={encode_key({'subject_id': 1})}")
+    assert site.text("#cascade").splitlines()[1:] == ["Subject 1", "Session 2", "Session.Trial 5"]
     site.shot("delete")
+    site.open(f"/delete?t={site.schema}.subject&k={encode_key({'subject_id': 41})}")
+    assert site.text("#cascade").splitlines()[1:] == ["Subject 1"]
+    site.find("#confirm").send_keys("delete")
     site.find("#submit").click()
     site.wait(lambda: site.driver.find_elements(By.ID, "deleted") != [])
     assert len(site.lab.Subject & {"subject_id": 41}) == 0

@@ -21,6 +21,7 @@ class WebLab:
     Subject: type
     Session: type
     Analysis: type
+    Rig: type
 
 
 def declare_web(schema: tj.Schema) -> WebLab:
@@ -59,6 +60,14 @@ def declare_web(schema: tj.Schema) -> WebLab:
             outcome: Literal["hit", "miss"]
 
     @schema
+    class Rig(Lookup):
+        """Recording rigs and their settings."""
+
+        rig: Key[str] = Attr(max_length=16)
+        active: bool = True
+        settings: dict[str, object] | None = None
+
+    @schema
     class Analysis(Computed):
         """Mean of each session's signal."""
 
@@ -72,7 +81,7 @@ def declare_web(schema: tj.Schema) -> WebLab:
             signal = (Session & key).fetch1("signal")
             self.insert1({**key, "mean": float(np.mean(signal)) if signal is not None else 0.0})
 
-    return WebLab(Species, Subject, Session, Analysis)
+    return WebLab(Species, Subject, Session, Analysis, Rig)
 
 
 def fill(lab: WebLab, subjects: int = 3) -> None:

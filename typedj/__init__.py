@@ -7,6 +7,7 @@ MySQL/MariaDB server; table classes are queries; every insert is validated.
 from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
 from .codecs import legacy as _legacy_values  # noqa: F401  (registers datajoint 0.14's blob@store, ...)
+from .codecs import objects as _object_values  # noqa: F401  (registers <object@store>, <npy@store>)
 from .columns import Column, Comparison, Order, asc, col, desc
 from .config import DatabaseURL, config
 from .diagram import Diagram
@@ -19,26 +20,32 @@ from .errors import (
     DatasetError,
     DeadlockError,
     DeclarationError,
+    DeclarationPendingWarning,
     DuplicateError,
     FetchError,
     IntegrityError,
     MissingDependencyError,
     MissingTableError,
+    NotDeclaredError,
     Problem,
     QueryError,
+    QueryInterruptedError,
+    ServerError,
     TypedjError,
     UnknownAttributeError,
+    UnreachableError,
     ValidationError,
     VerificationError,
 )
 from .export import ExportReport, ImportReport, VerifyReport, export, import_dataset, open_dataset, verify
 from .heading import Attribute, Heading
+from .objects import NpyRef, ObjectRef, StagedInsert
 from .populate.autopopulate import InputsChangedError, PopulateError, PopulateResult
 from .populate.jobs import Jobs
 from .query.condition import AndList, Not, Top
 from .query.expression import Query
 from .query.universal import U
-from .schema import Schema
+from .schema import Schema, list_schemas
 from .stores import CorruptObjectError, MissingObjectError, StoreError
 from .stores.gc import GCReport, gc
 from .table import Computed, Imported, Lookup, Manual, Part, Table
@@ -53,6 +60,8 @@ from .types import (
     Key,
     KeyOf,
     Link,
+    Npy,
+    Object,
     Ref,
     float32,
     float64,
@@ -89,6 +98,7 @@ __all__ = [
     "DatasetError",
     "DeadlockError",
     "DeclarationError",
+    "DeclarationPendingWarning",
     "Diagram",
     "Difference",
     "DuplicateError",
@@ -113,6 +123,11 @@ __all__ = [
     "MissingObjectError",
     "MissingTableError",
     "Not",
+    "NotDeclaredError",
+    "Npy",
+    "NpyRef",
+    "Object",
+    "ObjectRef",
     "Order",
     "Part",
     "PopulateError",
@@ -120,14 +135,18 @@ __all__ = [
     "Problem",
     "Query",
     "QueryError",
+    "QueryInterruptedError",
     "Ref",
     "Schema",
+    "ServerError",
+    "StagedInsert",
     "StoreError",
     "Table",
     "Top",
     "TypedjError",
     "U",
     "UnknownAttributeError",
+    "UnreachableError",
     "ValidationError",
     "VerificationError",
     "VerifyReport",
@@ -145,6 +164,7 @@ __all__ = [
     "int16",
     "int32",
     "int64",
+    "list_schemas",
     "open_dataset",
     "uint8",
     "uint16",

@@ -135,7 +135,7 @@ class Comparison:
 
     @property
     def sql_operator(self) -> str:
-        """The operator as SQL spells it (``<>`` for ``!=``)."""
+        """The comparison's SQL operator (``=``, ``<>``, ``LIKE``, ...)."""
         return _OPERATORS.get(self.op, self.op)
 
 

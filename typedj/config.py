@@ -8,6 +8,7 @@ and assignments in code (``tj.config.database_url = "mysql://..."``).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,10 +17,16 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from .errors import ConfigError
 
+_ENCODE_HINT = ("percent-encode special characters of the user and password "
+                "(# as %23, / as %2F, ? as %3F, @ as %40, : as %3A, % as %25)")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_URL_OPTIONS = {"tls", "ssl"}
+
 
 @dataclass(frozen=True)
 class DatabaseURL:
-    """A parsed ``mysql://user:pass@host:port`` or ``sqlite:///path`` URL."""
+    """A parsed ``mysql://user:pass@host:port`` or ``sqlite:///path`` URL; the password
+    never appears in its ``repr`` or ``str``."""
 
     scheme: str
     host: str = "localhost"
@@ -30,37 +37,110 @@ class DatabaseURL:
     tls: bool = False
 
     @classmethod
-    def parse(cls, url: str) -> DatabaseURL:
-        """Parses ``mysql://user:pass@host:port`` or ``sqlite:///path`` into its parts."""
-        parts = urlsplit(url)
+    def parse(cls, url: str, source: str = "code") -> DatabaseURL:
+        """Parse ``url``, which came from ``source`` (named in a ``ConfigError``, whose
+        message never quotes the URL: it may hold a password)."""
+
+        def malformed(reason: str) -> ConfigError:
+            return ConfigError(f"{source}: malformed database URL: {reason}")
+
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:
+            raise malformed(f"it cannot be read as a URL; {_ENCODE_HINT}") from None
         scheme = parts.scheme.split("+")[0].lower()
         if scheme in {"mysql", "mariadb"}:
-            query = parse_qs(parts.query)
+            if "@" in parts.path + parts.query + parts.fragment or parts.fragment or "#" in url:
+                raise malformed(f"a '#', '/' or '?' is where the user and password are; {_ENCODE_HINT}")
+            if parts.path not in {"", "/"}:
+                raise malformed("it has a path after host:port; the URL names a server, not a schema")
+            query = parse_qs(parts.query, keep_blank_values=True)
+            unknown = sorted(set(query) - _URL_OPTIONS)
+            if unknown:
+                raise malformed(f"unknown options {unknown} (known: tls)")
             tls = query.get("tls", query.get("ssl", ["false"]))[0].lower() in {"1", "true", "yes"}
+            netloc = parts.netloc.rpartition("@")
+            credentials = netloc[0]
+            if _BAD_ESCAPE.search(credentials):
+                raise malformed(f"a '%' in the user or password is not followed by two hex digits; "
+                                f"{_ENCODE_HINT}")
+            host = netloc[2]
+            if host.count(":") > 1 and not host.startswith("["):
+                raise malformed(f"the part after '@' is not host:port; {_ENCODE_HINT}")
+            try:
+                port = parts.port
+            except ValueError:
+                raise malformed(f"the port is not a number from 0 to 65535; {_ENCODE_HINT}") from None
+            if not parts.hostname:
+                raise malformed("it names no host (mysql://user:password@host:port)")
             return cls(
                 scheme="mysql",
-                host=parts.hostname or "localhost",
-                port=parts.port or 3306,
+                host=parts.hostname,
+                port=port or 3306,
                 user=unquote(parts.username or "root"),
                 password=unquote(parts.password or ""),
                 tls=tls,
             )
         if scheme == "sqlite":
-            path = url.split("://", 1)[1]
+            path = url.split("://", 1)[1] if "://" in url else ""
             path = path[1:] if path.startswith("/") else path
             return cls(scheme="sqlite", host="", port=0, user="", path=path or ":memory:")
-        raise ConfigError(f"unsupported database URL scheme {parts.scheme!r} (use mysql:// or sqlite:///)")
+        shown = parts.scheme if parts.scheme.isalnum() and "://" in url else "(none)"
+        raise ConfigError(
+            f"{source}: unsupported database URL scheme {shown} (use mysql://user:password@host:port "
+            "or sqlite:///path)"
+        )
 
     def __str__(self) -> str:
         if self.scheme == "sqlite":
             return f"sqlite:///{self.path}"
         secret = ":***" if self.password else ""
         tls = "?tls=true" if self.tls else ""
-        return f"mysql://{quote(self.user)}{secret}@{self.host}:{self.port}{tls}"
+        return f"mysql://{quote(self.user, safe='')}{secret}@{self.host}:{self.port}{tls}"
 
     def with_password(self, password: str) -> DatabaseURL:
         """A copy of the URL with another password."""
         return replace(self, password=password)
+
+
+SECRET_OPTIONS = frozenset({"secret_key", "password", "session_token", "token"})
+"""Store options whose values are never shown."""
+
+
+class StoreOptions(dict[str, Any]):
+    """One store's options: a dict whose printed form shows secret values as ``'***'``."""
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k in SECRET_OPTIONS and v else v) for k, v in self.items()}
+        return repr(shown)
+
+
+def _options(value: Any) -> Any:
+    return StoreOptions(value) if isinstance(value, dict) and not isinstance(value, StoreOptions) else value
+
+
+class Stores(dict[str, Any]):
+    """``tj.config.stores``: store name to options (and ``"default"`` to a store name).
+
+    Each store's options are kept as ``StoreOptions``, so that printing the stores,
+    one store, or the configuration never shows a secret key.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self.update(*args, **kwargs)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, _options(value))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
 
 
 def _find_pyproject(start: Path) -> Path | None:
@@ -71,8 +151,7 @@ def _find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def _pyproject_settings(start: Path | None = None) -> dict[str, Any]:
-    path = _find_pyproject(start or Path.cwd())
+def _pyproject_settings(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:
@@ -84,15 +163,22 @@ def _pyproject_settings(start: Path | None = None) -> dict[str, Any]:
     return tool if isinstance(tool, dict) else {}
 
 
-def _env_url(environ: dict[str, str]) -> DatabaseURL | None:
+_Source = tuple[str, str]
+"""A database URL as written, and where it was written."""
+
+
+def _env_url(environ: dict[str, str]) -> DatabaseURL | _Source | None:
     if url := environ.get("TYPEDJ_DATABASE_URL"):
-        return DatabaseURL.parse(url)
+        return (url, "the environment variable TYPEDJ_DATABASE_URL")
     if host := environ.get("DJ_HOST"):
         hostname, _, port = host.partition(":")
+        port = environ.get("DJ_PORT") or port or "3306"
+        if not port.isdigit():
+            return ("", "the environment variable DJ_PORT (or the port in DJ_HOST) is not a number")
         return DatabaseURL(
             scheme="mysql",
             host=hostname,
-            port=int(environ.get("DJ_PORT") or port or 3306),
+            port=int(port),
             user=environ.get("DJ_USER", "root"),
             password=environ.get("DJ_PASS", ""),
             tls=environ.get("DJ_TLS", "").lower() in {"1", "true", "yes"},
@@ -120,26 +206,43 @@ def _env_stores(environ: dict[str, str]) -> dict[str, dict[str, str]]:
 
 
 class Config:
-    """The settings in force; ``tj.config`` is the process-wide instance."""
+    """The settings in force; ``tj.config`` is the process-wide instance.
+
+    A database URL from pyproject.toml or the environment is read when a connection is
+    made, not at import: a malformed one raises ``ConfigError`` naming where it came from.
+    """
 
     def __init__(self) -> None:
-        self._url: DatabaseURL | None = None
+        self._url: DatabaseURL | _Source | None = None
         self._explicit_url = False
-        self.stores: dict[str, Any] = {}
+        self._stores = Stores()
         self.cache_folder: str | None = None
         self.cache_size: int = 1 << 30
         self.download_folder: str | None = None
         self.blob_limit: int = 1 << 30
         """The most bytes one blob may inflate to when read: a guard against zlib bombs."""
+        self.blob_compression: bool | int | str = "auto"
+        """How blobs are compressed: ``"auto"`` (the level chosen from the data), a zlib level
+        0-9 (0: never), or a bool; a store's ``compression`` option overrides it for its blobs."""
         self.reload()
+
+    @property
+    def stores(self) -> Stores:
+        """Object store settings by name (secret keys are shown as ``***`` when printed)."""
+        return self._stores
+
+    @stores.setter
+    def stores(self, value: dict[str, Any]) -> None:
+        self._stores = Stores(value)
 
     def reload(self, environ: dict[str, str] | None = None, start: Path | None = None) -> None:
         """Read pyproject.toml and the environment again (code assignments are kept)."""
         env = dict(os.environ if environ is None else environ)
-        tool = _pyproject_settings(start)
-        url: DatabaseURL | None = None
+        path = _find_pyproject(start or Path.cwd())
+        tool = _pyproject_settings(path)
+        url: DatabaseURL | _Source | None = None
         if isinstance(tool.get("database_url"), str):
-            url = DatabaseURL.parse(tool["database_url"])
+            url = (tool["database_url"], f"database_url in {path}")
         url = _env_url(env) or url
         if not self._explicit_url:
             self._url = url
@@ -160,6 +263,10 @@ class Config:
             self.blob_limit = tool["blob_limit"]
         if limit := env.get("TYPEDJ_BLOB_LIMIT"):
             self.blob_limit = int(limit)
+        if isinstance(tool.get("blob_compression"), str | int):
+            self.blob_compression = tool["blob_compression"]
+        if level := env.get("TYPEDJ_BLOB_COMPRESSION"):
+            self.blob_compression = level
         if size := env.get("TYPEDJ_CACHE_SIZE"):
             self.cache_size = int(size)
         cache = tool.get("cache", {})
@@ -171,15 +278,26 @@ class Config:
 
     @property
     def database_url(self) -> DatabaseURL | None:
+        """The configured database; ``ConfigError`` (naming its source) when malformed."""
+        if isinstance(self._url, tuple):
+            text, source = self._url
+            if not text:
+                raise ConfigError(source)
+            self._url = DatabaseURL.parse(text, source)
         return self._url
 
     @database_url.setter
     def database_url(self, value: str | DatabaseURL | None) -> None:
-        self._url = DatabaseURL.parse(value) if isinstance(value, str) else value
+        self.set_database_url(value)
+
+    def set_database_url(self, value: str | DatabaseURL | None, source: str = "code") -> None:
+        """Set the database (parsed at once; ``source`` names it in errors)."""
+        self._url = DatabaseURL.parse(value, source) if isinstance(value, str) else value
         self._explicit_url = value is not None
 
     def __repr__(self) -> str:
-        return f"Config(database_url={self._url}, stores={sorted(self.stores)})"
+        url = f"<unread, from {self._url[1]}>" if isinstance(self._url, tuple) else str(self._url)
+        return f"Config(database_url={url}, stores={sorted(self.stores)})"
 
 
 config = Config()

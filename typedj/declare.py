@@ -225,9 +225,9 @@ def attribute_type(cls_name: str, f: Field) -> tuple[str, str, bool, Any]:
     if file_marker is not None:
         if spec.store is not None:
             return f"<{file_marker.codec}@{spec.store}>", "json", True, base
-        if file_marker.codec == "filepath":
+        if file_marker.codec in {"filepath", "object", "npy"}:
             raise DeclarationError(
-                f"{where}: a Filepath names its store: = External('store')",
+                f"{where}: a {file_marker.codec.capitalize()} names its store: = External('store')",
                 table=cls_name, attribute=f.name,
             )
         return "<attach>", "longblob", True, base

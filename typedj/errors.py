@@ -4,19 +4,43 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class TypedjError(Exception):
-    """Base of every error typedj raises on purpose."""
+    """Base of every error typedj raises.
 
-    def __init__(self, message: str, *, table: str | None = None, attribute: str | None = None):
+    Errors that come from the server also carry ``code`` (the server's error number, or
+    SQLite's result code name), ``server_message`` (its text) and ``sql`` (the statement,
+    without its parameters); the driver's exception is chained as ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        table: str | None = None,
+        attribute: str | None = None,
+        sql: str | None = None,
+        server_message: str | None = None,
+        code: int | str | None = None,
+    ):
         super().__init__(message)
         self.table = table
         self.attribute = attribute
+        self.sql = sql
+        self.server_message = server_message
+        self.code = code
 
 
 class DeclarationError(TypedjError):
     """A table class cannot be turned into a table, or disagrees with the existing one."""
+
+
+class NotDeclaredError(DeclarationError, AttributeError):
+    """A table class used before ``@schema`` declared it (never decorated, or waiting for a
+    referenced class); an ``AttributeError`` too, so ``hasattr`` and ``getattr`` with a
+    default keep working."""
 
 
 class ConfigError(TypedjError):
@@ -24,7 +48,23 @@ class ConfigError(TypedjError):
 
 
 class ConnectionLostError(TypedjError):
-    """The server connection dropped inside a transaction; the work was rolled back."""
+    """The server connection dropped inside a transaction (the server rolled the work
+    back), or while a result was read, or again right after typedj reconnected."""
+
+
+class UnreachableError(TypedjError, ConnectionError):
+    """The database could not be reached: no server at the address, or a file that cannot be opened.
+
+    A ``ConnectionError`` too, so code that retries on network failures treats it as one.
+    """
+
+
+class DeclarationPendingWarning(UserWarning):
+    """A decorated class waits for a referenced class that is not declared yet.
+
+    Its table is created as soon as that class is declared; until then queries on it
+    raise ``DeclarationError``. Filter this warning for deliberate forward references.
+    """
 
 
 class DeadlockError(TypedjError):
@@ -46,7 +86,12 @@ class UnknownAttributeError(TypedjError, KeyError):
 
 
 class AccessError(TypedjError):
-    """The server refused an operation for lack of privileges."""
+    """The server refused the login (wrong user or password) or an operation for lack of
+    privileges; ``login`` tells which."""
+
+    def __init__(self, message: str, *, login: bool = False, **where: Any):
+        super().__init__(message, **where)
+        self.login = login
 
 
 class IntegrityError(TypedjError):
@@ -57,8 +102,19 @@ class DuplicateError(IntegrityError):
     """A row with the same primary key (or unique index value) already exists."""
 
 
+class ServerError(TypedjError):
+    """The server refused a statement for a reason without a finer type here (see
+    ``code``, ``server_message`` and ``sql``)."""
+
+
 class QueryError(TypedjError):
-    """A query cannot be formed: incompatible operands, bad arguments."""
+    """A query cannot be formed: incompatible operands, bad arguments, or SQL the server
+    cannot parse or run (then ``sql`` and ``server_message`` say which and why)."""
+
+
+class QueryInterruptedError(TypedjError):
+    """The server stopped a running statement (``KILL QUERY``, a statement time limit, an
+    interrupted SQLite call); the connection stays usable."""
 
 
 class FetchError(TypedjError):

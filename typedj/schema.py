@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import drift, legacy
 from . import graph as graphs
 from .backend.connection import Connection, connect
 from .declare import compare, declare, table_name_of
-from .errors import DeclarationError, MissingTableError
+from .errors import DeclarationError, DeclarationPendingWarning, MissingTableError, TypedjError
 from .heading import TableDef
 from .query.expression import UNKNOWN_LINEAGE, TableNode
 
 if TYPE_CHECKING:
+    from .populate.jobs import Jobs
     from .table import Table
 
 log = logging.getLogger("typedj")
@@ -62,6 +65,7 @@ class Schema:
         self.declared: dict[str, TableDef] = {}
         """Each class's definition as declared (which may differ from ``tables``)."""
         self._pending: list[type[Table]] = []
+        self._catalog: list[type[Table]] | None = None
         dialect = self.connection.dialect
         if not dialect.schema_exists(self.connection, name):
             if not create_schema:
@@ -88,7 +92,8 @@ class Schema:
         graphs.invalidate(self.connection)
 
     def __repr__(self) -> str:
-        return f"Schema({self.name!r}, {len(self.tables)} tables)"
+        waiting = "".join(f", {name} pending ({why})" for name, why in self.pending.items())
+        return f"Schema({self.name!r}, {len(self.tables)} tables{waiting})"
 
     def reload(self) -> None:
         """Read the catalog (tables, columns, keys) and ``~lineage`` from the server again."""
@@ -114,11 +119,29 @@ class Schema:
 
         if not (isinstance(cls, type) and issubclass(cls, Table)):
             raise DeclarationError(f"@schema decorates table classes, not {cls!r}")
+        self._pending = [c for c in self._pending if c.__qualname__ != cls.__qualname__]  # a redefinition
+        if "_pending_reason" in cls.__dict__:
+            del cls._pending_reason  # type: ignore[attr-defined]
         self._pending.append(cls)
         self._declare_pending()
+        if cls in self._pending:
+            warnings.warn(
+                f"{cls.__dict__.get('_pending_reason', cls.__name__ + ' waits')}: its table is created "
+                "once that class is declared with a schema",
+                DeclarationPendingWarning,
+                stacklevel=2,
+            )
         return cls
 
+    @property
+    def pending(self) -> dict[str, str]:
+        """Classes decorated here whose tables wait for a referenced class, and why."""
+        return {c.__name__: c.__dict__.get("_pending_reason", "waiting") for c in self._pending}
+
     def _declare_pending(self) -> None:
+        """Declare every waiting class that can be; a class that fails leaves the queue (the
+        schema keeps accepting others) and the first failure is raised after the rest ran."""
+        failures: list[TypedjError] = []
         progress = True
         while progress and self._pending:
             progress = False
@@ -127,13 +150,23 @@ class Schema:
                     self._declare(cls)
                 except _NotReady:
                     continue
+                except TypedjError as exc:
+                    failures.append(exc)
                 self._pending.remove(cls)
                 progress = True
+        if failures:
+            raise failures[0]
 
     def _parent(self, cls: type[Table]) -> Callable[[Any], tuple[TableDef, dict[str, str]]]:
         def lookup(parent: Any) -> tuple[TableDef, dict[str, str]]:
             if isinstance(parent, str):
                 raise _NotReady(parent)
+            from .table import Table
+
+            if not (isinstance(parent, type) and issubclass(parent, Table)):
+                raise DeclarationError(
+                    f"{cls.__name__}: Ref[...] takes a table class, not {parent!r}", table=cls.__name__
+                )
             table_def = getattr(parent, "_def", None)
             if table_def is None or "_def" not in parent.__dict__:
                 if parent is cls:
@@ -157,7 +190,10 @@ class Schema:
                 table_def = legacy.adapt(table_def)
         except _DE as exc:
             if "cannot resolve an annotation" in str(exc):
-                cls._pending_reason = str(exc)  # type: ignore[attr-defined]
+                missing = getattr(exc.__cause__, "name", None)
+                cls._pending_reason = (  # type: ignore[attr-defined]
+                    f"{cls.__name__} waits for {missing}, which is not defined yet" if missing else str(exc)
+                )
                 raise _NotReady(cls) from exc
             raise
         existing = self.tables.get(table_def.name)
@@ -270,6 +306,86 @@ class Schema:
 
     def __contains__(self, cls: object) -> bool:
         return isinstance(cls, type) and table_name_of(cls) in self.tables
+
+    # -- the tables as classes ------------------------------------------------------
+
+    @property
+    def exists(self) -> bool:
+        """Whether the database is still on the server (``drop()`` or another client removes it)."""
+        return self.connection.dialect.schema_exists(self.connection, self.name)
+
+    def get_table(self, name: str) -> type[Table]:
+        """The table ``name``: its class declared here, or a class made from the catalog.
+
+        ``name`` is a class name (``"Session"``, ``"Session.Trial"`` for a part) or a table
+        name (``"session"``, ``"__summary__block"``). Tables without a declared class get
+        one built from the catalog, as ``tj.virtual_module`` builds them (no code runs).
+        """
+        for cls in self._all_classes():
+            if name in (cls._def.name, cls.__qualname__.rpartition("<locals>.")[2], cls.__name__):
+                return cls
+        raise MissingTableError(
+            f"schema {self.name!r} has no table {name!r}; it has {self.list_tables()}", table=name
+        )
+
+    def __getitem__(self, name: str) -> type[Table]:
+        """``schema["Session"]``: the same as ``get_table``."""
+        return self.get_table(name)
+
+    def __iter__(self) -> Iterator[type[Table]]:
+        """The classes of every table (parts included), parents first."""
+        by_table = {cls._def.name: cls for cls in self._all_classes()}
+        return iter([by_table[t] for t in self.list_tables() if t in by_table])
+
+    @property
+    def jobs(self) -> list[Jobs]:
+        """The jobs tables of the schema's auto-populated tables, parents first."""
+        from .populate.autopopulate import AutoPopulate
+
+        return [cls.jobs for cls in self if issubclass(cls, AutoPopulate)]
+
+    def make_classes(self, namespace: dict[str, Any] | None = None) -> dict[str, type[Table]]:
+        """Put a class for every table of the schema not yet in ``namespace`` there.
+
+        DataJoint's ``spawn_missing_classes`` for notebooks: ``schema.make_classes()``
+        fills the caller's globals (parts stay nested in their masters); returns what it
+        added. Code meant to last is better written once with ``typedj codegen``.
+        """
+        if namespace is None:
+            frame = inspect.currentframe()
+            namespace = frame.f_back.f_globals if frame is not None and frame.f_back is not None else {}
+        added: dict[str, type[Table]] = {}
+        for cls in self:
+            if cls._tier != "Part" and cls.__name__ not in namespace:
+                namespace[cls.__name__] = added[cls.__name__] = cls
+        return added
+
+    def _all_classes(self) -> list[type[Table]]:
+        """Declared classes first, then catalog-made ones for the other tables."""
+        declared = self._with_parts(self.classes.values())
+        have = {cls._def.name for cls in declared}
+        if not all(t in have for t in self.list_tables()):
+            declared += [c for c in self._catalog_classes() if c._def.name not in have]
+        return declared
+
+    def _catalog_classes(self) -> list[type[Table]]:
+        if self._catalog is None:
+            from .virtual import virtual_module
+
+            module = virtual_module(f"{self.name} (catalog)", self.name, connection=self.connection)
+            self.connection.schemas[self.name] = self  # the module's own Schema stays private
+            self._catalog = self._with_parts(module.schema.classes.values())
+        return self._catalog
+
+    @staticmethod
+    def _with_parts(classes: Iterable[type[Table]]) -> list[type[Table]]:
+        return [c for cls in classes for c in (cls, *cls._parts)]
+
+
+def list_schemas(connection: Connection | None = None) -> list[str]:
+    """The names of the schemas (databases) on the server, system databases excluded."""
+    conn = connection or connect()
+    return conn.dialect.list_schemas(conn)
 
 
 def _with_lineage(table_def: TableDef, lineage: dict[str, str] | None) -> TableDef:

@@ -9,6 +9,7 @@ namespace), and the type of its rows (instances hold one row's values).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
@@ -17,13 +18,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, Self, TypeV
 from typing_extensions import dataclass_transform
 
 from . import codecs
+from .backend.connection import retrying
 from .cascade import delete, drop_tables
 from .columns import Column
 from .declare import RESERVED, read_fields
 from .errors import (
-    DeclarationError,
     DuplicateError,
     IntegrityError,
+    NotDeclaredError,
     Problem,
     QueryError,
     TypedjError,
@@ -31,6 +33,7 @@ from .errors import (
     ValidationError,
 )
 from .heading import Heading, TableDef
+from .parents import missing_parents
 from .populate.autopopulate import AutoPopulate
 from .query.expression import Query, TableNode
 from .types import MISSING, Link, Ref, _SqlLiteral
@@ -39,10 +42,13 @@ from .types import External as External
 from .validation import Validator, oversized
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     import numpy as np
     import pandas as pd
 
     from .backend.connection import Connection
+    from .objects import StagedInsert
     from .schema import Schema
 
 log = logging.getLogger("typedj")
@@ -51,6 +57,15 @@ TT = TypeVar("TT")
 P = ParamSpec("P")
 
 AUTO_TIERS = frozenset({"Imported", "Computed"})
+
+
+_BINDING = frozenset({"_def", "_node", "_schema"})
+"""What ``@schema`` gives a class: reading one on an undeclared class says so."""
+
+
+def _not_declared(cls: type) -> NotDeclaredError:
+    reason = cls.__dict__.get("_pending_reason") or "decorate it with a Schema (@schema)"
+    return NotDeclaredError(f"{cls.__name__} is not declared yet: {reason}", table=cls.__name__)
 
 
 @dataclass_transform(kw_only_default=True, field_specifiers=(Attr, External, Link))
@@ -72,8 +87,7 @@ class TableMeta(type):
     def _query(cls: type[TT]) -> Query[TT]:
         node = cls.__dict__.get("_node")
         if node is None:
-            reason = getattr(cls, "_pending_reason", "decorate it with a Schema")
-            raise DeclarationError(f"{cls.__name__} is not declared yet: {reason}", table=cls.__name__)
+            raise _not_declared(cls)
         return Query(node, cls)
 
     def __and__(cls: type[TT], condition: Any) -> Query[TT]:
@@ -103,11 +117,17 @@ class TableMeta(type):
     if not TYPE_CHECKING:  # to checkers, only declared attributes are class attributes
 
         def __getattr__(cls, name: str) -> Any:
-            """An inherited attribute (``Session.subject_id``) is a column at class level too."""
-            table_def = None if name.startswith("_") else cls.__dict__.get("_def")
-            if table_def is not None and name in table_def.heading:
+            """An inherited attribute (``Session.subject_id``) is a column at class level too.
+            On a class ``@schema`` has not declared, its binding (``_def``...) and the
+            properties that need it (``heading``) raise ``NotDeclaredError``."""
+            table_def = cls.__dict__.get("_def")
+            if table_def is None and (name in _BINDING or name in vars(TableMeta)):
+                raise _not_declared(cls)
+            if table_def is not None and not name.startswith("_") and name in table_def.heading:
                 return Column(name, cls.__name__)
-            raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+            raise AttributeError(
+                f"type object {cls.__name__!r} has no attribute {name!r}", name=name, obj=cls
+            )
 
     @property
     def heading(cls) -> Heading:
@@ -263,7 +283,7 @@ class Table(metaclass=TableMeta):
         cls = type(self)
         table_def = cls.__dict__.get("_def")
         if table_def is None:
-            raise DeclarationError(f"{cls.__name__} is not declared yet: decorate it with a Schema")
+            raise _not_declared(cls)
         heading: Heading = table_def.heading
         refs = cls._refs
         for name, value in values.items():
@@ -382,6 +402,19 @@ class Table(metaclass=TableMeta):
         if args:
             raise TypeError("insert1 takes one row")
         insert(cls, [row], **kwargs)
+
+    @classmethod
+    def staged_insert1(cls) -> AbstractContextManager[StagedInsert]:
+        """Insert one row whose ``Object`` attributes are written straight into their store.
+
+        ``with Table.staged_insert1() as staged:`` set ``staged.rec[...]`` (the primary key
+        first), write through ``staged.store(attr, ".zarr")`` (a mapping, e.g. for Zarr)
+        or ``staged.open(attr, ".h5")``; the row is inserted when the block ends. If the
+        block or the insert fails, the objects written are removed and no row is left.
+        """
+        from .objects import staged_insert1
+
+        return staged_insert1(cls)
 
     @classmethod
     def update1(cls, row: Mapping[str, Any] | Table) -> None:
@@ -580,7 +613,11 @@ def insert(
     statements = []
     for present, members in groups.items():
         columns = tuple(n for n in heading.all_names if n in present)
-        encoders = [(i, codecs.encoder(heading[c], ctx)) for i, c in enumerate(columns)]
+        group_ctx = ctx
+        if any(heading[c].kind in codecs.KEYED for c in columns):
+            group_ctx = dataclasses.replace(
+                ctx, keys=tuple({k: m[k] for k in heading.primary_key if k in m} for m in members))
+        encoders = [(i, codecs.encoder(heading[c], group_ctx)) for i, c in enumerate(columns)]
         if len(columns) > 1:
             params: list[Any] = list(map(itemgetter(*columns), members))
         else:  # one column, or none: every attribute takes its default
@@ -600,17 +637,37 @@ def insert(
         statements.append((sql, params))
     if too_big:
         raise ValidationError(cls.__name__, sorted(too_big, key=lambda p: p.row))
-    try:
+    def write() -> None:
         with conn.transaction():
             for sql, params in statements:
                 conn.executemany(sql, params)
+
+    try:
+        if conn.in_transaction:
+            write()  # a deadlock rolled back the caller's whole transaction: theirs to repeat
+        else:
+            retrying(write)
     except IntegrityError as exc:
         duplicate = isinstance(exc, DuplicateError)
+        missing = [] if duplicate else missing_parents(conn, table_def, valid, _encode_column(heading, ctx))
+        if missing:
+            raise IntegrityError(
+                f"{cls.__name__}: refers to missing parent rows:\n  " + "\n  ".join(missing),
+                table=table_def.name, sql=exc.sql, server_message=exc.server_message, code=exc.code,
+            ) from exc
         hint = "; pass skip_duplicates=True to skip rows already present" if duplicate else ""
         exc.args = (f"{cls.__name__}: {exc}{hint}", *exc.args[1:])
         exc.table = exc.table or table_def.name
         raise
     return len(valid)
+
+
+def _encode_column(heading: Heading, ctx: codecs.Context) -> Callable[[str, list[Any]], list[Any]]:
+    def encode(name: str, values: list[Any]) -> list[Any]:
+        fn = codecs.encoder(heading[name], ctx)
+        return list(fn(values)) if fn is not None else values
+
+    return encode
 
 
 def _position(rows: list[dict[str, Any]], row: dict[str, Any]) -> int:
@@ -663,8 +720,17 @@ def update1(cls: type[Table], row: Mapping[str, Any] | Table) -> None:
         for k in heading.primary_key:
             encode = codecs.encoder(heading[k], ctx)
             key_params.append(encode([key[k]])[0] if encode else key[k])
-        conn.query(conn.dialect.update(table_def.schema, table_def.name, columns, heading.primary_key),
-                   params + key_params)
+        try:
+            conn.query(conn.dialect.update(table_def.schema, table_def.name, columns, heading.primary_key),
+                       params + key_params)
+        except IntegrityError as exc:
+            missing = missing_parents(conn, table_def, [valid], _encode_column(heading, ctx))
+            if not missing:
+                raise
+            raise IntegrityError(
+                f"{cls.__name__}.update1: refers to a missing parent row: " + missing[0].split(": ", 1)[1],
+                table=table_def.name, sql=exc.sql, server_message=exc.server_message, code=exc.code,
+            ) from exc
 
 
 # -- describe -------------------------------------------------------------------------

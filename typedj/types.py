@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Generic, TypeAlias, TypeVar
 
+from .objects import NpyRef, ObjectRef
+
 T = TypeVar("T")
 P = TypeVar("P")
 
@@ -96,6 +98,19 @@ Filepath: TypeAlias = Annotated[Path, FILEPATH]
 """A file already in an object store, linked by its path within the store
 (``<filepath@store>``, needs ``External(store)``); its checksum is recorded on insert and
 checked on fetch, which returns a local path."""
+
+OBJECT = _FileMarker("object")
+NPY = _FileMarker("npy")
+
+Object: TypeAlias = Annotated[ObjectRef, OBJECT]
+"""A file or folder (a Zarr store, say) in an object store at a path named by the row
+(``<object@store>``, needs ``External(store)``): inserts take a local path, bytes or
+``(ext, bytes)``; fetch returns an ``ObjectRef`` that reads nothing until asked."""
+
+Npy: TypeAlias = Annotated[NpyRef, NPY]
+"""A numpy array kept as a ``.npy`` file in an object store (``<npy@store>``, needs
+``External(store)``); fetch returns an ``NpyRef`` whose shape and dtype need no I/O and
+whose ``load(mmap_mode="r")`` maps the file instead of reading it."""
 
 int8: TypeAlias = Annotated[int, SqlType("tinyint", "int8")]
 int16: TypeAlias = Annotated[int, SqlType("smallint", "int16")]

@@ -7,6 +7,7 @@ costs one trip into pydantic's core, and every problem of every row is reported 
 from __future__ import annotations
 
 import math
+import numbers
 import reprlib
 import typing
 from collections.abc import Sequence
@@ -138,6 +139,15 @@ def _describe(attr: Attribute) -> str:
     return f"{attr.type_name}{' or None' if attr.nullable else ''}"
 
 
+def _is_nan(value: Any) -> bool:
+    """NaN of any float type (numpy's float32 is not a ``float``); NaN is stored as NULL."""
+    if isinstance(value, float):
+        return math.isnan(value)
+    if value is None or isinstance(value, int | str | bytes):
+        return False
+    return isinstance(value, numbers.Real) and math.isnan(value)
+
+
 class Validator:
     """Validates rows (mappings of attribute names) for one table."""
 
@@ -167,7 +177,7 @@ class Validator:
             for i, row in enumerate(rows):
                 for name in self._float_nullable:
                     v = row.get(name)
-                    if isinstance(v, float) and math.isnan(v):
+                    if _is_nan(v):
                         row = rows[i] = {**row, name: None}  # a copy: the row may be the caller's
         try:
             return self._adapter.validate_python(rows)

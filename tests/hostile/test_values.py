@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
+import numpy as np
 import pytest
 
 import typedj as tj
@@ -68,6 +69,8 @@ CORPUS: list[tuple[str, Any, Any]] = [
     ("f64", 1.7976931348623157e308, SAME), ("f64", 5e-324, SAME), ("f64", -0.0, 0.0),
     ("f64", math.inf, REFUSED), ("f64", -math.inf, REFUSED), ("f64", math.nan, None),
     ("f64_strict", math.nan, REFUSED), ("f64_strict", math.inf, REFUSED),
+    ("f32", np.float32("nan"), None), ("f64", np.float64("nan"), None), ("f32", np.float32(0.5), 0.5),
+    ("f32", np.float32("inf"), REFUSED), ("f64_strict", np.float32("nan"), REFUSED),
     ("dec", Decimal("9999.99"), SAME), ("dec", Decimal("-9999.99"), SAME),
     ("dec", Decimal("10000.00"), REFUSED), ("dec", Decimal("1.001"), REFUSED),
     ("dec", Decimal("NaN"), REFUSED), ("dec", Decimal("Infinity"), REFUSED),
@@ -178,3 +181,24 @@ def test_values_beyond_the_servers_limit_are_refused(small_limit: tj.Schema) -> 
     assert info.value.table == "Payload" and "External" in str(info.value)
     assert Payload.fetch("id") == [1]  # nothing of the batch was written
     assert (Payload & {"id": 1}).fetch1("data") == fits
+
+
+def test_uint64_full_range(schema: tj.Schema) -> None:
+    """The largest legal uint64 is stored and read back exactly on every backend."""
+
+    @schema
+    class Big(Manual):
+        id: Key[tj.uint64]
+        n: tj.uint64
+
+    values = [0, 2**63 - 1, 2**63, 2**64 - 1]
+    Big.insert([{"id": v, "n": v} for v in values])
+    assert sorted(Big.fetch("id")) == values
+    assert (Big & {"id": 2**64 - 1}).fetch1("n") == 2**64 - 1
+    assert sorted((Big & [{"id": 2**63}, {"id": 2**64 - 1}]).fetch("n")) == [2**63, 2**64 - 1]
+    assert len(Big - {"id": 2**63}) == 3
+    (Big & {"id": 2**63}).delete()
+    assert sorted(Big.fetch("id")) == [0, 2**63 - 1, 2**64 - 1]
+    for bad in (2**64, -1):
+        with pytest.raises(tj.ValidationError):
+            Big.insert1({"id": bad, "n": 0})

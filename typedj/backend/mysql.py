@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pymysql
 import pymysql.converters
 
+from ..codecs.core import Unsigned64
 from ..config import DatabaseURL
 from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment, unescape_string
 from ..types import CURRENT_TIMESTAMP, MISSING
@@ -230,6 +231,10 @@ def _parse_default(text: Any) -> Any:
 
 
 
+_CONVERSIONS = {**pymysql.converters.conversions, Unsigned64: pymysql.converters.escape_int}
+"""pymysql's conversions, with typedj's marked uint64 values sent as plain integers."""
+
+
 def connect_mysql(url: DatabaseURL) -> Any:
     """A new pymysql connection in autocommit mode with DataJoint's session settings."""
     ssl: dict[str, Any] | None = {"ssl": {}} if url.tls else None
@@ -243,5 +248,6 @@ def connect_mysql(url: DatabaseURL) -> Any:
         init_command="SET SESSION sql_mode = 'ONLY_FULL_GROUP_BY,STRICT_ALL_TABLES,"
         "NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'",
         local_infile=False,
+        conv=_CONVERSIONS,
         **(ssl or {}),
     )

@@ -29,11 +29,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from ..codecs.core import Unsigned64
 from ..config import DatabaseURL
-from ..errors import DeclarationError, DuplicateError, IntegrityError, MissingTableError, TypedjError
+from ..errors import (
+    DeclarationError,
+    DuplicateError,
+    IntegrityError,
+    MissingTableError,
+    QueryError,
+    QueryInterruptedError,
+    TypedjError,
+)
 from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, enum_values
 from ..types import CURRENT_TIMESTAMP, MISSING
-from .connection import Connection, register_error_translator
+from .connection import Connection, register_error_translator, shown_sql
 from .dialect import Dialect
 
 if TYPE_CHECKING:
@@ -224,7 +233,7 @@ class SQLiteDialect(Dialect):
             low, high = bounds
             if high < 2**63:
                 return f"{col} BETWEEN {low} AND {high}"
-            return f"{col} >= {low}"
+            return ""  # bigint unsigned: values past 2**63 - 1 are stored wrapped below zero
         return ""
 
     def create_table(self, table: TableDef) -> list[str]:
@@ -303,6 +312,8 @@ class SQLiteDialect(Dialect):
             return _each(datetime.fromisoformat)
         if kind == "time":
             return _each(_timedelta)
+        if kind == "int" and attr.sql_type.lower().startswith("bigint unsigned"):
+            return _each(lambda v: v + 2**64 if v < 0 else v)
         if kind == "decimal":
             scale = _SCALE.search(attr.sql_type)
             quantum = Decimal(1).scaleb(-int(scale.group(1))) if scale else None
@@ -409,6 +420,11 @@ class SQLiteDialect(Dialect):
 
 def _each(fn: Callable[[Any], Any]) -> ColumnFn:
     def column(values: list[Any]) -> list[Any]:
+        if None not in values:
+            try:
+                return list(map(fn, values))  # the common case, in C: every value is stored text
+            except (TypeError, ValueError):
+                pass
         return [v if v is None or not isinstance(v, str | int | float) else fn(v) for v in values]
 
     return column
@@ -471,6 +487,7 @@ def _register_adapters() -> None:
     sqlite3.register_adapter(Decimal, float)
     sqlite3.register_adapter(UUID, lambda v: v.bytes)
     sqlite3.register_adapter(bytearray, bytes)
+    sqlite3.register_adapter(Unsigned64, lambda v: int(v) - 2**64)
     for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
         sqlite3.register_adapter(t, _item)
     for f in (np.float16, np.float32, np.float64):
@@ -542,17 +559,29 @@ def open_sqlite(url: DatabaseURL) -> Connection:
     return Connection(url, SQLiteDialect(), connect_sqlite)
 
 
-def _sqlite_errors(exc: BaseException) -> TypedjError | None:
+_SYNTAX = ("near ", "no such function", "wrong number of arguments", "misuse of",
+           "unrecognized token", "incomplete input", "ambiguous column name", "aggregate functions are",
+           "a GROUP BY clause is required", "1st ORDER BY term", "2nd ORDER BY term", "row value misused",
+           "sub-select returns", "no such collation")
+"""Starts of SQLite's messages for a statement it cannot parse or run as written."""
+
+
+def _sqlite_errors(exc: BaseException, sql: str | None) -> TypedjError | None:
     if not isinstance(exc, sqlite3.Error):
         return None
     message = str(exc)
-    code = getattr(exc, "sqlite_errorname", "")
+    code = getattr(exc, "sqlite_errorname", None)
+    where: dict[str, Any] = {"sql": sql, "server_message": message, "code": code}
     if code in {"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}:
-        return DuplicateError(f"duplicate entry: {message}")
+        return DuplicateError(f"duplicate entry: {message}", **where)
     if isinstance(exc, sqlite3.IntegrityError):
-        return IntegrityError(message)
+        return IntegrityError(message, **where)
+    if code == "SQLITE_INTERRUPT" or message == "interrupted":
+        return QueryInterruptedError(f"the statement was interrupted: {message}", **where)
     if isinstance(exc, sqlite3.OperationalError) and message.startswith("no such table"):
-        return MissingTableError(message)
+        return MissingTableError(message, **where)
+    if isinstance(exc, sqlite3.OperationalError) and message.startswith(_SYNTAX):
+        return QueryError(f"SQLite cannot run the query: {message}\n  SQL: {shown_sql(sql)}", **where)
     return None
 
 

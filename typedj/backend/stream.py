@@ -28,8 +28,9 @@ Columns = list[list[Any]]
 class Stream:
     """The rows of one statement, handed out as raw (undecoded) columns, batch by batch."""
 
-    def __init__(self, conn: Connection, cursor: Any, reader: Any) -> None:
+    def __init__(self, conn: Connection, cursor: Any, reader: Any, sql: str | None = None) -> None:
         self._conn = conn
+        self._sql = sql
         self._cursor = cursor
         self._reader = reader  # read_columns(cursor, n) for MySQL; None: the cursor's fetchmany
         self._rest: Columns | None = None
@@ -52,8 +53,6 @@ class Stream:
             return batch
 
     def _read(self, size: int | None) -> Columns | None:
-        from .connection import translate_error
-
         try:
             if self._reader is not None:
                 raw = self._reader(self._cursor, size)
@@ -63,7 +62,7 @@ class Stream:
             rows = self._cursor.fetchall() if size is None else self._cursor.fetchmany(size)
         except Exception as exc:
             self.close()
-            raise translate_error(exc) from exc
+            raise self._conn._failure(exc, self._sql) from exc
         if not rows:
             return None
         return [list(c) for c in zip(*rows, strict=True)]

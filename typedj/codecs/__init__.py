@@ -25,6 +25,8 @@ class Context:
     schema: str
     table: str
     connection: Any = None
+    keys: tuple[dict[str, Any], ...] | None = None
+    """The primary key of each row being encoded, for schema-addressed objects (``<object@>``)."""
 
 
 class Codec(Protocol):
@@ -34,6 +36,9 @@ class Codec(Protocol):
 
 
 _registry: dict[str, Codec] = {}
+
+KEYED = frozenset({"object", "npy"})
+"""Kinds whose encoders need each row's primary key (``Context.keys``)."""
 
 
 def register(kind: str, codec: Codec) -> None:

@@ -29,6 +29,29 @@ def _map(fn: Any) -> ColumnFn:
     return column
 
 
+class Unsigned64(int):
+    """A ``bigint unsigned`` value beyond the signed 64-bit range, marked for the driver:
+    MySQL takes it as it is; SQLite, whose integers are signed, stores it wrapped below
+    zero (two's complement) and its decoder adds 2**64 back."""
+
+
+_SIGNED_MAX = 2**63 - 1
+
+
+class _Int:
+    def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        if not attr.sql_type.lower().startswith("bigint unsigned"):
+            return None
+
+        def column(values: Column) -> Column:
+            return [Unsigned64(v) if v is not None and v > _SIGNED_MAX else v for v in values]
+
+        return column
+
+    def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        return None
+
+
 class _Bool:
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
         return _map(int)
@@ -89,13 +112,15 @@ class _Blob:
     """DataJoint's in-table blob serialization (``<blob>``)."""
 
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
+        from ..config import config
         from .blob import pack
 
         def column(values: Column) -> Column:
             out = []
+            level = config.blob_compression
             for i, v in enumerate(values):
                 try:
-                    out.append(None if v is None else pack(v))
+                    out.append(None if v is None else pack(v, compress=level))
                 except Exception as exc:
                     problem = Problem(row=i, attribute=attr.name, message=f"cannot serialize: {exc}")
                     raise ValidationError(ctx.table, [problem]) from exc
@@ -122,6 +147,7 @@ class _Blob:
         return column
 
 
+register("int", _Int())
 register("bool", _Bool())
 register("uuid", _Uuid())
 register("json", _Json())

@@ -107,7 +107,14 @@ class _StoredBlob:
         def column(values: Column) -> Column:
             present = _present(values)
 
-            payloads = _all_or_refused(ctx, attr, lambda i: pack(values[i]), present, "cannot serialize")
+            level = store.spec.compression
+            if level is None:
+                from ..config import config
+
+                level = config.blob_compression
+            payloads = _all_or_refused(
+                ctx, attr, lambda i: pack(values[i], compress=level), present, "cannot serialize"
+            )
             refs = store.put_many(ctx.schema, payloads, attr.store or None)
             out: Column = [None] * len(values)
             for i, ref in zip(present, refs, strict=True):

@@ -12,18 +12,16 @@ from typing import Any
 
 from ..backend.connection import DEFAULT_FILE, Connection, connect
 from ..config import config
-from ..errors import ConfigError, TypedjError
-
-_UNREACHABLE = {2002, 2003, 2005, 2006, 2013}
+from ..errors import ConfigError
 
 
 def open_connection() -> Connection:
-    """The configured connection, checked; an unreachable server raises ``ConnectionError``.
+    """The configured connection, checked: a server that cannot be reached raises
+    ``UnreachableError`` (exit code 3), a refused login ``AccessError`` (exit code 2).
 
-    ``ConnectionError`` is an ``OSError``, which ``typedj`` reports with exit code 3. With
-    nothing configured, the embedded database of the working directory is used if it exists;
-    otherwise this is a ``ConfigError`` (exit code 2): a command that inspects a database
-    must not create an empty one.
+    With nothing configured, the embedded database of the working directory is used if it
+    exists; otherwise this is a ``ConfigError`` (exit code 2): a command that inspects a
+    database must not create an empty one.
     """
     if config.database_url is None and not Path(DEFAULT_FILE).exists():
         raise ConfigError(
@@ -32,15 +30,7 @@ def open_connection() -> Connection:
             "in pyproject.toml)"
         )
     conn = connect()
-    try:
-        conn.query("SELECT 1")
-    except TypedjError:
-        raise
-    except Exception as exc:
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        if code in _UNREACHABLE or isinstance(exc, OSError):
-            raise ConnectionError(f"{conn.url}: {exc}") from exc
-        raise
+    conn.query("SELECT 1")
     return conn
 
 

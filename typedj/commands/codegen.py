@@ -36,10 +36,14 @@ def split_source(source: str) -> tuple[str | None, str]:
     """``mysql://u:p@h:1/db`` -> ``("mysql://u:p@h:1", "db")``; a bare name -> ``(None, name)``."""
     if "://" not in source:
         return None, source
-    parts = urlsplit(source)
+    try:
+        parts = urlsplit(source)
+    except ValueError:
+        raise ConfigError("SOURCE: malformed URL; percent-encode special characters") from None
     schema = parts.path.strip("/")
     if not schema or "/" in schema:
-        raise ConfigError(f"{source}: the URL must end with /<schema name>")
+        raise ConfigError("SOURCE: the URL must end with /<schema name> "
+                          "(mysql://user:password@host:port/schema; the password percent-encoded)")
     return urlunsplit((parts.scheme, parts.netloc, "", parts.query, "")), schema
 
 
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     for source in args.source:
         url, schema = split_source(source)
         if url is not None:
-            config.database_url = url
+            config.set_database_url(url, source="SOURCE")
         schemas.append(schema)
     package = args.package or len(schemas) > 1
     if package and not args.output:

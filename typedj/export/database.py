@@ -20,16 +20,16 @@ def url(path: Path) -> DatabaseURL:
 def create(path: Path) -> Connection:
     """A connection to a new (or partly written) dataset database, foreign keys checked at the end."""
     conn = open_sqlite(url(path))
-    conn.raw.execute("PRAGMA foreign_keys = OFF")  # parents arrive after their children
+    conn.query("PRAGMA foreign_keys = OFF")  # parents arrive after their children
     return conn
 
 
 def finish(conn: Connection) -> None:
     """Check every reference and fold the write-ahead log into the file, so it is one file."""
-    bad = conn.raw.execute("PRAGMA foreign_key_check").fetchmany(5)
+    bad = conn.query("PRAGMA foreign_key_check").fetchmany(5)
     if bad:
         raise DatasetError(f"the exported rows reference rows that are not exported: {bad}")
-    conn.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.query("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
 
 

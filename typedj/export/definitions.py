@@ -41,7 +41,7 @@ def datajoint_source(schema: str, tables: dict[str, TableDef], order: list[str])
 
 
 def _definition(table: TableDef, indent: str) -> list[str]:
-    text = definition(table).replace('"""', '\\"\\"\\"')
+    text = definition(table).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')  # comments stay text
     master = tier_of(table.name)[1]
     if master is not None:  # a part's reference to its master is written -> master
         own = class_name(master)

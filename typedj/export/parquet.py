@@ -66,7 +66,7 @@ def arrow_type(attr: Attribute) -> Any:
 def arrow_schema(heading: Heading) -> Any:
     pa = _pa()
     return pa.schema([
-        pa.field(a.name, arrow_type(a), nullable=a.nullable or not a.in_key,
+        pa.field(a.name, arrow_type(a), nullable=a.nullable,
                  metadata={"typedj.type": a.type_name, "comment": a.comment})
         for a in heading
     ])

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ..backend.connection import retrying
-from ..errors import DuplicateError, QueryError, TypedjError
+from ..errors import ConnectionLostError, DeadlockError, DuplicateError, QueryError, TypedjError
 from ..query.condition import AndList
 from ..query.expression import Query, as_node
 from ..types import KeyOf
@@ -165,11 +165,14 @@ class _KeySourceDefault:
 
 class _JobsAccess:
     def __get__(self, obj: object, owner: type) -> Jobs:
+        from ..legacy import LAYOUT
         from .jobs import Jobs
+        from .legacy_jobs import LegacyJobs
 
         jobs = owner.__dict__.get("_jobs_table")
         if jobs is None or jobs.target_def is not owner.__dict__.get("_def"):
-            jobs = Jobs(owner)
+            legacy = getattr(getattr(owner, "_schema", None), "layout", None) == LAYOUT
+            jobs = LegacyJobs(owner) if legacy else Jobs(owner)
             type.__setattr__(owner, "_jobs_table", jobs)
         return jobs
 
@@ -197,6 +200,7 @@ class AutoPopulate:
         executor: Executor | None = None,
         keep_completed: bool = False,
         reservation_timeout: float | None = None,
+        max_seconds: float | None = None,
     ) -> PopulateResult:
         """Call ``make(key)`` for every key of ``key_source & restrictions`` not made yet.
 
@@ -207,7 +211,9 @@ class AutoPopulate:
         failure is raised. ``priority`` is given to new jobs, and only jobs at most that
         number run. ``order`` is ``"original"`` (key order), ``"reverse"`` or ``"random"``.
         ``reservation_timeout`` (seconds) also frees reservations that old where the
-        server cannot say whether their worker is alive.
+        server cannot say whether their worker is alive. ``max_seconds`` bounds the run: no
+        new key is started once that many seconds have passed (keys under way finish), for
+        workers that a scheduler gives a time slot.
         """
         from .worker import populate
 
@@ -215,7 +221,7 @@ class AutoPopulate:
             cls, restrictions, reserve_jobs=reserve_jobs, max_calls=max_calls,
             suppress_errors=suppress_errors, processes=processes, display_progress=display_progress,
             priority=priority, order=order, executor=executor, keep_completed=keep_completed,
-            reservation_timeout=reservation_timeout,
+            reservation_timeout=reservation_timeout, max_seconds=max_seconds,
         )
 
     @classmethod
@@ -390,7 +396,8 @@ class Maker:
             if self.three_part:
                 fetched = _as_tuple(obj.make_fetch(new_key(key)))
                 computed = _as_tuple(obj.make_compute(new_key(key), *fetched))
-            retrying(lambda: self._transaction(key, job, fetched, computed, start), DEADLOCK_ATTEMPTS)
+            retrying(lambda: self._transaction(key, job, fetched, computed, start), DEADLOCK_ATTEMPTS,
+                     on=(DeadlockError, ConnectionLostError))
             return True
         except Exception as exc:
             if isinstance(exc, DuplicateError) and self.done(key):

@@ -12,10 +12,15 @@ import importlib
 import json
 import os
 import sys
+import time
 from typing import Any
 
+from ..commands import print_json
 from ..errors import ConfigError
 from .autopopulate import PopulateResult
+
+POLL_SECONDS = 2.0
+"""How often ``--until-done`` looks again while other workers hold keys."""
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +45,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reservation-timeout", type=float, default=None, metavar="SECONDS",
                    help="also free reservations older than this (servers that cannot tell "
                    "whether a worker is alive)")
+    p.add_argument("--max-seconds", type=float, default=None, metavar="SECONDS",
+                   help="start no new key after this many seconds (a scheduler's time slot); "
+                   "keys under way finish")
+    p.add_argument("--until-done", action="store_true",
+                   help="with --reserve-jobs: while other workers still hold keys, wait and take "
+                   "over the keys of workers that died; exit once nothing is left to make")
+    p.add_argument("--json", action="store_true",
+                   help="print the outcome as one JSON object (made, failed, remaining, ...)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.set_defaults(func=run)
 
@@ -71,35 +84,71 @@ def run(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--restrict takes JSON: {exc}") from exc
     total = PopulateResult()
+    started = time.monotonic()
+    status, code, budget_spent = "done", 0, False
     try:
-        _work(table, restrictions, args, total)
+        budget_spent = _work(table, restrictions, args, total, started)
     except KeyboardInterrupt:
+        status, code = "interrupted", 130
         print(f"{table.__name__}: interrupted; the current job was rolled back", file=sys.stderr)
-        return 130
     except Exception as exc:
         if not args.stop_on_error:
             raise
+        status, code = "failed", 1
         print(f"{table.__name__}: stopped at a failed make(): {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    print(f"{table.__name__}: {len(total.succeeded)} made, {len(total.failed)} failed, "
-          f"{total.skipped} skipped")
+    if code == 0 and total.failed:
+        status, code = "failed", 1
+    remaining = table.progress(*restrictions)[0] if code != 130 else None
+    if code == 0 and remaining and budget_spent:
+        status = "partial"
+    if args.json:
+        print_json({
+            "table": args.target, "status": status, "exit_code": code,
+            "made": len(total.succeeded), "failed": [{"key": f.key, "error": f.error} for f in total.failed],
+            "skipped": total.skipped, "remaining": remaining,
+            "seconds": round(time.monotonic() - started, 3),
+        })
+        return code
+    if status != "interrupted":
+        print(f"{table.__name__}: {len(total.succeeded)} made, {len(total.failed)} failed, "
+              f"{total.skipped} skipped, {remaining} remaining")
     for failure in total.failed:
         print(f"  {failure.key}: {failure.error}", file=sys.stderr)
-    return 1 if total.failed else 0
+    return code
 
 
-def _work(table: Any, restrictions: list[Any], args: argparse.Namespace, total: PopulateResult) -> None:
-    """Pass after pass until a pass makes nothing (jobs freed by dead workers come back)."""
+def _work(
+    table: Any, restrictions: list[Any], args: argparse.Namespace, total: PopulateResult, started: float
+) -> bool:
+    """Pass after pass until a pass makes nothing (jobs freed by dead workers come back).
+
+    With ``--until-done`` a pass that makes nothing while other workers still hold keys
+    waits and looks again, so the worker exits only when the table is complete (or the
+    rest are errors), or its time or call budget is spent. True when the budget ended it.
+    """
     while True:
+        seconds = None if args.max_seconds is None else args.max_seconds - (time.monotonic() - started)
+        calls = None if args.max_calls is None else args.max_calls - len(total.succeeded) - len(total.failed)
+        if (seconds is not None and seconds <= 0) or calls == 0:
+            return True
         result: PopulateResult = table.populate(
-            *restrictions, reserve_jobs=args.reserve_jobs, max_calls=args.max_calls,
+            *restrictions, reserve_jobs=args.reserve_jobs, max_calls=calls,
             suppress_errors=not args.stop_on_error, processes=args.processes,
             display_progress=args.progress, priority=args.priority, order=args.order,
             keep_completed=args.keep_completed, reservation_timeout=args.reservation_timeout,
+            max_seconds=seconds,
         )
         total.merge(result)
-        calls = len(result.succeeded) + len(result.failed)
-        if not args.reserve_jobs or calls == 0 or args.max_calls is not None:
-            break
-        if result.failed and args.stop_on_error:
-            break
+        if not args.reserve_jobs or (result.failed and args.stop_on_error):
+            return _spent(args, total, started)
+        if not (result.succeeded or result.failed):
+            if not (args.until_done and len(table.jobs.reserved)):
+                return False
+            time.sleep(POLL_SECONDS)
+
+
+def _spent(args: argparse.Namespace, total: PopulateResult, started: float) -> bool:
+    calls = len(total.succeeded) + len(total.failed)
+    return (args.max_calls is not None and calls >= args.max_calls) or (
+        args.max_seconds is not None and time.monotonic() - started >= args.max_seconds
+    )

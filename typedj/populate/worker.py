@@ -19,13 +19,16 @@ import math
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,8 +36,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import DatabaseURL, config
 from ..errors import TypedjError
-from .autopopulate import Maker, PopulateError, PopulateResult, todo
+from .autopopulate import Failure, Maker, PopulateError, PopulateResult, todo
 from .jobs import DEFAULT_PRIORITY
+from .legacy_jobs import LegacyJobs
 
 if TYPE_CHECKING:
     from .jobs import Jobs
@@ -90,6 +94,8 @@ def run_keys(
     keep_completed: bool = False,
     version: str = "",
     on_key: Callable[[], None] | None = None,
+    deadline: float | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> PopulateResult:
     """Make ``keys`` one after another; with ``jobs``, only those this worker reserves.
 
@@ -97,7 +103,8 @@ def run_keys(
     batch and one query for which of its keys are made already, instead of two
     statements per key; each job is still completed in its make's transaction. Keys
     reserved but not reached (a failure ends the run, or an interruption) are released.
-    Stops at the first failure unless ``suppress_errors``.
+    Stops at the first failure unless ``suppress_errors``. ``on_start(i)`` is told the
+    position in ``keys`` of each key before its work begins.
     """
     maker = Maker(cls, key_names, jobs=jobs, keep_completed=keep_completed)
     maker.defer_completion = not keep_completed
@@ -122,14 +129,17 @@ def run_keys(
     with interruptible():
         try:
             if jobs is None:
-                for key in keys:
-                    if not record(key, maker.make(key)):
+                for position, key in enumerate(keys):
+                    if on_start is not None:
+                        on_start(position)
+                    if past(deadline) or not record(key, maker.make(key)):
                         break
                 return result
             batches = Batches()
             position = 0
             going = True
-            while going and position < len(keys):
+            while going and position < len(keys) and not past(deadline):
+                first = position
                 batch = keys[position : position + batches.size]
                 position += len(batch)
                 # held before reserving: a signal may land as the UPDATE returns (SQLite
@@ -143,7 +153,9 @@ def run_keys(
                     if on_key:
                         on_key()
                 made = maker.made(owned)
-                for key in owned:
+                for index, key in zip(mine, owned, strict=True):
+                    if on_start is not None:
+                        on_start(first + index)
                     started = time.monotonic()
                     if tuple(key[n] for n in key_names) in made:
                         outcome: Any = maker.already(held[0])
@@ -153,12 +165,12 @@ def run_keys(
                     if outcome is True and maker.defer_completion:
                         finished.append(job)
                     batches.record(time.monotonic() - started)
-                    if not record(key, outcome):
+                    if not record(key, outcome) or past(deadline):
                         going = False
                         break
                 jobs.complete_many(finished)
                 finished = []
-            for job in held:  # a failure ended the run: give the rest of the batch back
+            for job in held:  # a failure or the deadline ended the run: give the rest of the batch back
                 jobs.release(job)
             held = []
         except (KeyboardInterrupt, SystemExit):
@@ -224,7 +236,9 @@ def populate(
     executor: Executor | None,
     keep_completed: bool,
     reservation_timeout: float | None,
+    max_seconds: float | None = None,
 ) -> PopulateResult:
+    deadline = None if max_seconds is None else time.time() + max_seconds
     conn = cls._schema.connection
     if conn.in_transaction:
         raise TypedjError(
@@ -237,7 +251,11 @@ def populate(
         raise ValueError(f"processes must be at least 1, got {processes}")
     jobs: Jobs | None = cls.jobs if reserve_jobs else None
     pending = todo(cls, restrictions)
-    if jobs is not None:
+    if isinstance(jobs, LegacyJobs):  # datajoint 0.14's ~jobs: a key without a row is available
+        jobs.recover(reservation_timeout)
+        keys = jobs.available(pending)
+        key_names = pending.primary_key
+    elif jobs is not None:
         jobs.recover(reservation_timeout)
         jobs.refresh(pending, priority=DEFAULT_PRIORITY if priority is None else priority)
         d = conn.dialect
@@ -265,6 +283,7 @@ def populate(
             result = run_keys(
                 cls, keys, key_names=key_names, jobs=jobs, suppress_errors=suppress_errors,
                 keep_completed=keep_completed, on_key=bar.update if bar is not None else None,
+                deadline=deadline,
             )
         if result.failed and not suppress_errors:
             exc = result.failed[0].exception
@@ -272,7 +291,12 @@ def populate(
                 raise exc
         return result
     return _parallel(cls, keys, key_names, reserve_jobs, suppress_errors, keep_completed,
-                     processes, executor, display_progress)
+                     processes, executor, display_progress, deadline)
+
+
+def past(deadline: float | None) -> bool:
+    """Whether the wall clock passed ``deadline`` (seconds since the epoch; None: never)."""
+    return deadline is not None and time.time() >= deadline
 
 
 @contextmanager
@@ -306,6 +330,10 @@ class Task:
     reserve: bool
     suppress_errors: bool
     keep_completed: bool
+    deadline: float | None = None
+    chunk: int = 0
+    progress: str | None = None
+    """A folder where the worker notes the key it starts, so a killed worker's key is known."""
 
 
 _local: dict[str, Any] = {}
@@ -316,10 +344,26 @@ def run_task(task: Task) -> PopulateResult:
     """The worker side: find the table class, make the chunk, return a picklable result."""
     cls = resolve(task)
     jobs = cls.jobs if task.reserve else None
-    result = run_keys(
-        cls, list(task.keys), key_names=task.key_names, jobs=jobs,
-        suppress_errors=task.suppress_errors, keep_completed=task.keep_completed,
-    )
+    on_start = None
+    if task.progress is not None:
+        note = os.path.join(task.progress, str(os.getpid()))
+
+        def on_start(position: int) -> None:
+            with open(note, "a") as f:
+                f.write(f"{task.chunk} {position}\n")
+
+    try:
+        result = run_keys(
+            cls, list(task.keys), key_names=task.key_names, jobs=jobs, deadline=task.deadline,
+            suppress_errors=task.suppress_errors, keep_completed=task.keep_completed, on_start=on_start,
+        )
+    except (KeyboardInterrupt, SystemExit) as exc:
+        in_pool = multiprocessing.parent_process() is not None
+        if in_pool and threading.current_thread() is threading.main_thread():
+            # A pool worker told to stop has rolled back and released its job; returning to
+            # the pool's loop would leave it waiting for work that never comes.
+            os._exit(exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 130)
+        raise
     return result.portable()
 
 
@@ -382,37 +426,39 @@ def _parallel(
     processes: int,
     executor: Executor | None,
     display_progress: bool,
+    deadline: float | None,
 ) -> PopulateResult:
     own = executor is None
-    forks = "fork" in multiprocessing.get_all_start_methods()
-    pool: Executor = executor or ProcessPoolExecutor(
-        processes, mp_context=multiprocessing.get_context("fork" if forks else None)
-    )
-    width = processes if processes > 1 or own else _width(pool)
+    pools = _Pools(executor, processes)
+    width = processes if processes > 1 or own else _width(pools.current)
     token = uuid.uuid4().hex
     _local[token] = cls
     conn = cls._schema.connection
+    progress = tempfile.mkdtemp(prefix="typedj-populate-") if own else None
     base = Task(
         module=cls.__module__, qualname=cls.__qualname__, token=token, url=conn.url,
         search_path=_search_path(cls), keys=(), key_names=tuple(key_names), reserve=reserve,
-        suppress_errors=suppress_errors, keep_completed=keep_completed,
+        suppress_errors=suppress_errors, keep_completed=keep_completed, progress=progress,
+        deadline=deadline,
     )
     futures: dict[Future[PopulateResult], int] = {}
     result = PopulateResult()
-    with _progress(display_progress, len(keys), cls.__name__) as bar:
-        try:
-            with interruptible():
-                _collect(pool, base, keys, width, futures, result, bar, suppress_errors)
-        except (KeyboardInterrupt, SystemExit):
-            for other in futures:
-                other.cancel()
-            if own:
-                _terminate(pool)
-            raise
-        finally:
-            if own:
-                pool.shutdown(wait=True, cancel_futures=True)
-            _local.pop(token, None)
+    try:
+        with _progress(display_progress, len(keys), cls.__name__) as bar:
+            try:
+                with interruptible():
+                    _collect(cls, pools, base, keys, width, futures, result, bar, suppress_errors)
+            except (KeyboardInterrupt, SystemExit):
+                for other in futures:
+                    other.cancel()
+                if own:
+                    _terminate(pools.current)
+                raise
+    finally:
+        pools.shutdown()
+        _local.pop(token, None)
+        if progress is not None:
+            shutil.rmtree(progress, ignore_errors=True)
     if result.failed and not suppress_errors:
         first = result.failed[0]
         raise PopulateError(
@@ -422,8 +468,48 @@ def _parallel(
     return result
 
 
+_STOP_GRACE = 30.0
+"""Seconds the workers of a broken pool get to roll back and exit before they are killed."""
+
+
+class _Pools:
+    """The executor populate runs on; its own process pool is replaced when a worker dies."""
+
+    def __init__(self, executor: Executor | None, processes: int):
+        self.own = executor is None
+        self.processes = processes
+        self.current: Executor = executor or self._new()
+        self.broken: list[Executor] = []
+
+    def _new(self) -> Executor:
+        forks = "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if forks else None)
+        return ProcessPoolExecutor(self.processes, mp_context=context)
+
+    def replace(self) -> dict[int, int | None]:
+        """Shut the broken pool down and start another; the exit status of each of the
+        broken pool's processes, by pid."""
+        processes = dict(getattr(self.current, "_processes", None) or {})
+        deadline = time.monotonic() + _STOP_GRACE
+        for p in processes.values():
+            p.join(max(0.0, deadline - time.monotonic()))  # the others roll back and exit
+            if p.exitcode is None:
+                p.kill()
+                p.join()
+        self.current.shutdown(wait=True, cancel_futures=True)
+        self.broken.append(self.current)
+        self.current = self._new()
+        return {pid: p.exitcode for pid, p in processes.items()}
+
+    def shutdown(self) -> None:
+        if self.own:
+            for pool in [*self.broken, self.current]:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _collect(
-    pool: Executor,
+    cls: Any,
+    pools: _Pools,
     base: Task,
     keys: Sequence[dict[str, Any]],
     width: int,
@@ -432,19 +518,107 @@ def _collect(
     bar: Any,
     suppress_errors: bool,
 ) -> None:
-    """Submit one task per chunk and merge the results as they come."""
-    for chunk in _chunks(keys, min(len(keys), width * 4)):
-        futures[pool.submit(run_task, replace(base, keys=chunk))] = len(chunk)
-    for future in as_completed(futures):
-        if future.cancelled():
+    """Submit one task per chunk and merge the results as they come.
+
+    When a worker of our own pool dies (killed, out of memory), the pool is broken for
+    every task in it: the key the dead worker was making is reported as failed (and its
+    job marked as an error), and the rest of the unfinished chunks run on a new pool.
+    """
+    waiting = list(enumerate(_chunks(keys, min(len(keys), width * 4))))
+    breakages = 0
+    while waiting:
+        chunks = dict(waiting)
+        submitted = {
+            pools.current.submit(run_task, replace(base, keys=chunk, chunk=c)): c for c, chunk in waiting
+        }
+        futures.update({f: len(chunks[c]) for f, c in submitted.items()})
+        waiting = []
+        broken: list[int] = []
+        stop = False
+        for future in as_completed(submitted):
+            if future.cancelled():
+                continue
+            try:
+                part = future.result()
+            except BrokenProcessPool:
+                if not pools.own:
+                    raise
+                broken.append(submitted[future])
+                continue
+            result.merge(part)
+            if bar is not None:
+                bar.update(len(chunks[submitted[future]]))
+            if part.failed and not suppress_errors:
+                stop = True
+                for other in submitted:
+                    other.cancel()
+        if not broken:
+            return
+        breakages += 1
+        waiting = _salvage(cls, pools, base, {c: chunks[c] for c in broken}, result, bar, breakages > 3)
+        if stop or (result.failed and not suppress_errors):
+            return
+
+
+def _salvage(
+    cls: Any, pools: _Pools, base: Task, lost_chunks: dict[int, tuple[dict[str, Any], ...]],
+    result: PopulateResult, bar: Any, blame_all: bool,
+) -> list[tuple[int, tuple[dict[str, Any], ...]]]:
+    """After a worker died: report its key, and what of the broken chunks to run again.
+
+    The dead worker is the one that did not exit as the pool stops the others (SIGTERM, or
+    a clean exit); the other keys in flight were rolled back and run again. When no worker
+    can be blamed (or again and again), every key in flight is reported.
+    """
+    codes = pools.replace()
+    started: dict[int, tuple[int, int | None]] = {}  # chunk -> (position, exit code of its worker)
+    assert base.progress is not None
+    for name in os.listdir(base.progress):
+        path = os.path.join(base.progress, name)
+        with open(path) as f:
+            lines = f.read().split()
+        os.unlink(path)
+        if len(lines) >= 2:
+            chunk, position = int(lines[-2]), int(lines[-1])
+            if chunk in lost_chunks:
+                started[chunk] = (position, codes.get(int(name)))
+    stopped = {0, -signal.SIGTERM, 128 + signal.SIGTERM}  # how the pool's SIGTERM ends the others
+    culprits = [c for c, (_, code) in started.items() if code not in stopped]
+    again: list[tuple[int, tuple[dict[str, Any], ...]]] = []
+    for chunk, members in sorted(lost_chunks.items()):
+        if chunk not in started:
+            again.append((chunk, members))
             continue
-        part = future.result()
-        result.merge(part)
-        if bar is not None:
-            bar.update(futures[future])
-        if part.failed and not suppress_errors:
-            for other in futures:
-                other.cancel()
+        position, code = started[chunk]
+        if chunk in culprits or blame_all:
+            key = dict(members[position])
+            _lost(cls, base, key, code, result)
+            if bar is not None:
+                bar.update(position + 1)
+            if position + 1 < len(members):
+                again.append((chunk, members[position + 1:]))
+        else:
+            if bar is not None:
+                bar.update(position)
+            again.append((chunk, members[position:]))
+    if base.reserve:
+        cls.jobs.recover()  # the dead workers' reserved batches: pending again for the new pool
+    return again
+
+
+def _lost(cls: Any, base: Task, key: dict[str, Any], code: int | None, result: PopulateResult) -> None:
+    """Report a key whose worker died while making it; with jobs, mark its job an error."""
+    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+    message = (f"WorkerLost: the worker process making this key died ({how}); nothing of it "
+               "was kept (its transaction was rolled back)")
+    log.error("%s: make(%s) lost: %s", cls.__name__, key, message)
+    result.failed.append(Failure(key, message, ""))
+    if base.reserve:
+        jobs = cls.jobs
+        try:
+            jobs.error(jobs.key_params(key), message, "")
+        except Exception as exc:  # the run goes on; recover() frees the job later
+            log.warning("%s: could not mark the job %s as an error: %s", cls.__name__, key, exc)
 
 
 def _terminate(pool: Executor) -> None:

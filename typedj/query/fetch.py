@@ -17,6 +17,8 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from itertools import repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import codecs
@@ -80,7 +82,7 @@ def _materializing(fn: F) -> F:
 _UNKNOWN_COLUMN = re.compile(r"Unknown column '(?:[^']*\.)?([^'.]+)'|no such column: (?:\S*\.)?(\w+)")
 
 
-def _unknown_column(exc: BaseException) -> TypedjError | None:
+def _unknown_column(exc: BaseException, sql: str | None) -> TypedjError | None:
     """The server's "unknown column" (a name in SQL text) as UnknownAttributeError."""
     args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2 and args[0] == 1054:
@@ -92,7 +94,8 @@ def _unknown_column(exc: BaseException) -> TypedjError | None:
     match = _UNKNOWN_COLUMN.search(message)
     name = (match.group(1) or match.group(2)) if match else None
     return UnknownAttributeError(
-        f"the query names an attribute it does not have: {name!r} ({message})", attribute=name
+        f"the query names an attribute it does not have: {name!r} ({message})", attribute=name,
+        sql=sql, server_message=message, code=args[0] if isinstance(args[0], int) else None,
     )
 
 
@@ -161,7 +164,7 @@ def _columns(
     """The result as one sequence per column, decoded to the declared Python types."""
     if not rows:
         return [[] for _ in names]
-    return _decode_columns(query, names, list(zip(*rows, strict=True)))
+    return _decode_columns(query, names, [list(map(itemgetter(i), rows)) for i in range(len(names))])
 
 
 def _decode_columns(
@@ -169,7 +172,8 @@ def _decode_columns(
 ) -> list[list[Any] | tuple[Any, ...]]:
     for i, attr, fn in _decoders(query, names):
         try:
-            columns[i] = fn(list(columns[i]))
+            column = columns[i]
+            columns[i] = fn(column if type(column) is list else list(column))
         except DecodeError as exc:
             row = {n: col[exc.index] for n, col in zip(names, columns, strict=True)}
             key = {k: row[k] for k in query.primary_key if k in row}
@@ -205,17 +209,20 @@ def columns(
         from ..backend.mysql_rows import read_columns
 
         cursor = conn.query(sql, params, stream=True)
-        try:
-            raw = read_columns(cursor)
-            if raw is not None:
-                return out, _decode_columns(query, out, list(raw))
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
+        with conn.reading(sql):
+            try:
+                raw = read_columns(cursor)
+                if raw is None:
+                    rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        if raw is not None:
+            return out, _decode_columns(query, out, list(raw))
         return out, _columns(query, out, rows)
     cursor = conn.query(sql, params)
-    rows = cursor.fetchall()
-    cursor.close()
+    with conn.reading(sql):
+        rows = cursor.fetchall()
+        cursor.close()
     return out, _columns(query, out, rows)
 
 
@@ -229,16 +236,22 @@ def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
 @_materializing
 def to_dicts(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
     names, data = _visible(*columns(query, **options))
-    return [dict(zip(names, r, strict=True)) for r in zip(*data, strict=True)] if data else []
+    return _dicts(names, data)
+
+
+def _dicts(names: list[str], data: list[Any]) -> list[dict[str, Any]]:
+    """One dict per row of the columns ``data``, built in C (``map``), no Python step per row."""
+    return list(map(dict, map(zip, repeat(names), zip(*data, strict=True)))) if data else []
 
 
 def _instances(cls: type, names: list[str], data: list[Any]) -> list[Any]:
     new = object.__new__
-    out = []
+    out: list[Any] = []
+    append = out.append
     for r in zip(*data, strict=True):
         obj: Any = new(cls)
-        obj.__dict__.update(zip(names, r, strict=True))
-        out.append(obj)
+        obj.__dict__.update(zip(names, r, strict=True))  # keeps the key-sharing dict: less memory
+        append(obj)
     return out
 
 
@@ -282,21 +295,25 @@ def keys(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
     if not names:
         count_ = len(data[0]) if data else len(query)
         return [{} for _ in range(count_)]
-    return [dict(zip(names, r, strict=True)) for r in zip(*data, strict=True)]
+    return _dicts(names, data)
 
 
 def count(query: Query[Any]) -> int:
     sql, params, _ = statement(query)
-    cursor = query.connection.query(
-        f"SELECT COUNT(*) FROM ({sql}) AS {query.connection.dialect.quote('_c')}", params
-    )
-    return int(cursor.fetchone()[0])
+    conn = query.connection
+    counting = f"SELECT COUNT(*) FROM ({sql}) AS {conn.dialect.quote('_c')}"
+    cursor = conn.query(counting, params)
+    with conn.reading(counting):
+        return int(cursor.fetchone()[0])
 
 
 def exists(query: Query[Any]) -> bool:
     sql, params, _ = statement(query)
-    cursor = query.connection.query(f"SELECT EXISTS({sql})", params)
-    return bool(cursor.fetchone()[0])
+    conn = query.connection
+    asking = f"SELECT EXISTS({sql})"
+    cursor = conn.query(asking, params)
+    with conn.reading(asking):
+        return bool(cursor.fetchone()[0])
 
 
 def iterate(query: Query[Any]) -> Iterator[Any]:
@@ -318,7 +335,7 @@ def iterate(query: Query[Any]) -> Iterator[Any]:
                     rows = _instances(query._row_class, names, data)
                 else:
                     visible, cols = _visible(names, data)
-                    rows = [dict(zip(visible, r, strict=True)) for r in zip(*cols, strict=True)]
+                    rows = _dicts(visible, cols)
             yield from rows
     finally:
         stream.close()
@@ -421,11 +438,11 @@ def _append(out: np.ndarray | None, fields: list[str], arrays: list[np.ndarray])
 def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
     pd = require("pandas", extra="pandas", feature="to_pandas()")
 
-    names, data = _visible(*columns(query, **options))
-    frame = pd.DataFrame(
-        {n: _array(query.heading[n], list(col)) for n, col in zip(names, data, strict=True)},
-        columns=names,
-    )
+    arrays = to_arrays(query, **options)  # built batch by batch: the peak stays near twice the frame
+    names = list(arrays.dtype.names or ())
+    # copies: a view of one field would keep the whole structured array (every column) alive
+    frame = pd.DataFrame({n: arrays[n].copy() for n in names}, columns=names)
+    del arrays
     key = [k for k in query.primary_key if k in names]
     return frame.set_index(key) if key else frame
 

@@ -17,7 +17,7 @@ from .errors import StoreError
 HASHES = ("blake3", "md5")
 _KNOWN = frozenset(
     {"protocol", "location", "endpoint", "bucket", "access_key", "secret_key", "secure",
-     "hash", "hash_prefix", "schema_prefix", "filepath_prefix", "cache", "subfolding",
+     "hash", "hash_prefix", "schema_prefix", "filepath_prefix", "cache", "subfolding", "compression",
      # DataJoint options about its other object kinds, accepted so one settings file serves both
      "partition_pattern", "token_length", "stage", "proxy_server"}
 )
@@ -51,6 +51,9 @@ class StoreSpec:
     schema_prefix: str = "_schema"
     filepath_prefix: str = ""
     cache: bool = False
+    compression: bool | int | str | None = None
+    """How ``<blob@store>`` values are compressed: None follows ``tj.config.blob_compression``;
+    else ``"auto"``, a zlib level 0-9 or a bool (see ``docs/blobs.md``)."""
 
     @classmethod
     def parse(cls, name: str, options: Any) -> StoreSpec:
@@ -86,6 +89,7 @@ class StoreSpec:
             schema_prefix=str(options.get("schema_prefix", "_schema")).strip("/"),
             filepath_prefix=str(options.get("filepath_prefix") or "").strip("/"),
             cache=_flag(name, "cache", options.get("cache", protocol == "s3")),
+            compression=_compression(name, options.get("compression")),
         )
 
     @property
@@ -134,3 +138,15 @@ def spec_of(name: str | None) -> StoreSpec:
             f"variables (configured: {configured()})"
         )
     return StoreSpec.parse(resolved, options)
+
+
+def _compression(name: str, value: Any) -> bool | int | str | None:
+    from ..codecs.blob import BlobError, compression_level
+
+    if value is None:
+        return None
+    try:
+        compression_level(value)
+    except BlobError as exc:
+        raise StoreError(f"store {name!r}: option 'compression': {exc}") from exc
+    return value  # type: ignore[no-any-return]

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -18,22 +19,24 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 import typedj as tj
-from typedj.codegen import class_path
 
 from . import forms, jobs, preview
 from .model import EDITABLE_TIERS, Pipeline
-from .query import PAGE_SIZE, code_text, decode_key, encode_key, export, page, read_view, restricted
+from .query import (
+    COUNT_CAP,
+    PAGE_SIZE,
+    code_text,
+    count,
+    decode_key,
+    encode_key,
+    export,
+    page,
+    read_view,
+    restricted,
+)
 from .session import COOKIE, Session, Sessions, csrf_ok
 
 Handler = Callable[[Request, Session], Response]
-
-TIER_NOTES = {
-    "Manual": "entered by people",
-    "Lookup": "fixed vocabularies and parameters",
-    "Imported": "filled by make() from outside data",
-    "Computed": "filled by make() from other tables",
-    "Part": "rows belonging to a master row",
-}
 
 
 class ReadOnly(tj.TypedjError):
@@ -62,9 +65,7 @@ def create_app(
         loader=PackageLoader("typedj.web", "templates"), autoescape=select_autoescape(default=True)
     )
     env.globals["q"] = lambda **kw: urlencode({k: v for k, v in kw.items() if v not in (None, "")})
-    env.globals["key_of"] = encode_key
     env.globals["summary"] = preview.summary
-    env.globals["class_path"] = lambda t: class_path(t.split(".", 1)[1])
     web = _Web(sessions, env, https)
     routes = [
         Route("/login", web.login_page, methods=["GET"]),
@@ -112,7 +113,7 @@ class _Web:
 
     def login_page(self, request: Request) -> Response:
         return self.render(
-            request, "login.html", token=self.sessions.login_token(), server=str(self.sessions.url), error=""
+            request, "login.html", token=self.sessions.login_token(), server=self.sessions.server, error=""
         )
 
     async def login(self, request: Request) -> Response:
@@ -134,7 +135,7 @@ class _Web:
                 "login.html",
                 401,
                 token=self.sessions.login_token(),
-                server=str(self.sessions.url),
+                server=self.sessions.server,
                 error=f"Sign-in refused: {_no_secret(exc, password)}",
             )
         response = RedirectResponse("/", status_code=303)
@@ -161,8 +162,6 @@ class _Web:
 
     def page(self, handler: Handler) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
-            from starlette.concurrency import run_in_threadpool
-
             cookie = request.cookies.get(COOKIE)
             session = self.sessions.find(cookie)
             new_cookie = None
@@ -206,6 +205,14 @@ class _Web:
         return endpoint
 
     def _run(self, handler: Handler, request: Request, session: Session) -> Response:
+        uploads = forms.UPLOADS.set([])
+        try:
+            return self._handle(handler, request, session)
+        finally:
+            forms.uploads_done()
+            forms.UPLOADS.reset(uploads)
+
+    def _handle(self, handler: Handler, request: Request, session: Session) -> Response:
         with session.lock:
             try:
                 return handler(request, session)
@@ -284,10 +291,8 @@ def can_enter(pipeline: Pipeline, table: str) -> bool:
 def _navigator(request: Request, session: Session) -> Response:
     pipeline = session.pipeline
     tables = [t for t in pipeline.tables() if pipeline.tier(t) != "Part"]
-    counts = {t: len(pipeline.cls(t)) for t in pipeline.tables()}
-    return render(
-        request, session, "navigator.html", pipeline=pipeline, tables=tables, counts=counts, notes=TIER_NOTES
-    )
+    counts = {t: count(pipeline.cls(t)) for t in pipeline.tables()}
+    return render(request, session, "navigator.html", pipeline=pipeline, tables=tables, counts=counts)
 
 
 def _diagram_svg(request: Request, session: Session) -> Response:
@@ -311,7 +316,12 @@ def _table(request: Request, session: Session) -> Response:
     following = None
     if not view.errors:
         rows, following = page(pipeline, view)
-    total = len(restricted(pipeline, view)) if not view.errors else 0
+    everything = request.query_params.get("count") == "all"
+    total, more = (
+        count(restricted(pipeline, view), None if everything else COUNT_CAP)
+        if not view.errors
+        else (0, False)
+    )
     heading = cls.heading
     base = {k: v for k, v in params.items() if k not in {"after", "page"}}
     next_link = None
@@ -332,6 +342,8 @@ def _table(request: Request, session: Session) -> Response:
         rows=rows,
         view=view,
         total=total,
+        more=more,
+        count_all=urlencode({**params, "count": "all"}),
         columns=[a for a in heading if not a.is_hidden],
         code=code_text(pipeline, view),
         next_link=next_link,
@@ -375,7 +387,12 @@ def _row(request: Request, session: Session) -> Response:
         restriction = {c: row[p] for c, p in ref.attr_map.items()}
         count = len(pipeline.cls(ref.table) & restriction)
         link = urlencode({"t": ref.table, **{f"eq.{c}": str(v) for c, v in restriction.items()}})
-        children.append((ref.table, count, link))
+        new = ""
+        if can_enter(pipeline, ref.table):
+            mine = [r.table == table and r.attr_map == ref.attr_map for r in pipeline.parents(ref.table)]
+            index = mine.index(True)
+            new = urlencode({"t": ref.table, f"ref.{index}": encode_key(restriction)})
+        children.append((ref.table, count, link, new))
     pictures = {a.name for a in heading if a.is_blob or a.kind == "bytes"}
     return render(
         request,
@@ -446,30 +463,53 @@ def _export(request: Request, session: Session) -> Response:
 
 
 def _new(request: Request, session: Session) -> Response:
+    """A row, and rows of its parts, inserted in one transaction."""
     pipeline = session.pipeline
     table = _table_name(request, session)
     require_write(session, table)
+    cls = pipeline.cls(table)
     fields = forms.form_fields(pipeline, table)
+    parts = forms.part_forms(pipeline, table) if pipeline.master(table) is None else []
     for f in fields:  # links from a parent's row page prefill the reference
-        given = request.query_params.get(f.name)
-        if given is not None:
-            f.value = given
+        prefill = request.query_params.get(f.name)
+        if prefill is not None:
+            f.value = prefill
     errors: dict[str, str] = {}
     general: list[str] = []
     done = ""
     if request.method == "POST":
-        row, errors = forms.read_row(fields, request.state.form, request.state.files)
+        form, files = request.state.form, request.state.files
+        row, errors = forms.read_row(fields, form, files)
+        entered, part_errors = forms.read_parts(parts, form, files)
+        errors.update(part_errors)
         if not errors:
+            stage: tuple[forms.PartRows, list[list[forms.Field]]] | None = None
+            counts: list[str] = []
             try:
-                pipeline.cls(table).insert1(row)
+                with session.connection.transaction():
+                    cls.insert1(row)
+                    master_key = {k: row[k] for k in cls.heading.primary_key if k in row}
+                    for part, part_rows, given in entered:
+                        stage = (part, given)
+                        if part_rows:
+                            pipeline.cls(part.table).insert([{**master_key, **r} for r in part_rows])
+                            counts.append(f"{len(part_rows)} {pipeline.label(part.table)}")
             except tj.ValidationError as exc:
-                errors, general = forms.problems_by_field(fields, exc.problems)
+                if stage is None:
+                    errors, general = forms.problems_by_field(fields, exc.problems)
+                else:
+                    part, given = stage
+                    for problem in exc.problems:
+                        found, other = forms.problems_by_field(given[problem.row], [problem])
+                        errors.update(found)
+                        general += [f"{pipeline.label(part.table)} row {problem.row + 1}: {o}" for o in other]
             except tj.IntegrityError as exc:
                 general = [str(exc)]
             else:
-                done = "Inserted 1 row."
+                done = "Inserted 1 row" + (f" with {', '.join(counts)}." if counts else ".")
                 fields = forms.form_fields(pipeline, table)
-    for f in fields:
+                parts = forms.part_forms(pipeline, table) if parts else []
+    for f in [*fields, *(f for p in parts for r in p.rows for f in r)]:
         f.error = errors.get(f.name, "")
     status = 422 if errors or general else 200
     return render(
@@ -480,6 +520,7 @@ def _new(request: Request, session: Session) -> Response:
         pipeline=pipeline,
         table=table,
         fields=fields,
+        parts=parts,
         general=general,
         done=done,
         action="/new?" + urlencode({"t": table}),
@@ -583,16 +624,22 @@ def _upload(request: Request, session: Session) -> Response:
             general.append("the file holds no rows")
         if not general:
             given = [{k: v for k, v in r.items() if k in cls.heading and v not in ("", None)} for r in rows]
+            found = []
             try:
-                inserted = cls.insert(given)
+                cls.insert(given)
+                inserted = len(given)
             except tj.ValidationError as exc:
-                for p in exc.problems:
-                    if p.attribute:
-                        problems[(p.row, p.attribute)] = p.message
-                    else:
-                        general.append(str(p))
+                found = exc.problems
             except tj.IntegrityError as exc:
                 general.append(str(exc))
+            found += forms.reference_problems(pipeline, table, given, {(p.row, p.attribute) for p in found})
+            for p in found:
+                if p.attribute:
+                    problems[(p.row, p.attribute)] = p.message
+                else:
+                    general.append(str(p))
+            if found:
+                general = [g for g in general if "refused" not in g]
     status = 422 if problems or general else 200
     return render(
         request,

@@ -11,8 +11,10 @@ import base64
 import io
 import json
 import re
+import shutil
 import tempfile
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ from .model import Pipeline, Reference
 from .query import encode_key
 
 REFERENCE_CHOICES = 2000
+UPLOADS: ContextVar[list[Path]] = ContextVar("typedj_web_uploads")
+"""Folders holding this request's uploaded attachments, removed when it ends."""
 _INPUTS = {
     "int": "number",
     "float": "number",
@@ -55,6 +59,8 @@ class Field:
     in_key: bool = False
     attributes: list[str] = field(default_factory=list)
     error: str = ""
+    target: str = ""
+    """The referenced table, for a reference."""
 
 
 def _default_text(attr: tj.Attribute) -> str:
@@ -130,6 +136,7 @@ def reference_field(pipeline: Pipeline, ref: Reference, heading: tj.Heading, ind
         in_key=any(heading[a].in_key for a in local),
         attributes=local,
         comment=f"references {ref.table}",
+        target=ref.table,
     )
 
 
@@ -185,7 +192,7 @@ def read_row(
             if upload is not None and upload[1]:
                 filename, data = upload
                 try:
-                    row[f.name] = _file_value(f, filename, data)
+                    row[f.attributes[0]] = _file_value(f, filename, data)
                 except ValueError as exc:
                     errors[f.name] = str(exc)
             continue
@@ -204,13 +211,13 @@ def read_row(
             row.update(raw)
         elif f.type_name == "json":
             try:
-                row[f.name] = json.loads(text)
+                row[f.attributes[0]] = json.loads(text)
             except ValueError as exc:
                 errors[f.name] = f"expected JSON: {exc}"
         elif f.input_type == "datetime-local":
-            row[f.name] = text.replace("T", " ")
+            row[f.attributes[0]] = text.replace("T", " ")
         else:
-            row[f.name] = text
+            row[f.attributes[0]] = text
     return row, errors
 
 
@@ -223,7 +230,9 @@ def _file_value(f: Field, filename: str, data: bytes) -> Any:
         name = Path(filename).name or f.name
         if name in {".", ".."}:
             raise ValueError("the file needs a name")
-        path = Path(tempfile.mkdtemp(prefix="typedj-web-")) / name
+        folder = Path(tempfile.mkdtemp(prefix="typedj-web-"))
+        UPLOADS.get([]).append(folder)
+        path = folder / name
         path.write_bytes(data)
         return path
     try:
@@ -244,3 +253,108 @@ def problems_by_field(fields: list[Field], problems: list[tj.Problem]) -> tuple[
         else:
             by_field[name] = (by_field.get(name, "") + " " + p.message).strip()
     return by_field, general
+
+
+PART_ROWS = 3
+
+
+@dataclass
+class PartRows:
+    """Rows of one part table entered on its master's form (its master key comes from the master)."""
+
+    table: str
+    index: int
+    fields: list[Field]
+    rows: list[list[Field]]
+
+
+def _row_fields(fields: list[Field], index: int, row: int) -> list[Field]:
+    return [replace(f, name=f"part.{index}.{row}.{f.name}", options=list(f.options)) for f in fields]
+
+
+def part_forms(pipeline: Pipeline, table: str) -> list[PartRows]:
+    """For each part of ``table``, empty rows of its own attributes and references."""
+    out = []
+    for index, part in enumerate(pipeline.parts(table)):
+        fields = [f for f in form_fields(pipeline, part) if f.target != table]
+        for f in fields:
+            f.value = ""  # an untouched row stays empty, and is skipped
+            if f.widget in {"select", "reference"} and not any(v == "" for v, _ in f.options):
+                f.options.insert(0, ("", ""))
+        out.append(PartRows(part, index, fields, [_row_fields(fields, index, r) for r in range(PART_ROWS)]))
+    return out
+
+
+def read_parts(
+    parts: list[PartRows], form: Any, files: dict[str, tuple[str, bytes]]
+) -> tuple[list[tuple[PartRows, list[dict[str, Any]], list[list[Field]]]], dict[str, str]]:
+    """The part rows given on a master's form (rows left empty are skipped), and decoding errors."""
+    errors: dict[str, str] = {}
+    out = []
+    for part in parts:
+        prefix = f"part.{part.index}."
+        indices = sorted(
+            {
+                int(k.split(".")[2])
+                for k in [*form.keys(), *files]
+                if k.startswith(prefix) and k.split(".")[2].isdigit()
+            }
+        )
+        part.rows = [_row_fields(part.fields, part.index, r) for r in indices] or part.rows
+        rows, given = [], []
+        for fields in part.rows:
+            row, row_errors = read_row(fields, form, files)
+            errors.update(row_errors)
+            if row or row_errors:
+                rows.append(row)
+                given.append(fields)
+        out.append((part, rows, given))
+    return out, errors
+
+
+def reference_problems(
+    pipeline: Pipeline, table: str, rows: list[dict[str, Any]], known: set[tuple[int, str | None]]
+) -> list[tj.Problem]:
+    """Rows naming a parent row that does not exist, or repeating a key already in the table.
+
+    ``insert`` stops at the first such row (the server refuses the statement); checked here
+    per row, they join the validation problems so one upload shows every problem at once.
+    """
+    from .query import convert
+
+    cls = pipeline.cls(table)
+    heading = cls.heading
+    checks = [(ref.table, ref.attr_map) for ref in pipeline.parents(table)]
+    checks.append((table, {k: k for k in heading.primary_key}))
+    problems = []
+    for target_name, attr_map in checks:
+        target = pipeline.cls(target_name)
+        keys: dict[int, dict[str, Any]] = {}
+        for i, row in enumerate(rows):
+            if not all(a in row for a in attr_map) or any((i, a) in known for a in attr_map):
+                continue
+            try:
+                keys[i] = {p: convert(heading[c], str(row[c])) for c, p in attr_map.items()}
+            except ValueError:
+                continue
+        if not keys:
+            continue
+        present = {tuple(sorted(k.items())) for k in (target & list(keys.values())).keys()}
+        exists_is_bad = target_name == table
+        for i, key in keys.items():
+            if (tuple(sorted(key.items())) in present) == exists_is_bad:
+                name = next(iter(attr_map))
+                shown = ", ".join(f"{k}={v}" for k, v in key.items())
+                message = (
+                    f"{shown} is already in {pipeline.label(table)}"
+                    if exists_is_bad
+                    else f"no {pipeline.label(target_name)} row with {shown}"
+                )
+                problems.append(tj.Problem(row=i, attribute=name, message=message))
+    return problems
+
+
+def uploads_done() -> None:
+    """Remove the request's uploaded files (an insert has copied what it keeps)."""
+    for folder in UPLOADS.get([]):
+        shutil.rmtree(folder, ignore_errors=True)

@@ -148,6 +148,18 @@ def read_view(pipeline: Pipeline, table: str, params: Mapping[str, str]) -> View
     return view
 
 
+COUNT_CAP = 10_000
+
+
+def count(query: Any, cap: int | None = COUNT_CAP) -> tuple[int, bool]:
+    """Rows of ``query``, counted up to ``cap`` (a full count of a large table reads all of it
+    on InnoDB); ``(n, True)`` when there are more than ``cap``."""
+    if cap is None:
+        return len(query), False
+    n = len(query & tj.Top(cap + 1))
+    return min(n, cap), n > cap
+
+
 def restricted(pipeline: Pipeline, view: View) -> Any:
     query = pipeline.cls(view.table)
     for cond in view.conditions:

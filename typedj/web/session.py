@@ -11,6 +11,7 @@ import hmac
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,8 +32,10 @@ class Session:
     user: str
     connection: tj.Connection
     pipeline: Pipeline
+    lock: threading.RLock
+    """Held while a request uses the connection (sessions of one account share it)."""
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    started: float = field(default_factory=time.monotonic)
 
 
 class Sessions:
@@ -43,7 +46,13 @@ class Sessions:
         self.schemas = schemas
         self.signer = URLSafeTimedSerializer(secret or secrets.token_urlsafe(32), salt="typedj-web")
         self._sessions: dict[str, Session] = {}
+        self._locks: dict[int, threading.RLock] = {}
         self._lock = threading.Lock()
+
+    @property
+    def server(self) -> str:
+        """Where people sign in, without the configured account."""
+        return f"{self.url.host}:{self.url.port}" if self.needs_login else self.url.path
 
     @property
     def needs_login(self) -> bool:
@@ -66,9 +75,14 @@ class Sessions:
             conn.close()
             detail = exc.args[1] if len(exc.args) > 1 else exc
             raise tj.AccessError(f"{self.url.host}:{self.url.port} refused {user!r}: {detail}") from exc
-        session = Session(user=user, connection=conn, pipeline=Pipeline(conn, self.schemas))
+        with self._lock:
+            lock = self._locks.setdefault(id(conn), threading.RLock())
+        session = Session(user=user, connection=conn, pipeline=Pipeline(conn, self.schemas), lock=lock)
         sid = secrets.token_urlsafe(32)
         with self._lock:
+            now = time.monotonic()
+            for old in [k for k, v in self._sessions.items() if now - v.started > MAX_AGE]:
+                del self._sessions[old]
             self._sessions[sid] = session
         return self.signer.dumps(sid), session
 
@@ -92,7 +106,10 @@ class Sessions:
         except BadSignature:
             return
         with self._lock:
-            self._sessions.pop(sid, None)
+            session = self._sessions.pop(sid, None)
+        if session is not None and self.needs_login:
+            with session.lock:
+                session.connection.close()  # reopened on next use if another session shares it
 
     def login_token(self) -> str:
         """A signed token for the sign-in form (the only form shown before a session exists)."""

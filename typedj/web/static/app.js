@@ -32,7 +32,27 @@ function pollJobs(box) {
   setInterval(refresh, Number(box.dataset.interval || 2000));
 }
 
+function addPartRow(button) {
+  const body = button.parentElement.querySelector("tbody");
+  const last = body.rows[body.rows.length - 1];
+  const next = body.rows.length;
+  const row = last.cloneNode(true);
+  const rename = (text) => text.replace(/^(in-)?part\.(\d+)\.\d+\./, `$1part.$2.${next}.`);
+  row.querySelectorAll(".field-error").forEach((e) => e.remove());
+  row.querySelectorAll("td").forEach((td) => td.classList.remove("invalid"));
+  row.querySelectorAll("input, select, textarea").forEach((input) => {
+    if (input.name) input.name = rename(input.name);
+    if (input.id) input.id = rename(input.id);
+    if (input.dataset.for) input.dataset.for = rename(input.dataset.for);
+    if (input.tagName === "SELECT") input.selectedIndex = 0;
+    else input.value = "";
+  });
+  row.querySelectorAll("input.ref-search").forEach((s) => s.addEventListener("input", () => filterOptions(s)));
+  body.appendChild(row);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("button.add-row").forEach((b) => b.addEventListener("click", () => addPartRow(b)));
   document.querySelectorAll("input.ref-search").forEach((s) => s.addEventListener("input", () => filterOptions(s)));
   document.querySelectorAll("[data-poll]").forEach(pollJobs);
   document.querySelectorAll("a[data-back]").forEach((a) =>

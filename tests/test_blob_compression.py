@@ -1,0 +1,90 @@
+"""The compression level: chosen from the data, or fixed in the settings (globally or per store)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+import typedj as tj
+from typedj.codecs.blob import BlobError, compression_level, pack, unpack
+from typedj.stores.errors import StoreError
+from typedj.stores.spec import StoreSpec
+
+
+def _body(blob: bytes) -> bytes:
+    assert blob[:6] == b"ZL123\0"
+    assert struct.unpack("<Q", blob[6:14])[0] > 0
+    return blob[14:]
+
+
+def test_auto_picks_level_6_where_it_stores_much_less_and_level_1_where_it_does_not() -> None:
+    rng = np.random.default_rng(3)
+    quantized = np.round(rng.normal(size=(100, 100)), 2)  # compresses, and far better at level 6
+    raw = pack(quantized, compress=False)
+    assert len(zlib.compress(raw, 6)) < 0.9 * len(zlib.compress(raw, 1))
+    assert _body(pack(quantized)) == zlib.compress(raw, 6)
+    counter = np.arange(20_000, dtype="i4")  # compresses to a third, as well at level 1 as at 6
+    raw = pack(counter, compress=False)
+    assert len(zlib.compress(raw, 1)) < 0.5 * len(raw)
+    assert len(zlib.compress(raw, 6)) > 0.95 * len(zlib.compress(raw, 1))
+    assert _body(pack(counter)) == zlib.compress(raw, 1)
+    assert np.array_equal(unpack(pack(quantized)), quantized)  # type: ignore[arg-type]
+
+
+def test_a_fixed_level_is_used_and_zero_means_raw() -> None:
+    rng = np.random.default_rng(4)
+    a = np.round(rng.normal(size=(100, 100)), 2)
+    raw = pack(a, compress=False)
+    assert _body(pack(a, compress=9)) == zlib.compress(raw, 9)
+    assert _body(pack(a, compress="1")) == zlib.compress(raw, 1)
+    assert pack(a, compress=0) == raw
+    noise = rng.normal(size=(100, 100))
+    assert pack(noise, compress=9) == pack(noise, compress=False)  # still not worth it: raw
+    assert [compression_level(v) for v in ("auto", True, None, False, 0, 5, "7")] == [
+        None, None, None, 0, 0, 5, 7,
+    ]
+    with pytest.raises(BlobError, match="zlib level 0-9"):
+        compression_level(10)
+    with pytest.raises(BlobError, match="'fast'"):
+        compression_level("fast")
+
+
+def test_store_option_is_checked() -> None:
+    spec = StoreSpec.parse("s", {"protocol": "file", "location": "/tmp/x", "compression": 3})
+    assert spec.compression == 3
+    assert StoreSpec.parse("s", {"protocol": "file", "location": "/tmp/x"}).compression is None
+    with pytest.raises(StoreError, match="store 's': option 'compression'"):
+        StoreSpec.parse("s", {"protocol": "file", "location": "/tmp/x", "compression": "best"})
+
+
+def test_configured_level_applies_to_table_blobs(
+    schema: tj.Schema, conn: tj.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @schema
+    class Image(tj.Manual):
+        image_id: tj.Key[int]
+        pixels: tj.Blob[np.ndarray]
+
+    a = np.round(np.random.default_rng(5).normal(size=(100, 100)), 2)
+    raw = pack(a, compress=False)
+    monkeypatch.setattr(tj.config, "blob_compression", 0)
+    Image.insert1({"image_id": 0, "pixels": a})
+    monkeypatch.setattr(tj.config, "blob_compression", 9)
+    Image.insert1({"image_id": 9, "pixels": a})
+    table = conn.dialect.table(schema.name, "image")
+    stored = dict(conn.query(f"SELECT image_id, pixels FROM {table}").fetchall())
+    assert bytes(stored[0]) == raw
+    assert _body(bytes(stored[9])) == zlib.compress(raw, 9)
+    assert all(np.array_equal(p, a) for p in Image.fetch("pixels"))
+
+
+def test_setting_from_the_environment(tmp_path: object) -> None:
+    from typedj.config import Config
+
+    settings = Config()
+    assert settings.blob_compression == "auto"
+    settings.reload(environ={"TYPEDJ_BLOB_COMPRESSION": "3"})
+    assert settings.blob_compression == "3" and compression_level(settings.blob_compression) == 3
