@@ -257,10 +257,11 @@ def test_cross_schema_reference(schema_name: str, conn: tj.Connection) -> None:
 
 
 def test_forward_reference_waits_for_parent(schema: tj.Schema) -> None:
-    @schema
-    class Child(Manual):
-        parent: Key[Ref[Parent]]
-        child_id: Key[int]
+    with pytest.warns(tj.DeclarationPendingWarning, match="Child waits for Parent"):
+        @schema
+        class Child(Manual):
+            parent: Key[Ref[Parent]]
+            child_id: Key[int]
 
     with pytest.raises(tj.DeclarationError, match="not declared yet"):
         Child.fetch()

@@ -191,3 +191,15 @@ def test_package_passes_pyright_strict(package: Path) -> None:
     data = json.loads(done.stdout)
     assert data["summary"]["filesAnalyzed"] == 12
     assert [d for d in data["generalDiagnostics"] if d["severity"] == "error"] == []
+
+
+def test_virtual_modules_bind_without_drift(elements: dict[str, Any], mysql_url: str) -> None:
+    conn = tj.connect(mysql_url)
+    for name in SCHEMAS:
+        module = tj.virtual_module(name, PREFIX + name, connection=conn)
+        assert module.schema.diff() == [], name
+    imaging = tj.virtual_module("imaging", PREFIX + "imaging", connection=conn)
+    block = imaging.MotionCorrection.Block
+    assert [fk.parent_table for fk in block._def.foreign_keys] == [
+        "_motion_correction__non_rigid_motion_correction"]
+    assert block.primary_key == elements["imaging"].MotionCorrection.Block.primary_key

@@ -134,3 +134,22 @@ def test_staged_insert_writes_into_the_store_and_cleans_up_on_failure(
     assert len(Scan.fetch()) == 1
     kept = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     assert all(p.startswith((row.raw.path + "/", row.notes.path)) for p in kept), kept
+
+
+def test_wrapped_values_and_fetched_references_insert_as_copies(
+    any_store: str, schema: tj.Schema, tmp_path: Path
+) -> None:
+    Scan, Trace = _tables(schema)
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "x.txt").write_text("folder file")
+    Scan.insert1(scan_id=1, session="s", raw=tj.ObjectRef.of(folder), notes=tj.ObjectRef.of((".md", b"# n")))
+    Trace.insert1(trace_id=1, trace=tj.NpyRef.of(np.arange(3)))
+    first = Scan.fetch1()
+    Scan.insert1(scan_id=2, session="s", raw=first.raw, notes=first.notes)  # copies, at the new row's paths
+    Trace.insert1(trace_id=2, trace=Trace.fetch1("trace"))
+    second = (Scan & {"scan_id": 2}).fetch1()
+    assert second.raw.path != first.raw.path and "scan_id=2" in second.raw.path
+    assert second.raw.read("x.txt") == b"folder file" and second.raw.verify()
+    assert second.notes.read() == b"# n" and second.notes.ext == ".md"
+    np.testing.assert_array_equal((Trace & {"trace_id": 2}).fetch1("trace").load(), np.arange(3))

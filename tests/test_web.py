@@ -64,7 +64,7 @@ def csrf(client: TestClient) -> str:
 
 
 def texts(html: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:table|ul|code|p|div|small|pre)>', html, re.S)
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:table|ul|code|p|div|small|pre|span)>', html, re.S)
     assert match is not None, f"no #{element_id}"
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", match.group(1))).split())
 
@@ -587,6 +587,47 @@ def test_a_select_only_account_sees_no_forms_and_cannot_write(
 
 
 @pytest.mark.mysql_only("accounts and privileges are the server's")
+def test_schemas_an_account_cannot_see_are_left_out(
+    conn: tj.Connection, schema: tj.Schema, schema_name: str, lab: WebLab, reader: tuple[str, str]
+) -> None:
+    hidden = tj.Schema(f"{schema_name}_hidden", connection=conn)
+
+    @hidden
+    class Secret(tj.Manual):
+        secret_id: tj.Key[int]
+
+    with TestClient(create_app(conn.url, schemas=[schema_name, hidden.name])) as c:
+        sign_in(c, *reader)
+        listing = texts(c.get("/").text, "tables")
+        assert "Subject" in listing and "Secret" not in listing
+        refused = c.get("/table", params={"t": f"{hidden.name}.secret"})
+        assert refused.status_code == 400 and "no table" in unescape(refused.text)
+    with TestClient(create_app(conn.url)) as c:  # every schema the account can see
+        sign_in(c, *reader)
+        assert [s.strip() for s in texts(c.get("/").text, "schemas").split(",")] == [schema_name]
+
+
+@pytest.mark.mysql_only("accounts and privileges are the server's")
+def test_an_account_that_sees_nothing(conn: tj.Connection, lab: WebLab) -> None:
+    name, password = f"nobody{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    conn.query(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")
+    try:
+        with TestClient(create_app(conn.url)) as c:
+            sign_in(c, name, password)
+            page = c.get("/")
+            assert page.status_code == 200 and rows_of_tables(page.text) == []
+            assert "No auto-populated tables." in c.get("/jobs").text
+    finally:
+        conn.query(f"DROP USER '{name}'@'%'")
+
+
+def rows_of_tables(html: str) -> list[str]:
+    body = re.search(r'id="tables".*?<tbody>(.*?)</tbody>', html, re.S)
+    assert body is not None
+    return re.findall(r"<tr>", body.group(1))
+
+
+@pytest.mark.mysql_only("accounts and privileges are the server's")
 def test_the_server_decides_when_the_page_would_allow(
     conn: tj.Connection, schema_name: str, lab: WebLab, reader: tuple[str, str]
 ) -> None:
@@ -734,3 +775,19 @@ def test_booleans_and_json_in_forms(client: TestClient, schema_name: str, lab: W
     assert "{&#34;gain&#34;: 2}" in edit.text
     rows = client.get("/table", params={"t": t, "eq.active": "false"})
     assert [r[0] for r in rows_of(rows.text)] == ["a"]
+
+
+def test_a_token_of_another_session_is_refused(conn: tj.Connection, schema_name: str, lab: WebLab) -> None:
+    app = create_app(conn.url, schemas=[schema_name])
+    with TestClient(app) as alice, TestClient(app) as bob:
+        for c in (alice, bob):
+            if conn.url.scheme == "mysql":
+                sign_in(c, conn.url.user, conn.url.password)
+            else:
+                c.get("/")
+        assert alice.cookies["typedj_session"] != bob.cookies["typedj_session"]
+        data = {"csrf": csrf(bob), "subject_id": "88", "ref.0": encode_key({"species": "rat"})}
+        refused = alice.post("/new", params={"t": f"{schema_name}.subject"}, data=data)
+        assert refused.status_code == 403 and len(lab.Subject & {"subject_id": 88}) == 0
+        done = bob.post("/new", params={"t": f"{schema_name}.subject"}, data=data)
+        assert "Inserted 1 row." in done.text

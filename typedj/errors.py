@@ -48,7 +48,8 @@ class ConfigError(TypedjError):
 
 
 class ConnectionLostError(TypedjError):
-    """The server connection dropped inside a transaction; the work was rolled back."""
+    """The server connection dropped inside a transaction (the server rolled the work
+    back), or while a result was read, or again right after typedj reconnected."""
 
 
 class UnreachableError(TypedjError, ConnectionError):

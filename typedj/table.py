@@ -380,7 +380,7 @@ class Table(metaclass=TableMeta):
     @classmethod
     def insert1(
         cls,
-        row: Self | Mapping[str, Any] | Sequence[Any],
+        row: Table | Mapping[str, Any] | Sequence[Any],  # not Self: ``self.insert1(Row(...))`` in make
         /,
         *,
         skip_duplicates: bool = False,
@@ -720,8 +720,17 @@ def update1(cls: type[Table], row: Mapping[str, Any] | Table) -> None:
         for k in heading.primary_key:
             encode = codecs.encoder(heading[k], ctx)
             key_params.append(encode([key[k]])[0] if encode else key[k])
-        conn.query(conn.dialect.update(table_def.schema, table_def.name, columns, heading.primary_key),
-                   params + key_params)
+        try:
+            conn.query(conn.dialect.update(table_def.schema, table_def.name, columns, heading.primary_key),
+                       params + key_params)
+        except IntegrityError as exc:
+            missing = missing_parents(conn, table_def, [valid], _encode_column(heading, ctx))
+            if not missing:
+                raise
+            raise IntegrityError(
+                f"{cls.__name__}.update1: refers to a missing parent row: " + missing[0].split(": ", 1)[1],
+                table=table_def.name, sql=exc.sql, server_message=exc.server_message, code=exc.code,
+            ) from exc
 
 
 # -- describe -------------------------------------------------------------------------

@@ -132,6 +132,26 @@ def test_missing_parent_is_named_with_its_key(lab: tuple[Any, Any], schema: tj.S
     assert isinstance(driver_cause(dup.value), DRIVER_ERRORS)
 
 
+def test_update_to_a_missing_parent_is_named(schema: tj.Schema) -> None:
+    @schema
+    class Rig(Manual):
+        rig_id: Key[int]
+
+    @schema
+    class Setup(Manual):
+        setup_id: Key[int]
+        rig: Ref[Rig]
+
+    Rig.insert1((1,))
+    Setup.insert1((1, 1))
+    with pytest.raises(tj.IntegrityError) as info:
+        Setup.update1({"setup_id": 1, "rig_id": 8})
+    assert str(info.value) == (
+        f"Setup.update1: refers to a missing parent row: no row of {schema.name}.rig with rig_id=8")
+    assert isinstance(driver_cause(info.value), DRIVER_ERRORS)
+    assert Setup.fetch1().rig_id == 1
+
+
 @pytest.mark.mysql_only("KILL QUERY is a server command")
 def test_kill_query_is_query_interrupted(lab: tuple[Any, Any], conn: tj.Connection) -> None:
     subject, _ = lab
@@ -183,6 +203,9 @@ def test_unreachable_databases(tmp_path: Path) -> None:
     with pytest.raises(tj.UnreachableError) as info:
         tj.connect(f"sqlite:///{folder}").query("SELECT 1")
     assert str(folder) in str(info.value) and isinstance(info.value.__cause__, sqlite3.Error)
+    with pytest.raises(tj.UnreachableError):
+        tj.Schema("lab", connection=tj.connect("mysql://root:pw@127.0.0.1:1"))
+    assert "typedj" not in type(info.value.__cause__).__module__
 
 
 def _mysql_parts() -> tuple[Any, Any]:
@@ -261,13 +284,13 @@ def test_kill_query_during_insert_and_delete_writes_nothing(lab: tuple[Any, Any]
     killer = tj.Connection(conn.url, conn.dialect, conn._factory)
     table = conn.dialect.table(schema.name, "subject")
 
+    done = threading.Event()
+
     def kill_when_waiting() -> None:
-        for _ in range(500):
+        while not done.wait(0.02):
             if killer.query("SELECT 1 FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = %s "
                             "AND trx_state = 'LOCK WAIT'", (victim,)).fetchall():
-                break
-            time.sleep(0.02)
-        killer.query(f"KILL QUERY {victim}")
+                killer.query(f"KILL QUERY {victim}")
 
     try:
         for name, operation in {
@@ -277,12 +300,14 @@ def test_kill_query_during_insert_and_delete_writes_nothing(lab: tuple[Any, Any]
         }.items():
             with holder.transaction():
                 holder.query(f"SELECT * FROM {table} WHERE subject_id = 2 FOR UPDATE")
+                done.clear()
                 thread = threading.Thread(target=kill_when_waiting)
                 thread.start()
                 try:
                     with pytest.raises(tj.QueryInterruptedError) as info:
                         operation()
                 finally:
+                    done.set()
                     thread.join()
             assert info.value.code == 1317 and isinstance(info.value.__cause__, pymysql.err.MySQLError), name
             assert sorted(subject.fetch("subject_id").tolist()) == [1, 2], name  # nothing written

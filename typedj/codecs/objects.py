@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,16 @@ def _meta(value: Any) -> dict[str, Any]:
     if not isinstance(meta, dict) or "path" not in meta:
         raise ValueError(f"not an object reference: {value!r}")
     return meta
+
+
+def _source(ref: ObjectRef) -> Any:
+    """What to upload for an ``ObjectRef`` value: its source (``ObjectRef.of``) or a copy of its object."""
+    if "source" in ref.meta:
+        return ref.meta["source"]
+    if not ref.is_dir:
+        return (ref.ext, ref.read()) if ref.ext else ref.read()
+    copy = Path(tempfile.mkdtemp(prefix="typedj-object-"))
+    return ref.download(copy)
 
 
 def _keys(attr: Attribute, ctx: Context, values: Column) -> tuple[dict[str, Any], ...]:
@@ -55,6 +66,8 @@ class _Object:
                 value = values[i]
                 if isinstance(value, dict) and "path" in value:
                     return value  # written by a staged insert
+                if isinstance(value, ObjectRef):
+                    value = _source(value)
                 ext: str | None = None
                 is_dir, count = False, None
                 if isinstance(value, tuple) and len(value) == 2:
@@ -119,7 +132,7 @@ class _Npy:
             def put(i: int) -> dict[str, Any]:
                 value = values[i]
                 if isinstance(value, NpyRef):
-                    value = value.load()
+                    value = value.load() if "path" in value.meta else value.__array__()
                 if not isinstance(value, np.ndarray) or value.dtype == object:
                     raise TypeError(f"an Npy takes a numpy array of numbers, not {type(value).__name__}")
                 buffer = io.BytesIO()

@@ -37,7 +37,8 @@ class Pipeline:
 
     def __init__(self, connection: tj.Connection, schemas: list[str] | None) -> None:
         self.connection = connection
-        names = schemas if schemas is not None else connection.dialect.list_schemas(connection)
+        visible = connection.dialect.list_schemas(connection)  # what this account may see
+        names = visible if schemas is None else [s for s in schemas if s in visible]
         self.schemas = [s for s in names if not s.startswith("~")]
         self._modules: dict[str, types.ModuleType] = {}
         self._graph: nx.MultiDiGraph | None = None
@@ -58,7 +59,9 @@ class Pipeline:
         if self._diagram is None:
             for name in self.schemas:
                 self.module(name)
-            self._diagram = tj.Diagram(list(self.schemas), connection=self.connection) - 1
+            self._diagram = tj.Diagram(list(self.schemas), connection=self.connection)
+            if self.schemas:
+                self._diagram = self._diagram - 1
         return self._diagram
 
     @property
@@ -75,7 +78,7 @@ class Pipeline:
                 nx.DiGraph(graph), key=lambda t: (TIER_ORDER.get(self.tier(t), 9), self.label(t))
             )
         )
-        return [t for t in order if t.split(".", 1)[0] in self.schemas or t in self.graph]
+        return order
 
     def tier(self, table: str) -> str:
         return str(self.graph.nodes[table]["tier"])
