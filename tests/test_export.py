@@ -531,3 +531,55 @@ def test_datajoint_014_external_columns_are_refused_by_name() -> None:
     with pytest.raises(tj.DatasetError, match=refused) as info:
         _refuse_unsupported(graph, {"old_lab.rec": None})
     assert (info.value.table, info.value.attribute) == ("old_lab.rec", "ext")
+
+
+KILLED_EXPORT = """
+import sys
+import typedj as tj
+from typedj.query.expression import Query
+
+schema = tj.Schema(sys.argv[1], create_schema=False, create_tables=False)
+tj.export(Query(schema.node("frame")), to=sys.argv[2], progress=False)
+"""
+
+
+def test_killed_export_resumes(conn: tj.Connection, schema_name: str, store_config: dict[str, Any],
+                               tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """An export killed (SIGKILL) after its rows were written continues where it stopped."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    store = file_store(store_config, tmp_path / "store")
+    schema = tj.Schema(schema_name, connection=conn)
+
+    @schema
+    class Frame(Manual):
+        frame_id: Key[int]
+        image: Blob[np.ndarray] = External("raw")
+
+    rng = np.random.default_rng(0)
+    Frame.insert({"frame_id": i, "image": rng.random(8000)} for i in range(400))
+    script = tmp_path / "export.py"
+    script.write_text(KILLED_EXPORT)
+    sqlite = conn.dialect.name == "sqlite"
+    url = f"sqlite:///{conn.url.path}" if sqlite else request.getfixturevalue("mysql_url")
+    env = {**os.environ, "TYPEDJ_DATABASE_URL": url,
+           "TYPEDJ_STORE_RAW_PROTOCOL": "file", "TYPEDJ_STORE_RAW_LOCATION": str(store)}
+    dest = tmp_path / "ds"
+    child = subprocess.Popen([sys.executable, str(script), schema_name, str(dest)], env=env)
+    state = dest / ".typedj-export.json"
+    deadline = time.monotonic() + 120
+    while not (state.is_file() and "rows:" in state.read_text()):
+        assert child.poll() is None and time.monotonic() < deadline, "the export ended before it was killed"
+        time.sleep(0.005)
+    child.kill()
+    child.wait()
+    assert "objects" not in json.loads(state.read_text())["done"]
+    assert not (dest / "datapackage.json").exists()
+    resumed = tj.export(Frame, to=dest, progress=False)
+    clean = tj.export(Frame, to=tmp_path / "clean", progress=False)
+    assert resumed.resumed and resumed.rows == clean.rows == {f"{schema_name}.frame": 400}
+    assert tj.verify(dest).ok
+    assert (dest / "objects.csv").read_bytes() == (tmp_path / "clean" / "objects.csv").read_bytes()

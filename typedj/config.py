@@ -229,6 +229,8 @@ class Config:
         self.safemode: bool = True
         """Whether ``delete()`` and ``drop()`` ask for confirmation, showing what would go,
         when stdin is a terminal (never in scripts or CI)."""
+        self.provenance: bool = True
+        """Record which code, host and time made each key ``populate`` completes (``~provenance``)."""
         self.reload()
 
     @property
@@ -272,6 +274,10 @@ class Config:
             self.blob_compression = tool["blob_compression"]
         if level := env.get("TYPEDJ_BLOB_COMPRESSION"):
             self.blob_compression = level
+        if isinstance(tool.get("provenance"), bool):
+            self.provenance = tool["provenance"]
+        if flag := env.get("TYPEDJ_PROVENANCE"):
+            self.provenance = flag.strip().lower() not in {"0", "false", "no", "off"}
         if size := env.get("TYPEDJ_CACHE_SIZE"):
             self.cache_size = int(size)
         cache = tool.get("cache", {})

@@ -394,7 +394,7 @@ class Table(metaclass=TableMeta):
     @classmethod
     def insert1(
         cls,
-        row: Self | Mapping[str, Any] | Sequence[Any],
+        row: Table | Mapping[str, Any] | Sequence[Any],  # not Self: ``self.insert1(Row(...))`` in make
         /,
         *,
         skip_duplicates: bool = False,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from ..columns import names as _column_names
 from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading
+from . import sqltext
 from .compiler import Compiler, Select
 from .condition import Top, check_condition, compile_condition, compile_top, needs_plain
 
@@ -395,6 +396,13 @@ def _named_columns(heading: Heading, named: dict[str, Any], operation: str) -> l
                 attribute=text,
             )
         else:
+            bad = sqltext.unknown(text, heading.all_names)
+            if bad:
+                raise UnknownAttributeError(
+                    f"{operation}: {new}={source!r} names {bad}, which are not attributes of the "
+                    f"query; it has {heading.names}",
+                    attribute=bad[0],
+                )
             out.append(
                 (
                     (new, source, True),
