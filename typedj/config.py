@@ -224,6 +224,8 @@ class Config:
         self.blob_compression: bool | int | str = "auto"
         """How blobs are compressed: ``"auto"`` (the level chosen from the data), a zlib level
         0-9 (0: never), or a bool; a store's ``compression`` option overrides it for its blobs."""
+        self.provenance: bool = True
+        """Record which code, host and time made each key ``populate`` completes (``~provenance``)."""
         self.reload()
 
     @property
@@ -267,6 +269,10 @@ class Config:
             self.blob_compression = tool["blob_compression"]
         if level := env.get("TYPEDJ_BLOB_COMPRESSION"):
             self.blob_compression = level
+        if isinstance(tool.get("provenance"), bool):
+            self.provenance = tool["provenance"]
+        if flag := env.get("TYPEDJ_PROVENANCE"):
+            self.provenance = flag.strip().lower() not in {"0", "false", "no", "off"}
         if size := env.get("TYPEDJ_CACHE_SIZE"):
             self.cache_size = int(size)
         cache = tool.get("cache", {})
