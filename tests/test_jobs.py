@@ -320,6 +320,7 @@ def test_batch_reservation_takes_only_pending_keys(pipeline: Any) -> None:
     held = jobs.key_params(keys[3])
     assert jobs.reserve(held) is True  # this session's older reservation
     assert jobs.ignore(keys[5]) == 1
+    time.sleep(0.01)  # reservation times have millisecond precision
     assert jobs.reserve_many(keys[:8]) == [0, 1, 2, 4, 6, 7]
     assert jobs.reserve_many(keys[:8]) == []
     assert jobs.reserve_many(keys) == [8, 9]

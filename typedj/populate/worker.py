@@ -99,10 +99,13 @@ def run_keys(
 ) -> PopulateResult:
     """Make ``keys`` one after another; with ``jobs``, only those this worker reserves.
 
-    With jobs, keys are reserved a batch at a time (``Batches``): one UPDATE for the
-    batch and one query for which of its keys are made already, instead of two
-    statements per key; each job is still completed in its make's transaction. Keys
-    reserved but not reached (a failure ends the run, or an interruption) are released.
+    With jobs, keys are reserved a batch at a time (``Batches``): one UPDATE reserves
+    the batch (``Jobs.reserve_many``), one query finds which of its
+    keys are made already, and one DELETE completes the made keys' jobs after the batch
+    (``Jobs.complete_many``; with ``keep_completed`` each job is completed in its make's
+    transaction instead). A worker dying before that DELETE leaves made keys reserved:
+    ``recover`` frees them and the next reservation finds them made. Keys reserved but
+    not reached (a failure, the deadline, an interruption) are released.
     Stops at the first failure unless ``suppress_errors``. ``on_start(i)`` is told the
     position in ``keys`` of each key before its work begins.
     """
