@@ -401,6 +401,17 @@ class Jobs:
             log.warning("%s: reserved %d jobs, %d match this reservation", self.table_name, taken, len(owned))
         return [i for i, k in enumerate(wanted) if tuple(k[n] for n in names) in owned]
 
+    def pending_among(self, keys: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Positions of ``keys`` whose jobs are pending now (a plain read: a hint, not a claim)."""
+        if not keys:
+            return []
+        names = self.key_names
+        d = self.connection.dialect
+        wanted = [{n: k[n] for n in names} for k in keys]
+        found = self.pending & f"{d.quote('scheduled_time')} <= {d.now()}" & wanted
+        free = {tuple(r[n] for n in names) for r in found.keys()}
+        return [i for i, k in enumerate(wanted) if tuple(k[n] for n in names) in free]
+
     def complete(self, params: Sequence[Any], *, duration: float | None = None, keep: bool = False) -> None:
         """The job succeeded: delete its row, or with ``keep`` mark it ``success``."""
         d = self.connection.dialect
