@@ -19,7 +19,7 @@ from typing_extensions import dataclass_transform
 
 from . import codecs
 from .backend.connection import retrying
-from .cascade import delete, drop_tables
+from .cascade import delete, delete_quick, drop_quick, drop_tables
 from .columns import Column
 from .declare import RESERVED, read_fields
 from .errors import (
@@ -243,15 +243,29 @@ class TableMeta(type):
         """The table's definition in DataJoint's syntax."""
         return describe(cls)  # type: ignore[arg-type]
 
-    def delete(cls, *, part_integrity: str = "enforce", dry_run: bool = False) -> dict[str, int]:
-        """Delete every row, and every dependent row downstream (see ``delete``)."""
-        return delete(cls._query(), part_integrity=part_integrity, dry_run=dry_run)
+    def delete(cls, *, part_integrity: str = "enforce", dry_run: bool = False,
+               force: bool = False) -> dict[str, int]:
+        """Delete every row, and every dependent row downstream (see ``Query.delete``)."""
+        return delete(cls._query(), part_integrity=part_integrity, dry_run=dry_run, force=force)
 
-    def drop(cls) -> list[str]:
-        """Drop the table and every table that depends on it."""
+    def delete_quick(cls) -> int:
+        """Delete every row of this table alone, without cascading or asking (see ``Query.delete_quick``)."""
+        return delete_quick(cls._query())
+
+    def drop(cls, *, force: bool = False) -> list[str]:
+        """Drop the table and every table that depends on it; returns the tables dropped.
+
+        On a terminal with ``config.safemode`` on, lists them and asks first
+        (``force=True`` does not ask; a "no" drops nothing and returns ``[]``).
+        """
         conn: Connection = cls._schema.connection  # type: ignore[attr-defined]
-        dropped = drop_tables(conn, [cls.full_table_name])
-        return dropped
+        return drop_tables(conn, [cls.full_table_name], force=force)
+
+    def drop_quick(cls) -> list[str]:
+        """Drop this table alone, without asking; ``IntegrityError`` naming the tables that
+        depend on it if there are any."""
+        conn: Connection = cls._schema.connection  # type: ignore[attr-defined]
+        return drop_quick(conn, cls.full_table_name)
 
     def alter(cls, *, prompt: bool = True, force: bool = False, dry_run: bool = False) -> list[str]:
         """Change the table to match the class: secondary attributes, indexes, comment.
