@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -224,6 +226,9 @@ class Config:
         self.blob_compression: bool | int | str = "auto"
         """How blobs are compressed: ``"auto"`` (the level chosen from the data), a zlib level
         0-9 (0: never), or a bool; a store's ``compression`` option overrides it for its blobs."""
+        self.safemode: bool = True
+        """Whether ``delete()`` and ``drop()`` ask for confirmation, showing what would go,
+        when stdin is a terminal (never in scripts or CI)."""
         self.provenance: bool = True
         """Record which code, host and time made each key ``populate`` completes (``~provenance``)."""
         self.reload()
@@ -300,6 +305,29 @@ class Config:
         """Set the database (parsed at once; ``source`` names it in errors)."""
         self._url = DatabaseURL.parse(value, source) if isinstance(value, str) else value
         self._explicit_url = value is not None
+
+    @contextmanager
+    def override(self, **settings: Any) -> Iterator[Config]:
+        """Change settings for the duration of a ``with`` block, then restore them.
+
+        ``with tj.config.override(safemode=False, blob_limit=1 << 20): ...``: the previous
+        values come back when the block ends, also when it raises. An unknown setting
+        raises ``ConfigError`` before anything changes.
+        """
+        unknown = sorted(k for k in settings if k.startswith("_") or not hasattr(self, k)
+                         or callable(getattr(self, k)))
+        if unknown:
+            raise ConfigError(f"config.override: unknown settings {unknown}")
+        saved = {k: v for k, v in vars(self).items()}
+        saved["_stores"] = Stores({k: (StoreOptions(v) if isinstance(v, dict) else v)
+                                   for k, v in self._stores.items()})
+        try:
+            for key, value in settings.items():
+                setattr(self, key, value)
+            yield self
+        finally:
+            vars(self).clear()
+            vars(self).update(saved)
 
     def __repr__(self) -> str:
         url = f"<unread, from {self._url[1]}>" if isinstance(self._url, tuple) else str(self._url)
