@@ -132,3 +132,34 @@ def test_drop_asks_on_a_terminal(lab: Lab, monkeypatch: pytest.MonkeyPatch,
     subject = lab.Subject.full_table_name
     assert lab.Subject.drop(force=True)[-1] == subject
     assert "_def" not in vars(lab.Subject)
+
+
+# -- validate --------------------------------------------------------------------------
+
+
+def test_validate_reports_every_problem_and_inserts_nothing(lab: Lab) -> None:
+    rows = [
+        {"subject_id": 10, "species": "mouse", "sex": "M"},
+        {"subject_id": 11, "species": "mouse", "sex": "Q", "colour": "red"},
+        (12,),
+        {"species": "rat", "notes": "x" * 2000},
+    ]
+    problems = lab.Subject.validate(rows)
+    found = {(p.row, p.attribute) for p in problems}
+    assert found == {(1, "sex"), (1, "colour"), (2, None), (3, "subject_id"), (3, "notes")}
+    assert "positional row needs" in next(p.message for p in problems if p.row == 2)
+    assert len(lab.Subject) == 3
+    assert lab.Subject.validate(rows[:1]) == []
+    assert len(lab.Subject) == 3
+    assert lab.Subject.validate([{"subject_id": 13, "species": "rat", "colour": 1}],
+                                ignore_extra_fields=True) == []
+
+
+def test_validate_raise_errors(lab: Lab) -> None:
+    with pytest.raises(tj.ValidationError, match="2 row") as info:
+        lab.Session.validate([{"subject_id": 1, "session_id": "x", "session_date": date(2024, 2, 1)},
+                              {"subject_id": 1, "session_id": 9},
+                              {"subject_id": 1, "session_id": 8, "session_date": date(2024, 2, 1)}],
+                             raise_errors=True)
+    assert [(p.row, p.attribute) for p in info.value.problems] == [(0, "session_id"), (1, "session_date")]
+    assert len(lab.Session) == 4

@@ -390,6 +390,21 @@ class Table(metaclass=TableMeta):
             replace=replace, allow_direct_insert=allow_direct_insert,
         )
 
+    @classmethod
+    def validate(cls, rows: Iterable[Any], *, ignore_extra_fields: bool = False,
+                 raise_errors: bool = False) -> list[Problem]:
+        """Check rows as ``insert`` would, without inserting anything.
+
+        Returns every problem of every row (row shape, unknown or missing attributes,
+        types, lengths, ranges, nulls), empty when all rows are valid; with
+        ``raise_errors=True`` a non-empty report is raised as ``ValidationError``. What
+        only the server knows (duplicate keys, missing parent rows) is not checked.
+        """
+        problems = validate_rows(cls, rows, ignore_extra_fields=ignore_extra_fields)
+        if problems and raise_errors:
+            raise ValidationError(cls.__name__, problems)
+        return problems
+
     @overload
     @classmethod
     def insert1(
@@ -583,6 +598,31 @@ def validator(cls: type[Table]) -> Validator:
         v = Validator(cls.__name__, cls._def.heading)
         cls._validator = v
     return v
+
+
+def validate_rows(
+    cls: type[Table], rows: Iterable[Any], *, ignore_extra_fields: bool = False
+) -> list[Problem]:
+    """Every problem ``insert`` would find in ``rows``, by row; nothing is written."""
+    heading = cls._def.heading
+    names = heading.names
+    problems: list[Problem] = []
+    data: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for i, r in enumerate(_as_rows(rows)):
+        try:
+            row = _row_dict(cls, r, i, names)
+        except (QueryError, TypeError) as exc:
+            problems.append(Problem(row=i, attribute=None, message=str(exc).split(": ", 1)[-1]))
+            continue
+        data.append({k: v for k, v in row.items() if k in heading} if ignore_extra_fields else row)
+        positions.append(i)
+    _normalize_scalars(data, heading)
+    try:
+        validator(cls).validate(data)
+    except ValidationError as exc:
+        problems += [dataclasses.replace(p, row=positions[p.row]) for p in exc.problems]
+    return sorted(problems, key=lambda p: (p.row, p.attribute or ""))
 
 
 def insert(
