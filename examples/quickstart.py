@@ -167,8 +167,9 @@ for subject_id in (1, 2, 3):
                           "frame_rate": 15.0, "depth": 150.0 + 50 * scan_id, "raw_file": str(path)})
 Session.insert(sessions)
 Scan.insert(scans)
+bad_row = {**scans[0], "scan_id": 3, "frame_rate": "fast"}  # literal in insert1: a plugin error
 try:
-    Scan.insert1({**scans[0], "scan_id": 3, "frame_rate": "fast"})
+    Scan.insert1(bad_row)
 except tj.ValidationError as error:
     print(f"refused as expected: {error.problems[0]}")
 

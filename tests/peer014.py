@@ -8,6 +8,7 @@ is made by ``tests/run.sh`` (``TYPEDJ_DJ014_VENV`` overrides where it is).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -61,6 +62,7 @@ def out(value):
 '''
 
 
+@functools.cache
 def available() -> str | None:
     """Why the peer cannot run, or None when it can."""
     if not PYTHON.exists():

@@ -20,6 +20,7 @@ from typedj.codegen import _attribute_line, class_path, generate, literal, tier_
 from typedj.heading import Attribute
 
 from .lab import declare_lab
+from .test_stores_rig import store_config as store_config
 
 
 def _import(path: Path, name: str) -> types.ModuleType:
@@ -85,6 +86,11 @@ def test_attribute_lines_for_codecs_and_native_types() -> None:
     assert line("time", "time", core=False) == "x: time = Attr(sql_type='time')"
     assert line("<object@s>", "json") == "x: tj.Object = External('s')"
     assert line("<npy@s>", "json") == "x: tj.Npy = External('s')"
+    assert line("<object@Raw>", "json") == "x: tj.Object = External('Raw')"
+    assert line("<npy@s>", "json", nullable=True, default=None) == \
+        "x: tj.Npy | None = External('s', default=None)"
+    with pytest.raises(tj.DeclarationError, match="codec type <other@s> has no typedj spelling"):
+        line("<other@s>", "json")
 
 
 def test_typedj_schema_round_trip(schema: tj.Schema, conn: tj.Connection, tmp_path: Path) -> None:
@@ -407,3 +413,32 @@ def test_package_of_schemas_that_import_each_other(
         sys.path.remove(str(tmp_path))
         for name in [n for n in sys.modules if n == "pkg_generated" or n.startswith("pkg_generated.")]:
             del sys.modules[name]
+
+
+def test_object_and_npy_columns_round_trip(
+    store_config: dict[str, Any], schema: tj.Schema, conn: tj.Connection, tmp_path: Path
+) -> None:
+    """``<object@store>`` and ``<npy@store>`` (datajoint 2.x object storage) are written again."""
+    import numpy as np
+
+    from .test_stores_rig import file_store
+
+    file_store(store_config, tmp_path / "store")
+
+    @schema
+    class Scan(Manual):
+        scan_id: Key[int]
+        raw: tj.Object = tj.External("raw")
+        trace: tj.Npy | None = tj.External("raw", default=None)
+
+    Scan.insert1(scan_id=1, raw=(".bin", b"raw bytes"), trace=np.arange(4))
+    source = generate(schema.name, connection=conn)
+    assert "    raw: tj.Object = External('raw')" in source
+    assert "    trace: tj.Npy | None = External('raw', default=None)" in source
+    module = _reopen(conn, source, tmp_path / "objects.py", schema.name)
+    assert module.schema.diff() == []
+    row = module.Scan.fetch1()
+    assert row.raw.read() == b"raw bytes" and row.trace.shape == (4,)
+    virtual = tj.virtual_module("objects", schema.name, connection=conn)
+    assert virtual.schema.diff() == []
+    np.testing.assert_array_equal(virtual.Scan.fetch1().trace.load(), np.arange(4))

@@ -473,3 +473,113 @@ def test_roundtrip_between_the_two_backends(pipeline: dict[str, Any], conn: tj.C
                 target.dialect.drop_database(target, s)
             target.schemas.pop(s, None)
         target._graph = None  # type: ignore[attr-defined]
+
+
+def test_objects_and_arrays_at_row_named_paths(conn: tj.Connection, schema_name: str, any_store: str,
+                                               store_config: dict[str, Any], tmp_path: Path) -> None:
+    """``Object`` files and folders and ``Npy`` arrays: exported, verified, imported under a new name."""
+    schema = tj.Schema(schema_name, connection=conn)
+
+    @schema
+    class Scan(Manual):
+        scan_id: Key[int]
+        movie: tj.Object = External("raw")
+        trace: tj.Npy = External("raw")
+
+    folder = tmp_path / "scan.zarr"
+    (folder / "0").mkdir(parents=True)
+    (folder / ".zarray").write_text('{"shape": [4]}')
+    (folder / "0" / "0").write_bytes(b"\x01\x02\x03\x04")
+    one = tmp_path / "one.bin"
+    one.write_bytes(b"x" * 5000)
+    Scan.insert([{"scan_id": 1, "movie": folder, "trace": np.arange(6.0).reshape(2, 3)},
+                 {"scan_id": 2, "movie": one, "trace": np.ones(4, dtype=np.int16)},
+                 {"scan_id": 3, "movie": one, "trace": np.zeros(1)}])
+    report = tj.export(Scan & "scan_id < 3", to=tmp_path / "ds", progress=False)
+    assert report.rows == {f"{schema_name}.scan": 2}
+    files = sorted(p.relative_to(tmp_path / "ds" / "objects" / "raw").as_posix()
+                   for p in (tmp_path / "ds" / "objects" / "raw").rglob("*") if p.is_file())
+    assert len(files) == 2 + 1 + 2 + 1  # a folder of two files and its manifest, a file, two arrays
+    assert all(f.startswith(f"_schema/{schema_name}/scan/scan_id=") for f in files)
+    assert not any("scan_id=3" in f for f in files)
+    assert tj.verify(tmp_path / "ds").ok
+    file_store(store_config, tmp_path / "new-store")
+    tj.import_dataset(tmp_path / "ds", connection=conn, schemas={schema_name: schema_name + "_copy"},
+                      progress=False)
+    copy = tj.Schema(schema_name + "_copy", connection=conn, create_schema=False)
+    rows_ = {r["scan_id"]: r for r in Query(copy.node("scan")).to_dicts()}
+    assert sorted(rows_) == [1, 2]
+    movie = rows_[1]["movie"]
+    assert movie.is_dir and movie.path.startswith(f"_schema/{schema_name}_copy/scan/")
+    assert movie.read("0/0") == b"\x01\x02\x03\x04" and movie.read(".zarray") == b'{"shape": [4]}'
+    movie.verify()
+    assert rows_[2]["movie"].read() == b"x" * 5000
+    assert np.array_equal(rows_[1]["trace"].load(), np.arange(6.0).reshape(2, 3))
+    assert rows_[2]["trace"].load().dtype == np.int16
+
+
+def test_datajoint_014_external_columns_are_refused_by_name() -> None:
+    from typedj import graph as graphs
+    from typedj.export.plan import _refuse_unsupported
+    from typedj.heading import Attribute, Heading, TableDef
+
+    rec = TableDef("old_lab", "rec", Heading.of([
+        Attribute("rec_id", "int", "int", in_key=True, core=False),
+        Attribute("ext", "blob@raw", "binary(16)", core=False)]))
+    graph = graphs.build([rec])
+    refused = r"old_lab\.rec: attributes \['ext'\] use datajoint 0\.14"
+    with pytest.raises(tj.DatasetError, match=refused) as info:
+        _refuse_unsupported(graph, {"old_lab.rec": None})
+    assert (info.value.table, info.value.attribute) == ("old_lab.rec", "ext")
+
+
+KILLED_EXPORT = """
+import sys
+import typedj as tj
+from typedj.query.expression import Query
+
+schema = tj.Schema(sys.argv[1], create_schema=False, create_tables=False)
+tj.export(Query(schema.node("frame")), to=sys.argv[2], progress=False)
+"""
+
+
+def test_killed_export_resumes(conn: tj.Connection, schema_name: str, store_config: dict[str, Any],
+                               tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """An export killed (SIGKILL) after its rows were written continues where it stopped."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    store = file_store(store_config, tmp_path / "store")
+    schema = tj.Schema(schema_name, connection=conn)
+
+    @schema
+    class Frame(Manual):
+        frame_id: Key[int]
+        image: Blob[np.ndarray] = External("raw")
+
+    rng = np.random.default_rng(0)
+    Frame.insert({"frame_id": i, "image": rng.random(8000)} for i in range(400))
+    script = tmp_path / "export.py"
+    script.write_text(KILLED_EXPORT)
+    sqlite = conn.dialect.name == "sqlite"
+    url = f"sqlite:///{conn.url.path}" if sqlite else request.getfixturevalue("mysql_url")
+    env = {**os.environ, "TYPEDJ_DATABASE_URL": url,
+           "TYPEDJ_STORE_RAW_PROTOCOL": "file", "TYPEDJ_STORE_RAW_LOCATION": str(store)}
+    dest = tmp_path / "ds"
+    child = subprocess.Popen([sys.executable, str(script), schema_name, str(dest)], env=env)
+    state = dest / ".typedj-export.json"
+    deadline = time.monotonic() + 120
+    while not (state.is_file() and "rows:" in state.read_text()):
+        assert child.poll() is None and time.monotonic() < deadline, "the export ended before it was killed"
+        time.sleep(0.005)
+    child.kill()
+    child.wait()
+    assert "objects" not in json.loads(state.read_text())["done"]
+    assert not (dest / "datapackage.json").exists()
+    resumed = tj.export(Frame, to=dest, progress=False)
+    clean = tj.export(Frame, to=tmp_path / "clean", progress=False)
+    assert resumed.resumed and resumed.rows == clean.rows == {f"{schema_name}.frame": 400}
+    assert tj.verify(dest).ok
+    assert (dest / "objects.csv").read_bytes() == (tmp_path / "clean" / "objects.csv").read_bytes()

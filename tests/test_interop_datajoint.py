@@ -913,3 +913,58 @@ def test_enum_members_with_double_quotes(
         read = dj.VirtualModule("quoted", schema_name, connection=dj_conn).Quoted.fetch1("kind")
     assert read == 'say "hi"'
     assert tj.virtual_module("single", dj_schema_name, connection=conn).Single.fetch1("kind") == "b"
+
+
+def test_typedj_fills_the_job_metadata_datajoint_declares(
+    conn: tj.Connection, dj_conn: Any, schema_name: str
+) -> None:
+    """With ``jobs.add_job_metadata`` datajoint-python adds ``_job_*`` columns to computed
+    tables; typedj's populate fills them as datajoint's does, and its ``~provenance`` table
+    stays out of datajoint's way."""
+    from typedj.populate import provenance
+
+    dj.config["jobs.add_job_metadata"] = True
+    try:
+        ref = dj.Schema(schema_name, connection=dj_conn)
+
+        @ref
+        class Src(dj.Manual):
+            definition = "src: int32\n---\nvalue: float64"
+
+        @ref
+        class Twice(dj.Computed):
+            definition = "-> Src\n---\ntwice: float64"
+
+            def make(self, key: dict[str, Any]) -> None:
+                self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
+    finally:
+        dj.config["jobs.add_job_metadata"] = False
+    Src.insert([{"src": i, "value": float(i)} for i in range(3)])
+
+    ours = tj.Schema(schema_name, connection=conn)
+
+    @ours
+    class Src(Manual):  # type: ignore[no-redef]
+        src: Key[tj.int32]
+        value: float
+
+    @ours
+    class Twice(Computed):  # type: ignore[no-redef]
+        src: Key[Ref[Src]]
+        twice: float
+
+        def make(self, key: tj.KeyOf[Twice]) -> None:
+            self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
+
+    Twice.populate(reserve_jobs=True)
+    table = f"`{schema_name}`.`__twice`"
+    columns = "src, _job_start_time, _job_duration, _job_version"
+    rows = conn.query(f"SELECT {columns} FROM {table} ORDER BY src").fetchall()
+    label = provenance.code_version(Twice).label
+    assert [r[0] for r in rows] == [0, 1, 2]
+    assert all(r[1] is not None and r[2] >= 0 and r[3] == label[:64] for r in rows)
+    made = {r["src"]: r for r in Twice.provenance()}
+    assert sorted(made) == [0, 1, 2] and all(abs(made[r[0]]["duration"] - r[2]) < 1e-3 for r in rows)
+    reference = dj.VirtualModule("vm", schema_name, connection=dj_conn)
+    assert sorted(reference.Twice.to_arrays("twice")) == [0.0, 2.0, 4.0]
+    assert "~provenance" not in ref.list_tables()

@@ -6,6 +6,8 @@ and the same store folder.
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -176,6 +178,8 @@ def test_a_new_schema_in_014_layout_is_declared_as_014_declares_it(
     mine = [c for c in _columns(conn, schema_name) if c[0] != "~lineage"]
     assert mine == _columns(conn, theirs)
     assert _references(conn, schema_name) == _references(conn, theirs)
+    assert schema.list_tables() == ["rec", "other"]  # ~external_raw is bookkeeping
+    assert tj.Diagram(schema).nodes == {f"{schema_name}.rec", f"{schema_name}.other"}
 
     # 0.14 writes into the tables typedj declared, and typedj reads it
     (tmp_path / "n.txt").write_text("0.14 into typedj's table")
@@ -194,6 +198,7 @@ def test_a_new_schema_in_014_layout_is_declared_as_014_declares_it(
 
 
 PIPELINE = '''
+import time
 schema = dj.Schema(SCHEMA)
 
 @schema
@@ -212,13 +217,14 @@ class Activity(dj.Computed):
     """
 
     def make(self, key):
+        time.sleep(SLEEP)
         if key["subject_id"] in FAIL:
             raise ValueError(f"0.14 cannot make {key['subject_id']}")
         self.insert1(dict(key, value=2.0 * key["subject_id"], maker="0.14"))
 '''
 
 
-def _pipeline(schema: tj.Schema, fail: set[int]) -> tuple[Any, Any]:
+def _pipeline(schema: tj.Schema, fail: set[int], sleep: float = 0) -> tuple[Any, Any]:
     @schema
     class Subject(Manual):
         subject_id: Key[int]
@@ -230,6 +236,7 @@ def _pipeline(schema: tj.Schema, fail: set[int]) -> tuple[Any, Any]:
         maker: str = Attr(max_length=16)
 
         def make(self, key: dict[str, Any]) -> None:
+            time.sleep(sleep)
             if key["subject_id"] in fail:
                 raise ValueError(f"typedj cannot make {key['subject_id']}")
             Activity.insert1({**key, "value": 2.0 * key["subject_id"], "maker": "typedj"})
@@ -241,7 +248,8 @@ def test_typedj_and_014_workers_share_the_jobs_table(
     peer: dict[str, Any], schema_name: str, conn: tj.Connection, mysql_url: str
 ) -> None:
     def in_peer(fail: set[int], then: str) -> Any:
-        return peer014.run(f"SCHEMA = {schema_name!r}\nFAIL = {fail!r}\n" + PIPELINE + then, mysql_url, peer)
+        return peer014.run(f"SCHEMA = {schema_name!r}\nFAIL = {fail!r}\nSLEEP = 0\n" + PIPELINE + then,
+                           mysql_url, peer)
 
     in_peer({3}, '''
 Subject.insert([{"subject_id": i} for i in range(1, 9)])
@@ -282,3 +290,78 @@ out({"rows": sorted([int(k), m] for k, m in zip(*Activity.fetch("subject_id", "m
     assert seen == {"rows": [[1, "0.14"], [2, "0.14"], [3, "0.14"], [5, "typedj"], [6, "0.14"], [7, "typedj"],
                              [8, "0.14"]], "jobs": 1}
     assert jobs.progress()["ignore"] == 1 and not Activity.populate(reserve_jobs=True).succeeded
+
+
+def test_typedj_and_014_workers_populate_one_table_at_the_same_time(
+    peer: dict[str, Any], schema_name: str, conn: tj.Connection, mysql_url: str
+) -> None:
+    n = 24
+    peer014.run(f"SCHEMA = {schema_name!r}\nFAIL = set()\nSLEEP = 0\n" + PIPELINE
+                + f"Subject.insert([{{'subject_id': i}} for i in range(1, {n + 1})])", mysql_url, peer)
+    schema = tj.Schema(schema_name, connection=conn)
+    _, Activity = _pipeline(schema, fail=set(), sleep=0.25)
+    worker = peer014.start(f"SCHEMA = {schema_name!r}\nFAIL = set()\nSLEEP = 0.25\n" + PIPELINE + '''
+made = Activity.populate(reserve_jobs=True, suppress_errors=True)
+out(made["success_count"] if isinstance(made, dict) else made)
+''', mysql_url, peer)
+    try:
+        deadline = time.monotonic() + 120
+        while not Activity.fetch() and time.monotonic() < deadline:  # the 0.14 worker is under way
+            time.sleep(0.1)
+        mine = Activity.populate(reserve_jobs=True, suppress_errors=True)
+        stdout, stderr = worker.communicate(timeout=300)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, stderr[-3000:]
+    makers = [r.maker for r in Activity.fetch()]
+    assert sorted(r.subject_id for r in Activity.fetch()) == list(range(1, n + 1))  # each key once
+    assert not mine.failed and len(mine.succeeded) == makers.count("typedj") > 0
+    assert makers.count("0.14") > 0 and Activity.jobs.progress()["total"] == 0
+    (report,) = [line for line in stdout.splitlines() if line.startswith("@@PEER@@")]
+    assert json.loads(report.removeprefix("@@PEER@@")) == makers.count("0.14")  # it failed none
+
+
+s3_endpoint = rig.s3_endpoint
+
+
+def test_stored_values_in_s3_cross_both_ways(
+    store_config: dict[str, Any], s3_endpoint: str, schema_name: str, conn: tj.Connection, mysql_url: str,
+    tmp_path: Path,
+) -> None:
+    peer014.require()
+    rig.s3_store(store_config, s3_endpoint)
+    spec = store_config["raw"]
+    theirs = {"raw": {k: spec[k] for k in ("protocol", "endpoint", "bucket", "location", "access_key",
+                                            "secret_key", "secure")}}
+    definition = "rec_id : int\n---\next : blob@raw\ndoc = null : attach@raw\n"
+    (tmp_path / "a.txt").write_text("0.14 in S3")
+    peer014.run(f'''
+        schema = dj.Schema({schema_name!r})
+        @schema
+        class Rec(dj.Manual):
+            definition = {definition!r}
+        Rec.insert1(dict(rec_id=1, ext=np.arange(4.0), doc={str(tmp_path / "a.txt")!r}))
+    ''', mysql_url, theirs)
+    schema = tj.Schema(schema_name, connection=conn)
+
+    @schema
+    class Rec(Manual):
+        rec_id: Key[int]
+        ext: Blob[np.ndarray] = External("raw")
+        doc: Attach | None = External("raw", default=None)
+
+    row = Rec.fetch1()
+    np.testing.assert_array_equal(row.ext, np.arange(4.0))
+    assert row.doc.read_text() == "0.14 in S3"
+    (tmp_path / "b.txt").write_text("typedj in S3")
+    Rec.insert1(rec_id=2, ext=np.eye(3), doc=tmp_path / "b.txt")
+    got = peer014.run(f'''
+        schema = dj.Schema({schema_name!r})
+        @schema
+        class Rec(dj.Manual):
+            definition = {definition!r}
+        ext, doc = (Rec & "rec_id = 2").fetch1("ext", "doc", download_path={str(tmp_path / "dl")!r})
+        out({{"ext": ext, "doc": open(doc).read()}})
+    ''', mysql_url, theirs)
+    assert got["ext"]["array"] == np.eye(3).tolist() and got["doc"] == "typedj in S3"

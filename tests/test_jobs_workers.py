@@ -339,11 +339,11 @@ def test_worker_command_restricts_and_reports_failures(pipe: Pipeline) -> None:
     first = pipe.worker("--reserve-jobs", "--restrict", '{"source_id": 3}')
     out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
-    assert out.strip() == "Result: 1 made, 0 failed, 0 skipped"
+    assert out.strip() == "Result: 1 made, 0 failed, 0 skipped, 0 remaining"
     second = pipe.worker("--reserve-jobs")
     out, err = second.communicate(timeout=120)
     assert second.returncode == 1
-    assert out.strip() == "Result: 1 made, 1 failed, 0 skipped"
+    assert out.strip() == "Result: 1 made, 1 failed, 0 skipped, 1 remaining"
     assert "{'source_id': 2}: ValueError: too big: 1000.0" in err
     [error] = pipe.Result.jobs.errors.to_dicts()
     assert error["source_id"] == 2 and "Traceback" in error["error_stack"]

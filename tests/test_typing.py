@@ -22,7 +22,7 @@ os.environ["TYPEDJ_PLUGIN_DEBUG"] = "1"  # a failing hook fails the test instead
 
 ROOT = Path(__file__).resolve().parent.parent
 SNIPPETS = Path(__file__).resolve().parent / "typing_snippets"
-CLEAN = ["pipeline.py", "usage.py", "plugin_checks.py", "local_tables.py"]
+CLEAN = ["pipeline.py", "usage.py", "plugin_checks.py", "local_tables.py", "blind_spots.py"]
 _EXPECT = re.compile(r"#\s*E:\s*(?P<code>[\w-]+)\s*(?P<text>.*)$")
 _REPORT = re.compile(
     r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.*?)\s+\[(?P<code>[\w-]+)\]$"

@@ -775,3 +775,19 @@ def test_booleans_and_json_in_forms(client: TestClient, schema_name: str, lab: W
     assert "{&#34;gain&#34;: 2}" in edit.text
     rows = client.get("/table", params={"t": t, "eq.active": "false"})
     assert [r[0] for r in rows_of(rows.text)] == ["a"]
+
+
+def test_a_token_of_another_session_is_refused(conn: tj.Connection, schema_name: str, lab: WebLab) -> None:
+    app = create_app(conn.url, schemas=[schema_name])
+    with TestClient(app) as alice, TestClient(app) as bob:
+        for c in (alice, bob):
+            if conn.url.scheme == "mysql":
+                sign_in(c, conn.url.user, conn.url.password)
+            else:
+                c.get("/")
+        assert alice.cookies["typedj_session"] != bob.cookies["typedj_session"]
+        data = {"csrf": csrf(bob), "subject_id": "88", "ref.0": encode_key({"species": "rat"})}
+        refused = alice.post("/new", params={"t": f"{schema_name}.subject"}, data=data)
+        assert refused.status_code == 403 and len(lab.Subject & {"subject_id": 88}) == 0
+        done = bob.post("/new", params={"t": f"{schema_name}.subject"}, data=data)
+        assert "Inserted 1 row." in done.text

@@ -4,6 +4,8 @@ Tables are annotated classes; ``@schema`` turns them into DataJoint tables on a
 MySQL/MariaDB server; table classes are queries; every insert is validated.
 """
 
+from importlib import metadata as _metadata
+
 from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
 from .codecs import legacy as _legacy_values  # noqa: F401  (registers datajoint 0.14's blob@store, ...)
@@ -42,6 +44,7 @@ from .heading import Attribute, Heading
 from .objects import NpyRef, ObjectRef, StagedInsert
 from .populate.autopopulate import InputsChangedError, PopulateError, PopulateResult
 from .populate.jobs import Jobs
+from .populate.provenance import UncommittedCodeError
 from .query.condition import AndList, Not, Top
 from .query.expression import Query
 from .query.universal import U
@@ -76,7 +79,10 @@ from .types import (
 )
 from .virtual import virtual_module
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("typedj")
+except _metadata.PackageNotFoundError:  # run from a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "CURRENT_TIMESTAMP",
@@ -145,6 +151,7 @@ __all__ = [
     "Top",
     "TypedjError",
     "U",
+    "UncommittedCodeError",
     "UnknownAttributeError",
     "UnreachableError",
     "ValidationError",

@@ -23,6 +23,7 @@ from .errors import AccessError, ConfigError, TypedjError, UnreachableError
 SUBCOMMANDS = (
     "typedj.commands.info",
     "typedj.populate.command",
+    "typedj.commands.provenance",
     "typedj.commands.jobs",
     "typedj.commands.diagram",
     "typedj.commands.codegen",

@@ -186,7 +186,7 @@ def _objects() -> dict[str, Any]:
 
     objects: dict[str, Any] = {n: getattr(tj, n) for n in _VOCABULARY}
     for n in ("int8", "int16", "int64", "uint8", "uint16", "uint32", "uint64", "float32",
-              "Attach", "Filepath", "Index", "CURRENT_TIMESTAMP"):
+              "Attach", "Filepath", "Object", "Npy", "Index", "CURRENT_TIMESTAMP"):
         objects[f"tj.{n}"] = getattr(tj, n)
     objects.update(int=int, float=float, str=str, bool=bool, bytes=bytes, Any=typing.Any,
                    Literal=typing.Literal, Decimal=Decimal, date=date, datetime=datetime,
@@ -282,7 +282,8 @@ def _attribute_type(attr: Attribute, where: str) -> tuple[Expr, dict[str, Any]]:
             return Name(_UNSIGNED[low]), {}
         return Name(_KIND_PY.get(attr.kind, "Any")), {"sql_type": t}
     if low.startswith("<"):
-        codec, _, store = low[1:-1].partition("@")
+        codec, _, store = t[1:-1].partition("@")
+        codec = codec.lower()
         external = {"store": store} if "@" in low else {}
         if codec == "blob":
             return Sub(Name("Blob"), (Name("Any"),)), external

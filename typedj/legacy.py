@@ -14,15 +14,18 @@ would, so that both clients read and write the same tables.
 
 from __future__ import annotations
 
-import getpass
 import platform
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .errors import DeclarationError
 from .heading import Attribute, ForeignKey, Heading, TableDef
 from .types import CURRENT_TIMESTAMP, MISSING
+
+if TYPE_CHECKING:
+    from .backend.connection import Connection
 
 LAYOUT = "0.14"
 """The value of ``Schema.layout`` for a schema laid out as datajoint-python 0.14 does."""
@@ -172,12 +175,12 @@ def jobs_table(schema: str) -> TableDef:
     )), comment=f"job reservation table for `{schema}`")
 
 
-def log_event(conn: object, schema: str, event: str) -> None:
+def log_event(conn: Connection, schema: str, event: str) -> None:
     """Add an event to the schema's ``~log``, as 0.14 logs each declaration."""
-    from .backend.connection import Connection
-
-    assert isinstance(conn, Connection)
     d = conn.dialect
-    user = f"{getpass.getuser()}@{platform.node()}"[:255]
+    try:
+        user = d.session_user(conn)
+    except Exception:  # a server that will not say: the row is still worth writing
+        user = ""
     conn.query(d.insert(schema, LOG_TABLE, ["version", "user", "host", "event"]),
-               ("typedj", user, platform.node()[:255], event[:255]))
+               ("typedj", user[:255], platform.node()[:255], event[:255]))

@@ -127,6 +127,7 @@ class ObjectRef:
 
     @classmethod
     def from_json(cls, meta: Mapping[str, Any]) -> ObjectRef:
+        """A reference from the JSON a column holds (``path``, ``store``, ``size``, ...)."""
         stamp = meta.get("timestamp")
         return cls(
             path=str(meta["path"]), store=meta.get("store"), size=meta.get("size"), ext=meta.get("ext"),
@@ -204,6 +205,7 @@ class ObjectRef:
         return dest
 
     def exists(self, subpath: str | None = None) -> bool:
+        """Whether the object (or a path inside a folder object) is in the store."""
         path = self._sub(subpath)
         if self.is_dir and not subpath:
             return bool(_under(self._store(), path))
@@ -260,36 +262,44 @@ class NpyRef:
 
     @property
     def path(self) -> str:
+        """The object's path in its store."""
         return str(self.meta["path"])
 
     @property
     def store(self) -> str | None:
+        """The store's name (``None``: the default store)."""
         value = self.meta.get("store")
         return None if value is None else str(value)
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The array's shape, known from the column without reading the object."""
         return tuple(int(n) for n in self.meta["shape"])
 
     @property
     def dtype(self) -> np.dtype[Any]:
+        """The array's dtype, known from the column without reading the object."""
         dtype: np.dtype[Any] = np.dtype(str(self.meta["dtype"]))
         return dtype
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return len(self.shape)
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return math.prod(self.shape)
 
     @property
     def nbytes(self) -> int:
+        """The size of the array's data in bytes."""
         return self.size * self.dtype.itemsize
 
     @property
     def is_loaded(self) -> bool:
+        """Whether the array was read already (and is cached on the reference)."""
         return self._cached is not None
 
     def load(self, mmap_mode: str | None = None) -> np.ndarray[Any, Any]:

@@ -203,6 +203,9 @@ def test_unreachable_databases(tmp_path: Path) -> None:
     with pytest.raises(tj.UnreachableError) as info:
         tj.connect(f"sqlite:///{folder}").query("SELECT 1")
     assert str(folder) in str(info.value) and isinstance(info.value.__cause__, sqlite3.Error)
+    with pytest.raises(tj.UnreachableError):
+        tj.Schema("lab", connection=tj.connect("mysql://root:pw@127.0.0.1:1"))
+    assert "typedj" not in type(info.value.__cause__).__module__
 
 
 def _mysql_parts() -> tuple[Any, Any]:

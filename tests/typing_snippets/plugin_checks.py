@@ -28,7 +28,8 @@ r_bad_text = Session & {"session_id": "2"}  # E: typedj-value Session.session_id
 r_dict_call = Session & dict(session_idd=1)  # E: typedj-attr did you mean "session_id"?
 r_list = Subject - [{"subject_id": 1}, {"speces": "rat"}]  # E: typedj-attr did you mean "species"?
 r_not = Subject & tj.Not({"sexx": "M"})  # E: typedj-attr did you mean "sex"?
-r_sql = Subject & "sexx = 'M'"
+r_sql = Subject & "sex = 'M' AND date_of_birth > '2020-01-01'"
+r_sql_bad = Subject & "sexx = 'M'"  # E: typedj-attr Subject has no attribute "sexx" (restriction text); did you mean "sex"?
 key: dict[str, Any] = {"whatever": 1}
 r_variable = Subject & key
 r_query = (Session & {"session_id": 1}) & {"session_date": None}

@@ -67,16 +67,22 @@ class _Renamer:
             out[attr] = f"{self(schema)}{dot}{rest}" if dot else origin
         return out
 
-    def reference(self, attr: Attribute, text: Any) -> Any:
-        """A stored object's reference as the target schema holds it (its path names the schema)."""
-        if text is None or attr.kind == "filepath":
+    def reference(self, attr: Attribute, text: Any, schema: str) -> Any:
+        """A stored object's reference as the target schema holds it: its path names the
+        schema (``_hash/<schema>/<hash>``, ``_schema/<schema>/<table>/...``)."""
+        if text is None or attr.kind == "filepath" or self(schema) == schema:
             return text
         ref = json.loads(text)
-        schema = ref.get("schema")
-        if schema is None or self(schema) == schema:
-            return text
         spec = get_store(ref.get("store") or attr.store).spec
-        ref["schema"] = self(schema)
+        if attr.kind in objects.SCHEMA_ADDRESSED:
+            prefix = f"{spec.schema_prefix}/" if spec.schema_prefix else ""
+            old = f"{prefix}{schema}/"
+            if str(ref["path"]).startswith(old):
+                ref["path"] = f"{prefix}{self(schema)}/" + str(ref["path"])[len(old):]
+            return json.dumps(ref, separators=(", ", ": "))
+        if ref.get("schema") is None:
+            return text
+        ref["schema"] = self(ref["schema"])
         ref["path"] = hashing.object_path(spec.hash_prefix, ref["schema"], ref["hash"])
         return json.dumps(ref, separators=(", ", ": "))
 
@@ -192,16 +198,18 @@ def _store_objects(sources: dict[str, Schema], root: Path, order: list[str], ren
                         if attr is None or row[i] is None:
                             continue
                         ref = objects.ObjectRef.of(attr, row[i])
-                        dest = objects.ObjectRef.of(attr, rename.reference(attr, row[i])).path
-                        if (ref.store, dest) not in seen:
-                            seen.add((ref.store, dest))
-                            yield ref.store, dest, root / ref.relative
+                        dest = objects.ObjectRef.of(attr, rename.reference(attr, row[i], s)).path
+                        if (ref.store, dest) in seen:
+                            continue
+                        seen.add((ref.store, dest))
+                        for file, suffix in objects.files_of(ref, root):
+                            yield ref.store, dest + suffix, file
 
     def put(item: tuple[str, str, Path]) -> int:
         store, path, file = item
         return objects.upload(get_store(store), file, path)
 
-    with tqdm(disable=not progress, leave=False, desc="objects", unit="obj") as bar:
+    with tqdm(disable=not progress, leave=False, desc="objects", unit="file") as bar:
         objects.run(put, wanted(), workers, bar)
     return len(seen)
 
@@ -221,7 +229,7 @@ def _load_rows(sources: dict[str, Schema], targets: dict[str, Schema], name: str
     with tqdm(disable=not progress, leave=False, desc=f"rows {rename(s)}.{t}", unit="row") as bar:
         for names, batch in rows.read(source):
             if stored:
-                batch = [tuple(rename.reference(stored[n], v) if n in stored else v
+                batch = [tuple(rename.reference(stored[n], v, s) if n in stored else v
                                for n, v in zip(names, r, strict=True)) for r in batch]
             positions = [names.index(k) for k in key]
             keys = rows.python_keys(conn, heading, key, [tuple(r[i] for i in positions) for r in batch])

@@ -34,11 +34,18 @@ _FIELD_TYPES = {"int": "integer", "float": "number", "decimal": "number", "bool"
                 "date": "date", "datetime": "datetime", "time": "time", "json": "object"}
 
 
+CHUNK = 8 << 20
+
+
 def checksum(path: Path) -> str:
-    """``blake3:<hex>`` of a file, as ``b3sum`` prints it."""
+    """``blake3:<hex>`` of a file, as ``b3sum`` prints it; read in chunks (not mapped), so
+    the memory used stays the same whatever the file's size."""
     h = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    if path.stat().st_size:
-        h.update_mmap(str(path))
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as f:
+        while n := f.readinto(buffer):
+            h.update(view[:n])
     return f"blake3:{h.hexdigest()}"
 
 
@@ -50,7 +57,7 @@ def files_under(root: Path, folder: str) -> Iterator[str]:
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames.sort()
         for name in sorted(filenames):
-            if not name.startswith("."):
+            if not name.endswith(".typedj-partial"):
                 yield (Path(dirpath) / name).relative_to(root).as_posix()
 
 

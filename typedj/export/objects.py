@@ -22,8 +22,12 @@ from ..stores.errors import CorruptObjectError, MissingObjectError, StoreError
 from ..stores.spec import HASHES, resolve_name
 from ..stores.store import Store, get_store
 
-STORED_KINDS = frozenset({"external", "attach", "filepath"})
+STORED_KINDS = frozenset({"external", "attach", "filepath", "object", "npy"})
+SCHEMA_ADDRESSED = frozenset({"object", "npy"})
+"""Kinds kept at a path named by the row (``_schema/<schema>/...``), not by content."""
 CHUNK = 1 << 20
+PARTIAL = ".typedj-partial"
+"""Suffix of a file being written; it gets its final name only when complete."""
 
 
 def stored(heading: Heading) -> list[Attribute]:
@@ -40,6 +44,8 @@ class ObjectRef:
     size: int | None
     address: str | None
     algorithm: str
+    folder: bool = False
+    """An ``Object`` folder: every file under ``path``, and ``path.manifest.json`` beside it."""
 
     @classmethod
     def of(cls, attr: Attribute, text: Any) -> ObjectRef:
@@ -49,9 +55,10 @@ class ObjectRef:
                                attribute=attr.name)
         store = resolve_name(ref.get("store") or attr.store)
         address = ref.get("hash")
-        size = ref.get("size")
+        folder = attr.kind == "object" and bool(ref.get("is_dir"))
+        size = None if folder or attr.kind == "npy" else ref.get("size")
         return cls(store, str(ref["path"]), int(size) if size is not None else None,
-                   str(address) if address else None, str(ref.get("algorithm", "md5")))
+                   str(address) if address else None, str(ref.get("algorithm", "md5")), folder)
 
     @property
     def relative(self) -> str:
@@ -79,7 +86,7 @@ def _check(ref: ObjectRef, digest: str | None, size: int, where: str) -> None:
 def _stream(chunks: Iterable[bytes], dest: Path, ref: ObjectRef, where: str) -> None:
     """Write ``chunks`` to ``dest`` (atomically: a partial file never has the final name)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}{PARTIAL}")
     h = hashing.hasher(ref.algorithm) if ref.address and ref.algorithm in HASHES else None
     size = 0
     try:
@@ -96,11 +103,23 @@ def _stream(chunks: Iterable[bytes], dest: Path, ref: ObjectRef, where: str) -> 
 
 
 def download(ref: ObjectRef, root: Path) -> int:
-    """Copy one object from its configured store into the dataset folder; its size."""
+    """Copy one object (or every file of a folder) from its configured store into the
+    dataset folder; the bytes copied."""
+    store = get_store(ref.store)
+    if not ref.folder:
+        return _download_file(store, ref, root)
+    listed = [ObjectRef(ref.store, info.path, info.size, None, "md5") for info in
+              store.backend.listing(ref.path + "/")]
+    if not listed:
+        raise MissingObjectError(f"store {ref.store!r}: folder {ref.path!r} is missing or empty")
+    manifest = ObjectRef(ref.store, f"{ref.path}.manifest.json", None, None, "md5")
+    return sum(_download_file(store, r, root) for r in [*listed, manifest])
+
+
+def _download_file(store: Store, ref: ObjectRef, root: Path) -> int:
     dest = root / ref.relative
     if dest.exists():
         return 0  # copied before (by another row, or a run that was interrupted)
-    store = get_store(ref.store)
     if store.backend.stat(ref.path) is None:
         raise MissingObjectError(f"store {ref.store!r}: object {ref.path!r} is missing")
     try:
@@ -110,6 +129,15 @@ def download(ref: ObjectRef, root: Path) -> int:
     except Exception as exc:
         raise StoreError(f"store {ref.store!r}: cannot read {ref.path!r}: {exc}") from exc
     return dest.stat().st_size
+
+
+def files_of(ref: ObjectRef, root: Path) -> list[tuple[Path, str]]:
+    """The dataset files of an object, each with its path relative to the object's path."""
+    base = root / ref.relative
+    if not ref.folder:
+        return [(base, "")]
+    files = [(f, "/" + f.relative_to(base).as_posix()) for f in sorted(base.rglob("*")) if f.is_file()]
+    return [*files, (base.with_name(base.name + ".manifest.json"), ".manifest.json")]
 
 
 def upload(store: Store, source: Path, path: str) -> int:

@@ -98,6 +98,23 @@ def parts_of(graph: nx.DiGraph, name: str) -> list[str]:
             if c.split(".", 1)[0] == schema and tier_of(c.split(".", 1)[1])[1] == table]
 
 
+def _refuse_unsupported(graph: nx.DiGraph, selected: dict[str, Any]) -> None:
+    """datajoint 0.14's external storage keeps its references in ``~external_*`` tables,
+    which an export does not carry yet: refused by name before anything is written."""
+    names = set(selected)
+    for name in selected:
+        names |= nx.ancestors(graph, name)
+    for name in names:
+        table: TableDef | None = graph.nodes[name].get("table")
+        if table is None:
+            raise DatasetError(f"{name}: a table the export needs is not on the server", table=name)
+        legacy = [a.name for a in table.heading if a.kind.startswith("legacy_")]
+        if legacy:
+            raise DatasetError(
+                f"{name}: attributes {legacy} use datajoint 0.14's external storage, which export "
+                "does not support yet", table=name, attribute=legacy[0])
+
+
 def plan(restrictions: Iterable[Any], include: Iterable[Any] = ()) -> Plan:
     """Plan an export of ``restrictions`` (queries, table classes, schemas) and the
     downstream tables ``include`` (classes, queries or ``schema.table`` names)."""
@@ -150,6 +167,7 @@ def plan(restrictions: Iterable[Any], include: Iterable[Any] = ()) -> Plan:
                     chosen.add(part)
                     stack.append(part)
     selected = {n: reach[n] for n in graphs.ordered(graph, chosen)}
+    _refuse_unsupported(graph, selected)
     restriction = []
     for name, qs in seeds.items():
         for q in qs:

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from .. import graph as graphs
 from ..backend.connection import Connection
 from ..codegen import class_path
-from ..errors import ConfigError, DatasetError
+from ..errors import ConfigError, DatasetError, DeclarationError
 from ..heading import TableDef
 from ..query.expression import Query
 from ..schema import Schema
@@ -300,7 +300,10 @@ def _write_definitions(p: Plan, out: Connection, schemas: dict[str, Schema], roo
         schema.reload()
         tables = {t: d for t, d in schema.tables.items() if not t.startswith("~")}
         order = [n.split(".", 1)[1] for n in p.tables if n.split(".", 1)[0] == s]
-        (folder / f"{s}.py").write_text(definitions.typedj_source(s, out))
+        try:
+            (folder / f"{s}.py").write_text(definitions.typedj_source(s, out))
+        except DeclarationError as exc:  # a type code generation cannot spell yet
+            log.warning("no typedj source for schema %s in the dataset: %s", s, exc)
         (folder / f"{s}_datajoint.py").write_text(definitions.datajoint_source(s, tables, order))
 
 

@@ -75,6 +75,7 @@ class TypedjPlugin(Plugin):
             "__mul__": c.join, "join": c.join, "__rmul__": c.join_reflected,
             "__add__": c.union, "__radd__": c.union, "union": c.union,
             "proj": c.proj, "aggr": c.aggr, "fetch": c.fetch, "fetch1": c.fetch1,
+            "insert1": c.insert, "insert": c.insert,
             **dict.fromkeys(("to_dicts", "keys", "to_pandas", "to_arrays", "to_arrow", "to_polars",
                              "order_by"), c.ordered),
         }

@@ -47,6 +47,7 @@ from mypy.types import (
     get_proper_type,
 )
 
+from ..query import sqltext
 from ..query.expression import _SQL_WORDS
 from .declarations import is_table
 from .headings import (
@@ -72,6 +73,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COUNT = re.compile(r"^\s*count\s*\(.*\)\s*$", re.IGNORECASE | re.DOTALL)
 _NOT = "typedj.query.condition.Not"
 _AND_LIST = "typedj.query.condition.AndList"
+_TOP = "typedj.query.condition.Top"
 _ANY = AnyType(TypeOfAny.special_form)
 
 
@@ -184,12 +186,20 @@ class Checker:
                         self._pair(api, heading, name, arg, arg)
             elif callee in (_NOT, _AND_LIST) and len(cond.args) == 1:
                 self._condition(ctx, heading, cond.args[0])
+            elif callee == _TOP:
+                order = [a for a, k in zip(cond.args, cond.arg_kinds, strict=True) if k == ARG_POS][1:2]
+                named = [a for a, n in zip(cond.args, cond.arg_names, strict=True) if n == "order_by"]
+                for arg in order + named:
+                    self._order(api, heading, arg, "Top(order_by=...)")
             else:
                 self._operand(ctx, heading, cond)
         elif isinstance(cond, ListExpr | TupleExpr):
             for item in cond.items:
                 self._condition(ctx, heading, item)
-        elif not isinstance(cond, StrExpr):
+        elif isinstance(cond, StrExpr):
+            for name in sqltext.unknown(cond.value, heading.names):
+                _unknown(api, heading, name, "restriction text", cond)
+        else:
             self._operand(ctx, heading, cond)
 
     def _operand(self, ctx: MethodContext, heading: Heading, cond: Expression) -> None:
@@ -210,6 +220,11 @@ class Checker:
         if name not in heading:
             _unknown(api, heading, name, "restriction", where)
             return
+        self._value(api, heading, name, value, "the restriction gives")
+
+    def _value(
+        self, api: CheckerPluginInterface, heading: Heading, name: str, value: Expression, what: str
+    ) -> None:
         expected = heading[name].type
         actual = get_proper_type(_type_of(api, value))
         if isinstance(actual, AnyType | NoneType) or is_subtype(actual, expected):
@@ -219,7 +234,7 @@ class Checker:
             return
         given = format_type(known if known is not None else actual, api.options)
         api.fail(
-            f"{heading.title}.{name} is {format_type(expected, api.options)}; the restriction gives {given}",
+            f"{heading.title}.{name} is {format_type(expected, api.options)}; {what} {given}",
             value,
             code=VALUE,
         )
@@ -375,6 +390,10 @@ class Checker:
                 _unknown(api, heading, text, f'{where}: {new}="{text}"', arg)
                 ok = False
             else:
+                bad = sqltext.unknown(text, heading.names)
+                for name in bad:
+                    _unknown(api, heading, name, f'{where}: {new}="{text}"', arg)
+                ok = ok and not bad
                 typ: Type = api.named_generic_type("builtins.int", []) if _COUNT.match(text) else _ANY
                 out.append(_Named(Attr(new, typ, False, None), None))
         return out if ok else None
@@ -560,13 +579,45 @@ class Checker:
                 self._order(ctx.api, heading, arg)
         return ctx.default_return_type
 
-    def _order(self, api: CheckerPluginInterface, heading: Heading, arg: Expression | None) -> None:
+    def _order(
+        self, api: CheckerPluginInterface, heading: Heading, arg: Expression | None, where: str = "order_by"
+    ) -> None:
         items = arg.items if isinstance(arg, ListExpr | TupleExpr) else [arg] if arg is not None else []
         for item in items:
             if isinstance(item, StrExpr) and item.value.split():
                 name = item.value.split()[0]
                 if name != "KEY" and name not in heading:
-                    _unknown(api, heading, name, "order_by", item)
+                    _unknown(api, heading, name, where, item)
+
+    # inserted rows ------------------------------------------------------------------------
+
+    def insert(self, ctx: MethodContext) -> Type:
+        """Rows written as dict displays (``{**key, "n": 3}`` too): their keys and values."""
+        heading = self.headings.of_type(ctx.type)
+        row = table_row(ctx.type)
+        call = Call.of(ctx)
+        if heading is None or row is None or not call.positional:
+            return ctx.default_return_type
+        method = getattr(ctx.context, "callee", None)
+        many = isinstance(method, MemberExpr) and method.name == "insert"
+        first = call.positional[0]
+        rows = first.items if many and isinstance(first, ListExpr | TupleExpr) else [] if many else [first]
+        where = method.name if isinstance(method, MemberExpr) else "insert1"
+        for item in rows:
+            if isinstance(item, DictExpr):
+                self._row(ctx.api, heading, row, item, where)
+        return ctx.default_return_type
+
+    def _row(self, api: CheckerPluginInterface, heading: Heading, row: Instance, item: DictExpr,
+             where: str) -> None:
+        for key, value in item.items:
+            if not isinstance(key, StrExpr):
+                continue  # ``**key``, or a computed key
+            name = key.value
+            if name in heading:
+                self._value(api, heading, name, value, "the row gives")
+            elif not _is_field(row, name):
+                _unknown(api, heading, name, where, key)
 
     # insert1 through an instance ------------------------------------------------------------
 
@@ -629,6 +680,12 @@ def _type_of(api: CheckerPluginInterface, expr: Expression) -> Type:
     lookup = getattr(api, "lookup_type_or_none", None)
     found = lookup(expr) if lookup is not None else None
     return found if found is not None else api.get_expression_type(expr)
+
+
+def _is_field(row: Instance, name: str) -> bool:
+    """Whether ``name`` is declared on the table class (a ``Ref`` name: a row key too)."""
+    sym = row.type.get(name)
+    return sym is not None and not name.startswith("_")
 
 
 def _literal_bool(expr: Expression | None) -> bool | None:

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ..backend.connection import retrying
+from ..config import config
 from ..errors import ConnectionLostError, DeadlockError, DuplicateError, QueryError, TypedjError
 from ..query.condition import AndList
 from ..query.expression import Query, as_node
 from ..types import KeyOf
+from . import provenance
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -201,6 +203,7 @@ class AutoPopulate:
         keep_completed: bool = False,
         reservation_timeout: float | None = None,
         max_seconds: float | None = None,
+        require_clean: bool = False,
     ) -> PopulateResult:
         """Call ``make(key)`` for every key of ``key_source & restrictions`` not made yet.
 
@@ -213,7 +216,9 @@ class AutoPopulate:
         ``reservation_timeout`` (seconds) also frees reservations that old where the
         server cannot say whether their worker is alive. ``max_seconds`` bounds the run: no
         new key is started once that many seconds have passed (keys under way finish), for
-        workers that a scheduler gives a time slot.
+        workers that a scheduler gives a time slot. ``require_clean`` refuses to compute
+        from uncommitted code (``UncommittedCodeError``): each made key records the code
+        version that made it (``provenance()``).
         """
         from .worker import populate
 
@@ -221,8 +226,20 @@ class AutoPopulate:
             cls, restrictions, reserve_jobs=reserve_jobs, max_calls=max_calls,
             suppress_errors=suppress_errors, processes=processes, display_progress=display_progress,
             priority=priority, order=order, executor=executor, keep_completed=keep_completed,
-            reservation_timeout=reservation_timeout, max_seconds=max_seconds,
+            reservation_timeout=reservation_timeout, max_seconds=max_seconds, require_clean=require_clean,
         )
+
+    @classmethod
+    def provenance(cls, *restrictions: Any) -> list[dict[str, Any]]:
+        """What made each key of the table (restricted): the key, the code version (git
+        commit or distribution version) and whether it was dirty, typedj's version, host,
+        process, database user, start time and duration, one dict per key made by
+        ``populate`` (keys made before provenance was recorded have none)."""
+        table: Any = cls
+        query: Query[Any] = Query(table._node)
+        if restrictions:
+            query = query & AndList(restrictions)
+        return provenance.read(cls, query.keys(order_by="KEY"))
 
     @classmethod
     def progress(cls, *restrictions: Any, display: bool = False) -> Progress:
@@ -324,6 +341,7 @@ class Maker:
         (after ``recover``, should this worker die first), and completed without make."""
         self.instance = object.__new__(cls)
         self.key_type = MakeKey.of(cls)
+        self.recorder = provenance.Recorder(cls) if config.provenance else None
         own_make = getattr(cls, "make", None)
         self.three_part = own_make is None and all(
             callable(getattr(cls, m, None)) for m in ("make_fetch", "make_compute", "make_insert")
@@ -439,6 +457,9 @@ class Maker:
                             "make_compute and make_insert for the three-part make",
                             table=self.cls._def.name,
                         )
+                if self.recorder is not None:
+                    duration = time.monotonic() - start
+                    self.recorder.record(dict(key), time.time() - duration, duration)
                 if self.jobs is not None and job is not None and not self.defer_completion:
                     self.jobs.complete(job, duration=time.monotonic() - start, keep=self.keep_completed)
             except (KeyboardInterrupt, SystemExit):

@@ -51,6 +51,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--until-done", action="store_true",
                    help="with --reserve-jobs: while other workers still hold keys, wait and take "
                    "over the keys of workers that died; exit once nothing is left to make")
+    p.add_argument("--require-clean", action="store_true",
+                   help="refuse to run from uncommitted code (each made key records its code version)")
     p.add_argument("--json", action="store_true",
                    help="print the outcome as one JSON object (made, failed, remaining, ...)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
@@ -136,7 +138,7 @@ def _work(
             suppress_errors=not args.stop_on_error, processes=args.processes,
             display_progress=args.progress, priority=args.priority, order=args.order,
             keep_completed=args.keep_completed, reservation_timeout=args.reservation_timeout,
-            max_seconds=seconds,
+            max_seconds=seconds, require_clean=args.require_clean,
         )
         total.merge(result)
         if not args.reserve_jobs or (result.failed and args.stop_on_error):

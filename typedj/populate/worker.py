@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import DatabaseURL, config
 from ..errors import TypedjError
+from . import provenance
 from .autopopulate import Failure, Maker, PopulateError, PopulateResult, todo
 from .jobs import DEFAULT_PRIORITY
 from .legacy_jobs import LegacyJobs
@@ -110,6 +111,8 @@ def run_keys(
     position in ``keys`` of each key before its work begins.
     """
     maker = Maker(cls, key_names, jobs=jobs, keep_completed=keep_completed)
+    code = maker.recorder.code if maker.recorder is not None else provenance.code_version(cls)
+    version = version or code.label
     maker.defer_completion = not keep_completed
     result = PopulateResult()
     held: list[list[Any]] = []  # reserved jobs not yet made, the current one first
@@ -257,8 +260,18 @@ def populate(
     keep_completed: bool,
     reservation_timeout: float | None,
     max_seconds: float | None = None,
+    require_clean: bool = False,
 ) -> PopulateResult:
     deadline = None if max_seconds is None else time.time() + max_seconds
+    if require_clean:
+        code = provenance.code_version(cls)
+        if code.dirty:
+            where = "has uncommitted changes" if code.version else "has no version (no commit, no dist)"
+            raise provenance.UncommittedCodeError(
+                f"{cls.__name__}: populate(require_clean=True) refuses to compute: the code of module "
+                f"{cls.__module__} {where}; commit it, or populate without require_clean",
+                table=cls._def.name,
+            )
     conn = cls._schema.connection
     if conn.in_transaction:
         raise TypedjError(

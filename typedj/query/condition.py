@@ -13,6 +13,7 @@ from .. import codecs
 from ..columns import Column, Comparison, Order
 from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading, enum_values
+from . import sqltext
 from .compiler import Compiler, Select
 
 if TYPE_CHECKING:
@@ -214,6 +215,15 @@ def check_condition(cond: Any, heading: Heading) -> None:
             )
     elif isinstance(cond, Mapping):
         check_mapping(heading, cond, "a mapping")
+    elif isinstance(cond, Top):
+        order_terms(list(cond.order_by), heading, str, operation="Top")
+    elif isinstance(cond, str):
+        bad = sqltext.unknown(cond, heading.all_names)
+        if bad:
+            raise UnknownAttributeError(
+                f"restriction {cond!r}: {bad} are not attributes of the query; it has {heading.names}",
+                attribute=bad[0],
+            )
     elif isinstance(cond, Not):
         check_condition(cond.condition, heading)
     elif isinstance(cond, list | tuple):

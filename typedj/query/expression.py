@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from ..columns import names as _column_names
 from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading
+from . import sqltext
 from .compiler import Compiler, Select
 from .condition import Top, check_condition, compile_condition, compile_top, needs_plain
 
@@ -395,6 +396,13 @@ def _named_columns(heading: Heading, named: dict[str, Any], operation: str) -> l
                 attribute=text,
             )
         else:
+            bad = sqltext.unknown(text, heading.all_names)
+            if bad:
+                raise UnknownAttributeError(
+                    f"{operation}: {new}={source!r} names {bad}, which are not attributes of the "
+                    f"query; it has {heading.names}",
+                    attribute=bad[0],
+                )
             out.append(
                 (
                     (new, source, True),
@@ -750,8 +758,24 @@ class Query(Generic[R]):
         """The first ``n`` rows by primary key, as dicts."""
         return self.to_dicts(order_by="KEY", limit=n)
 
-    def delete(self, *, part_integrity: str = "enforce", dry_run: bool = False) -> dict[str, int]:
-        """Delete these rows of a table and every dependent row (one transaction)."""
+    def delete(self, *, part_integrity: str = "enforce", dry_run: bool = False,
+               force: bool = False) -> dict[str, int]:
+        """Delete these rows of a table and every dependent row (one transaction).
+
+        Returns the rows deleted per table. On a terminal with ``config.safemode`` on,
+        the counts are shown and a "yes" is needed first (``force=True`` does not ask;
+        scripts and CI, without a terminal, are never asked).
+        """
         from ..cascade import delete
 
-        return delete(self, part_integrity=part_integrity, dry_run=dry_run)
+        return delete(self, part_integrity=part_integrity, dry_run=dry_run, force=force)
+
+    def delete_quick(self) -> int:
+        """Delete these rows from their table alone: no cascade, no question.
+
+        Returns the rows deleted; rows still referred to by dependent rows make it raise
+        ``IntegrityError`` naming the table, with nothing deleted.
+        """
+        from ..cascade import delete_quick
+
+        return delete_quick(self)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from ..columns import names as _column_names
 from ..errors import QueryError
 from ..heading import Heading
 from .expression import (
@@ -26,11 +27,15 @@ from .expression import (
 
 
 class U:
-    """The universal set of the attributes ``attributes`` (no attributes: a single entity)."""
+    """The universal set of the attributes ``attributes`` (no attributes: a single entity).
+
+    Attributes are names or class-level columns (``U(Subject.species)``).
+    """
 
     __slots__ = ("attributes",)
 
-    def __init__(self, *attributes: str):
+    def __init__(self, *attributes: Any):
+        attributes = tuple(_column_names(attributes))
         bad = [a for a in attributes if not isinstance(a, str) or not a]
         if bad:
             raise QueryError(f"U: expected attribute names, got {bad!r}")
@@ -72,7 +77,7 @@ class U:
     def __rmul__(self, other: Any) -> Query[dict[str, Any]]:
         return self.promote(other)
 
-    def aggr(self, group: Any, **named: str) -> Query[dict[str, Any]]:
+    def aggr(self, group: Any, **named: Any) -> Query[dict[str, Any]]:
         """One row per distinct combination of these attributes in ``group``, with ``named`` aggregates.
 
         With no attributes, one row of totals over all of ``group`` (also when it is empty).

@@ -1,0 +1,211 @@
+"""Provenance of computed rows: which code made each key, where, when and how long it took.
+
+Every key a ``make()`` completes gets a row in the schema's hidden ``~provenance`` table,
+written in the make's own transaction, so a key's rows and its record exist together or
+not at all. datajoint-python ignores ``~`` tables, so the record costs the shared pipeline
+nothing. Where the table carries datajoint-python's job metadata columns
+(``_job_start_time``, ``_job_duration``, ``_job_version``, declared when its
+``jobs.add_job_metadata`` is on), they are filled too, as datajoint-python fills them.
+
+The code version is the git commit of the work tree holding the table's module (dirty
+when that tree has uncommitted changes to tracked files, or the module itself is not
+tracked), else the version of the installed distribution that provides the module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from ..errors import TypedjError
+from ..heading import Attribute, Heading, TableDef
+
+TABLE = "~provenance"
+JOB_METADATA = ("_job_start_time", "_job_duration", "_job_version")
+
+
+class UncommittedCodeError(TypedjError):
+    """``populate(require_clean=True)`` found the table's code uncommitted or of unknown version."""
+
+
+@dataclass(frozen=True)
+class CodeVersion:
+    """Where a table's code comes from: a git commit, or an installed distribution's version."""
+
+    version: str
+    """The full commit hash, or the distribution's version; ``""`` when unknown."""
+    dirty: bool
+    """Uncommitted changes (git), or no version could be found."""
+    origin: str
+    """``"git"``, ``"dist:<name>"``, or ``""``."""
+
+    @property
+    def label(self) -> str:
+        """A short form for 64-character columns: ``3f2a9c1d0b7e`` or ``3f2a9c1d0b7e+dirty``."""
+        short = self.version[:12] if self.origin == "git" else self.version
+        return f"{short}+dirty" if self.dirty and short else short
+
+
+def code_version(cls: type) -> CodeVersion:
+    """The code version of the module that defines ``cls``."""
+    module = sys.modules.get(cls.__module__)
+    file = getattr(module, "__file__", None)
+    return _version_of(str(Path(file).resolve()) if file else None, cls.__module__.partition(".")[0])
+
+
+def _version_of(file: str | None, package: str) -> CodeVersion:
+    if file is not None:
+        found = _git_version(Path(file))
+        if found is not None:
+            return found
+    for dist in importlib.metadata.packages_distributions().get(package, []):
+        try:
+            return CodeVersion(importlib.metadata.version(dist), False, f"dist:{dist}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return CodeVersion("", True, "")
+
+
+def _git_version(file: Path) -> CodeVersion | None:
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "-C", str(file.parent), *args], capture_output=True, text=True,
+                              timeout=10, check=False)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return None
+        changed = git("status", "--porcelain", "--untracked-files=no")
+        tracked = git("ls-files", "--error-unmatch", file.name)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    dirty = bool(changed.stdout.strip()) or changed.returncode != 0 or tracked.returncode != 0
+    return CodeVersion(head.stdout.strip(), dirty, "git")
+
+
+def definition(schema: str) -> TableDef:
+    """The ``~provenance`` table: one row per made key of each auto-populated table."""
+
+    def column(name: str, type_name: str, sql_type: str, **options: Any) -> Attribute:
+        return Attribute(name=name, type_name=type_name, sql_type=sql_type, **options)
+
+    return TableDef(
+        schema=schema,
+        name=TABLE,
+        heading=Heading.of([
+            column("table_name", "varchar(64)", "varchar(64)", in_key=True),
+            column("key_hash", "char(32)", "char(32)", in_key=True),
+            column("key", "json", "json"),
+            column("code_version", "varchar(64)", "varchar(64)", default=""),
+            column("code_dirty", "bool", "tinyint"),
+            column("code_origin", "varchar(255)", "varchar(255)", default=""),
+            column("typedj_version", "varchar(32)", "varchar(32)", default=""),
+            column("host", "varchar(255)", "varchar(255)", default=""),
+            column("pid", "int32", "int", default=0),
+            column("user", "varchar(255)", "varchar(255)", default=""),
+            column("started", "datetime(3)", "datetime(3)"),
+            column("duration", "float64", "double"),
+        ]),
+        comment="provenance of the rows made by populate (typedj)",
+    )
+
+
+def key_text(key: dict[str, Any]) -> tuple[str, str]:
+    """A key as canonical JSON, and the MD5 of that text (the record's key)."""
+    text = json.dumps({k: _plain(v) for k, v in sorted(key.items())}, separators=(",", ":"))
+    return text, hashlib.md5(text.encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (UUID, date, datetime)):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+class Recorder:
+    """Writes the provenance of each key one table's ``make()`` completes."""
+
+    def __init__(self, cls: Any):
+        from .. import __version__
+
+        self.cls = cls
+        self.conn = cls._schema.connection
+        self.code = code_version(cls)
+        table_def: TableDef = cls._def
+        d = self.conn.dialect
+        self._insert = d.insert(table_def.schema, TABLE, list(definition("").heading.all_names), replace=True)
+        self._fixed = (self.code.version, self.code.dirty, self.code.origin, __version__, platform.node(),
+                       os.getpid())
+        self._user: str | None = None
+        on_server = cls._schema.tables.get(table_def.name, table_def)  # declared classes omit _job_*
+        names = on_server.heading.all_names
+        self._metadata: str | None = None
+        if all(n in names for n in JOB_METADATA):
+            where = " AND ".join(f"{d.quote(n)} = {d.placeholder}" for n in table_def.heading.primary_key)
+            sets = ", ".join(f"{d.quote(n)} = {d.placeholder}" for n in JOB_METADATA)
+            self._metadata = f"UPDATE {d.table(table_def.schema, table_def.name)} SET {sets} WHERE {where}"
+        ensure_table(cls._schema)
+
+    def record(self, key: dict[str, Any], started: float, duration: float) -> None:
+        """Record ``key`` as made now; call inside the make's transaction."""
+        if self._user is None:
+            self._user = str(self.conn.dialect.session_user(self.conn))
+        text, digest = key_text(key)
+        start = datetime.fromtimestamp(started)
+        self.conn.query(self._insert, (self.cls._def.name, digest, text, *self._fixed, self._user, start,
+                                       duration))
+        if self._metadata is not None:
+            pk = self.cls._def.heading.primary_key
+            self.conn.query(self._metadata, (start, duration, self.code.label[:64], *(key[n] for n in pk)))
+
+
+def ensure_table(schema: Any) -> None:
+    """Create the schema's ``~provenance`` table unless it exists."""
+    if TABLE in schema.tables:
+        return
+    schema.reload()  # another worker may have made it
+    if TABLE not in schema.tables:
+        schema._create_hidden(definition(schema.name))
+
+
+def read(cls: Any, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The provenance records of ``keys`` of ``cls``, in that order (keys never made by
+    populate, such as rows inserted before provenance was on, have none)."""
+    schema = cls._schema
+    if TABLE not in schema.tables:
+        schema.reload()
+        if TABLE not in schema.tables:
+            return []
+    conn = schema.connection
+    d = conn.dialect
+    hashes = {key_text(k)[1]: k for k in keys}
+    names = [n for n in definition("").heading.all_names if n not in ("table_name", "key_hash", "key")]
+    found: dict[str, dict[str, Any]] = {}
+    digests = list(hashes)
+    for i in range(0, len(digests), 500):
+        chunk = digests[i : i + 500]
+        rows = conn.query(
+            f"SELECT {d.quote('key_hash')}, {', '.join(d.quote(n) for n in names)} "
+            f"FROM {d.table(schema.name, TABLE)} WHERE {d.quote('table_name')} = {d.placeholder} "
+            f"AND {d.quote('key_hash')} IN ({', '.join([d.placeholder] * len(chunk))})",
+            (cls._def.name, *chunk),
+        ).fetchall()
+        for digest, *values in rows:
+            record = dict(zip(names, values, strict=True))
+            record["code_dirty"] = bool(record["code_dirty"])
+            if isinstance(record["started"], str):
+                record["started"] = datetime.fromisoformat(record["started"])
+            found[digest] = {**hashes[digest], **record}
+    return [found[h] for h in digests if h in found]
