@@ -178,6 +178,8 @@ def test_a_new_schema_in_014_layout_is_declared_as_014_declares_it(
     mine = [c for c in _columns(conn, schema_name) if c[0] != "~lineage"]
     assert mine == _columns(conn, theirs)
     assert _references(conn, schema_name) == _references(conn, theirs)
+    assert schema.list_tables() == ["rec", "other"]  # ~external_raw is bookkeeping
+    assert tj.Diagram(schema).nodes == {f"{schema_name}.rec", f"{schema_name}.other"}
 
     # 0.14 writes into the tables typedj declared, and typedj reads it
     (tmp_path / "n.txt").write_text("0.14 into typedj's table")

@@ -8,6 +8,7 @@ masters, and the rows go children first in one transaction. Drops follow the sam
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +30,33 @@ def _restricted(conn: Connection, name: str) -> TableNode:
     return node
 
 
-def delete(query: Query[Any], *, part_integrity: str = "enforce", dry_run: bool = False) -> dict[str, int]:
+def _confirm(what: str, preview: Mapping[str, int] | Sequence[str], force: bool) -> bool:
+    """DataJoint's safemode: show ``preview`` and ask, only on a terminal and when
+    ``config.safemode`` is on; scripts and CI (no terminal) and ``force=True`` never ask."""
+    from .config import config
+
+    if force or not config.safemode or sys.stdin is None or not sys.stdin.isatty():
+        return True
+    lines = [f"  {k}: {v} rows" for k, v in preview.items()] if isinstance(preview, Mapping) else [
+        f"  {name}" for name in preview]
+    print(f"About to {what}:", *lines, sep="\n", file=sys.stderr)
+    answer = input("Proceed? [yes/No] ")
+    if answer.strip().lower() in {"y", "yes"}:
+        return True
+    print("Nothing was changed.", file=sys.stderr)
+    return False
+
+
+def delete(query: Query[Any], *, part_integrity: str = "enforce", dry_run: bool = False,
+           force: bool = False) -> dict[str, int]:
     """Delete the rows of ``query`` and, in one transaction, every row that depends on them.
 
     Returns the rows deleted per table (``dry_run=True`` counts them and deletes
     nothing). A part table's rows go only with their master's unless
     ``part_integrity`` is ``"ignore"`` (delete them alone) or ``"cascade"`` (delete the
-    masters too).
+    masters too). On a terminal with ``config.safemode`` on, the counts are shown and
+    a "yes" is needed (``force=True`` skips the question); a "no" deletes nothing and
+    returns ``{}``.
     """
     if part_integrity not in {"enforce", "ignore", "cascade"}:
         raise ValueError("part_integrity is 'enforce', 'ignore' or 'cascade'")
@@ -52,6 +73,9 @@ def delete(query: Query[Any], *, part_integrity: str = "enforce", dry_run: bool 
     with conn.transaction():
         for name in order:
             counts[name] = len(_union(conn, name, plan[name]))
+        doomed = {k: v for k, v in counts.items() if v}
+        if not dry_run and doomed and not _confirm("delete", doomed, force):
+            return {}
         if not dry_run:
             for name in reversed(order):
                 if counts[name]:
@@ -174,14 +198,56 @@ def _delete_rows(conn: Connection, name: str, restrictions: list[Query[Any]]) ->
     conn.query(sql, select.params())
 
 
-def drop_tables(conn: Connection, names: Sequence[str]) -> list[str]:
-    """Drop tables and everything that depends on them, children first, and forget them."""
+def delete_quick(query: Query[Any]) -> int:
+    """Delete the rows of ``query`` from its table alone, without cascading.
+
+    Rows that dependent rows still refer to make the server refuse: an
+    ``IntegrityError`` naming the table, and nothing deleted. Returns the rows deleted.
+    """
+    base = _base_table(query._node)
+    conn = query.connection
+    name = f"{base.schema}.{base.table}"
+    try:
+        with conn.transaction():
+            count = len(_union(conn, name, [query]))
+            if count:
+                _delete_rows(conn, name, [query])
+    except IntegrityError as exc:
+        raise IntegrityError(
+            f"delete_quick from {name}: rows of dependent tables refer to the rows; nothing was "
+            "deleted. Delete those first, or use delete() to cascade",
+            table=base.table, sql=exc.sql, server_message=exc.server_message, code=exc.code,
+        ) from exc
+    return count
+
+
+def drop_quick(conn: Connection, name: str) -> list[str]:
+    """Drop one table without cascading: refused, naming them, while other tables depend on it."""
+    graph = graphs.for_connection(conn)
+    dependents = sorted(set(graphs.descendants(graph, name)) - {name}) if name in graph else []
+    if dependents:
+        raise IntegrityError(
+            f"drop_quick of {name}: tables depend on it: {', '.join(dependents)}; nothing was "
+            "dropped. Drop them first, or use drop() to cascade",
+            table=name.split(".", 1)[1],
+        )
+    return drop_tables(conn, [name], force=True)
+
+
+def drop_tables(conn: Connection, names: Sequence[str], *, force: bool = False) -> list[str]:
+    """Drop tables and everything that depends on them, children first, and forget them.
+
+    On a terminal with ``config.safemode`` on, the tables are listed and a "yes" is
+    needed (``force=True`` skips the question); a "no" drops nothing and returns ``[]``.
+    """
     graph = graphs.for_connection(conn)
     targets: set[str] = set()
     for name in names:
         if name in graph:
             targets |= set(graphs.descendants(graph, name))
     order = list(reversed(graphs.ordered(graph, targets)))
+    if order and not _confirm("drop", order, force):
+        return []
     for name in order:
         schema, table = name.split(".", 1)
         conn.query(conn.dialect.drop_table(schema, table))

@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -205,6 +208,16 @@ def _env_stores(environ: dict[str, str]) -> dict[str, dict[str, str]]:
     return stores
 
 
+def _whole(value: object, source: str, current: int) -> int:
+    """A whole number from the configuration. A malformed one is reported as a warning and the
+    current value kept: importing typedj must not fail on a setting it may never use."""
+    try:
+        return int(str(value))
+    except ValueError:
+        warnings.warn(f"{source} is not a whole number; using {current}", UserWarning, stacklevel=3)
+        return current
+
+
 class Config:
     """The settings in force; ``tj.config`` is the process-wide instance.
 
@@ -224,6 +237,9 @@ class Config:
         self.blob_compression: bool | int | str = "auto"
         """How blobs are compressed: ``"auto"`` (the level chosen from the data), a zlib level
         0-9 (0: never), or a bool; a store's ``compression`` option overrides it for its blobs."""
+        self.safemode: bool = True
+        """Whether ``delete()`` and ``drop()`` ask for confirmation, showing what would go,
+        when stdin is a terminal (never in scripts or CI)."""
         self.provenance: bool = True
         """Record which code, host and time made each key ``populate`` completes (``~provenance``)."""
         self.reload()
@@ -264,7 +280,7 @@ class Config:
         if isinstance(tool.get("blob_limit"), int):
             self.blob_limit = tool["blob_limit"]
         if limit := env.get("TYPEDJ_BLOB_LIMIT"):
-            self.blob_limit = int(limit)
+            self.blob_limit = _whole(limit, "TYPEDJ_BLOB_LIMIT", self.blob_limit)
         if isinstance(tool.get("blob_compression"), str | int):
             self.blob_compression = tool["blob_compression"]
         if level := env.get("TYPEDJ_BLOB_COMPRESSION"):
@@ -274,11 +290,12 @@ class Config:
         if flag := env.get("TYPEDJ_PROVENANCE"):
             self.provenance = flag.strip().lower() not in {"0", "false", "no", "off"}
         if size := env.get("TYPEDJ_CACHE_SIZE"):
-            self.cache_size = int(size)
+            self.cache_size = _whole(size, "TYPEDJ_CACHE_SIZE", self.cache_size)
         cache = tool.get("cache", {})
         if isinstance(cache, dict):
             self.cache_folder = cache.get("folder", self.cache_folder)
-            self.cache_size = int(cache.get("size", self.cache_size))
+            size_setting = cache.get("size", self.cache_size)
+            self.cache_size = _whole(size_setting, f"cache.size in {path}", self.cache_size)
         if folder := env.get("TYPEDJ_CACHE"):
             self.cache_folder = folder
 
@@ -300,6 +317,29 @@ class Config:
         """Set the database (parsed at once; ``source`` names it in errors)."""
         self._url = DatabaseURL.parse(value, source) if isinstance(value, str) else value
         self._explicit_url = value is not None
+
+    @contextmanager
+    def override(self, **settings: Any) -> Iterator[Config]:
+        """Change settings for the duration of a ``with`` block, then restore them.
+
+        ``with tj.config.override(safemode=False, blob_limit=1 << 20): ...``: the previous
+        values come back when the block ends, also when it raises. An unknown setting
+        raises ``ConfigError`` before anything changes.
+        """
+        unknown = sorted(k for k in settings if k.startswith("_") or not hasattr(self, k)
+                         or callable(getattr(self, k)))
+        if unknown:
+            raise ConfigError(f"config.override: unknown settings {unknown}")
+        saved = {k: v for k, v in vars(self).items()}
+        saved["_stores"] = Stores({k: (StoreOptions(v) if isinstance(v, dict) else v)
+                                   for k, v in self._stores.items()})
+        try:
+            for key, value in settings.items():
+                setattr(self, key, value)
+            yield self
+        finally:
+            vars(self).clear()
+            vars(self).update(saved)
 
     def __repr__(self) -> str:
         url = f"<unread, from {self._url[1]}>" if isinstance(self._url, tuple) else str(self._url)

@@ -26,6 +26,8 @@ def build(tables: Iterable[TableDef]) -> nx.DiGraph:
         graph.add_node(t.full_name, table=t)
     for t in defs:
         for fk in t.foreign_keys:
+            if fk.parent_table.startswith("~"):
+                continue  # datajoint 0.14's ~external_<store>: bookkeeping, not a pipeline table
             parent = f"{fk.parent_schema}.{fk.parent_table}"
             if graph.has_edge(parent, t.full_name):
                 graph.edges[parent, t.full_name]["fks"].append(fk)

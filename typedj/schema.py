@@ -295,7 +295,7 @@ class Schema:
         from .cascade import drop_tables
 
         names = [f"{self.name}.{t}" for t in self.tables if not t.startswith("~")]
-        drop_tables(self.connection, names)
+        drop_tables(self.connection, names, force=True)
         self.connection.dialect.drop_database(self.connection, self.name)
         self.connection.schemas.pop(self.name, None)
         graphs.invalidate(self.connection)

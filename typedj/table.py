@@ -19,7 +19,7 @@ from typing_extensions import dataclass_transform
 
 from . import codecs
 from .backend.connection import retrying
-from .cascade import delete, drop_tables
+from .cascade import delete, delete_quick, drop_quick, drop_tables
 from .columns import Column
 from .declare import RESERVED, read_fields
 from .errors import (
@@ -243,15 +243,29 @@ class TableMeta(type):
         """The table's definition in DataJoint's syntax."""
         return describe(cls)  # type: ignore[arg-type]
 
-    def delete(cls, *, part_integrity: str = "enforce", dry_run: bool = False) -> dict[str, int]:
-        """Delete every row, and every dependent row downstream (see ``delete``)."""
-        return delete(cls._query(), part_integrity=part_integrity, dry_run=dry_run)
+    def delete(cls, *, part_integrity: str = "enforce", dry_run: bool = False,
+               force: bool = False) -> dict[str, int]:
+        """Delete every row, and every dependent row downstream (see ``Query.delete``)."""
+        return delete(cls._query(), part_integrity=part_integrity, dry_run=dry_run, force=force)
 
-    def drop(cls) -> list[str]:
-        """Drop the table and every table that depends on it."""
+    def delete_quick(cls) -> int:
+        """Delete every row of this table alone, without cascading or asking (see ``Query.delete_quick``)."""
+        return delete_quick(cls._query())
+
+    def drop(cls, *, force: bool = False) -> list[str]:
+        """Drop the table and every table that depends on it; returns the tables dropped.
+
+        On a terminal with ``config.safemode`` on, lists them and asks first
+        (``force=True`` does not ask; a "no" drops nothing and returns ``[]``).
+        """
         conn: Connection = cls._schema.connection  # type: ignore[attr-defined]
-        dropped = drop_tables(conn, [cls.full_table_name])
-        return dropped
+        return drop_tables(conn, [cls.full_table_name], force=force)
+
+    def drop_quick(cls) -> list[str]:
+        """Drop this table alone, without asking; ``IntegrityError`` naming the tables that
+        depend on it if there are any."""
+        conn: Connection = cls._schema.connection  # type: ignore[attr-defined]
+        return drop_quick(conn, cls.full_table_name)
 
     def alter(cls, *, prompt: bool = True, force: bool = False, dry_run: bool = False) -> list[str]:
         """Change the table to match the class: secondary attributes, indexes, comment.
@@ -375,6 +389,21 @@ class Table(metaclass=TableMeta):
             cls, rows, skip_duplicates=skip_duplicates, ignore_extra_fields=ignore_extra_fields,
             replace=replace, allow_direct_insert=allow_direct_insert,
         )
+
+    @classmethod
+    def validate(cls, rows: Iterable[Any], *, ignore_extra_fields: bool = False,
+                 raise_errors: bool = False) -> list[Problem]:
+        """Check rows as ``insert`` would, without inserting anything.
+
+        Returns every problem of every row (row shape, unknown or missing attributes,
+        types, lengths, ranges, nulls), empty when all rows are valid; with
+        ``raise_errors=True`` a non-empty report is raised as ``ValidationError``. What
+        only the server knows (duplicate keys, missing parent rows) is not checked.
+        """
+        problems = validate_rows(cls, rows, ignore_extra_fields=ignore_extra_fields)
+        if problems and raise_errors:
+            raise ValidationError(cls.__name__, problems)
+        return problems
 
     @overload
     @classmethod
@@ -569,6 +598,31 @@ def validator(cls: type[Table]) -> Validator:
         v = Validator(cls.__name__, cls._def.heading)
         cls._validator = v
     return v
+
+
+def validate_rows(
+    cls: type[Table], rows: Iterable[Any], *, ignore_extra_fields: bool = False
+) -> list[Problem]:
+    """Every problem ``insert`` would find in ``rows``, by row; nothing is written."""
+    heading = cls._def.heading
+    names = heading.names
+    problems: list[Problem] = []
+    data: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for i, r in enumerate(_as_rows(rows)):
+        try:
+            row = _row_dict(cls, r, i, names)
+        except (QueryError, TypeError) as exc:
+            problems.append(Problem(row=i, attribute=None, message=str(exc).split(": ", 1)[-1]))
+            continue
+        data.append({k: v for k, v in row.items() if k in heading} if ignore_extra_fields else row)
+        positions.append(i)
+    _normalize_scalars(data, heading)
+    try:
+        validator(cls).validate(data)
+    except ValidationError as exc:
+        problems += [dataclasses.replace(p, row=positions[p.row]) for p in exc.problems]
+    return sorted(problems, key=lambda p: (p.row, p.attribute or ""))
 
 
 def insert(

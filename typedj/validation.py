@@ -88,7 +88,7 @@ def _naive(value: datetime | time) -> datetime | time:
 
 
 def _storable_json(value: Any) -> Any:
-    """Refuse what no backend stores as JSON (NaN, infinities) or nests deeper than
+    """Refuse what no backend stores as JSON (NaN, infinities, lone surrogates) or nests deeper than
     ``JSON_MAX_DEPTH``; walks without recursion so any depth is refused, not crashed on."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
@@ -96,10 +96,19 @@ def _storable_json(value: Any) -> Any:
         if isinstance(item, dict | list | tuple):
             if depth >= JSON_MAX_DEPTH:
                 raise ValueError(f"JSON nested at most {JSON_MAX_DEPTH} levels deep")
-            children = item.values() if isinstance(item, dict) else item
+            if isinstance(item, dict):
+                stack.extend((k, depth) for k in item)
+                children: Any = item.values()
+            else:
+                children = item
             stack.extend((child, depth + 1) for child in children)
         elif isinstance(item, float) and not math.isfinite(item):
             raise ValueError("JSON numbers are finite (no NaN or infinity)")
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("JSON text is valid Unicode (no lone surrogates)") from None
     return value
 
 
@@ -111,7 +120,8 @@ def _store_path(value: Any) -> Any:
         parts = value.replace("\\", "/").strip("/").split("/")
         if not value.strip("/") or ".." in parts or "\0" in value:
             raise ValueError("a path within the store, such as 'subject1/session2/data.bin'")
-        if value.startswith(("/", "\\")) or (len(value) > 1 and value[1] == ":"):
+        drive = len(value) > 1 and value[0].isalpha() and value[1] == ":" and value[2:3] in ("", "/", "\\")
+        if value.startswith(("/", "\\")) or drive:
             raise ValueError(
                 "a path within the store, relative to its location (such as "
                 "'subject1/session2/data.bin'), not an absolute path"

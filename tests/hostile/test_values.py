@@ -76,6 +76,7 @@ CORPUS: list[tuple[str, Any, Any]] = [
     ("dec", Decimal("NaN"), REFUSED), ("dec", Decimal("Infinity"), REFUSED),
     ("text", "", SAME), ("text", "a\x00b", SAME), ("text", "😀😀😀😀😀😀😀😀", SAME),
     ("text", "ünï'\"\\%_", SAME), ("text", "123456789", REFUSED),
+    ("text", "a\ud800b", REFUSED), ("doc", {"k": "a\udfffb"}, REFUSED),
     ("enum", "it's", SAME), ("enum", "ü", SAME), ("enum", "A", REFUSED), ("enum", "", REFUSED),
     ("day", date(1000, 1, 1), SAME), ("day", date(9999, 12, 31), SAME),
     ("moment", datetime(9999, 12, 31, 23, 59, 59, 999999), SAME),

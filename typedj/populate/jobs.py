@@ -161,15 +161,19 @@ class Jobs:
             lineage = {n: f"{self.schema}.{self.table_name}.{n}" for n in self.key_names}
             if schema is not None and schema.has_lineage:
                 d = conn.dialect
-                with conn.transaction():
-                    conn.query(
-                        f"DELETE FROM {d.table(self.schema, '~lineage')} WHERE table_name = {d.placeholder}",
-                        (self.table_name,),
-                    )
-                    conn.executemany(
-                        d.insert(self.schema, "~lineage", ["table_name", "attribute_name", "lineage"]),
-                        [(self.table_name, n, origin) for n, origin in lineage.items()],
-                    )
+
+                lineage_table = d.table(self.schema, "~lineage")
+
+                def write() -> None:  # workers starting together all declare: InnoDB may pick a victim
+                    with conn.transaction():
+                        where = f"WHERE table_name = {d.placeholder}"
+                        conn.query(f"DELETE FROM {lineage_table} {where}", (self.table_name,))
+                        conn.executemany(
+                            d.insert(self.schema, "~lineage", ["table_name", "attribute_name", "lineage"]),
+                            [(self.table_name, n, origin) for n, origin in lineage.items()],
+                        )
+
+                retrying(write)
                 schema.lineage[self.table_name] = lineage
             if schema is not None:
                 schema.tables[self.table_name] = self.definition
@@ -322,7 +326,7 @@ class Jobs:
             f"{d.quote('host')} = '', {d.quote('pid')} = 0, {d.quote('connection_id')} = 0, "
             f"{d.quote('user')} = '' WHERE {d.quote('status')} = 'reserved' AND {condition}"
         )
-        return int(self.connection.query(sql, list(params)).rowcount)
+        return int(retrying(lambda: self.connection.query(sql, list(params))).rowcount)
 
     # -- one job's life ----------------------------------------------------------
 

@@ -758,8 +758,24 @@ class Query(Generic[R]):
         """The first ``n`` rows by primary key, as dicts."""
         return self.to_dicts(order_by="KEY", limit=n)
 
-    def delete(self, *, part_integrity: str = "enforce", dry_run: bool = False) -> dict[str, int]:
-        """Delete these rows of a table and every dependent row (one transaction)."""
+    def delete(self, *, part_integrity: str = "enforce", dry_run: bool = False,
+               force: bool = False) -> dict[str, int]:
+        """Delete these rows of a table and every dependent row (one transaction).
+
+        Returns the rows deleted per table. On a terminal with ``config.safemode`` on,
+        the counts are shown and a "yes" is needed first (``force=True`` does not ask;
+        scripts and CI, without a terminal, are never asked).
+        """
         from ..cascade import delete
 
-        return delete(self, part_integrity=part_integrity, dry_run=dry_run)
+        return delete(self, part_integrity=part_integrity, dry_run=dry_run, force=force)
+
+    def delete_quick(self) -> int:
+        """Delete these rows from their table alone: no cascade, no question.
+
+        Returns the rows deleted; rows still referred to by dependent rows make it raise
+        ``IntegrityError`` naming the table, with nothing deleted.
+        """
+        from ..cascade import delete_quick
+
+        return delete_quick(self)

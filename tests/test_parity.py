@@ -1,0 +1,165 @@
+"""DataJoint 2.x surface: config.override, delete_quick/drop_quick and safemode."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import date
+
+import pytest
+
+import typedj as tj
+from tests.lab import Lab, declare_lab
+
+
+@pytest.fixture
+def lab(schema: tj.Schema) -> Lab:
+    lab = declare_lab(schema)
+    lab.Subject.insert([{"subject_id": i, "species": "mouse"} for i in (1, 2, 3)])
+    lab.Session.insert([
+        {"subject_id": s, "session_id": k, "session_date": date(2024, 1, k)} for s in (1, 2) for k in (1, 2)
+    ])
+    return lab
+
+
+class _Terminal(io.StringIO):
+    """Typed answers on a stdin that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+# -- config.override -------------------------------------------------------------------
+
+
+def test_override_restores_previous_values() -> None:
+    before = (tj.config.safemode, tj.config.blob_limit, tj.config.database_url)
+    with tj.config.override(safemode=False, blob_limit=123, database_url="sqlite:///x.db") as cfg:
+        assert cfg is tj.config
+        assert (tj.config.safemode, tj.config.blob_limit) == (False, 123)
+        assert str(tj.config.database_url) == "sqlite:///x.db"
+    assert (tj.config.safemode, tj.config.blob_limit, tj.config.database_url) == before
+
+
+def test_override_restores_on_error_and_refuses_unknown_settings() -> None:
+    with pytest.raises(RuntimeError), tj.config.override(blob_compression=0):
+        assert tj.config.blob_compression == 0
+        raise RuntimeError("boom")
+    assert tj.config.blob_compression == "auto"
+    with pytest.raises(tj.ConfigError, match="colour"), tj.config.override(colour="red", blob_limit=1):
+        pass
+    assert tj.config.blob_limit == 1 << 30
+    with pytest.raises(tj.ConfigError), tj.config.override(database_url="ftp://nowhere"):
+        pass
+    assert tj.config.blob_limit == 1 << 30
+
+
+def test_override_restores_stores() -> None:
+    with tj.config.override():
+        tj.config.stores["tmp"] = {"protocol": "file", "location": "/tmp/x"}
+    assert "tmp" not in tj.config.stores
+
+
+# -- delete_quick / drop_quick ---------------------------------------------------------
+
+
+def test_delete_quick_deletes_only_restricted_rows(lab: Lab) -> None:
+    assert (lab.Session & {"subject_id": 1}).delete_quick() == 2
+    assert sorted(lab.Session.fetch("subject_id").tolist()) == [2, 2]
+    assert (lab.Subject & {"subject_id": 3}).delete_quick() == 1
+    assert sorted(lab.Subject.fetch("subject_id").tolist()) == [1, 2]
+    assert (lab.Subject & {"subject_id": 99}).delete_quick() == 0
+
+
+def test_delete_quick_refused_by_dependents_names_the_table(lab: Lab) -> None:
+    with pytest.raises(tj.IntegrityError, match=r"delete_quick from .*subject") as info:
+        (lab.Subject & {"subject_id": 2}).delete_quick()
+    assert info.value.table == "subject"
+    assert isinstance(info.value.__cause__, tj.IntegrityError)
+    assert len(lab.Subject) == 3 and len(lab.Session) == 4
+
+
+def test_drop_quick(lab: Lab, schema: tj.Schema) -> None:
+    lab.Cell.insert([(1, 0.0), (2, 0.0)])
+    lab.Synapse.insert([(1, 2, 0.5)])
+    with pytest.raises(tj.IntegrityError, match="synapse") as info:
+        lab.Cell.drop_quick()
+    assert info.value.table == "cell"
+    assert len(lab.Cell) == 2
+    assert lab.Synapse.drop_quick() == [f"{schema.name}.synapse"]
+    assert "synapse" not in schema.tables
+    assert lab.Cell.drop_quick() == [f"{schema.name}.cell"]
+    assert "cell" not in schema.tables and len(lab.Subject) == 3
+
+
+# -- safemode --------------------------------------------------------------------------
+
+
+def test_no_terminal_never_asks(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("no\n"))  # not a terminal: the "no" is never read
+    assert (lab.Subject & {"subject_id": 1}).delete()[f"{lab.Subject.full_table_name}"] == 1
+    assert len(lab.Session) == 2
+
+
+def test_terminal_asks_with_preview(lab: Lab, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    subject, session = lab.Subject.full_table_name, lab.Session.full_table_name
+    monkeypatch.setattr(sys, "stdin", _Terminal("no\n"))
+    assert (lab.Subject & {"subject_id": 1}).delete() == {}
+    err = capsys.readouterr().err
+    assert f"{subject}: 1 rows" in err and f"{session}: 2 rows" in err
+    assert len(lab.Subject) == 3 and len(lab.Session) == 4
+    monkeypatch.setattr(sys, "stdin", _Terminal("yes\n"))
+    assert (lab.Subject & {"subject_id": 1}).delete() == {subject: 1, session: 2}
+    assert len(lab.Session) == 2
+    monkeypatch.setattr(sys, "stdin", _Terminal(""))  # force: nothing is read
+    assert lab.Session.delete(force=True) == {session: 2}
+    with tj.config.override(safemode=False):
+        assert (lab.Subject & {"subject_id": 2}).delete() == {subject: 1}
+
+
+def test_drop_asks_on_a_terminal(lab: Lab, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", _Terminal("no\n"))
+    assert lab.Subject.drop() == []
+    assert lab.Session.full_table_name in capsys.readouterr().err
+    assert len(lab.Session) == 4
+    monkeypatch.setattr(sys, "stdin", _Terminal("yes\n"))
+    session = lab.Session.full_table_name
+    dropped = lab.Session.drop()
+    assert dropped[-1] == session and len(dropped) == 3  # with Spikes and its part
+    monkeypatch.setattr(sys, "stdin", _Terminal(""))
+    subject = lab.Subject.full_table_name
+    assert lab.Subject.drop(force=True)[-1] == subject
+    assert "_def" not in vars(lab.Subject)
+
+
+# -- validate --------------------------------------------------------------------------
+
+
+def test_validate_reports_every_problem_and_inserts_nothing(lab: Lab) -> None:
+    rows = [
+        {"subject_id": 10, "species": "mouse", "sex": "M"},
+        {"subject_id": 11, "species": "mouse", "sex": "Q", "colour": "red"},
+        (12,),
+        {"species": "rat", "notes": "x" * 2000},
+    ]
+    problems = lab.Subject.validate(rows)
+    found = {(p.row, p.attribute) for p in problems}
+    assert found == {(1, "sex"), (1, "colour"), (2, None), (3, "subject_id"), (3, "notes")}
+    assert "positional row needs" in next(p.message for p in problems if p.row == 2)
+    assert len(lab.Subject) == 3
+    assert lab.Subject.validate(rows[:1]) == []
+    assert len(lab.Subject) == 3
+    assert lab.Subject.validate([{"subject_id": 13, "species": "rat", "colour": 1}],
+                                ignore_extra_fields=True) == []
+
+
+def test_validate_raise_errors(lab: Lab) -> None:
+    with pytest.raises(tj.ValidationError, match="2 row") as info:
+        lab.Session.validate([{"subject_id": 1, "session_id": "x", "session_date": date(2024, 2, 1)},
+                              {"subject_id": 1, "session_id": 9},
+                              {"subject_id": 1, "session_id": 8, "session_date": date(2024, 2, 1)}],
+                             raise_errors=True)
+    assert [(p.row, p.attribute) for p in info.value.problems] == [(0, "session_id"), (1, "session_date")]
+    assert len(lab.Session) == 4
