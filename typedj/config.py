@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -207,6 +208,16 @@ def _env_stores(environ: dict[str, str]) -> dict[str, dict[str, str]]:
     return stores
 
 
+def _whole(value: object, source: str, current: int) -> int:
+    """A whole number from the configuration. A malformed one is reported as a warning and the
+    current value kept: importing typedj must not fail on a setting it may never use."""
+    try:
+        return int(str(value))
+    except ValueError:
+        warnings.warn(f"{source} is not a whole number; using {current}", UserWarning, stacklevel=3)
+        return current
+
+
 class Config:
     """The settings in force; ``tj.config`` is the process-wide instance.
 
@@ -269,7 +280,7 @@ class Config:
         if isinstance(tool.get("blob_limit"), int):
             self.blob_limit = tool["blob_limit"]
         if limit := env.get("TYPEDJ_BLOB_LIMIT"):
-            self.blob_limit = int(limit)
+            self.blob_limit = _whole(limit, "TYPEDJ_BLOB_LIMIT", self.blob_limit)
         if isinstance(tool.get("blob_compression"), str | int):
             self.blob_compression = tool["blob_compression"]
         if level := env.get("TYPEDJ_BLOB_COMPRESSION"):
@@ -279,11 +290,12 @@ class Config:
         if flag := env.get("TYPEDJ_PROVENANCE"):
             self.provenance = flag.strip().lower() not in {"0", "false", "no", "off"}
         if size := env.get("TYPEDJ_CACHE_SIZE"):
-            self.cache_size = int(size)
+            self.cache_size = _whole(size, "TYPEDJ_CACHE_SIZE", self.cache_size)
         cache = tool.get("cache", {})
         if isinstance(cache, dict):
             self.cache_folder = cache.get("folder", self.cache_folder)
-            self.cache_size = int(cache.get("size", self.cache_size))
+            size_setting = cache.get("size", self.cache_size)
+            self.cache_size = _whole(size_setting, f"cache.size in {path}", self.cache_size)
         if folder := env.get("TYPEDJ_CACHE"):
             self.cache_folder = folder
 

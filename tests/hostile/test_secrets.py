@@ -213,3 +213,14 @@ def test_wrong_password_in_the_command_exits_2_in_one_line(
         assert "Traceback" not in result.stderr
         assert_hidden(result.stdout + result.stderr, wrong)
         assert "Wr0ng" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("variable", ["TYPEDJ_CACHE_SIZE", "TYPEDJ_BLOB_LIMIT"])
+def test_a_malformed_number_in_the_environment_does_not_break_import(variable: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TYPEDJ_", "DJ_"))}
+    env[variable] = "12 GB"
+    code = "import typedj as tj; print(tj.config.cache_size, tj.config.blob_limit)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(1 << 30), str(1 << 30)]
+    assert f"{variable} is not a whole number" in done.stderr

@@ -32,13 +32,10 @@ def _meta(value: Any) -> dict[str, Any]:
 
 
 def _source(ref: ObjectRef) -> Any:
-    """What to upload for an ``ObjectRef`` value: its source (``ObjectRef.of``) or a copy of its object."""
+    """What to upload for an ``ObjectRef`` value: its source (``ObjectRef.of``) or its file's bytes."""
     if "source" in ref.meta:
         return ref.meta["source"]
-    if not ref.is_dir:
-        return (ref.ext, ref.read()) if ref.ext else ref.read()
-    copy = Path(tempfile.mkdtemp(prefix="typedj-object-"))
-    return ref.download(copy)
+    return (ref.ext, ref.read()) if ref.ext else ref.read()
 
 
 def _keys(attr: Attribute, ctx: Context, values: Column) -> tuple[dict[str, Any], ...]:
@@ -66,8 +63,14 @@ class _Object:
                 value = values[i]
                 if isinstance(value, dict) and "path" in value:
                     return value  # written by a staged insert
+                if isinstance(value, ObjectRef) and "source" not in value.meta and value.is_dir:
+                    with tempfile.TemporaryDirectory(prefix="typedj-object-") as copy:
+                        return upload(i, value.download(Path(copy) / "folder"))
                 if isinstance(value, ObjectRef):
                     value = _source(value)
+                return upload(i, value)
+
+            def upload(i: int, value: Any) -> dict[str, Any]:
                 ext: str | None = None
                 is_dir, count = False, None
                 if isinstance(value, tuple) and len(value) == 2:
