@@ -1,4 +1,5 @@
-"""DataJoint 2.x surface: config.override, delete_quick/drop_quick and safemode."""
+"""DataJoint 2.x surface: config.override, delete_quick/drop_quick, safemode, validate,
+chunked inserts from any row source, populate(make_kwargs=, refresh=)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -233,3 +235,56 @@ def test_csv_path_input(lab: Lab, tmp_path: Path) -> None:
     assert (rows[8].sex, rows[8].date_of_birth) == ("U", None)
     with pytest.raises(TypeError, match="CSV"):
         lab.Subject.insert(tmp_path / "subjects.json")
+
+
+# -- populate(make_kwargs=, refresh=) ---------------------------------------------------
+
+
+@pytest.fixture
+def scaled(schema: tj.Schema) -> Any:
+    @schema
+    class Sample(tj.Manual):
+        sample_id: tj.Key[int]
+        weight: float
+
+    @schema
+    class Scaled(tj.Computed):
+        sample: tj.Key[tj.Ref[Sample]]
+        value: float
+
+        def make(self, key: dict[str, Any], factor: float = 1.0, offset: float = 0.0) -> None:
+            weight = (Sample & key).fetch1("weight")
+            self.insert1({**key, "value": weight * factor + offset})
+
+    Sample.insert([(i, float(i)) for i in range(1, 5)])
+    return Sample, Scaled
+
+
+def test_populate_make_kwargs(scaled: Any) -> None:
+    _Sample, Scaled = scaled
+    assert Scaled.populate({"sample_id": 1}, make_kwargs={"factor": 10.0}).success_count == 1
+    result = Scaled.populate({"sample_id": 2}, make_kwargs={"offset": 0.5}, reserve_jobs=True)
+    assert result.success_count == 1
+    assert Scaled.populate({"sample_id": 3}).success_count == 1
+    values = dict(zip(*Scaled.fetch("sample_id", "value"), strict=True))
+    assert values == {1: 10.0, 2: 2.5, 3: 3.0}
+    with pytest.raises(TypeError, match="colour"):
+        Scaled.populate(make_kwargs={"colour": 1})
+
+
+def test_populate_make_kwargs_in_worker_processes(scaled: Any) -> None:
+    _Sample, Scaled = scaled
+    result = Scaled.populate(make_kwargs={"factor": 3.0}, processes=2)
+    assert result.success_count == 4
+    assert sorted(Scaled.fetch("value").tolist()) == [3.0, 6.0, 9.0, 12.0]
+
+
+def test_populate_refresh_false_takes_only_existing_jobs(scaled: Any) -> None:
+    _Sample, Scaled = scaled
+    assert Scaled.populate(reserve_jobs=True, refresh=False).success_count == 0
+    assert len(Scaled) == 0
+    Scaled.jobs.refresh(Scaled.key_source & {"sample_id": 2})
+    assert Scaled.populate(reserve_jobs=True, refresh=False).success_count == 1
+    assert Scaled.fetch("sample_id").tolist() == [2]
+    assert Scaled.populate(reserve_jobs=True).success_count == 3
+    assert len(Scaled) == 4

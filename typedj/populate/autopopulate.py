@@ -204,6 +204,8 @@ class AutoPopulate:
         reservation_timeout: float | None = None,
         max_seconds: float | None = None,
         require_clean: bool = False,
+        make_kwargs: Mapping[str, Any] | None = None,
+        refresh: bool = True,
     ) -> PopulateResult:
         """Call ``make(key)`` for every key of ``key_source & restrictions`` not made yet.
 
@@ -218,7 +220,10 @@ class AutoPopulate:
         new key is started once that many seconds have passed (keys under way finish), for
         workers that a scheduler gives a time slot. ``require_clean`` refuses to compute
         from uncommitted code (``UncommittedCodeError``): each made key records the code
-        version that made it (``provenance()``).
+        version that made it (``provenance()``). ``make_kwargs`` are passed to every
+        ``make(key, **make_kwargs)`` call (in worker processes too; a three-part make
+        takes none). ``refresh=False`` (with ``reserve_jobs``) skips adding jobs for new
+        keys of the key source: only jobs already in the jobs table are reserved.
         """
         from .worker import populate
 
@@ -227,6 +232,7 @@ class AutoPopulate:
             suppress_errors=suppress_errors, processes=processes, display_progress=display_progress,
             priority=priority, order=order, executor=executor, keep_completed=keep_completed,
             reservation_timeout=reservation_timeout, max_seconds=max_seconds, require_clean=require_clean,
+            make_kwargs=dict(make_kwargs or {}), refresh=refresh,
         )
 
     @classmethod
@@ -326,7 +332,8 @@ class Maker:
     """Runs make() for keys of one table in this process, with or without jobs."""
 
     def __init__(
-        self, cls: Any, key_names: Sequence[str], *, jobs: Jobs | None, keep_completed: bool = False
+        self, cls: Any, key_names: Sequence[str], *, jobs: Jobs | None, keep_completed: bool = False,
+        make_kwargs: Mapping[str, Any] | None = None,
     ):
         from .. import codecs
 
@@ -346,6 +353,13 @@ class Maker:
         self.three_part = own_make is None and all(
             callable(getattr(cls, m, None)) for m in ("make_fetch", "make_compute", "make_insert")
         )
+        self.make_kwargs = dict(make_kwargs or {})
+        if self.three_part and self.make_kwargs:
+            raise TypedjError(
+                f"{cls.__name__}: make_kwargs are passed to make(key, **make_kwargs); a three-part "
+                "make (make_fetch, make_compute, make_insert) takes none",
+                table=cls._def.name,
+            )
         if own_make is None and not self.three_part:
             raise TypedjError(
                 f"{cls.__name__} defines no make(self, key) (nor make_fetch, make_compute and "
@@ -450,7 +464,7 @@ class Maker:
                                 table=self.cls._def.name,
                             )
                         obj.make_insert(new_key(key), *computed)
-                    elif inspect.isgenerator(result := obj.make(new_key(key))):
+                    elif inspect.isgenerator(result := obj.make(new_key(key), **self.make_kwargs)):
                         result.close()
                         raise TypedjError(
                             f"{self.cls.__name__}.make is a generator; define make_fetch, "

@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -97,6 +97,7 @@ def run_keys(
     on_key: Callable[[], None] | None = None,
     deadline: float | None = None,
     on_start: Callable[[int], None] | None = None,
+    make_kwargs: Mapping[str, Any] | None = None,
 ) -> PopulateResult:
     """Make ``keys`` one after another; with ``jobs``, only those this worker reserves.
 
@@ -110,7 +111,7 @@ def run_keys(
     Stops at the first failure unless ``suppress_errors``. ``on_start(i)`` is told the
     position in ``keys`` of each key before its work begins.
     """
-    maker = Maker(cls, key_names, jobs=jobs, keep_completed=keep_completed)
+    maker = Maker(cls, key_names, jobs=jobs, keep_completed=keep_completed, make_kwargs=make_kwargs)
     code = maker.recorder.code if maker.recorder is not None else provenance.code_version(cls)
     version = version or code.label
     maker.defer_completion = not keep_completed
@@ -261,6 +262,8 @@ def populate(
     reservation_timeout: float | None,
     max_seconds: float | None = None,
     require_clean: bool = False,
+    make_kwargs: Mapping[str, Any] | None = None,
+    refresh: bool = True,
 ) -> PopulateResult:
     deadline = None if max_seconds is None else time.time() + max_seconds
     if require_clean:
@@ -290,7 +293,8 @@ def populate(
         key_names = pending.primary_key
     elif jobs is not None:
         jobs.recover(reservation_timeout)
-        jobs.refresh(pending, priority=DEFAULT_PRIORITY if priority is None else priority)
+        if refresh:
+            jobs.refresh(pending, priority=DEFAULT_PRIORITY if priority is None else priority)
         d = conn.dialect
         queue = jobs.pending & f"{d.quote('scheduled_time')} <= {d.now()}"
         if restrictions:
@@ -316,7 +320,7 @@ def populate(
             result = run_keys(
                 cls, keys, key_names=key_names, jobs=jobs, suppress_errors=suppress_errors,
                 keep_completed=keep_completed, on_key=bar.update if bar is not None else None,
-                deadline=deadline,
+                deadline=deadline, make_kwargs=make_kwargs,
             )
         if result.failed and not suppress_errors:
             exc = result.failed[0].exception
@@ -324,7 +328,7 @@ def populate(
                 raise exc
         return result
     return _parallel(cls, keys, key_names, reserve_jobs, suppress_errors, keep_completed,
-                     processes, executor, display_progress, deadline)
+                     processes, executor, display_progress, deadline, make_kwargs or {})
 
 
 def past(deadline: float | None) -> bool:
@@ -363,6 +367,7 @@ class Task:
     reserve: bool
     suppress_errors: bool
     keep_completed: bool
+    make_kwargs: tuple[tuple[str, Any], ...] = ()
     deadline: float | None = None
     chunk: int = 0
     progress: str | None = None
@@ -389,6 +394,7 @@ def run_task(task: Task) -> PopulateResult:
         result = run_keys(
             cls, list(task.keys), key_names=task.key_names, jobs=jobs, deadline=task.deadline,
             suppress_errors=task.suppress_errors, keep_completed=task.keep_completed, on_start=on_start,
+            make_kwargs=dict(task.make_kwargs),
         )
     except (KeyboardInterrupt, SystemExit) as exc:
         in_pool = multiprocessing.parent_process() is not None
@@ -460,6 +466,7 @@ def _parallel(
     executor: Executor | None,
     display_progress: bool,
     deadline: float | None,
+    make_kwargs: Mapping[str, Any],
 ) -> PopulateResult:
     own = executor is None
     pools = _Pools(executor, processes)
@@ -472,7 +479,7 @@ def _parallel(
         module=cls.__module__, qualname=cls.__qualname__, token=token, url=conn.url,
         search_path=_search_path(cls), keys=(), key_names=tuple(key_names), reserve=reserve,
         suppress_errors=suppress_errors, keep_completed=keep_completed, progress=progress,
-        deadline=deadline,
+        deadline=deadline, make_kwargs=tuple(make_kwargs.items()),
     )
     futures: dict[Future[PopulateResult], int] = {}
     result = PopulateResult()
