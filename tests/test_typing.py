@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -322,3 +323,71 @@ def test_a_failing_hook_falls_back_to_mypy(
     monkeypatch.setenv("TYPEDJ_PLUGIN_DEBUG", "1")
     with pytest.raises(AssertionError, match="mypy crashed"):
         run_mypy([SNIPPETS / "usage.py"], configs["plugin"], tmp_path / "cache2")
+
+
+_DAEMON_PACKAGE = {
+    "__init__.py": "",
+    "tables.py": '''
+        import typedj as tj
+        from typedj import Key, Manual, Ref
+
+        schema = tj.Schema("daemon")
+
+
+        @schema
+        class Subject(Manual):
+            subject_id: Key[int]
+            species: str
+
+
+        @schema
+        class Session(Manual):
+            subject: Key[Ref[Subject]]
+            session_id: Key[int]
+        ''',
+    "use.py": '''
+        from .tables import Session, Subject
+
+        q = Subject & {"species": "mouse"}
+        r = Session & "subject_id = 1"
+        s = Session.proj(first="subject_id")
+        ''',
+}
+
+
+def test_dmypy_answers_as_a_cold_run_after_a_table_is_edited(tmp_path: Path,
+                                                              configs: dict[str, Path]) -> None:
+    """The plugin tells the daemon which tables each checked call read (``Session``'s
+    heading comes from ``Subject`` too), so an edit rechecks the modules that use them."""
+    package = tmp_path / "dpipe"
+    package.mkdir()
+    for name, text in _DAEMON_PACKAGE.items():
+        (package / name).write_text(textwrap.dedent(text).lstrip())
+    status = tmp_path / "dmypy.json"
+    base = [sys.executable, "-m", "mypy.dmypy", "--status-file", str(status)]
+    flags = ["--", "--config-file", str(configs["plugin"]), "--cache-dir", str(tmp_path / "dcache"),
+             str(package)]
+
+    def daemon() -> set[tuple[str, int, str]]:
+        done = subprocess.run([*base, "run", "--timeout", "300", *flags], capture_output=True, text=True,
+                              timeout=600, check=False, cwd=tmp_path)
+        assert "INTERNAL ERROR" not in done.stdout + done.stderr, done.stdout + done.stderr
+        return {(Path(m["path"]).name, int(m["line"]), m["code"])
+                for m in map(_REPORT.match, done.stdout.splitlines()) if m}
+
+    def cold() -> set[tuple[str, int, str]]:
+        reports, _ = run_mypy([package], configs["plugin"], tmp_path / "cold_cache")
+        return {(r.file, r.line, r.code) for r in reports}
+
+    try:
+        assert daemon() == cold() == set()
+        tables = package / "tables.py"
+        original = tables.read_text()
+        tables.write_text(original.replace("    subject_id: Key[int]\n    species: str",
+                                           "    subject_no: Key[int]\n    kind: str"))
+        edited = daemon()
+        assert edited == cold() == {("use.py", n, "typedj-attr") for n in (3, 4, 5)}
+        tables.write_text(original)
+        assert daemon() == cold() == set()
+    finally:
+        subprocess.run([*base, "stop"], capture_output=True, timeout=120, check=False)

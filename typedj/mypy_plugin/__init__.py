@@ -24,6 +24,7 @@ from mypy.plugin import (
     Plugin,
     ReportConfigContext,
 )
+from mypy.server.trigger import make_wildcard_trigger
 from mypy.types import FunctionLike, Type
 
 from .checks import Checker
@@ -53,6 +54,28 @@ def _safe(hook: Callable[[H], R], default: Callable[[H], R]) -> Callable[[H], R]
             return default(ctx)
 
     return guarded
+
+
+def _tracked(hook: Callable[[H], R], headings: Headings) -> Callable[[H], R]:
+    """A checker hook that records, for the daemon, which tables its answer read.
+
+    The module being checked then depends on every change inside those classes
+    (``<module.Table[wildcard]>``), so ``dmypy`` rechecks it after a table is edited.
+    """
+
+    def tracked(ctx: H) -> R:
+        api = ctx.api
+        tree = getattr(api, "tree", None)
+        headings.begin(tree, daemon=api.options.fine_grained_incremental)
+        result = hook(ctx)
+        scope = getattr(api, "tscope", None)
+        if tree is not None and scope is not None and headings.seen:
+            target = scope.current_target()
+            for name in headings.seen:
+                tree.plugin_deps.setdefault(make_wildcard_trigger(name), set()).add(target)
+        return result
+
+    return tracked
 
 
 def _returned(ctx: MethodContext | FunctionContext) -> Type:
@@ -108,22 +131,25 @@ class TypedjPlugin(Plugin):
         return None
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
-        return _safe(self._checker.universal, _returned) if fullname == UNIVERSAL else None
+        if fullname != UNIVERSAL:
+            return None
+        return _safe(_tracked(self._checker.universal, self._checker.headings), _returned)
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
         class_name, _, method = fullname.rpartition(".")
+        headings = self._checker.headings
         if class_name == KEY_OF and method == "__getitem__":
-            return _safe(partial(key_item, self._checker.headings), _returned)
+            return _safe(_tracked(partial(key_item, headings), headings), _returned)
         if method not in self._names:
             return None
         kind = self._kind(class_name)
         hook = self._methods[kind].get(method) if kind is not None else None
-        return _safe(hook, _returned) if hook is not None else None
+        return _safe(_tracked(hook, headings), _returned) if hook is not None else None
 
     def get_method_signature_hook(self, fullname: str) -> Callable[[MethodSigContext], FunctionLike] | None:
         class_name, _, method = fullname.rpartition(".")
         if method == "insert1" and self._kind(class_name) == "table":
-            return _safe(self._checker.insert1_signature, _signature)
+            return _safe(_tracked(self._checker.insert1_signature, self._checker.headings), _signature)
         return None
 
 

@@ -84,8 +84,22 @@ class Headings:
     def __init__(self, lookup: Lookup) -> None:
         self._lookup = lookup
         self._tables: dict[str, tuple[TypeInfo, Heading | None]] = {}
+        self._module: object = None
+        self.seen: set[str] = set()
+
+    def begin(self, module: object, daemon: bool = False) -> None:
+        """A hook runs in ``module``: forget headings built for another module.
+
+        The daemon merges an edited class into its old ``TypeInfo`` object (and checks a
+        module again in the same tree), so there every hook builds headings afresh.
+        """
+        if daemon or module is not self._module:
+            self._module = module
+            self._tables.clear()
+        self.seen = set()
 
     def table(self, info: TypeInfo) -> Heading | None:
+        self.seen.add(info.fullname)
         cached = self._tables.get(info.fullname)
         if cached is not None and cached[0] is info:  # the daemon replaces edited classes
             return cached[1]
