@@ -320,6 +320,7 @@ def test_batch_reservation_takes_only_pending_keys(pipeline: Any) -> None:
     held = jobs.key_params(keys[3])
     assert jobs.reserve(held) is True  # this session's older reservation
     assert jobs.ignore(keys[5]) == 1
+    time.sleep(0.01)  # reservation times have millisecond precision
     assert jobs.reserve_many(keys[:8]) == [0, 1, 2, 4, 6, 7]
     assert jobs.reserve_many(keys[:8]) == []
     assert jobs.reserve_many(keys) == [8, 9]
@@ -355,3 +356,19 @@ def test_batches_follow_the_make_time() -> None:
     for _ in range(30):
         b.record(10.0)
     assert b.size == 1
+
+
+def test_a_worker_walks_past_keys_others_hold(pipeline: Any) -> None:
+    _, Result = pipeline
+    from typedj.populate.autopopulate import todo
+    from typedj.populate.worker import run_keys
+
+    jobs = Result.jobs
+    jobs.refresh(todo(Result, []))
+    keys = [{"source_id": i, "kind": "k"} for i in range(10)]
+    assert jobs.reserve_many(keys[:6]) == list(range(6))  # held by "another worker"
+    result = run_keys(Result, keys, key_names=jobs.key_names, jobs=jobs, suppress_errors=False)
+    assert sorted(k["source_id"] for k in result.succeeded) == [6, 7, 8, 9] and result.skipped == 6
+    assert jobs.pending_among(keys) == []
+    assert _status(jobs) == {"reserved": 6, "total": 6}
+    assert len(Result) == 4

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -163,3 +165,71 @@ def test_validate_raise_errors(lab: Lab) -> None:
                              raise_errors=True)
     assert [(p.row, p.attribute) for p in info.value.problems] == [(0, "session_id"), (1, "session_date")]
     assert len(lab.Session) == 4
+
+
+# -- insert: chunk_size and inputs recognised by protocol -------------------------------
+
+
+def _cells(n: int, start: int = 0) -> list[dict[str, object]]:
+    return [{"cell_id": start + i, "depth": i / 2} for i in range(n)]
+
+
+def test_chunked_insert_from_an_iterator(lab: Lab) -> None:
+    consumed = []
+
+    def rows() -> Iterator[dict[str, object]]:
+        for row in _cells(25):
+            consumed.append(row["cell_id"])
+            yield row
+
+    source = rows()
+    assert lab.Cell.insert(source, chunk_size=10) == 25
+    assert sorted(lab.Cell.fetch("cell_id").tolist()) == list(range(25))
+    assert (lab.Cell & {"cell_id": 24}).fetch1("depth") == 12.0
+    assert consumed == list(range(25))
+
+
+def test_chunked_insert_is_all_or_nothing(lab: Lab) -> None:
+    bad = [*_cells(25), {"cell_id": 25, "depth": "wide"}, *_cells(5, start=26)]
+    with pytest.raises(tj.ValidationError) as info:
+        lab.Cell.insert(iter(bad), chunk_size=10)
+    assert [(p.row, p.attribute) for p in info.value.problems] == [(25, "depth")]
+    assert len(lab.Cell) == 0  # the first two chunks were rolled back
+    lab.Cell.insert(_cells(3))
+    with pytest.raises(tj.DuplicateError):
+        lab.Cell.insert(iter(_cells(5, start=-2)), chunk_size=2)  # the 2nd chunk collides
+    assert sorted(lab.Cell.fetch("cell_id").tolist()) == [0, 1, 2]
+    with pytest.raises(ValueError, match="chunk_size"):
+        lab.Cell.insert(_cells(1), chunk_size=0)
+
+
+def test_arrow_polars_pandas_inputs(lab: Lab) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pl = pytest.importorskip("polars")
+    pd = pytest.importorskip("pandas")
+    lab.Cell.insert(pa.Table.from_pylist(_cells(4)), chunk_size=3)
+    lab.Cell.insert(pl.DataFrame(_cells(4, start=10)))
+    lab.Cell.insert(pd.DataFrame(_cells(2, start=20)))
+    reader = pa.RecordBatchReader.from_batches(
+        pa.schema([("cell_id", pa.int64()), ("depth", pa.float64())]),
+        [pa.RecordBatch.from_pylist(_cells(2, start=30)), pa.RecordBatch.from_pylist(_cells(2, start=32))])
+
+    class Stream:  # only the Arrow PyCapsule protocol: recognised by what it does
+        def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+            return reader.__arrow_c_stream__(requested_schema)
+
+    assert lab.Cell.insert(Stream()) == 4
+    ids = sorted(lab.Cell.fetch("cell_id").tolist())
+    assert ids == [0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 30, 31, 32, 33]
+    assert (lab.Cell & {"cell_id": 13}).fetch1("depth") == 1.5
+
+
+def test_csv_path_input(lab: Lab, tmp_path: Path) -> None:
+    path = tmp_path / "subjects.csv"
+    path.write_text("subject_id,species,sex,date_of_birth\n7,rat,F,2024-01-02\n8,mouse,,\n")
+    assert lab.Subject.insert(path, chunk_size=1) == 2
+    rows = {r.subject_id: r for r in (lab.Subject & "subject_id > 6").fetch()}
+    assert (rows[7].species, rows[7].sex, rows[7].date_of_birth) == ("rat", "F", date(2024, 1, 2))
+    assert (rows[8].sex, rows[8].date_of_birth) == ("U", None)
+    with pytest.raises(TypeError, match="CSV"):
+        lab.Subject.insert(tmp_path / "subjects.json")

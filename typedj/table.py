@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 from operator import itemgetter
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, Self, TypeVar, overload
 
 from typing_extensions import dataclass_transform
@@ -387,16 +389,21 @@ class Table(metaclass=TableMeta):
         ignore_extra_fields: bool = False,
         replace: bool = False,
         allow_direct_insert: bool | None = None,
+        chunk_size: int | None = None,
     ) -> int:
-        """Insert rows (instances, mappings, tuples, a DataFrame or a record array).
+        """Insert rows: instances, mappings or tuples in any iterable, a pandas DataFrame,
+        a numpy record array, an Arrow table or stream (pyarrow, polars, anything with
+        ``__arrow_c_stream__`` or ``to_arrow``), or a ``pathlib.Path`` to a CSV file.
 
         Every row is validated first; one error lists every problem of every row, and
         nothing is written unless all rows are valid. The batch is one transaction.
-        Returns the number of rows given.
+        ``chunk_size=N`` reads, validates and sends N rows at a time, so a huge input (an
+        iterator, a CSV file, an Arrow stream) needs memory for N rows only; the whole
+        insert is still one transaction, all or nothing. Returns the number of rows given.
         """
         return insert(
             cls, rows, skip_duplicates=skip_duplicates, ignore_extra_fields=ignore_extra_fields,
-            replace=replace, allow_direct_insert=allow_direct_insert,
+            replace=replace, allow_direct_insert=allow_direct_insert, chunk_size=chunk_size,
         )
 
     @classmethod
@@ -572,16 +579,53 @@ def _column_value(columns: Mapping[str, str], name: str, value: Any) -> Any:
 
 
 def _as_rows(rows: Any) -> list[Any]:
-    if type(rows).__name__ == "DataFrame" and hasattr(rows, "to_dict"):
+    return rows if isinstance(rows, list) else list(_row_source(rows))
+
+
+def _row_source(rows: Any) -> Iterable[Any]:
+    """The rows of any input, recognised by what it can do rather than by its class:
+    Arrow streams (pyarrow, polars, ...), pandas frames, record arrays, a CSV path,
+    or any iterable of rows (read lazily, so ``chunk_size`` bounds memory)."""
+    if isinstance(rows, PurePath):
+        if rows.suffix.lower() != ".csv":
+            raise TypeError(f"insert reads a path only as a CSV file (.csv), not {rows.name!r}")
+        return _csv_rows(Path(rows))
+    if hasattr(rows, "to_dict") and hasattr(rows, "index") and hasattr(rows, "columns"):
         frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
         records: list[Any] = frame.to_dict("records")
         return records
+    if hasattr(rows, "__arrow_c_stream__") or hasattr(rows, "to_arrow") or hasattr(rows, "to_batches"):
+        return _arrow_rows(rows)
     names = getattr(getattr(rows, "dtype", None), "names", None)
     if names:
-        return [dict(zip(names, r, strict=True)) for r in rows.tolist()]
-    if isinstance(rows, Mapping | Table):
+        return (dict(zip(names, r, strict=True)) for r in rows.tolist())
+    if isinstance(rows, Mapping | Table | str | bytes):
         raise TypeError("insert takes a collection of rows; use insert1 for one row")
-    return list(rows)
+    return rows  # type: ignore[no-any-return]
+
+
+def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of a CSV file with a header line; an empty cell is an omitted value (its default)."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            yield {k: v for k, v in row.items() if v != ""}
+
+
+def _arrow_rows(table: Any) -> Iterator[dict[str, Any]]:
+    """Rows of an Arrow table or stream, one record batch at a time."""
+    from .optional import require
+
+    pa = require("pyarrow", extra="arrow", feature="inserting an Arrow table")
+    if hasattr(table, "to_batches"):
+        batches: Iterable[Any] = table.to_batches()
+    elif hasattr(table, "__arrow_c_stream__"):
+        batches = pa.RecordBatchReader.from_stream(table)
+    else:
+        batches = table.to_arrow().to_batches()
+    for batch in batches:
+        yield from batch.to_pylist()
 
 
 _COERCED_KINDS = frozenset({"int", "float", "str", "bool", "decimal"})
@@ -642,6 +686,34 @@ def insert(
     ignore_extra_fields: bool = False,
     replace: bool = False,
     allow_direct_insert: bool | None = None,
+    chunk_size: int | None = None,
+) -> int:
+    options: dict[str, Any] = dict(skip_duplicates=skip_duplicates, ignore_extra_fields=ignore_extra_fields,
+                                   replace=replace, allow_direct_insert=allow_direct_insert)
+    if chunk_size is None:
+        return _insert_batch(cls, _as_rows(rows), **options)
+    if chunk_size < 1:
+        raise ValueError("chunk_size is a positive number of rows")
+    source = iter(_row_source(rows))
+    total = 0
+    with cls._schema.connection.transaction():
+        while chunk := list(islice(source, chunk_size)):
+            try:
+                total += _insert_batch(cls, chunk, **options)
+            except ValidationError as exc:
+                shifted = [dataclasses.replace(p, row=p.row + total) for p in exc.problems]
+                raise ValidationError(cls.__name__, shifted) from exc
+    return total
+
+
+def _insert_batch(
+    cls: type[Table],
+    rows: list[Any],
+    *,
+    skip_duplicates: bool,
+    ignore_extra_fields: bool,
+    replace: bool,
+    allow_direct_insert: bool | None,
 ) -> int:
     tier = cls._tier
     master = cls._master
@@ -656,7 +728,7 @@ def insert(
     table_def = cls._def
     heading = table_def.heading
     names = heading.names
-    data = [_row_dict(cls, r, i, names) for i, r in enumerate(_as_rows(rows))]
+    data = [_row_dict(cls, r, i, names) for i, r in enumerate(rows)]
     if not data:
         return 0
     if ignore_extra_fields:

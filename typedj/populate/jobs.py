@@ -358,51 +358,63 @@ class Jobs:
         return retrying(lambda: int(self.connection.query(sql, args).rowcount) == 1)
 
     def reserve_many(self, keys: Sequence[Mapping[str, Any]], version: str = "") -> list[int]:
-        """Reserve the pending jobs of ``keys`` together; the positions of those now owned.
+        """Reserve the pending jobs of ``keys`` in one statement; the positions of those now owned.
 
-        One short transaction: a locking read of which of the keys are pending (MySQL
-        ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already holds the file's write lock),
-        one UPDATE of exactly those, commit. Two workers never own one key, and the
-        answer is exact whoever else (datajoint-python workers, another thread of this
-        process) reserves meanwhile.
+        One UPDATE takes every key of the batch still pending; it holds its row locks only
+        while it runs (no round trip to the client in between), so many workers contending
+        for the same keys do not queue behind each other. Each row changes state
+        atomically, so two workers never own one key. When the UPDATE took all of the keys
+        or none, that is the answer; when it took some, a SELECT asks which: the batch's
+        rows reserved by this session, host and process at this UPDATE's time (its rows
+        share one ``reserved_time``; an older reservation of this session has an earlier
+        one).
         """
         if not keys:
             return []
-        from ..query.fetch import _columns, statement
-
         conn = self.connection
         d = conn.dialect
         q, p = d.quote, d.placeholder
         names = self.key_names
-        wanted = [{n: k[n] for n in names} for k in keys]
-        pending = self.pending & f"{q('scheduled_time')} <= {d.now()}" & wanted
-        select, select_params, _ = statement(pending, names)
-        if d.name == "mysql":
-            select += " FOR UPDATE"
         width = len(names)
         lhs = q(names[0]) if width == 1 else "(" + ", ".join(q(n) for n in names) + ")"
         row = p if width == 1 else "(" + ", ".join([p] * width) + ")"
-        head = [platform.node(), os.getpid(), self._session_user(), version]
-
-        def take() -> set[tuple[Any, ...]]:
-            with conn.transaction():
-                found = conn.query(select, select_params).fetchall()
-                if not found:
-                    return set()
-                columns = _columns(pending, names, found)
-                owned = set(zip(*columns, strict=True))
-                chosen = [k for k in wanted if tuple(k[n] for n in names) in owned]
-                sql = (
-                    f"UPDATE {self._table()} SET {q('status')} = 'reserved', {q('host')} = {p}, "
-                    f"{q('pid')} = {p}, {q('connection_id')} = {d.session_id()}, {q('user')} = {p}, "
-                    f"{q('version')} = {p}, {q('reserved_time')} = {d.now()} "
-                    f"WHERE {q('status')} = 'pending' AND {d.in_rows(lhs, row, len(chosen))}"
-                )
-                conn.query(sql, [*head, *(v for k in chosen for v in self.key_params(k))])
-                return owned
-
-        owned = retrying(take)
+        sql = (
+            f"UPDATE {self._table()} SET {q('status')} = 'reserved', {q('host')} = {p}, {q('pid')} = {p}, "
+            f"{q('connection_id')} = {d.session_id()}, {q('user')} = {p}, {q('version')} = {p}, "
+            f"{q('reserved_time')} = {d.now()} WHERE {q('status')} = 'pending' "
+            f"AND {q('scheduled_time')} <= {d.now()} AND {d.in_rows(lhs, row, len(keys))}"
+        )
+        host, pid = platform.node(), os.getpid()
+        args = [host, pid, self._session_user(), version, *(v for k in keys for v in self.key_params(k))]
+        taken = retrying(lambda: int(conn.query(sql, args).rowcount))
+        if taken >= len(keys):
+            return list(range(len(keys)))
+        if taken <= 0:
+            return []
+        wanted = [{n: k[n] for n in names} for k in keys]
+        mine = (
+            self.query
+            & {"status": "reserved", "host": host, "pid": pid}
+            & f"{q('connection_id')} = {d.session_id()}"
+            & wanted
+        )
+        rows = mine.proj("reserved_time").to_dicts()
+        latest = max(r["reserved_time"] for r in rows)
+        owned = {tuple(r[n] for n in names) for r in rows if r["reserved_time"] == latest}
+        if len(owned) != taken:  # an older reservation of this session in the same millisecond
+            log.warning("%s: reserved %d jobs, %d match this reservation", self.table_name, taken, len(owned))
         return [i for i, k in enumerate(wanted) if tuple(k[n] for n in names) in owned]
+
+    def pending_among(self, keys: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Positions of ``keys`` whose jobs are pending now (a plain read: a hint, not a claim)."""
+        if not keys:
+            return []
+        names = self.key_names
+        d = self.connection.dialect
+        wanted = [{n: k[n] for n in names} for k in keys]
+        found = self.pending & f"{d.quote('scheduled_time')} <= {d.now()}" & wanted
+        free = {tuple(r[n] for n in names) for r in found.keys()}
+        return [i for i, k in enumerate(wanted) if tuple(k[n] for n in names) in free]
 
     def complete(self, params: Sequence[Any], *, duration: float | None = None, keep: bool = False) -> None:
         """The job succeeded: delete its row, or with ``keep`` mark it ``success``."""

@@ -192,6 +192,10 @@ class LegacyJobs(Jobs):
         """Reserve each key as 0.14 does, one insert each; the positions of those now owned."""
         return [i for i, k in enumerate(keys) if self.reserve(self.key_params(k), version)]
 
+    def pending_among(self, keys: Sequence[Mapping[str, Any]]) -> list[int]:
+        """All of them: 0.14 keeps no pending rows (a key without a row is free to reserve)."""
+        return list(range(len(keys)))
+
     def complete_many(self, jobs: Sequence[Sequence[Any]]) -> int:
         """Delete the reservations of jobs whose make has committed: one statement for a batch."""
         if not jobs:

@@ -100,10 +100,13 @@ def run_keys(
 ) -> PopulateResult:
     """Make ``keys`` one after another; with ``jobs``, only those this worker reserves.
 
-    With jobs, keys are reserved a batch at a time (``Batches``): one UPDATE for the
-    batch and one query for which of its keys are made already, instead of two
-    statements per key; each job is still completed in its make's transaction. Keys
-    reserved but not reached (a failure ends the run, or an interruption) are released.
+    With jobs, keys are reserved a batch at a time (``Batches``): one UPDATE reserves
+    the batch (``Jobs.reserve_many``), one query finds which of its
+    keys are made already, and one DELETE completes the made keys' jobs after the batch
+    (``Jobs.complete_many``; with ``keep_completed`` each job is completed in its make's
+    transaction instead). A worker dying before that DELETE leaves made keys reserved:
+    ``recover`` frees them and the next reservation finds them made. Keys reserved but
+    not reached (a failure, the deadline, an interruption) are released.
     Stops at the first failure unless ``suppress_errors``. ``on_start(i)`` is told the
     position in ``keys`` of each key before its work begins.
     """
@@ -142,6 +145,17 @@ def run_keys(
             position = 0
             going = True
             while going and position < len(keys) and not past(deadline):
+                if batches.missed:  # others hold the keys ahead: walk past them, one read per 512
+                    window = keys[position : position + Batches.LOOKAHEAD]
+                    free = jobs.pending_among(window)
+                    passed = free[0] if free else len(window)
+                    position += passed
+                    for _ in range(passed):
+                        result.skipped += 1
+                        if on_key:
+                            on_key()
+                    if not free:
+                        continue
                 first = position
                 batch = keys[position : position + batches.size]
                 position += len(batch)
@@ -151,6 +165,7 @@ def run_keys(
                 mine = jobs.reserve_many(batch, version)
                 held = [held[i] for i in mine]
                 owned = [batch[i] for i in mine]
+                batches.missed = not owned
                 for _ in range(len(batch) - len(owned)):
                     result.skipped += 1
                     if on_key:
@@ -195,9 +210,14 @@ class Batches:
 
     SECONDS = 0.5
     LARGEST = 64
+    LOOKAHEAD = 512
+    """After a batch found nothing to reserve, the keys ahead are first read (no locks)
+    this many at a time, so a worker among many walks past the keys others hold with one
+    statement per 512 instead of one reservation attempt per batch."""
 
     def __init__(self) -> None:
         self.size = 1
+        self.missed = False
         self._mean: float | None = None
 
     def record(self, seconds: float) -> None:
