@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, Self, TypeVar, overload
 
 from typing_extensions import dataclass_transform
 
@@ -74,14 +74,25 @@ def _not_declared(cls: type) -> NotDeclaredError:
 class TableMeta(type):
     """Makes table classes queries: ``Subject & {...}``, ``Subject.fetch()``, ``len(Subject)``."""
 
+    if TYPE_CHECKING:  # declared here, not on Table: a row's attributes are only its columns
+        _tier: str | None
+        _def: TableDef
+        _schema: Schema
+        _node: TableNode
+        _refs: dict[str, dict[str, str]]
+        _master: type[Table] | None
+        _parts: tuple[type[Table], ...]
+        _validator: Validator | None
+        _allow_insert: int
+
     def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kw: Any) -> TableMeta:
         cls = super().__new__(mcls, name, bases, ns, **kw)
         parts = []
         for value in ns.values():
             if isinstance(value, TableMeta) and getattr(value, "_tier", None) == "Part":
-                value._master = cls  # type: ignore[attr-defined]
+                value._master = cls  # type: ignore[assignment]  # a table class
                 parts.append(value)
-        cls._parts = tuple(parts)  # type: ignore[attr-defined]
+        cls._parts = tuple(parts)  # type: ignore[arg-type]  # table classes
         return cls
 
     # -- the query of the rows ---------------------------------------------------------
@@ -134,7 +145,7 @@ class TableMeta(type):
     @property
     def heading(cls) -> Heading:
         """The attributes: names, types, keys, comments."""
-        table_def: TableDef = cls._def  # type: ignore[attr-defined]
+        table_def: TableDef = cls._def
         return table_def.heading
 
     @property
@@ -143,11 +154,11 @@ class TableMeta(type):
 
     @property
     def table_name(cls) -> str:
-        return str(cls._def.name)  # type: ignore[attr-defined]
+        return str(cls._def.name)
 
     @property
     def full_table_name(cls) -> str:
-        return f"{cls._def.schema}.{cls._def.name}"  # type: ignore[attr-defined]
+        return f"{cls._def.schema}.{cls._def.name}"
 
     @property
     def sql(cls) -> str:
@@ -260,13 +271,13 @@ class TableMeta(type):
         On a terminal with ``config.safemode`` on, lists them and asks first
         (``force=True`` does not ask; a "no" drops nothing and returns ``[]``).
         """
-        conn: Connection = cls._schema.connection  # type: ignore[attr-defined]
+        conn: Connection = cls._schema.connection
         return drop_tables(conn, [cls.full_table_name], force=force)
 
     def drop_quick(cls) -> list[str]:
         """Drop this table alone, without asking; ``IntegrityError`` naming the tables that
         depend on it if there are any."""
-        conn: Connection = cls._schema.connection  # type: ignore[attr-defined]
+        conn: Connection = cls._schema.connection
         return drop_quick(conn, cls.full_table_name)
 
     def alter(cls, *, prompt: bool = True, force: bool = False, dry_run: bool = False) -> list[str]:
@@ -285,15 +296,13 @@ class TableMeta(type):
 class Table(metaclass=TableMeta):
     """Base of the tiers. Subclass a tier (``Manual``, ``Lookup``, ...), not this."""
 
-    _tier: ClassVar[str | None] = None
-    _def: ClassVar[TableDef]
-    _schema: ClassVar[Schema]
-    _node: ClassVar[TableNode]
-    _refs: ClassVar[dict[str, dict[str, str]]] = {}
-    _master: ClassVar[type[Table] | None] = None
-    _parts: ClassVar[tuple[type[Table], ...]] = ()
-    _validator: ClassVar[Validator | None] = None
-    _allow_insert: ClassVar[int] = 0
+    if not TYPE_CHECKING:  # the machinery lives on the class, typed on the metaclass (below)
+        _tier = None
+        _refs = {}
+        _master = None
+        _parts = ()
+        _validator = None
+        _allow_insert = 0
 
     def __init__(self, **values: Any) -> None:
         cls = type(self)

@@ -107,11 +107,10 @@ def test_syntax_errors_in_proj_and_aggr_are_query_errors(lab: tuple[Any, Any], c
 
 def test_unknown_column_in_sql_text_names_it(lab: tuple[Any, Any]) -> None:
     subject, _ = lab
-    with pytest.raises(tj.UnknownAttributeError) as info:
-        (subject & "nonesuch = 1").fetch()
-    assert info.value.attribute == "nonesuch"
-    assert info.value.sql is not None and "nonesuch = 1" in info.value.sql
-    assert isinstance(info.value.__cause__, DRIVER_ERRORS)
+    for text in ("nonesuch = 1", "`nonesuch` = 1"):  # caught as the query is built, before any SQL runs
+        with pytest.raises(tj.UnknownAttributeError) as info:
+            subject & text
+        assert info.value.attribute == "nonesuch" and "subject_id" in str(info.value)
 
 
 def test_missing_parent_is_named_with_its_key(lab: tuple[Any, Any], schema: tj.Schema) -> None:

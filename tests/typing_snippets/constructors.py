@@ -10,3 +10,4 @@ Subject.insert1(subject_id=1, speces="mouse")  # E: call-overload
 Subject.insert1(subject_id="1", species="mouse")  # E: call-overload
 row = Subject.fetch1()
 print(row.weight)  # E: attr-defined
+print(row._def, row._validator)  # E: attr-defined
