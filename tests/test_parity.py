@@ -288,3 +288,41 @@ def test_populate_refresh_false_takes_only_existing_jobs(scaled: Any) -> None:
     assert Scaled.fetch("sample_id").tolist() == [2]
     assert Scaled.populate(reserve_jobs=True).success_count == 3
     assert len(Scaled) == 4
+
+
+# -- tail, to_arrays(*attrs, include_key=), the graph on tables -------------------------
+
+
+def test_tail(lab: Lab) -> None:
+    assert [r["subject_id"] for r in lab.Subject.tail(2)] == [2, 3]
+    assert [(r["subject_id"], r["session_id"]) for r in (lab.Session & {"subject_id": 1}).tail(1)] == [(1, 2)]
+    assert len(lab.Session.tail()) == 4 and lab.Session.tail(0) == []
+
+
+def test_to_arrays_by_name(lab: Lab) -> None:
+    lab.Cell.insert([(1, 0.5), (2, 1.5), (3, 2.5)])
+    depth = lab.Cell.to_arrays("depth", order_by="cell_id DESC")
+    assert depth.tolist() == [2.5, 1.5, 0.5]
+    ids, depth = (lab.Cell & "cell_id > 1").to_arrays("cell_id", lab.Cell.depth, order_by="KEY")
+    assert (ids.tolist(), depth.tolist()) == ([2, 3], [1.5, 2.5])
+    keys, depth = lab.Cell.to_arrays("depth", include_key=True, order_by="depth DESC", limit=2)
+    assert keys == [{"cell_id": 3}, {"cell_id": 2}] and depth.tolist() == [2.5, 1.5]
+    keys, dates = lab.Session.to_arrays("session_date", include_key=True, order_by="KEY")
+    assert keys[0] == {"subject_id": 1, "session_id": 1} and dates[0] == date(2024, 1, 1)
+    assert lab.Cell.to_arrays()["depth"].tolist() == [0.5, 1.5, 2.5]
+    with pytest.raises(tj.QueryError, match="include_key"):
+        lab.Cell.to_arrays(include_key=True)
+    with pytest.raises(tj.UnknownAttributeError):
+        lab.Cell.to_arrays("colour")
+
+
+def test_graph_on_tables(lab: Lab, schema: tj.Schema) -> None:
+    assert lab.Session.parents() == [lab.Subject]
+    assert lab.Subject.children() == [lab.Device, lab.Session]
+    assert lab.Session.ancestors() == [lab.Species, lab.Subject, lab.Session]
+    assert lab.Session.descendants() == [lab.Session, lab.Spikes, lab.Spikes.Unit]  # type: ignore[attr-defined]
+    assert lab.Spikes.parts() == [lab.Spikes.Unit]  # type: ignore[attr-defined]
+    assert lab.Subject.parts() == []
+    fresh = tj.Schema(schema.name, connection=schema.connection)  # the same tables, no classes
+    assert fresh.classes == {}
+    assert lab.Session.parents() == [f"{schema.name}.subject"]

@@ -60,6 +60,27 @@ def parents(graph: nx.DiGraph, node: str) -> list[tuple[str, ForeignKey]]:
     ]
 
 
+def related(graph: nx.DiGraph, node: str, relation: str) -> list[str]:
+    """Tables related to ``node``: ``parents``/``children`` (one step), ``ancestors``/
+    ``descendants`` (the node itself included, as in DataJoint), or ``parts`` (tables
+    named ``<node>__part``), parents before children."""
+    if node not in graph:
+        return []
+    if relation == "parents":
+        found = set(graph.predecessors(node))
+    elif relation == "children":
+        found = set(graph.successors(node))
+    elif relation == "ancestors":
+        found = {node} | nx.ancestors(graph, node)
+    elif relation == "descendants":
+        found = {node} | nx.descendants(graph, node)
+    elif relation == "parts":
+        found = {n for n in graph if n.startswith(f"{node}__") and "__" not in n[len(node) + 2:]}
+    else:
+        raise ValueError(f"unknown relation {relation!r}")
+    return ordered(graph, found)
+
+
 def for_connection(conn: Connection) -> nx.DiGraph:
     """The graph of every schema loaded on ``conn`` and every schema that references them."""
     from .schema import Schema

@@ -246,11 +246,37 @@ class TableMeta(type):
     def to_pandas(cls, **options: Any) -> pd.DataFrame:
         return cls._query().to_pandas(**options)
 
-    def to_arrays(cls, **options: Any) -> np.ndarray:
-        return cls._query().to_arrays(**options)
+    def to_arrays(cls, *attributes: Any, include_key: bool = False, **options: Any) -> Any:
+        """See ``Query.to_arrays``: a structured array, or one array per named attribute."""
+        return cls._query().to_arrays(*attributes, include_key=include_key, **options)
 
     def head(cls, n: int = 25) -> list[dict[str, Any]]:
+        """The first ``n`` rows by primary key, as dicts."""
         return cls._query().head(n)
+
+    def tail(cls, n: int = 25) -> list[dict[str, Any]]:
+        """The last ``n`` rows by primary key, as dicts, in primary key order."""
+        return cls._query().tail(n)
+
+    def parents(cls) -> list[type[Table] | str]:
+        """The tables this one refers to: their classes, or full names of tables without one."""
+        return _related(cls, "parents")
+
+    def children(cls) -> list[type[Table] | str]:
+        """The tables that refer to this one: classes, or full names of tables without one."""
+        return _related(cls, "children")
+
+    def ancestors(cls) -> list[type[Table] | str]:
+        """This table and every table it depends on, parents first (classes or full names)."""
+        return _related(cls, "ancestors")
+
+    def descendants(cls) -> list[type[Table] | str]:
+        """This table and every table that depends on it, parents first (classes or full names)."""
+        return _related(cls, "descendants")
+
+    def parts(cls) -> list[type[Table] | str]:
+        """The part tables of this master (classes, or full names of parts without one)."""
+        return _related(cls, "parts")
 
     def describe(cls) -> str:
         """The table's definition in DataJoint's syntax."""
@@ -291,6 +317,27 @@ class TableMeta(type):
         from .drift import alter_table
 
         return alter_table(cls, prompt=prompt, force=force, dry_run=dry_run)  # type: ignore[arg-type]
+
+
+def _related(cls: type, relation: str) -> list[type[Table] | str]:
+    from . import graph as graphs
+
+    conn: Connection = cls._schema.connection  # type: ignore[attr-defined]
+    names = graphs.related(graphs.for_connection(conn), cls.full_table_name, relation)  # type: ignore[attr-defined]
+    return [_class_of(conn, name) for name in names]
+
+
+def _class_of(conn: Connection, full_name: str) -> type[Table] | str:
+    """The class bound to a table on ``conn``, or its full name when no class is."""
+    schema_name, table = full_name.split(".", 1)
+    schema = conn.schemas.get(schema_name)
+    if schema is not None:
+        for top in schema.classes.values():
+            for candidate in (top, *top.__dict__.get("_parts", ())):
+                table_def = candidate.__dict__.get("_def")
+                if table_def is not None and table_def.name == table:
+                    return candidate  # type: ignore[no-any-return]
+    return full_name
 
 
 class Table(metaclass=TableMeta):

@@ -735,11 +735,23 @@ class Query(Generic[R]):
         return to_pandas(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_arrays(
-        self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
-    ) -> np.ndarray:
-        """A numpy structured array, one field per attribute."""
-        from .fetch import to_arrays
+        self, *attributes: str | Column, include_key: bool = False, order_by: Any = None,
+        limit: int | None = None, offset: int | None = None,
+    ) -> Any:
+        """Without names, a numpy structured array, one field per attribute; with names, one
+        array per name (a tuple for several), as datajoint-python 2.x.
 
+        ``include_key=True`` (with names) puts the rows' primary keys, a list of dicts in
+        the same order as the arrays, first: ``keys, x = q.to_arrays("x", include_key=True)``.
+        """
+        from .fetch import named_arrays, to_arrays
+
+        names = tuple(_column_names(attributes))
+        if names:
+            return named_arrays(self, names, include_key, order_by=order_by, limit=limit, offset=offset)
+        if include_key:
+            raise QueryError("to_arrays(include_key=True) needs attribute names: without them the "
+                             "structured array holds the key already")
         return to_arrays(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_arrow(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
@@ -757,6 +769,10 @@ class Query(Generic[R]):
     def head(self, n: int = 25) -> list[dict[str, Any]]:
         """The first ``n`` rows by primary key, as dicts."""
         return self.to_dicts(order_by="KEY", limit=n)
+
+    def tail(self, n: int = 25) -> list[dict[str, Any]]:
+        """The last ``n`` rows by primary key, as dicts, in primary key order."""
+        return self.to_dicts(order_by="KEY DESC", limit=n)[::-1]
 
     def delete(self, *, part_integrity: str = "enforce", dry_run: bool = False,
                force: bool = False) -> dict[str, int]:

@@ -378,6 +378,21 @@ def _inferred_kind(values: list[Any]) -> str:
 
 
 @_materializing
+def named_arrays(query: Query[Any], attributes: Sequence[str], include_key: bool, **options: Any) -> Any:
+    """One array per named attribute, read by one statement; with ``include_key`` the
+    rows' primary keys (a list of dicts) come first, in the same order."""
+    _check_names(query, attributes)
+    wanted = list(dict.fromkeys([*query.primary_key, *attributes])) if include_key else list(attributes)
+    names, data = columns(query, wanted, **options)
+    by_name = dict(zip(names, data, strict=True))
+    arrays = [_array(query.heading[a], list(by_name[a])) for a in attributes]
+    if include_key:
+        key_names, key_data = _visible(list(query.primary_key), [by_name[k] for k in query.primary_key])
+        return (_dicts(key_names, key_data), *arrays)
+    return arrays[0] if len(arrays) == 1 else tuple(arrays)
+
+
+@_materializing
 def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
     """The result as one structured array, built a batch of rows at a time.
 
