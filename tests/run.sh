@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite on a fresh Debian machine (or this one):
-# installs the MariaDB server, graphviz and Chromium (with its driver) when missing, the package with its test
-# extras into the project's virtual environment (.venv), then runs mypy --strict, ruff
-# and the test suite (pytest last, so its summary closes the output).
+# installs the MariaDB server, graphviz and Chromium (with its driver) when missing, the
+# package with its test extras into the project's virtual environment (.venv), then runs
+# mypy --strict, ruff and the test suite (pytest last, so its summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
