@@ -159,6 +159,14 @@ def test_validate_reports_every_problem_and_inserts_nothing(lab: Lab) -> None:
                                 ignore_extra_fields=True) == []
 
 
+def test_validate_is_reserved(schema: tj.Schema) -> None:
+    with pytest.raises(tj.DeclarationError, match="'validate' is reserved"):
+        @schema
+        class Check(tj.Manual):
+            check_id: tj.Key[int]
+            validate: bool
+
+
 def test_validate_raise_errors(lab: Lab) -> None:
     with pytest.raises(tj.ValidationError, match="2 row") as info:
         lab.Session.validate([{"subject_id": 1, "session_id": "x", "session_date": date(2024, 2, 1)},
