@@ -17,6 +17,8 @@ import pytest
 import typedj as tj
 from typedj import Attr, Key, Link, Lookup, Manual, Ref
 
+pytestmark = pytest.mark.filterwarnings("ignore::typedj.DeclarationPendingWarning")  # Session waits for Rig
+
 
 @pytest.fixture
 def lab(schema: tj.Schema) -> SimpleNamespace:
