@@ -334,3 +334,26 @@ def test_graph_on_tables(lab: Lab, schema: tj.Schema) -> None:
     fresh = tj.Schema(schema.name, connection=schema.connection)  # the same tables, no classes
     assert fresh.classes == {}
     assert lab.Session.parents() == [f"{schema.name}.subject"]
+
+
+# -- extend and semantic_check ----------------------------------------------------------
+
+
+def test_extend_keeps_every_row(lab: Lab) -> None:
+    lab.Spikes.insert1({"subject_id": 1, "session_id": 1, "n_units": 7}, allow_direct_insert=True)
+    rows = lab.Session.extend(lab.Spikes).to_dicts(order_by="KEY")
+    assert [(r["subject_id"], r["session_id"], r["n_units"]) for r in rows] == [
+        (1, 1, 7), (1, 2, None), (2, 1, None), (2, 2, None)
+    ]
+    assert len(lab.Session * lab.Spikes) == 1
+    with pytest.raises(tj.QueryError, match="determine"):
+        lab.Subject.extend(lab.Session)
+
+
+def test_semantic_check_off_matches_by_name(lab: Lab) -> None:
+    lab.Cell.insert([{"cell_id": 1}, {"cell_id": 2}])
+    cells = lab.Cell.proj(subject_id="cell_id")
+    with pytest.raises(tj.QueryError, match="proj"):
+        lab.Subject * cells
+    joined = lab.Subject.join(cells, semantic_check=False)
+    assert sorted(r["subject_id"] for r in joined.to_dicts()) == [1, 2]

@@ -47,7 +47,7 @@ RESERVED = frozenset(
         "indexes", "master", "schema", "connection", "table_name", "full_table_name", "parents",
         "children", "descendants", "ancestors", "parts", "jobs", "definition", "primary_key",
         "make_fetch", "make_compute", "make_insert", "skip_duplicates", "replace",
-        "ignore_extra_fields", "allow_direct_insert", "alter", "validate",
+        "ignore_extra_fields", "allow_direct_insert", "alter", "validate", "extend",
     }
 )
 

@@ -170,8 +170,13 @@ class TableMeta(type):
     def restrict(cls: type[TT], condition: Any, *, negate: bool = False) -> Query[TT]:
         return TableMeta._query(cls).restrict(condition, negate=negate)
 
-    def join(cls, other: Any, *, left: bool = False) -> Query[dict[str, Any]]:
-        return cls._query().join(other, left=left)
+    def join(cls, other: Any, *, left: bool = False, semantic_check: bool = True) -> Query[dict[str, Any]]:
+        """Natural join on the shared attributes (see ``Query.join``)."""
+        return cls._query().join(other, left=left, semantic_check=semantic_check)
+
+    def extend(cls, other: Any, *, semantic_check: bool = True) -> Query[dict[str, Any]]:
+        """Every row, with ``other``'s attributes where they match (see ``Query.extend``)."""
+        return cls._query().extend(other, semantic_check=semantic_check)
 
     def aggr(cls, group: Any, *attributes: Any, keep_all_rows: bool = True,
              exclude_nonmatching: bool | None = None, **named: Any) -> Query[dict[str, Any]]:

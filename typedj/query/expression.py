@@ -499,15 +499,21 @@ class Query(Generic[R]):
     def __sub__(self, condition: Any) -> Query[R]:
         return self.restrict(condition, negate=True)
 
-    def join(self, other: Any, *, left: bool = False) -> Query[dict[str, Any]]:
-        """Natural join on the shared attributes; ``left=True`` keeps rows without a match."""
+    def join(self, other: Any, *, left: bool = False, semantic_check: bool = True) -> Query[dict[str, Any]]:
+        """Natural join on the shared attributes; ``left=True`` keeps rows without a match.
+
+        Shared attributes must share their lineage (come from the same table); with
+        ``semantic_check=False`` the join matches them by name alone, as SQL's NATURAL JOIN
+        and datajoint-python's ``semantic_check=False`` do.
+        """
         from .universal import U
 
         if isinstance(other, U):
             return other.promote(self)
         right = as_node(other)
         shared = [n for n in self.heading.all_names if n in right.heading]
-        check_lineage(self.heading, right.heading, shared, "join")
+        if semantic_check:
+            check_lineage(self.heading, right.heading, shared, "join")
         if left:
             missing = [k for k in right.heading.primary_key if k not in self.heading]
             if missing:
@@ -516,6 +522,12 @@ class Query(Generic[R]):
                     f"operand lacks the right's key attributes {missing}"
                 )
         return Query(Join(self._node, right, join_heading(self.heading, right.heading, outer=left), left))
+
+    def extend(self, other: Any, *, semantic_check: bool = True) -> Query[dict[str, Any]]:
+        """Every row of this query, with ``other``'s attributes added where a row matches
+        (NULL elsewhere): datajoint-python 2.x's ``extend``, a left join that needs this
+        query to determine ``other`` (to have its primary key)."""
+        return self.join(other, left=True, semantic_check=semantic_check)
 
     def __mul__(self, other: Any) -> Query[dict[str, Any]]:
         return self.join(other)
