@@ -159,3 +159,21 @@ def test_info_without_configuration_creates_nothing_and_exits_2(tmp_path: Path) 
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "typedj.db" in done.stdout
+
+
+def test_a_mismatched_class_says_what_to_do(schema: tj.Schema, conn: tj.Connection) -> None:
+    @schema
+    class Mouse(Manual):
+        mouse: Key[int]
+
+    again = tj.Schema(schema.name, connection=conn)
+    with pytest.raises(tj.DeclarationError) as info:
+
+        @again
+        class Mouse(Manual):  # type: ignore[no-redef]
+            mouse: Key[int]
+            weight: float
+
+    message = str(info.value)
+    assert "does not match the existing table" in message and "weight" in message
+    assert "allow_drift=True" in message and "schema.diff()" in message and "Mouse.alter()" in message

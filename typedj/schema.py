@@ -209,7 +209,11 @@ class Schema:
             elif problems:
                 raise DeclarationError(
                     f"{cls.__name__} does not match the existing table "
-                    f"{self.name}.{table_def.name}:\n  " + "\n  ".join(problems),
+                    f"{self.name}.{table_def.name}:\n  " + "\n  ".join(problems) + "\n"
+                    f"To change the table to the class: declare with tj.Schema({self.name!r}, "
+                    f"allow_drift=True), review schema.diff(), then {cls.__name__}.alter(). To "
+                    "use the table as it is: change the class (typedj codegen writes it). To start "
+                    "over (deleting its rows): drop the table and declare again.",
                     table=table_def.name,
                 )
             table_def = _with_lineage(table_def, self.lineage.get(table_def.name))
