@@ -33,6 +33,7 @@ if not (CHROMIUM.exists() and DRIVER.exists()):
     )
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
@@ -55,7 +56,11 @@ class Site:
         return str(self.find(css).text)
 
     def wait(self, condition: Callable[[], bool], timeout: float = 15) -> None:
-        WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda _: condition())
+        """Until ``condition()`` holds; a page loading meanwhile (elements replaced) is "not yet"."""
+        WebDriverWait(
+            self.driver, timeout, poll_frequency=0.1,
+            ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        ).until(lambda _: condition())
 
     def shot(self, name: str) -> None:
         height = self.driver.execute_script("return document.documentElement.scrollHeight")
