@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from .. import codecs
 from ..errors import TypedjError
 from ..heading import Attribute, Heading, TableDef
 
@@ -152,8 +153,11 @@ class Recorder:
         on_server = cls._schema.tables.get(table_def.name, table_def)  # declared classes omit _job_*
         names = on_server.heading.all_names
         self._metadata: str | None = None
+        self._key_names = table_def.heading.primary_key
+        ctx = codecs.Context(table_def.schema, table_def.name, self.conn)
+        self._key_encoders = [codecs.encoder(table_def.heading[n], ctx) for n in self._key_names]
         if all(n in names for n in JOB_METADATA):
-            where = " AND ".join(f"{d.quote(n)} = {d.placeholder}" for n in table_def.heading.primary_key)
+            where = " AND ".join(f"{d.quote(n)} = {d.placeholder}" for n in self._key_names)
             sets = ", ".join(f"{d.quote(n)} = {d.placeholder}" for n in JOB_METADATA)
             self._metadata = f"UPDATE {d.table(table_def.schema, table_def.name)} SET {sets} WHERE {where}"
         ensure_table(cls._schema)
@@ -167,8 +171,9 @@ class Recorder:
         self.conn.query(self._insert, (self.cls._def.name, digest, text, *self._fixed, self._user, start,
                                        duration))
         if self._metadata is not None:
-            pk = self.cls._def.heading.primary_key
-            self.conn.query(self._metadata, (start, duration, self.code.label[:64], *(key[n] for n in pk)))
+            params = [key[n] if enc is None else enc([key[n]])[0]
+                      for n, enc in zip(self._key_names, self._key_encoders, strict=True)]
+            self.conn.query(self._metadata, (start, duration, self.code.label[:64], *params))
 
 
 def ensure_table(schema: Any) -> None:

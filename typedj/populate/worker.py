@@ -112,8 +112,9 @@ def run_keys(
     position in ``keys`` of each key before its work begins.
     """
     maker = Maker(cls, key_names, jobs=jobs, keep_completed=keep_completed, make_kwargs=make_kwargs)
-    code = maker.recorder.code if maker.recorder is not None else provenance.code_version(cls)
-    version = version or code.label
+    if jobs is not None and not version:  # the jobs table records who reserved a key with which code
+        code = maker.recorder.code if maker.recorder is not None else provenance.code_version(cls)
+        version = code.label
     maker.defer_completion = not keep_completed
     result = PopulateResult()
     held: list[list[Any]] = []  # reserved jobs not yet made, the current one first
