@@ -23,7 +23,7 @@ from . import codecs
 from .backend.connection import retrying
 from .cascade import delete, delete_quick, drop_quick, drop_tables
 from .columns import Column
-from .declare import RESERVED, read_fields
+from .declare import RESERVED
 from .errors import (
     DuplicateError,
     IntegrityError,
@@ -34,6 +34,7 @@ from .errors import (
     UnknownAttributeError,
     ValidationError,
 )
+from .fields import read_fields
 from .heading import Heading, TableDef
 from .parents import missing_parents
 from .populate.autopopulate import AutoPopulate
