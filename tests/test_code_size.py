@@ -33,7 +33,6 @@ ALLOWED: dict[str, str] = {
     "populate/worker.py::populate": "tidy",
     "query/expression.py": "surface",
     "table.py": "surface",
-    "table.py::_insert_batch": "surface",
     "web/app.py": "tidy",
     "web/app.py::_new": "tidy",
 }
