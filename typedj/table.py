@@ -158,8 +158,9 @@ class TableMeta(type):
     def proj(cls, *attributes: Any, **named: Any) -> Query[dict[str, Any]]:
         return cls._query().proj(*attributes, **named)
 
-    def restrict(cls: type[TT], condition: Any, *, negate: bool = False) -> Query[TT]:
-        return TableMeta._query(cls).restrict(condition, negate=negate)
+    def restrict(cls: type[TT], condition: Any, *, negate: bool = False,
+                 semantic_check: bool = True) -> Query[TT]:
+        return TableMeta._query(cls).restrict(condition, negate=negate, semantic_check=semantic_check)
 
     def join(cls, other: Any, *, left: bool = False, semantic_check: bool = True) -> Query[dict[str, Any]]:
         """Natural join on the shared attributes (see ``Query.join``)."""
@@ -170,10 +171,12 @@ class TableMeta(type):
         return cls._query().extend(other, semantic_check=semantic_check)
 
     def aggr(cls, group: Any, *attributes: Any, keep_all_rows: bool = True,
-             exclude_nonmatching: bool | None = None, **named: Any) -> Query[dict[str, Any]]:
+             exclude_nonmatching: bool | None = None, semantic_check: bool = True,
+             **named: Any) -> Query[dict[str, Any]]:
         """Aggregates over the matching rows of ``group``, one row per row of this table."""
         return cls._query().aggr(group, *attributes, keep_all_rows=keep_all_rows,
-                                 exclude_nonmatching=exclude_nonmatching, **named)
+                                 exclude_nonmatching=exclude_nonmatching,
+                                 semantic_check=semantic_check, **named)
 
     def __add__(cls, other: Any) -> Query[Any]:
         query: Query[Any] = cls._query()
