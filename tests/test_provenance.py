@@ -142,3 +142,24 @@ def test_the_command_lists_provenance(pipeline: tuple[ModuleType, Path], conn: t
     assert done.returncode == 0, done.stderr
     [record] = json.loads(done.stdout)
     assert record["source"] == 1 and record["code_version"] == _git(repo, "rev-parse", "HEAD")
+
+
+def test_describe_shows_what_made_the_rows(pipeline: tuple[ModuleType, Path]) -> None:
+    module, repo = pipeline
+    plain = module.Double.describe()
+    assert "provenance" not in plain  # nothing made yet
+    module.Double.populate({"source": 0})
+    with (repo / "prov_pipeline.py").open("a") as f:
+        f.write("\n# an edit not yet committed\n")
+    module.Double.populate()
+    text = module.Double.describe()
+    assert text.startswith(plain + "\n")
+    summary = text[len(plain) + 1:].splitlines()
+    short = _git(repo, "rev-parse", "HEAD")[:12]
+    assert summary[0] == "# provenance: 4 keys made by populate"
+    assert [line.split(":")[0] for line in summary[1:]] == [
+        f"#   code {short}+dirty (git), typedj {tj.__version__}",
+        f"#   code {short} (git), typedj {tj.__version__}",
+    ]
+    assert [line.split(": ")[1].split(",")[0] for line in summary[1:]] == ["3 keys", "1 key"]
+    assert all(line.startswith("#") for line in summary)  # DataJoint's parser skips comment lines

@@ -111,8 +111,10 @@ class TableMeta(type):
     # with ``cls: type[TT]``: checkers cannot carry Query's ``R`` through a forwarder.
     # tests/test_surface.py holds these to Query's signatures.
 
-    def restrict(cls: type[TT], condition: Any, *, negate: bool = False) -> Query[TT]:
-        return TableMeta._query(cls).restrict(condition, negate=negate)
+    def restrict(
+        cls: type[TT], condition: Any, *, negate: bool = False, semantic_check: bool = True
+    ) -> Query[TT]:
+        return TableMeta._query(cls).restrict(condition, negate=negate, semantic_check=semantic_check)
 
     def __and__(cls: type[TT], condition: Any) -> Query[TT]:
         return TableMeta._query(cls).restrict(condition)
