@@ -24,13 +24,8 @@ ALLOWED: dict[str, str] = {
     "declare.py::read_fields": "types",
     "declare.py::attribute_type": "types",
     "declare.py::declare": "types",
-    "drift.py::diff_tables": "tidy",
-    "export/writer.py::export": "tidy",
-    "mypy_plugin/checks.py": "tidy",
     "query/expression.py": "surface",
     "table.py": "surface",
-    "web/app.py": "tidy",
-    "web/app.py::_new": "tidy",
 }
 
 
