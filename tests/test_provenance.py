@@ -9,12 +9,14 @@ import platform
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 import typedj as tj
+from typedj import Computed, Key, Manual, Ref
 
 PIPELINE = '''
 import typedj as tj
@@ -163,3 +165,40 @@ def test_describe_shows_what_made_the_rows(pipeline: tuple[ModuleType, Path]) ->
     ]
     assert [line.split(": ")[1].split(",")[0] for line in summary[1:]] == ["3 keys", "1 key"]
     assert all(line.startswith("#") for line in summary)  # DataJoint's parser skips comment lines
+
+
+def test_job_metadata_columns_are_declared_and_filled_when_configured(schema: tj.Schema) -> None:
+    with tj.config.override(job_metadata=True):
+
+        @schema
+        class Raw(Manual):
+            raw: Key[int]
+
+        @schema
+        class Made(Computed):
+            raw: Key[Ref[Raw]]
+            size: int
+
+            def make(self, key: tj.KeyOf[Made]) -> None:
+                self.insert1({**key, "size": 10 * key["raw"]})
+
+    on_server = schema.connection.dialect  # the catalog read back, not the class
+    tables = schema.tables
+    assert [a.name for a in tables["__made"].heading.attributes][-3:] == [
+        "_job_start_time", "_job_duration", "_job_version"
+    ]
+    assert not any(a.name.startswith("_job") for a in tables["raw"].heading.attributes)
+    Raw.insert([{"raw": 1}, {"raw": 2}])
+    before = time.time()
+    Made.populate()
+    q = on_server.quote
+    rows = schema.connection.query(
+        f"SELECT {q('raw')}, {q('_job_start_time')}, {q('_job_duration')}, {q('_job_version')} "
+        f"FROM {on_server.table(schema.name, '__made')} ORDER BY {q('raw')}"
+    ).fetchall()
+    assert [r[0] for r in rows] == [1, 2]
+    for _, started, duration, version in rows:
+        started = datetime.fromisoformat(started) if isinstance(started, str) else started
+        assert before - 1 <= started.timestamp() <= time.time() + 1
+        assert 0 <= duration < 60 and isinstance(version, str)
+    assert [r.size for r in Made.fetch(order_by="raw")] == [10, 20]
