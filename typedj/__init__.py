@@ -17,14 +17,18 @@ from .drift import Difference
 from .errors import (
     AccessError,
     ConfigError,
+    ConfigWarning,
     ConflictError,
     ConnectionLostError,
     DatasetError,
     DeadlockError,
     DeclarationError,
     DeclarationPendingWarning,
+    DriftWarning,
     DuplicateError,
+    EmbeddedFallbackWarning,
     FetchError,
+    IncompleteDatasetWarning,
     IntegrityError,
     MissingDependencyError,
     MissingTableError,
@@ -34,6 +38,7 @@ from .errors import (
     QueryInterruptedError,
     ServerError,
     TypedjError,
+    TypedjWarning,
     UnknownAttributeError,
     UnreachableError,
     ValidationError,
@@ -49,6 +54,7 @@ from .query.condition import AndList, Not, Top
 from .query.expression import Query
 from .query.universal import U
 from .schema import Schema, list_schemas
+from .sqltypes import SQLType
 from .stores import CorruptObjectError, MissingObjectError, StoreError
 from .stores.gc import GCReport, gc
 from .table import Computed, Imported, Lookup, Manual, Part, Table
@@ -96,6 +102,7 @@ __all__ = [
     "Comparison",
     "Computed",
     "ConfigError",
+    "ConfigWarning",
     "ConflictError",
     "Connection",
     "ConnectionLostError",
@@ -107,7 +114,9 @@ __all__ = [
     "DeclarationPendingWarning",
     "Diagram",
     "Difference",
+    "DriftWarning",
     "DuplicateError",
+    "EmbeddedFallbackWarning",
     "ExportReport",
     "External",
     "FetchError",
@@ -116,6 +125,7 @@ __all__ = [
     "Heading",
     "ImportReport",
     "Imported",
+    "IncompleteDatasetWarning",
     "Index",
     "InputsChangedError",
     "IntegrityError",
@@ -143,6 +153,7 @@ __all__ = [
     "QueryError",
     "QueryInterruptedError",
     "Ref",
+    "SQLType",
     "Schema",
     "ServerError",
     "StagedInsert",
@@ -150,6 +161,7 @@ __all__ = [
     "Table",
     "Top",
     "TypedjError",
+    "TypedjWarning",
     "U",
     "UncommittedCodeError",
     "UnknownAttributeError",

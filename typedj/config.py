@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from .errors import ConfigError
+from .errors import ConfigError, ConfigWarning, warn
 
 _ENCODE_HINT = ("percent-encode special characters of the user and password "
                 "(# as %23, / as %2F, ? as %3F, @ as %40, : as %3A, % as %25)")
@@ -108,10 +107,6 @@ class DatabaseURL:
         tls = "?tls=true" if self.tls else ""
         dbname = f"/{quote(self.path, safe='')}" if self.scheme == "postgresql" else ""
         return f"{self.scheme}://{quote(self.user, safe='')}{secret}@{self.host}:{self.port}{dbname}{tls}"
-
-    def with_password(self, password: str) -> DatabaseURL:
-        """A copy of the URL with another password."""
-        return replace(self, password=password)
 
 
 SECRET_OPTIONS = frozenset({"secret_key", "password", "session_token", "token"})
@@ -227,7 +222,7 @@ def _whole(value: object, source: str, current: int) -> int:
     try:
         return int(str(value))
     except ValueError:
-        warnings.warn(f"{source} is not a whole number; using {current}", UserWarning, stacklevel=3)
+        warn(f"{source} is not a whole number; using {current}", ConfigWarning)
         return current
 
 
@@ -255,6 +250,9 @@ class Config:
         when stdin is a terminal (never in scripts or CI)."""
         self.provenance: bool = True
         """Record which code, host and time made each key ``populate`` completes (``~provenance``)."""
+        self.job_metadata: bool = False
+        """Declare Imported and Computed tables with datajoint-python's hidden ``_job_start_time``,
+        ``_job_duration`` and ``_job_version`` columns (its ``jobs.add_job_metadata``)."""
         self.reload()
 
     @property
@@ -302,6 +300,10 @@ class Config:
             self.provenance = tool["provenance"]
         if flag := env.get("TYPEDJ_PROVENANCE"):
             self.provenance = flag.strip().lower() not in {"0", "false", "no", "off"}
+        if isinstance(tool.get("job_metadata"), bool):
+            self.job_metadata = tool["job_metadata"]
+        if flag := env.get("TYPEDJ_JOB_METADATA"):
+            self.job_metadata = flag.strip().lower() not in {"0", "false", "no", "off"}
         if size := env.get("TYPEDJ_CACHE_SIZE"):
             self.cache_size = _whole(size, "TYPEDJ_CACHE_SIZE", self.cache_size)
         cache = tool.get("cache", {})

@@ -6,14 +6,23 @@ import inspect
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import drift, legacy
 from . import graph as graphs
 from .backend.connection import Connection, connect
-from .declare import compare, declare, table_name_of
-from .errors import DeclarationError, DeclarationPendingWarning, MissingTableError, TypedjError
-from .heading import TableDef
+from .config import config
+from .declare import compare, declare, job_metadata_columns, table_name_of
+from .errors import (
+    DeclarationError,
+    DeclarationPendingWarning,
+    DriftWarning,
+    MissingTableError,
+    TypedjError,
+    warn,
+)
+from .heading import Heading, TableDef
 from .query.expression import UNKNOWN_LINEAGE, TableNode
 
 if TYPE_CHECKING:
@@ -202,9 +211,8 @@ class Schema:
         if existing is not None:
             problems = compare(table_def, existing)
             if problems and (self.allow_drift or drift.tolerated()):
-                log.warning("%s differs from %s.%s (bound to the table as it is; see "
-                            "schema.diff()):\n  %s", cls.__name__, self.name, table_def.name,
-                            "\n  ".join(problems))
+                warn(f"{cls.__name__} differs from {self.name}.{table_def.name} (bound to the table as "
+                     "it is; see schema.diff()):\n  " + "\n  ".join(problems), DriftWarning)
                 table_def, drifted = existing, True
             elif problems:
                 raise DeclarationError(
@@ -224,7 +232,7 @@ class Schema:
                 table=table_def.name,
             )
         else:
-            self._create(table_def, lineage)
+            self._create(_with_job_metadata(table_def, cls), lineage)
         self.declared[declared.name] = declared
         cls._bind(self, table_def)
         self.classes[cls.__name__] = cls
@@ -392,9 +400,16 @@ def list_schemas(connection: Connection | None = None) -> list[str]:
     return conn.dialect.list_schemas(conn)
 
 
-def _with_lineage(table_def: TableDef, lineage: dict[str, str] | None) -> TableDef:
-    from dataclasses import replace
+def _with_job_metadata(table_def: TableDef, cls: type[Table]) -> TableDef:
+    """With ``config.job_metadata``, an auto-populated table is created with datajoint-python's
+    hidden job columns (the class does not declare them, so either setting matches it later)."""
+    if not config.job_metadata or getattr(cls, "_tier", None) not in ("Imported", "Computed"):
+        return table_def
+    extra = [a for a in job_metadata_columns() if a.name not in table_def.heading]
+    return replace(table_def, heading=Heading((*table_def.heading.attributes, *extra)))
 
+
+def _with_lineage(table_def: TableDef, lineage: dict[str, str] | None) -> TableDef:
     if not lineage:
         heading = table_def.heading.with_lineage({a.name: UNKNOWN_LINEAGE for a in table_def.heading})
     else:
