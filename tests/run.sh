@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 
 APT_NEED=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || APT_NEED+=(mariadb-server)
-ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || APT_NEED+=(postgresql)  # tests/pg_ctl runs it
 command -v dot >/dev/null 2>&1 || APT_NEED+=(graphviz)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || APT_NEED+=(postgresql)  # pytest-postgresql's server
 [ -x /usr/bin/chromium ] || APT_NEED+=(chromium)          # typedj web's browser tests

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..heading import Attribute, TableDef, enum_values
+from ..heading import Attribute, TableDef
 from . import postgres_catalog as catalog
 from .dialect import Dialect
 from .postgres_types import checked_range, column_type, enum_type_name
@@ -80,14 +80,14 @@ class PostgresDialect(Dialect):
     def pg_type(self, attr: Attribute, schema: str) -> str:
         """The column type of ``attr`` in a table of ``schema``: an enum's type lives with
         the attribute's origin (its lineage), so that foreign keys join equal types."""
-        if attr.sql_type.lower().startswith("enum("):
+        if attr.type.members:
             home = attr.lineage.split(".")[0] if attr.lineage else schema
-            return self.enum_type(home, enum_values(attr.sql_type))
-        return column_type(attr.sql_type, attr.type_name, attr.core)
+            return self.enum_type(home, attr.type.members)
+        return column_type(attr.type)
 
     def column_definition(self, attr: Attribute, schema: str = "") -> str:
         parts = [self.quote(attr.name), self.pg_type(attr, schema), *self.nullability(attr)]
-        bounds = None if attr.core else checked_range(attr.sql_type)
+        bounds = checked_range(attr.type)
         if bounds is not None:
             check = f"{attr.name}:{attr.sql_type.lower()}"[:MAX_NAME]
             parts.append(f"CONSTRAINT {self.quote(check)} CHECK ({self.quote(attr.name)} BETWEEN "
@@ -104,8 +104,8 @@ class PostgresDialect(Dialect):
     def default_sql(self, attr: Attribute) -> str:
         value = attr.default
         if isinstance(value, str) and value.upper().startswith("CURRENT_TIMESTAMP"):
-            precision = attr.sql_type[attr.sql_type.find("(") :] if "(" in attr.sql_type else ""
-            return f"CURRENT_TIMESTAMP{precision}"
+            precision = attr.type.precision
+            return "CURRENT_TIMESTAMP" if precision is None else f"CURRENT_TIMESTAMP({precision})"
         if attr.kind == "bool" and not isinstance(value, str):
             return "TRUE" if value else "FALSE"
         return self.literal(value)
@@ -114,9 +114,9 @@ class PostgresDialect(Dialect):
         name = self.table(table.schema, table.name)
         pre: list[str] = []
         for attr in table.heading:
-            if attr.sql_type.lower().startswith("enum("):
+            if attr.type.members:
                 home = attr.lineage.split(".")[0] if attr.lineage else table.schema
-                statement = self.create_enum(home, enum_values(attr.sql_type))
+                statement = self.create_enum(home, attr.type.members)
                 if statement not in pre:
                     pre.append(statement)
         lines = [self.column_definition(a, table.schema) for a in table.heading]

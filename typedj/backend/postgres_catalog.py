@@ -11,7 +11,8 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, enum_type, split_comment
+from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment
+from ..sqltypes import enum_type
 from ..types import CURRENT_TIMESTAMP, MISSING
 from .postgres_types import core_sql_type
 

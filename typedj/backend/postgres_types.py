@@ -14,8 +14,9 @@ with a ``CHECK`` of the range, named so that the catalog can restore the declare
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
+
+from ..sqltypes import CORE_SQL, SQLType
 
 _CORE = {
     "int8": "smallint",
@@ -28,64 +29,23 @@ _CORE = {
     "uuid": "uuid",
     "bytes": "bytea",
     "json": "jsonb",
-    "date": "date",
 }
 
-CORE_SQL = {
-    "int8": "tinyint",
-    "int16": "smallint",
-    "int32": "int",
-    "int64": "bigint",
-    "float32": "float",
-    "float64": "double",
-    "bool": "tinyint",
-    "uuid": "binary(16)",
-    "bytes": "longblob",
-    "json": "json",
-}
-"""A core type's typedj (MySQL-flavoured) SQL type, as declarations record it."""
+_INTEGERS = (("smallint", 2**15 - 1), ("integer", 2**31 - 1), ("bigint", 2**63 - 1))
 
-_NATIVE = {
-    "tinyint": "smallint",
-    "smallint": "smallint",
-    "mediumint": "integer",
-    "int": "integer",
-    "integer": "integer",
-    "bigint": "bigint",
+_BASES = {
     "float": "real",
     "double": "double precision",
-    "real": "real",
-    "tinyblob": "bytea",
-    "blob": "bytea",
-    "mediumblob": "bytea",
-    "longblob": "bytea",
-    "binary": "bytea",
-    "varbinary": "bytea",
-    "tinytext": "text",
-    "text": "text",
-    "mediumtext": "text",
-    "longtext": "text",
-    "json": "jsonb",
-    "date": "date",
-    "time": "time",
-    "year": "smallint",
     "bool": "boolean",
-    "boolean": "boolean",
+    "date": "date",
+    "json": "jsonb",
+    "jsonb": "jsonb",
+    "uuid": "uuid",
+    "year": "smallint",
+    "serial": "bigint",
+    **dict.fromkeys(("tinytext", "text", "mediumtext", "longtext"), "text"),
+    **dict.fromkeys(("tinyblob", "blob", "mediumblob", "longblob", "binary", "varbinary"), "bytea"),
 }
-
-_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
-_WIDER = {"smallint": "integer", "integer": "bigint", "bigint": "numeric(20)"}
-
-_RANGES = {
-    "tinyint": 7,
-    "smallint": 15,
-    "mediumint": 23,
-    "int": 31,
-    "integer": 31,
-    "bigint": 63,
-}
-
-_PARAMS = re.compile(r"^([a-z ]+?)\s*(\(.*\))?\s*(unsigned)?$", re.DOTALL)
 
 
 def enum_type_name(values: Sequence[str]) -> str:
@@ -93,81 +53,28 @@ def enum_type_name(values: Sequence[str]) -> str:
     return "enum_" + hashlib.md5("_".join(sorted(values)).encode()).hexdigest()[:8]
 
 
-def checked_range(sql_type: str) -> tuple[int, int] | None:
+def checked_range(t: SQLType) -> tuple[int, int] | None:
     """The range a ``CHECK`` must enforce: MySQL integer types PostgreSQL lacks."""
-    match = _PARAMS.match(sql_type.lower().strip())
-    if match is None:
+    if t.core is not None or t.int_range is None or not (t.unsigned or t.base in {"tinyint", "mediumint"}):
         return None
-    base, _, unsigned = match.groups()
-    bits = _RANGES.get(base)
-    if bits is None:
-        return None
-    if unsigned:
-        return 0, 2 ** (bits + 1) - 1
-    if base in {"tinyint", "mediumint"}:
-        return -(2**bits), 2**bits - 1
-    return None
+    return t.int_range
 
 
-def column_type(sql_type: str, type_name: str, core: bool) -> str:
+def column_type(t: SQLType) -> str:
     """The PostgreSQL type of a column (enums excepted: see ``enum_type_name``)."""
-    if core and type_name in _CORE:
-        return _CORE[type_name]
-    t = sql_type.lower().strip()
-    match = _PARAMS.match(t)
-    if match is None:
-        return sql_type
-    base, params, _ = match.groups()
-    params = params or ""
-    if base in _RANGES:
-        pg = _NATIVE[base]
-        bounds = checked_range(t)
-        if bounds is not None and bounds[1] > _MAX[pg]:
-            pg = _WIDER[pg]
-        return pg
-    if base in {"char", "varchar"}:
-        return f"{base}{params}"
-    if base in {"decimal", "numeric", "dec", "fixed"}:
-        return f"numeric{params}"
-    if base in {"datetime", "timestamp"}:
-        return f"timestamp{params}"
-    if base == "time":
-        return f"time{params}"
-    if base == "double precision":
-        return base
-    return _NATIVE.get(base, sql_type)
-
-
-def typedj_sql_type(
-    data_type: str, udt_name: str, length: int | None, precision: int | None, scale: int | None,
-    datetime_precision: int | None,
-) -> str:
-    """The typedj SQL type of a column PostgreSQL reports (``information_schema.columns``)."""
-    t = data_type.lower()
-    if t == "character varying":
-        return f"varchar({length})" if length else "text"
-    if t == "character":
-        return f"char({length or 1})"
-    if t == "numeric":
-        return f"decimal({precision},{scale or 0})" if precision is not None else "decimal"
-    if t.startswith("timestamp"):
-        return "datetime" if not datetime_precision else f"datetime({datetime_precision})"
-    if t.startswith("time"):
-        return "time" if not datetime_precision else f"time({datetime_precision})"
-    return {
-        "smallint": "smallint",
-        "integer": "int",
-        "bigint": "bigint",
-        "real": "float",
-        "double precision": "double",
-        "boolean": "boolean",
-        "bytea": "longblob",
-        "jsonb": "json",
-        "json": "json",
-        "uuid": "uuid",
-        "text": "text",
-        "date": "date",
-    }.get(t, udt_name if t == "user-defined" else t)
+    if t.core in _CORE:
+        return _CORE[t.core]
+    if t.int_range is not None:
+        high = t.int_range[1]
+        return next((name for name, most in _INTEGERS if high <= most), "numeric(20)")
+    if t.base in {"char", "varchar"} and t.length is not None:
+        return f"{t.base}({t.length})"
+    if t.base == "decimal":
+        return "numeric" if t.precision is None else f"numeric({t.precision},{t.scale or 0})"
+    if t.base in {"datetime", "timestamp", "time"}:
+        name = "time" if t.base == "time" else "timestamp"
+        return name if t.precision is None else f"{name}({t.precision})"
+    return _BASES.get(t.base, t.sql)
 
 
 def core_sql_type(type_name: str) -> str:
