@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+import platformdirs
+
 from .errors import ConfigError, ConfigWarning, warn
 
 _ENCODE_HINT = ("percent-encode special characters of the user and password "
@@ -224,6 +226,14 @@ def _whole(value: object, source: str, current: int) -> int:
     except ValueError:
         warn(f"{source} is not a whole number; using {current}", ConfigWarning)
         return current
+
+
+def default_cache_folder() -> Path:
+    """The local object cache when ``cache_folder`` is not set: the platform's user cache
+    folder (``$XDG_CACHE_HOME/typedj/objects`` or ``~/.cache/typedj/objects`` on Linux,
+    ``~/Library/Caches/typedj/objects`` on macOS, ``%LOCALAPPDATA%\\typedj\\Cache\\objects``
+    on Windows)."""
+    return Path(platformdirs.user_cache_dir("typedj", appauthor=False)) / "objects"
 
 
 class Config:
