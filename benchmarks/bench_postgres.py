@@ -166,7 +166,7 @@ def main() -> None:
             ours = typedj_tables(conn, names["typedj"], args.keys) if conn is not None else None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                theirs = datajoint_tables(dj_conn, names["datajoint"], args.keys) if dj_conn is not None else None
+                theirs = None if dj_conn is None else datajoint_tables(dj_conn, names["datajoint"], args.keys)
                 cases = run_all(raw, names, ours, theirs, rows, tuples, arrays, packed, args)
         finally:
             for name in names.values():
