@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+import platformdirs
+
 from .errors import ConfigError, ConfigWarning, warn
 
 _ENCODE_HINT = ("percent-encode special characters of the user and password "
@@ -213,6 +215,14 @@ def _whole(value: object, source: str, current: int) -> int:
         return current
 
 
+def default_cache_folder() -> Path:
+    """The local object cache when ``cache_folder`` is not set: the platform's user cache
+    folder (``$XDG_CACHE_HOME/typedj/objects`` or ``~/.cache/typedj/objects`` on Linux,
+    ``~/Library/Caches/typedj/objects`` on macOS, ``%LOCALAPPDATA%\\typedj\\Cache\\objects``
+    on Windows)."""
+    return Path(platformdirs.user_cache_dir("typedj", appauthor=False)) / "objects"
+
+
 class Config:
     """The settings in force; ``tj.config`` is the process-wide instance.
 
@@ -237,6 +247,9 @@ class Config:
         when stdin is a terminal (never in scripts or CI)."""
         self.provenance: bool = True
         """Record which code, host and time made each key ``populate`` completes (``~provenance``)."""
+        self.job_metadata: bool = False
+        """Declare Imported and Computed tables with datajoint-python's hidden ``_job_start_time``,
+        ``_job_duration`` and ``_job_version`` columns (its ``jobs.add_job_metadata``)."""
         self.reload()
 
     @property
@@ -284,6 +297,10 @@ class Config:
             self.provenance = tool["provenance"]
         if flag := env.get("TYPEDJ_PROVENANCE"):
             self.provenance = flag.strip().lower() not in {"0", "false", "no", "off"}
+        if isinstance(tool.get("job_metadata"), bool):
+            self.job_metadata = tool["job_metadata"]
+        if flag := env.get("TYPEDJ_JOB_METADATA"):
+            self.job_metadata = flag.strip().lower() not in {"0", "false", "no", "off"}
         if size := env.get("TYPEDJ_CACHE_SIZE"):
             self.cache_size = _whole(size, "TYPEDJ_CACHE_SIZE", self.cache_size)
         cache = tool.get("cache", {})

@@ -11,7 +11,8 @@ import pymysql.converters
 
 from ..codecs.core import Unsigned64
 from ..config import DatabaseURL
-from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment, unescape_string
+from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment
+from ..sqltypes import unescape_string
 from ..types import CURRENT_TIMESTAMP, MISSING
 from .dialect import Dialect
 
@@ -72,8 +73,8 @@ class MySQLDialect(Dialect):
     def default_sql(self, attr: Attribute) -> str:
         value = attr.default
         if isinstance(value, str) and value.upper().startswith("CURRENT_TIMESTAMP"):
-            precision = re.search(r"\((\d+)\)", attr.sql_type)
-            return f"CURRENT_TIMESTAMP({precision.group(1)})" if precision else "CURRENT_TIMESTAMP"
+            precision = attr.type.precision
+            return f"CURRENT_TIMESTAMP({precision})" if precision is not None else "CURRENT_TIMESTAMP"
         return self.literal(value)
 
     def create_table(self, table: TableDef) -> list[str]:

@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..config import config
+from ..config import config, default_cache_folder
+from ..errors import MissingDependencyError
 from . import hashing
 from .backends import Backend, ObjectInfo, open_backend
-from .cache import LocalCache, default_folder
+from .cache import LocalCache
 from .errors import CorruptObjectError, StoreError
 from .spec import StoreSpec, spec_of
 
@@ -55,7 +56,7 @@ class Store:
         self.backend: Backend = open_backend(spec, WORKERS)
         self.cache: LocalCache | None = None
         if spec.cache:
-            folder = Path(config.cache_folder) if config.cache_folder else default_folder()
+            folder = Path(config.cache_folder) if config.cache_folder else default_cache_folder()
             self.cache = LocalCache(folder, config.cache_size)
 
     def __repr__(self) -> str:
@@ -187,7 +188,7 @@ def get_store(name: str | None) -> Store:
         if store is None:
             try:
                 store = Store(spec)
-            except StoreError:
+            except (StoreError, MissingDependencyError):
                 raise
             except Exception as exc:
                 raise StoreError(f"store {spec.name!r}: cannot open it: {exc}") from exc
