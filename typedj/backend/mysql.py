@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import pymysql
 import pymysql.converters
@@ -232,8 +233,13 @@ def _parse_default(text: Any) -> Any:
 
 
 
-_CONVERSIONS = {**pymysql.converters.conversions, Unsigned64: pymysql.converters.escape_int}
-"""pymysql's conversions, with typedj's marked uint64 values sent as plain integers."""
+_CONVERSIONS = {
+    **pymysql.converters.conversions,
+    Unsigned64: pymysql.converters.escape_int,
+    UUID: lambda value, mapping=None: pymysql.converters.escape_bytes(value.bytes),
+}
+"""pymysql's conversions, with typedj's marked uint64 values sent as plain integers and
+UUIDs as their 16 bytes (``binary(16)``)."""
 
 
 def connect_mysql(url: DatabaseURL) -> Any:
