@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import graph as graphs
+from .binding import unbind
 from .errors import IntegrityError, QueryError
 from .query.condition import AndList, Not
 from .query.expression import Query, TableNode
@@ -263,6 +264,6 @@ def drop_tables(conn: Connection, names: Sequence[str], *, force: bool = False) 
                 )
             cls = s.classes.pop(table, None)
             if cls is not None:
-                cls._unbind()
+                unbind(cls)
     graphs.invalidate(conn)
     return order
