@@ -96,10 +96,10 @@ def schema_name(request: pytest.FixtureRequest, conn: tj.Connection) -> Iterator
     for schema in list(conn.schemas):
         if schema.startswith(name):
             conn.schemas.pop(schema, None)
-    for schema in sorted(conn.dialect.list_schemas(conn), key=len, reverse=True):
+    for schema in sorted(conn.catalog.list_schemas(), key=len, reverse=True):
         if schema == name or schema.startswith(name + "_"):
-            conn.dialect.drop_database(conn, schema)
-    conn._graph = None  # type: ignore[attr-defined]
+            conn.catalog.drop_database(schema)
+    conn.graph = None
 
 
 @pytest.fixture

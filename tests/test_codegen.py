@@ -44,7 +44,7 @@ def _reopen(conn: tj.Connection, source: str, path: Path, *names: str) -> types.
 
 
 def _table_count(conn: tj.Connection, schema: str) -> int:
-    return len(conn.dialect.load_catalog(conn, schema))
+    return len(conn.catalog.load_catalog(schema))
 
 
 def test_names_from_table_names() -> None:

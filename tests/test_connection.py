@@ -45,8 +45,7 @@ def test_config_sources_in_order(tmp_path: Path) -> None:
 
 
 def test_reconnects_when_idle_connection_drops(mysql_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    mine = tj.Connection(tj.DatabaseURL.parse(mysql_url), tj.connect(mysql_url).dialect,
-                         tj.connect(mysql_url)._factory)
+    mine = tj.Connection(mysql_url)
     first = mine.connection_id
     tj.connect(mysql_url).query(f"KILL {first}")
     with caplog.at_level(logging.INFO, logger="typedj"):
@@ -60,7 +59,7 @@ def test_reconnects_when_idle_connection_drops(mysql_url: str, caplog: pytest.Lo
 def test_lost_connection_inside_transaction_rolls_back(mysql_url: str, schema: tj.Schema) -> None:
     schema.connection.query(f"CREATE TABLE `{schema.name}`.`t` (x int primary key)")
     url = tj.DatabaseURL.parse(mysql_url)
-    mine = tj.Connection(url, schema.connection.dialect, schema.connection._factory)
+    mine = tj.Connection(url)
     with pytest.raises(tj.ConnectionLostError), mine.transaction():
         mine.query(f"INSERT INTO `{schema.name}`.`t` VALUES (1)")
         schema.connection.query(f"KILL {mine.connection_id}")

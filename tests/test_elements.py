@@ -59,7 +59,7 @@ def elements(dj: Any, mysql_url: str) -> Iterator[dict[str, Any]]:
     conn = tj.connect(mysql_url)
     conn.query("SET FOREIGN_KEY_CHECKS = 0")
     try:
-        for name in conn.dialect.list_schemas(conn):
+        for name in conn.catalog.list_schemas():
             if name.startswith(PREFIX):
                 conn.query(f"DROP DATABASE `{name}`")
                 conn.schemas.pop(name, None)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 import typedj as tj
-from typedj.backend.mysql_rows import read_columns
+from typedj.backend.mysql.rows import read_columns
 
 pytestmark = pytest.mark.mysql_only("reads MySQL's wire protocol")
 

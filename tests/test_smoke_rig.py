@@ -13,4 +13,4 @@ def test_server_is_mariadb(conn: tj.Connection) -> None:
 
 def test_schema_fixture_is_empty(schema: tj.Schema) -> None:
     assert schema.list_tables() == []
-    assert schema.connection.dialect.schema_exists(schema.connection, schema.name)
+    assert schema.connection.catalog.schema_exists(schema.name)

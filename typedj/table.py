@@ -795,7 +795,7 @@ def _insert_batch(
             groups.setdefault(tuple(row), []).append(row)
     conn = cls._schema.connection
     ctx = codecs.Context(table_def.schema, table_def.name, conn)
-    limit = conn.dialect.size_limit(conn)
+    limit = conn.catalog.size_limit()
     too_big: list[Problem] = []
     statements = []
     for present, members in groups.items():

@@ -12,7 +12,6 @@ import pytest
 
 import typedj as tj
 from typedj import Computed, Key, Manual, Ref
-from typedj.backend.connection import _open as open_connection
 
 KILL: dict[str, Any] = {"key": None}
 """The key whose make() kills its own worker process; forked workers inherit it."""
@@ -40,7 +39,7 @@ def declare(schema: tj.Schema) -> tuple[type[Manual], type[Computed]]:
 @pytest.mark.parametrize("reserve_jobs", [False, True])
 def test_connection_killed_in_make_is_retried(schema: tj.Schema, reserve_jobs: bool) -> None:
     conn = schema.connection
-    killer = open_connection(conn.url)
+    killer = tj.Connection(conn.url)
     calls: list[int] = []
 
     @schema

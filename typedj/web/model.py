@@ -37,7 +37,7 @@ class Pipeline:
 
     def __init__(self, connection: tj.Connection, schemas: list[str] | None) -> None:
         self.connection = connection
-        visible = connection.dialect.list_schemas(connection)  # what this account may see
+        visible = connection.catalog.list_schemas()  # what this account may see
         names = visible if schemas is None else [s for s in schemas if s in visible]
         self.schemas = [s for s in names if not s.startswith("~")]
         self._modules: dict[str, types.ModuleType] = {}

@@ -1,0 +1,167 @@
+"""MySQL / MariaDB: the catalog, read from ``information_schema``."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from ...heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment, unescape_string
+from ...types import CURRENT_TIMESTAMP, MISSING
+from ..catalog import Catalog, Session
+
+_GLOBAL_GRANT = re.compile(r"^GRANT (.+?) ON \*\.\* TO ", re.IGNORECASE)
+
+_INT_DISPLAY = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
+
+_HIDDEN = {"information_schema", "mysql", "performance_schema", "sys"}
+
+
+class MySQLCatalog(Catalog):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self._packet: int | None = None
+
+    def size_limit(self) -> tuple[int, bool] | None:
+        if self._packet is None:
+            self._packet = int(self.query("SELECT @@max_allowed_packet").fetchone()[0])
+        return self._packet, True
+
+    def schema_exists(self, schema: str) -> bool:
+        rows = self.query(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name = %s", (schema,)
+        ).fetchall()
+        return bool(rows)
+
+    def list_schemas(self) -> list[str]:
+        rows = self.query("SELECT schema_name FROM information_schema.schemata").fetchall()
+        return sorted(r[0] for r in rows if r[0] not in _HIDDEN)
+
+    def schemas_with_tables(self, prefix: str) -> list[str]:
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.query("SELECT DISTINCT table_schema FROM information_schema.tables "
+                          "WHERE table_name LIKE %s ORDER BY table_schema", (pattern,)).fetchall()
+        return [r[0] for r in rows]
+
+    def table_counts(self) -> dict[str, int]:
+        return dict(self.query(
+            "SELECT table_schema, COUNT(*) FROM information_schema.tables "
+            "WHERE table_name NOT LIKE '~%%' GROUP BY table_schema"
+        ).fetchall())
+
+    def server(self) -> tuple[str, str]:
+        version, user = self.query("SELECT VERSION(), CURRENT_USER()").fetchone()
+        return str(version), str(user)
+
+    def load_catalog(self, schema: str) -> dict[str, TableDef]:
+        tables = {
+            name: comment
+            for name, comment in self.query(
+                "SELECT table_name, table_comment FROM information_schema.tables "
+                "WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+                (schema,),
+            ).fetchall()
+        }
+        columns: dict[str, list[Attribute]] = defaultdict(list)
+        for name, col, ctype, nullable, default, key, extra, comment in self.query(
+            "SELECT table_name, column_name, column_type, is_nullable, column_default, "
+            "column_key, extra, column_comment FROM information_schema.columns "
+            "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+            (schema,),
+        ).fetchall():
+            columns[name].append(self._attribute(col, ctype, nullable, default, key, extra, comment))
+        fks: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for name, constraint, col, ref_schema, ref_table, ref_col in self.query(
+            "SELECT table_name, constraint_name, column_name, referenced_table_schema, "
+            "referenced_table_name, referenced_column_name FROM information_schema.key_column_usage "
+            "WHERE table_schema = %s AND referenced_table_name IS NOT NULL "
+            "ORDER BY table_name, constraint_name, ordinal_position",
+            (schema,),
+        ).fetchall():
+            fk = fks[name].setdefault(constraint, {"schema": ref_schema, "table": ref_table, "map": {}})
+            fk["map"][col] = ref_col
+        indexes: dict[str, dict[str, tuple[bool, list[str]]]] = defaultdict(dict)
+        for name, index, non_unique, col in self.query(
+            "SELECT table_name, index_name, non_unique, column_name FROM information_schema.statistics "
+            "WHERE table_schema = %s AND index_name <> 'PRIMARY' "
+            "ORDER BY table_name, index_name, seq_in_index",
+            (schema,),
+        ).fetchall():
+            indexes[name].setdefault(index, (not int(non_unique), []))[1].append(col)
+        result: dict[str, TableDef] = {}
+        for name, comment in tables.items():
+            attrs = columns.get(name, [])
+            foreign = tuple(
+                ForeignKey(
+                    parent_schema=fk["schema"],
+                    parent_table=fk["table"],
+                    attr_map=dict(fk["map"]),
+                    in_key=all(a.in_key for a in attrs if a.name in fk["map"]),
+                    nullable=any(a.nullable for a in attrs if a.name in fk["map"]),
+                    name=constraint,
+                )
+                for constraint, fk in sorted(fks.get(name, {}).items())
+            )
+            fk_column_sets = {tuple(fk.attr_map) for fk in foreign}
+            index_defs = []
+            for _, (unique, cols) in sorted(indexes.get(name, {}).items()):
+                if not unique and tuple(cols) in fk_column_sets:
+                    continue  # made by InnoDB for a foreign key, not declared
+                index_defs.append(IndexDef(tuple(cols), unique))
+            result[name] = TableDef(
+                schema=schema,
+                name=name,
+                heading=Heading.of(attrs),
+                comment=comment or "",
+                foreign_keys=foreign,
+                indexes=tuple(index_defs),
+            )
+        return result
+
+    @staticmethod
+    def _attribute(
+        name: str, ctype: str, nullable: str, default: Any, key: str, extra: str, comment: str
+    ) -> Attribute:
+        ctype = _INT_DISPLAY.sub(r"\1", ctype)
+        declared, user_comment = split_comment(comment or "")
+        if declared is None and ctype == "tinyint(1)":
+            ctype = "tinyint"
+        return Attribute(
+            name=name,
+            type_name=declared or ctype,
+            sql_type=ctype,
+            in_key=key == "PRI",
+            nullable=nullable == "YES",
+            default=_parse_default(default),
+            comment=user_comment,
+            core=declared is not None,
+            auto_increment="auto_increment" in (extra or "").lower(),
+        )
+
+    def session_user(self) -> str:
+        return str(self.query("SELECT USER()").fetchone()[0])
+
+    def live_sessions(self) -> set[int] | None:
+        """From the process list, which shows every session only with the PROCESS privilege."""
+        grants = [str(r[0]) for r in self.query("SHOW GRANTS").fetchall()]
+        sees_all = any(
+            (m := _GLOBAL_GRANT.match(g)) and ("ALL PRIVILEGES" in m.group(1) or "PROCESS" in m.group(1))
+            for g in grants
+        )
+        if not sees_all:
+            return None
+        return {int(r[0]) for r in self.query("SELECT id FROM information_schema.processlist").fetchall()}
+
+
+def _parse_default(text: Any) -> Any:
+    """MariaDB reports defaults as SQL text: quoted literals, NULL, or expressions."""
+    if text is None:
+        return MISSING
+    text = str(text)
+    if text.upper() == "NULL":
+        return None
+    if text.lower().startswith("current_timestamp"):
+        return CURRENT_TIMESTAMP
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return unescape_string(text[1:-1])
+    return text
