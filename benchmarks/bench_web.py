@@ -49,7 +49,7 @@ def table(conn: tj.Connection, rows: int) -> Any:
     return Reading
 
 
-def measure(url: str, rows: int, repeats: int) -> list[tuple[str, float, float]]:
+def measure(url: str, rows: int, repeats: int, page: int = PAGE) -> list[tuple[str, float, float]]:
     from starlette.testclient import TestClient
 
     from typedj.web import create_app
@@ -57,24 +57,24 @@ def measure(url: str, rows: int, repeats: int) -> list[tuple[str, float, float]]
 
     conn = tj.connect(url)
     table(conn, rows)
-    last_key_before = (PAGE - 1) * PAGE_SIZE - 1
+    last_key_before = (page - 1) * PAGE_SIZE - 1
     target = f"{SCHEMA}.reading"
     requests = {
         "page 1 (keyset)": {"t": target},
-        f"page {PAGE:,} (keyset)": {
+        f"page {page:,} (keyset)": {
             "t": target,
             "after": encode_key({"reading_id": last_key_before}),
-            "page": str(PAGE),
+            "page": str(page),
         },
         "page 1 sorted by value (offset)": {"t": target, "sort": "value"},
-        f"page {PAGE:,} sorted by value (offset)": {"t": target, "sort": "value", "page": str(PAGE)},
+        f"page {page:,} sorted by value (offset)": {"t": target, "sort": "value", "page": str(page)},
     }
     out = []
     with TestClient(create_app(url, schemas=[SCHEMA])) as client:
         if url.startswith("mysql"):
             parsed = tj.DatabaseURL.parse(url)
-            page = client.get("/login").text
-            token = page.split('name="token" value="', 1)[1].split('"', 1)[0]
+            login = client.get("/login").text
+            token = login.split('name="token" value="', 1)[1].split('"', 1)[0]
             client.post("/login", data={"token": token, "user": parsed.user, "password": parsed.password})
         for name, params in requests.items():
             response = client.get("/table", params=params)
@@ -89,15 +89,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--backends", default="mysql,sqlite")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--page", type=int, default=PAGE, help="the deep page to time")
     parser.add_argument("--sqlite-file", default=str(Path(tempfile.gettempdir()) / "typedj-bench-web.db"))
     args = parser.parse_args()
     results: dict[str, list[tuple[str, float, float]]] = {}
     for backend in args.backends.split(","):
         if backend == "sqlite":
-            results["sqlite"] = measure(f"sqlite:///{args.sqlite_file}", args.rows, args.repeats)
+            results["sqlite"] = measure(f"sqlite:///{args.sqlite_file}", args.rows, args.repeats, args.page)
         else:
             with bench_server() as url:
-                results["mysql"] = measure(url, args.rows, args.repeats)
+                results["mysql"] = measure(url, args.rows, args.repeats, args.page)
     load = os.getloadavg()[0]
     print(f"\npage render time, {args.rows:,} rows, 50 rows a page (load average {load:.1f})")
     print(f"{'backend':8} {'page':40} {'best':>10} {'median':>10}")

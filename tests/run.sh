@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite on a fresh Debian machine (or this one):
-# installs the MariaDB server, graphviz and Chromium (with its driver) when missing, the
+# installs the MariaDB and PostgreSQL servers, graphviz and Chromium (with its driver) when missing, the
 # package with its test extras into the project's virtual environment (.venv), then runs
 # mypy --strict, ruff and the test suite (pytest last, so its summary closes the output).
 set -euo pipefail
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 APT_NEED=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || APT_NEED+=(mariadb-server)
 command -v dot >/dev/null 2>&1 || APT_NEED+=(graphviz)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || APT_NEED+=(postgresql)  # pytest-postgresql's server
 [ -x /usr/bin/chromium ] || APT_NEED+=(chromium)          # typedj web's browser tests
 [ -x /usr/bin/chromedriver ] || APT_NEED+=(chromium-driver)
 . .ci/venv.sh '[test]'

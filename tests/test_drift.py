@@ -11,7 +11,10 @@ import typedj as tj
 from typedj import Attr, Key, Link, Lookup, Manual, Ref
 from typedj.drift import alter_table
 
-pytestmark = pytest.mark.mysql_only("ALTER TABLE and information_schema")
+pytestmark = [
+    pytest.mark.mysql_only("ALTER TABLE and information_schema"),
+    pytest.mark.filterwarnings("ignore::typedj.DriftWarning"),  # drift is what these tests make
+]
 
 
 def _animal(schema: tj.Schema) -> type:

@@ -357,3 +357,26 @@ def test_semantic_check_off_matches_by_name(lab: Lab) -> None:
         lab.Subject * cells
     joined = lab.Subject.join(cells, semantic_check=False)
     assert sorted(r["subject_id"] for r in joined.to_dicts()) == [1, 2]
+
+
+def test_restriction_lineage_is_checked_when_written_and_can_be_switched_off(lab: Lab) -> None:
+    lab.Cell.insert([{"cell_id": 1}, {"cell_id": 3}, {"cell_id": 7}])
+    cells = lab.Cell.proj(subject_id="cell_id")
+    with pytest.raises(tj.QueryError, match="restrict"):
+        lab.Subject & cells  # raised when the query is written, before it runs
+    with pytest.raises(tj.QueryError, match="restrict"):
+        lab.Subject - [cells]
+    kept = lab.Subject.restrict(cells, semantic_check=False)
+    assert sorted(r["subject_id"] for r in kept.to_dicts()) == [1, 3]
+    dropped = lab.Subject.restrict(cells, negate=True, semantic_check=False)
+    assert sorted(r["subject_id"] for r in dropped.to_dicts()) == [2]
+    assert len(lab.Subject.restrict(tj.Not(cells), semantic_check=False)) == 1
+
+
+def test_aggregation_lineage_check_can_be_switched_off(lab: Lab) -> None:
+    lab.Cell.insert([{"cell_id": 1}, {"cell_id": 1 + 100}])
+    cells = lab.Cell.proj(subject_id="cell_id")
+    with pytest.raises(tj.QueryError, match="aggregate"):
+        lab.Subject.aggr(cells, n="count(*)")
+    counted = lab.Subject.aggr(cells, n="count(*)", semantic_check=False)
+    assert {r["subject_id"]: r["n"] for r in counted.to_dicts()} == {1: 1, 2: 0, 3: 0}

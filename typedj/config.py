@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from .errors import ConfigError
+from .errors import ConfigError, ConfigWarning, warn
 
 _ENCODE_HINT = ("percent-encode special characters of the user and password "
                 "(# as %23, / as %2F, ? as %3F, @ as %40, : as %3A, % as %25)")
@@ -100,10 +99,6 @@ class DatabaseURL:
         secret = ":***" if self.password else ""
         tls = "?tls=true" if self.tls else ""
         return f"mysql://{quote(self.user, safe='')}{secret}@{self.host}:{self.port}{tls}"
-
-    def with_password(self, password: str) -> DatabaseURL:
-        """A copy of the URL with another password."""
-        return replace(self, password=password)
 
 
 SECRET_OPTIONS = frozenset({"secret_key", "password", "session_token", "token"})
@@ -214,7 +209,7 @@ def _whole(value: object, source: str, current: int) -> int:
     try:
         return int(str(value))
     except ValueError:
-        warnings.warn(f"{source} is not a whole number; using {current}", UserWarning, stacklevel=3)
+        warn(f"{source} is not a whole number; using {current}", ConfigWarning)
         return current
 
 

@@ -1,7 +1,15 @@
-"""typedj's errors: a small hierarchy that carries the table and attribute names."""
+"""typedj's errors and warnings: a small hierarchy that carries the table and attribute names.
+
+Warnings are ``warnings`` categories, so users filter or escalate them the standard way
+(``-W error::typedj.DriftWarning``, ``filterwarnings`` in pytest); ``warn`` attributes each
+to the user's line that led to it.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,12 +67,52 @@ class UnreachableError(TypedjError, ConnectionError):
     """
 
 
-class DeclarationPendingWarning(UserWarning):
+class TypedjWarning(UserWarning):
+    """Base of every warning typedj issues: ``warnings.simplefilter("error", tj.TypedjWarning)``
+    (or ``pytest -W error::typedj.TypedjWarning``) escalates them all to exceptions."""
+
+
+class DeclarationPendingWarning(TypedjWarning):
     """A decorated class waits for a referenced class that is not declared yet.
 
     Its table is created as soon as that class is declared; until then queries on it
     raise ``DeclarationError``. Filter this warning for deliberate forward references.
     """
+
+
+class DriftWarning(TypedjWarning):
+    """A class differs from its existing table and, with ``allow_drift=True`` (or inside
+    ``drift.tolerated()``), was bound to the table as it is; ``schema.diff()`` shows how.
+    Escalate it where a pipeline must run only on tables that match their classes."""
+
+
+class EmbeddedFallbackWarning(TypedjWarning):
+    """No database is configured, so typedj uses the embedded SQLite file ``typedj.db`` in
+    the working directory. Escalate it where a server is expected (a lab's workers)."""
+
+
+class ConfigWarning(TypedjWarning):
+    """A setting (an environment variable or a pyproject.toml entry) is malformed and was
+    ignored, keeping the value in force; importing typedj never fails on a setting."""
+
+
+class IncompleteDatasetWarning(TypedjWarning):
+    """An exported dataset lacks an optional part: the typedj source of a schema (a type
+    code generation cannot spell) or the diagram (graphviz is missing)."""
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn(message: str, category: type[TypedjWarning]) -> None:
+    """Issue ``message`` as ``category``, attributed to the nearest caller outside typedj,
+    so filters by module and escalated warnings point at the user's code."""
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 class DeadlockError(TypedjError):

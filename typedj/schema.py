@@ -12,7 +12,14 @@ from . import drift, legacy
 from . import graph as graphs
 from .backend.connection import Connection, connect
 from .declare import compare, declare, table_name_of
-from .errors import DeclarationError, DeclarationPendingWarning, MissingTableError, TypedjError
+from .errors import (
+    DeclarationError,
+    DeclarationPendingWarning,
+    DriftWarning,
+    MissingTableError,
+    TypedjError,
+    warn,
+)
 from .heading import TableDef
 from .query.expression import UNKNOWN_LINEAGE, TableNode
 
@@ -202,9 +209,8 @@ class Schema:
         if existing is not None:
             problems = compare(table_def, existing)
             if problems and (self.allow_drift or drift.tolerated()):
-                log.warning("%s differs from %s.%s (bound to the table as it is; see "
-                            "schema.diff()):\n  %s", cls.__name__, self.name, table_def.name,
-                            "\n  ".join(problems))
+                warn(f"{cls.__name__} differs from {self.name}.{table_def.name} (bound to the table as "
+                     "it is; see schema.diff()):\n  " + "\n  ".join(problems), DriftWarning)
                 table_def, drifted = existing, True
             elif problems:
                 raise DeclarationError(

@@ -1,6 +1,7 @@
-"""Table tiers and the operations that add and change rows: insert, update1, describe.
+"""Table tiers: the class-level surface of a table (its query, insert, update1, describe).
 
-Deleting and dropping (cascades through dependents) live in ``cascade.py``.
+Writing rows lives in ``write.py`` (reading inputs into rows in ``rows.py``); deleting
+and dropping (cascades through dependents) in ``cascade.py``.
 
 A table class is three things at once: a declaration (its annotations), the query of its
 rows (operators and fetch methods live on the metaclass, so row instances keep a clean
@@ -9,39 +10,29 @@ namespace), and the type of its rows (instances hold one row's values).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import islice
-from operator import itemgetter
-from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, Self, TypeVar, overload
 
 from typing_extensions import dataclass_transform
 
-from . import codecs
-from .backend.connection import retrying
+from . import write
 from .cascade import delete, delete_quick, drop_quick, drop_tables
 from .columns import Column
 from .declare import RESERVED, read_fields
 from .errors import (
-    DuplicateError,
-    IntegrityError,
     NotDeclaredError,
     Problem,
-    QueryError,
-    TypedjError,
-    UnknownAttributeError,
     ValidationError,
 )
 from .heading import Heading, TableDef
-from .parents import missing_parents
 from .populate.autopopulate import AutoPopulate
 from .query.expression import Query, TableNode
+from .rows import Row, Target, column_value
 from .types import MISSING, Link, Ref, _SqlLiteral
 from .types import Attr as Attr
 from .types import External as External
-from .validation import Validator, oversized
+from .validation import Validator
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -167,8 +158,9 @@ class TableMeta(type):
     def proj(cls, *attributes: Any, **named: Any) -> Query[dict[str, Any]]:
         return cls._query().proj(*attributes, **named)
 
-    def restrict(cls: type[TT], condition: Any, *, negate: bool = False) -> Query[TT]:
-        return TableMeta._query(cls).restrict(condition, negate=negate)
+    def restrict(cls: type[TT], condition: Any, *, negate: bool = False,
+                 semantic_check: bool = True) -> Query[TT]:
+        return TableMeta._query(cls).restrict(condition, negate=negate, semantic_check=semantic_check)
 
     def join(cls, other: Any, *, left: bool = False, semantic_check: bool = True) -> Query[dict[str, Any]]:
         """Natural join on the shared attributes (see ``Query.join``)."""
@@ -179,10 +171,12 @@ class TableMeta(type):
         return cls._query().extend(other, semantic_check=semantic_check)
 
     def aggr(cls, group: Any, *attributes: Any, keep_all_rows: bool = True,
-             exclude_nonmatching: bool | None = None, **named: Any) -> Query[dict[str, Any]]:
+             exclude_nonmatching: bool | None = None, semantic_check: bool = True,
+             **named: Any) -> Query[dict[str, Any]]:
         """Aggregates over the matching rows of ``group``, one row per row of this table."""
         return cls._query().aggr(group, *attributes, keep_all_rows=keep_all_rows,
-                                 exclude_nonmatching=exclude_nonmatching, **named)
+                                 exclude_nonmatching=exclude_nonmatching,
+                                 semantic_check=semantic_check, **named)
 
     def __add__(cls, other: Any) -> Query[Any]:
         query: Query[Any] = cls._query()
@@ -345,7 +339,7 @@ def _class_of(conn: Connection, full_name: str) -> type[Table] | str:
     return full_name
 
 
-class Table(metaclass=TableMeta):
+class Table(Row, metaclass=TableMeta):
     """Base of the tiers. Subclass a tier (``Manual``, ``Lookup``, ...), not this."""
 
     if not TYPE_CHECKING:  # the machinery lives on the class, typed on the metaclass (below)
@@ -365,7 +359,7 @@ class Table(metaclass=TableMeta):
         refs = cls._refs
         for name, value in values.items():
             if name in heading:
-                self.__dict__[name] = _column_value(refs[name], name, value) if name in refs else value
+                self.__dict__[name] = column_value(refs[name], name, value) if name in refs else value
             elif name in refs:
                 setattr(self, name, value)
             else:
@@ -453,8 +447,8 @@ class Table(metaclass=TableMeta):
         iterator, a CSV file, an Arrow stream) needs memory for N rows only; the whole
         insert is still one transaction, all or nothing. Returns the number of rows given.
         """
-        return insert(
-            cls, rows, skip_duplicates=skip_duplicates, ignore_extra_fields=ignore_extra_fields,
+        return write.insert(
+            target(cls), rows, skip_duplicates=skip_duplicates, ignore_extra_fields=ignore_extra_fields,
             replace=replace, allow_direct_insert=allow_direct_insert, chunk_size=chunk_size,
         )
 
@@ -468,7 +462,7 @@ class Table(metaclass=TableMeta):
         ``raise_errors=True`` a non-empty report is raised as ``ValidationError``. What
         only the server knows (duplicate keys, missing parent rows) is not checked.
         """
-        problems = validate_rows(cls, rows, ignore_extra_fields=ignore_extra_fields)
+        problems = write.validate_rows(target(cls), rows, ignore_extra_fields=ignore_extra_fields)
         if problems and raise_errors:
             raise ValidationError(cls.__name__, problems)
         return problems
@@ -494,11 +488,11 @@ class Table(metaclass=TableMeta):
     def insert1(cls, row: Any = MISSING, /, *args: Any, **kwargs: Any) -> None:
         """Insert one row: a mapping or instance, or the attributes as keyword arguments."""
         if row is MISSING:
-            insert(cls, [kwargs])
+            write.insert(target(cls), [kwargs])
             return
         if args:
             raise TypeError("insert1 takes one row")
-        insert(cls, [row], **kwargs)
+        write.insert(target(cls), [row], **kwargs)
 
     @classmethod
     def staged_insert1(cls) -> AbstractContextManager[StagedInsert]:
@@ -520,7 +514,7 @@ class Table(metaclass=TableMeta):
         Only for Manual and Lookup tables: the results of ``make`` are changed by
         deleting and populating again.
         """
-        update1(cls, row)
+        write.update1(target(cls), dict(row.__dict__ if isinstance(row, Table) else row))
 
 
 class Lookup(Table):
@@ -579,122 +573,7 @@ def _comparable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in values.items()}
 
 
-# -- insert ---------------------------------------------------------------------------
-
-
-def _row_dict(cls: type[Table], row: Any, index: int, names: list[str]) -> dict[str, Any]:
-    if type(row) is dict:  # the common case first: an ABC isinstance costs more than the check
-        refs = cls._refs
-        if not refs or not any(ref in row for ref in refs):
-            return row  # not copied: the steps before validation replace rows, never change them
-        out = row.copy()
-    elif isinstance(row, Table):
-        return {k: v for k, v in row.__dict__.items()}
-    elif isinstance(row, Mapping):
-        out = dict(row)
-    elif hasattr(row, "dtype") and getattr(row.dtype, "names", None):
-        out = dict(zip(row.dtype.names, row.tolist(), strict=True))
-    elif isinstance(row, Sequence) and not isinstance(row, str | bytes):
-        if len(row) != len(names):
-            raise QueryError(
-                f"{cls.__name__}: row {index} has {len(row)} values; a positional row needs "
-                f"{len(names)} ({names})"
-            )
-        return dict(zip(names, row, strict=True))
-    else:
-        raise TypeError(f"{cls.__name__}: row {index} is a {type(row).__name__}, not a row")
-    for ref, columns in cls._refs.items():
-        if ref in out and ref in cls._def.heading:  # a reference named like its one column
-            out[ref] = _column_value(columns, ref, out[ref])
-        elif ref in out:
-            value = out.pop(ref)
-            if isinstance(value, Table):
-                value = value.__dict__
-            if isinstance(value, Mapping):
-                for parent, local in columns.items():
-                    out[local] = value.get(parent, value.get(local))
-            elif len(columns) == 1:
-                out[next(iter(columns.values()))] = value
-            else:
-                raise QueryError(f"{cls.__name__}: row {index}: {ref!r} needs a mapping of {list(columns)}")
-    return out
-
-
-def _column_value(columns: Mapping[str, str], name: str, value: Any) -> Any:
-    """The column ``name`` of a reference named like it, from a parent row or key, or the bare value."""
-    if isinstance(value, Table):
-        value = value.__dict__
-    if isinstance(value, Mapping):
-        parent = next(p for p, local in columns.items() if local == name)
-        return value.get(parent, value.get(name))
-    return value
-
-
-def _as_rows(rows: Any) -> list[Any]:
-    return rows if isinstance(rows, list) else list(_row_source(rows))
-
-
-def _row_source(rows: Any) -> Iterable[Any]:
-    """The rows of any input, recognised by what it can do rather than by its class:
-    Arrow streams (pyarrow, polars, ...), pandas frames, record arrays, a CSV path,
-    or any iterable of rows (read lazily, so ``chunk_size`` bounds memory)."""
-    if isinstance(rows, PurePath):
-        if rows.suffix.lower() != ".csv":
-            raise TypeError(f"insert reads a path only as a CSV file (.csv), not {rows.name!r}")
-        return _csv_rows(Path(rows))
-    if hasattr(rows, "to_dict") and hasattr(rows, "index") and hasattr(rows, "columns"):
-        frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
-        records: list[Any] = frame.to_dict("records")
-        return records
-    if hasattr(rows, "__arrow_c_stream__") or hasattr(rows, "to_arrow") or hasattr(rows, "to_batches"):
-        return _arrow_rows(rows)
-    names = getattr(getattr(rows, "dtype", None), "names", None)
-    if names:
-        return (dict(zip(names, r, strict=True)) for r in rows.tolist())
-    if isinstance(rows, Mapping | Table | str | bytes):
-        raise TypeError("insert takes a collection of rows; use insert1 for one row")
-    return rows  # type: ignore[no-any-return]
-
-
-def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a CSV file with a header line; an empty cell is an omitted value (its default)."""
-    import csv
-
-    with path.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            yield {k: v for k, v in row.items() if v != ""}
-
-
-def _arrow_rows(table: Any) -> Iterator[dict[str, Any]]:
-    """Rows of an Arrow table or stream, one record batch at a time."""
-    from .optional import require
-
-    pa = require("pyarrow", extra="arrow", feature="inserting an Arrow table")
-    if hasattr(table, "to_batches"):
-        batches: Iterable[Any] = table.to_batches()
-    elif hasattr(table, "__arrow_c_stream__"):
-        batches = pa.RecordBatchReader.from_stream(table)
-    else:
-        batches = table.to_arrow().to_batches()
-    for batch in batches:
-        yield from batch.to_pylist()
-
-
-_COERCED_KINDS = frozenset({"int", "float", "str", "bool", "decimal"})
-"""Kinds whose validation turns numpy scalars into Python values by itself."""
-
-
-def _normalize_scalars(rows: list[dict[str, Any]], heading: Heading) -> None:
-    names = [a.name for a in heading if a.kind not in _COERCED_KINDS]
-    if not names:
-        return
-    import numpy as np
-
-    for i, row in enumerate(rows):
-        for k in names:
-            v = row.get(k)
-            if isinstance(v, np.generic):
-                row = rows[i] = {**row, k: v.item()}  # a copy: the row may be the caller's
+# -- writing rows ---------------------------------------------------------------------
 
 
 def validator(cls: type[Table]) -> Validator:
@@ -705,219 +584,20 @@ def validator(cls: type[Table]) -> Validator:
     return v
 
 
-def validate_rows(
-    cls: type[Table], rows: Iterable[Any], *, ignore_extra_fields: bool = False
-) -> list[Problem]:
-    """Every problem ``insert`` would find in ``rows``, by row; nothing is written."""
-    heading = cls._def.heading
-    names = heading.names
-    problems: list[Problem] = []
-    data: list[dict[str, Any]] = []
-    positions: list[int] = []
-    for i, r in enumerate(_as_rows(rows)):
-        try:
-            row = _row_dict(cls, r, i, names)
-        except (QueryError, TypeError) as exc:
-            problems.append(Problem(row=i, attribute=None, message=str(exc).split(": ", 1)[-1]))
-            continue
-        data.append({k: v for k, v in row.items() if k in heading} if ignore_extra_fields else row)
-        positions.append(i)
-    _normalize_scalars(data, heading)
-    try:
-        validator(cls).validate(data)
-    except ValidationError as exc:
-        problems += [dataclasses.replace(p, row=positions[p.row]) for p in exc.problems]
-    return sorted(problems, key=lambda p: (p.row, p.attribute or ""))
-
-
-def insert(
-    cls: type[Table],
-    rows: Iterable[Any],
-    *,
-    skip_duplicates: bool = False,
-    ignore_extra_fields: bool = False,
-    replace: bool = False,
-    allow_direct_insert: bool | None = None,
-    chunk_size: int | None = None,
-) -> int:
-    options: dict[str, Any] = dict(skip_duplicates=skip_duplicates, ignore_extra_fields=ignore_extra_fields,
-                                   replace=replace, allow_direct_insert=allow_direct_insert)
-    if chunk_size is None:
-        return _insert_batch(cls, _as_rows(rows), **options)
-    if chunk_size < 1:
-        raise ValueError("chunk_size is a positive number of rows")
-    source = iter(_row_source(rows))
-    total = 0
-    with cls._schema.connection.transaction():
-        while chunk := list(islice(source, chunk_size)):
-            try:
-                total += _insert_batch(cls, chunk, **options)
-            except ValidationError as exc:
-                shifted = [dataclasses.replace(p, row=p.row + total) for p in exc.problems]
-                raise ValidationError(cls.__name__, shifted) from exc
-    return total
-
-
-def _insert_batch(
-    cls: type[Table],
-    rows: list[Any],
-    *,
-    skip_duplicates: bool,
-    ignore_extra_fields: bool,
-    replace: bool,
-    allow_direct_insert: bool | None,
-) -> int:
-    tier = cls._tier
+def target(cls: type[Table]) -> Target:
+    """What writing rows needs to know of ``cls``, now (an auto-populated table accepts
+    direct inserts while its ``make`` runs)."""
     master = cls._master
-    if (tier in AUTO_TIERS or (master is not None and master._tier in AUTO_TIERS)) and not (
-        allow_direct_insert or (master or cls).__dict__.get("_allow_insert", 0)
-    ):
-        raise TypedjError(
-            f"{cls.__name__} is auto-populated: rows are inserted by its make() through "
-            "populate(); pass allow_direct_insert=True to insert directly",
-            table=cls.__name__,
-        )
-    table_def = cls._def
-    heading = table_def.heading
-    names = heading.names
-    data = [_row_dict(cls, r, i, names) for i, r in enumerate(rows)]
-    if not data:
-        return 0
-    if ignore_extra_fields:
-        data = [{k: v for k, v in d.items() if k in heading} for d in data]
-    _normalize_scalars(data, heading)
-    valid = validator(cls).validate(data)
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    if set(map(len, valid)) == {len(names)}:  # every row gives every attribute: one statement
-        groups[tuple(names)] = valid
-    else:
-        for row in valid:  # rows that omit different defaults need different statements
-            groups.setdefault(tuple(row), []).append(row)
-    conn = cls._schema.connection
-    ctx = codecs.Context(table_def.schema, table_def.name, conn)
-    limit = conn.catalog.size_limit()
-    too_big: list[Problem] = []
-    statements = []
-    for present, members in groups.items():
-        columns = tuple(n for n in heading.all_names if n in present)
-        group_ctx = ctx
-        if any(heading[c].kind in codecs.KEYED for c in columns):
-            group_ctx = dataclasses.replace(
-                ctx, keys=tuple({k: m[k] for k in heading.primary_key if k in m} for m in members))
-        encoders = [(i, codecs.encoder(heading[c], group_ctx)) for i, c in enumerate(columns)]
-        if len(columns) > 1:
-            params: list[Any] = list(map(itemgetter(*columns), members))
-        else:  # one column, or none: every attribute takes its default
-            params = [tuple(m[c] for c in columns) for m in members]
-        if any(encode for _, encode in encoders):
-            matrix = list(zip(*params, strict=True))
-            for i, encode in encoders:
-                if encode is not None:
-                    matrix[i] = tuple(encode(list(matrix[i])))
-            params = list(zip(*matrix, strict=True))
-        if limit is not None:
-            positions = None if len(groups) == 1 else [_position(valid, m) for m in members]
-            too_big += oversized(columns, params, limit, positions)
-        sql = conn.dialect.insert(
-            table_def.schema, table_def.name, columns, skip_duplicates=skip_duplicates, replace=replace
-        )
-        statements.append((sql, params))
-    if too_big:
-        raise ValidationError(cls.__name__, sorted(too_big, key=lambda p: p.row))
-    def write() -> None:
-        with conn.transaction():
-            for sql, params in statements:
-                conn.executemany(sql, params)
-
-    try:
-        if conn.in_transaction:
-            write()  # a deadlock rolled back the caller's whole transaction: theirs to repeat
-        else:
-            retrying(write)
-    except IntegrityError as exc:
-        duplicate = isinstance(exc, DuplicateError)
-        missing = [] if duplicate else missing_parents(conn, table_def, valid, _encode_column(heading, ctx))
-        if missing:
-            raise IntegrityError(
-                f"{cls.__name__}: refers to missing parent rows:\n  " + "\n  ".join(missing),
-                table=table_def.name, sql=exc.sql, server_message=exc.server_message, code=exc.code,
-            ) from exc
-        hint = "; pass skip_duplicates=True to skip rows already present" if duplicate else ""
-        exc.args = (f"{cls.__name__}: {exc}{hint}", *exc.args[1:])
-        exc.table = exc.table or table_def.name
-        raise
-    return len(valid)
-
-
-def _encode_column(heading: Heading, ctx: codecs.Context) -> Callable[[str, list[Any]], list[Any]]:
-    def encode(name: str, values: list[Any]) -> list[Any]:
-        fn = codecs.encoder(heading[name], ctx)
-        return list(fn(values)) if fn is not None else values
-
-    return encode
-
-
-def _position(rows: list[dict[str, Any]], row: dict[str, Any]) -> int:
-    return next(i for i, r in enumerate(rows) if r is row)
-
-
-def update1(cls: type[Table], row: Mapping[str, Any] | Table) -> None:
-    table_def = cls._def
-    if cls._tier in AUTO_TIERS or cls._tier == "Part":
-        raise TypedjError(
-            f"{cls.__name__}: update1 is for Manual and Lookup tables; delete and populate "
-            "again to change computed results",
-            table=table_def.name,
-        )
-    values = dict(row.__dict__ if isinstance(row, Table) else row)
-    heading = table_def.heading
-    unknown = [k for k in values if k not in heading]
-    if unknown:
-        raise UnknownAttributeError(
-            f"{cls.__name__}.update1: {unknown} are not attributes; it has {heading.names}",
-            table=table_def.name, attribute=unknown[0],
-        )
-    key = {k: values[k] for k in heading.primary_key if k in values}
-    missing = [k for k in heading.primary_key if k not in values and not k.startswith("_")]
-    if missing:
-        raise TypedjError(f"{cls.__name__}.update1: the row must give its primary key; missing {missing}",
-                          table=table_def.name, attribute=missing[0])
-    changes = {k: v for k, v in values.items() if k not in heading.primary_key}
-    if not changes:
-        raise TypedjError(f"{cls.__name__}.update1: nothing to update", table=table_def.name)
-    conn = cls._schema.connection
-    with conn.transaction():
-        current = (cls & key).to_dicts()
-        if len(current) != 1:
-            raise TypedjError(
-                f"{cls.__name__}.update1: no row with key {key}; update1 changes an existing row",
-                table=table_def.name,
-            )
-        merged = {**current[0], **changes}
-        merged = {k: v for k, v in merged.items() if not (v is None and heading[k].has_default)}
-        valid = validator(cls).validate([merged])[0]
-        ctx = codecs.Context(table_def.schema, table_def.name, conn)
-        columns = list(changes)
-        params = []
-        for c in columns:
-            encode = codecs.encoder(heading[c], ctx)
-            value = valid.get(c)
-            params.append(encode([value])[0] if encode and value is not None else value)
-        key_params = []
-        for k in heading.primary_key:
-            encode = codecs.encoder(heading[k], ctx)
-            key_params.append(encode([key[k]])[0] if encode else key[k])
-        try:
-            conn.query(conn.dialect.update(table_def.schema, table_def.name, columns, heading.primary_key),
-                       params + key_params)
-        except IntegrityError as exc:
-            missing = missing_parents(conn, table_def, [valid], _encode_column(heading, ctx))
-            if not missing:
-                raise
-            raise IntegrityError(
-                f"{cls.__name__}.update1: refers to a missing parent row: " + missing[0].split(": ", 1)[1],
-                table=table_def.name, sql=exc.sql, server_message=exc.server_message, code=exc.code,
-            ) from exc
+    auto = cls._tier in AUTO_TIERS or (master is not None and master._tier in AUTO_TIERS)
+    return Target(
+        name=cls.__name__,
+        table_def=cls._def,
+        refs=cls._refs,
+        connection=cls._schema.connection,
+        validator=validator(cls),
+        tier=cls._tier,
+        direct_insert_refused=auto and not (master or cls).__dict__.get("_allow_insert", 0),
+    )
 
 
 # -- describe -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Each test uses a real secret and looks for its text everywhere it could leak.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import subprocess
@@ -185,7 +186,7 @@ def test_percent_encoded_password_connects_and_stays_hidden(
         conn = tj.connect(url)
         assert str(conn.query("SELECT CURRENT_USER()").fetchone()[0]).startswith(user + "@")
         shown = [repr(conn), str(conn.url), repr(conn.url), repr(c)]
-        wrong = tj.Connection(url.with_password(SECRET + "x"))
+        wrong = tj.Connection(dataclasses.replace(url, password=SECRET + "x"))
         with pytest.raises(tj.AccessError) as info:
             wrong.query("SELECT 1")
         conn.close()

@@ -99,6 +99,14 @@ j_left = Session.join(Subject, left=True).fetch()
 j_left_date: date = j_left[0]["session_date"]
 j_left_species: str = j_left[0]["species"]  # E: assignment
 j_left_bad = Subject.join(Session, left=True)  # E: typedj-join lacks the key of Session (session_id)
+j_by_name = Subject.join(Note, semantic_check=False)
+j_by_name_restrict = Subject.restrict(Probe, semantic_check=False)
+j_by_name_restrict_bad = Subject.restrict(Probe, semantic_check=True)  # E: typedj-join cannot restrict
+j_by_name_aggr = Subject.aggr(Probe, n="count(*)", semantic_check=False)
+j_by_name_aggr_bad = Subject.aggr(Probe, n="count(*)")  # E: typedj-join cannot aggregate
+a_options = Subject.aggr(Session, n="count(*)", keep_all_rows=False).fetch()
+a_options_n: int = Subject.aggr(Session, n="count(*)", keep_all_rows=False).fetch1("n")
+a_options_bad = Subject.aggr(Session, n="count(*)", exclude_nonmatching=True).fetch1("nn")  # E: typedj-attr did you mean "n"?
 
 # union: the same primary key on both sides
 un_same: list[Subject] = ((Subject & {"sex": "M"}) + (Subject & {"sex": "F"})).fetch()

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ..config import DatabaseURL, config
-from ..errors import ConnectionLostError, DeadlockError, TypedjError
+from ..errors import ConnectionLostError, DeadlockError, EmbeddedFallbackWarning, TypedjError, warn
 from .catalog import Catalog
 from .dialect import Dialect
 from .driver import Driver
@@ -274,11 +274,11 @@ def default_url() -> DatabaseURL:
     """Used when nothing is configured: the embedded database ``typedj.db`` in the working directory."""
     path = os.path.join(os.getcwd(), DEFAULT_FILE)
     if path not in _announced:
-        _announced.add(path)
-        log.warning(
-            "no database configured: using the embedded database %s; to use a server set "
+        warn(
+            f"no database configured: using the embedded database {path}; to use a server set "
             "TYPEDJ_DATABASE_URL=mysql://user:pass@host:port (or DJ_HOST/DJ_USER/DJ_PASS, "
             "or tj.config.database_url)",
-            path,
+            EmbeddedFallbackWarning,
         )
+        _announced.add(path)
     return DatabaseURL(scheme="sqlite", host="", port=0, user="", path=path)

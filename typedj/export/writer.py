@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from .. import graph as graphs
 from ..backend.connection import Connection
 from ..codegen import class_path
-from ..errors import ConfigError, DatasetError, DeclarationError
+from ..errors import ConfigError, DatasetError, DeclarationError, IncompleteDatasetWarning, warn
 from ..heading import TableDef
 from ..query.expression import Query
 from ..schema import Schema
@@ -303,7 +303,7 @@ def _write_definitions(p: Plan, out: Connection, schemas: dict[str, Schema], roo
         try:
             (folder / f"{s}.py").write_text(definitions.typedj_source(s, out))
         except DeclarationError as exc:  # a type code generation cannot spell yet
-            log.warning("no typedj source for schema %s in the dataset: %s", s, exc)
+            warn(f"no typedj source for schema {s} in the dataset: {exc}", IncompleteDatasetWarning)
         (folder / f"{s}_datajoint.py").write_text(definitions.datajoint_source(s, tables, order))
 
 
@@ -313,7 +313,7 @@ def _write_diagram(p: Plan, out: Connection, root: Path) -> str | None:
     try:
         svg = Diagram(list(p.tables), connection=out).make_svg()
     except ConfigError as exc:
-        log.warning("no diagram in the dataset: %s", exc)
+        warn(f"no diagram in the dataset: {exc}", IncompleteDatasetWarning)
         return None
     (root / "diagram.svg").write_text(svg)
     return "diagram.svg"

@@ -66,6 +66,9 @@ ATTR = ErrorCode("typedj-attr", "Attribute name not in the table or query", "typ
 VALUE = ErrorCode("typedj-value", "Restriction value does not fit the attribute's type", "typedj")
 JOIN = ErrorCode("typedj-join", "Shared attribute of different origins in a join", "typedj")
 PROJ = ErrorCode("typedj-proj", "Projection that drops the key or repeats a name", "typedj")
+_AGGR_OPTIONS = frozenset({"keep_all_rows", "exclude_nonmatching", "semantic_check"})
+"""``aggr``'s own keywords: every other keyword names a computed attribute."""
+
 AGGR = ErrorCode("typedj-aggr", "Aggregation the runtime refuses", "typedj")
 UNION = ErrorCode("typedj-union", "Union of queries with different primary keys", "typedj")
 
@@ -103,6 +106,11 @@ class Call:
 
     def keyword(self, name: str) -> Expression | None:
         return next((arg for n, arg in self.named if n == name), None)
+
+    def semantic_check(self) -> bool:
+        """False only for a literal ``semantic_check=False``: namesakes then match by name."""
+        given = self.keyword("semantic_check")
+        return given is None or _literal_bool(given) is not False
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -169,10 +177,12 @@ class Checker:
         call = Call.of(ctx)
         if heading is None or not call.positional:
             return ctx.default_return_type
-        self._condition(ctx, heading, call.positional[0])
+        self._condition(ctx, heading, call.positional[0], call.semantic_check())
         return ctx.default_return_type
 
-    def _condition(self, ctx: MethodContext, heading: Heading, cond: Expression) -> None:
+    def _condition(
+        self, ctx: MethodContext, heading: Heading, cond: Expression, semantic: bool = True
+    ) -> None:
         api = ctx.api
         if isinstance(cond, DictExpr):
             for key, value in cond.items:
@@ -185,24 +195,24 @@ class Checker:
                     if kind == ARG_NAMED and name is not None:
                         self._pair(api, heading, name, arg, arg)
             elif callee in (_NOT, _AND_LIST) and len(cond.args) == 1:
-                self._condition(ctx, heading, cond.args[0])
+                self._condition(ctx, heading, cond.args[0], semantic)
             elif callee == _TOP:
                 order = [a for a, k in zip(cond.args, cond.arg_kinds, strict=True) if k == ARG_POS][1:2]
                 named = [a for a, n in zip(cond.args, cond.arg_names, strict=True) if n == "order_by"]
                 for arg in order + named:
                     self._order(api, heading, arg, "Top(order_by=...)")
             else:
-                self._operand(ctx, heading, cond)
+                self._operand(ctx, heading, cond, semantic)
         elif isinstance(cond, ListExpr | TupleExpr):
             for item in cond.items:
-                self._condition(ctx, heading, item)
+                self._condition(ctx, heading, item, semantic)
         elif isinstance(cond, StrExpr):
             for name in sqltext.unknown(cond.value, heading.names):
                 _unknown(api, heading, name, "restriction text", cond)
         else:
-            self._operand(ctx, heading, cond)
+            self._operand(ctx, heading, cond, semantic)
 
-    def _operand(self, ctx: MethodContext, heading: Heading, cond: Expression) -> None:
+    def _operand(self, ctx: MethodContext, heading: Heading, cond: Expression, semantic: bool = True) -> None:
         typ = _type_of(ctx.api, cond)
         names = universal_names(typ)
         if names is not None:
@@ -211,7 +221,7 @@ class Checker:
                     _unknown(ctx.api, heading, name, "restriction by U(...)", where)
             return
         other = self.headings.of_type(typ)
-        if other is not None:
+        if other is not None and semantic:
             _conflicts(ctx.api, heading, other, "restrict", cond)
 
     def _pair(
@@ -254,7 +264,8 @@ class Checker:
         b = self.headings.of_type(other_type)
         if a is None or b is None:
             return ctx.default_return_type
-        _conflicts(ctx.api, a, b, "join", operand)
+        if call.semantic_check():
+            _conflicts(ctx.api, a, b, "join", operand)
         outer = _literal_bool(call.keyword("left"))
         if outer is None:
             return ctx.default_return_type
@@ -437,12 +448,13 @@ class Checker:
                 code=AGGR,
             )
             precise = False
-        if _conflicts(api, heading, group, "aggregate", group_expr):
+        if call.semantic_check() and _conflicts(api, heading, group, "aggregate", group_expr):
             precise = False
         kept = [a for a in heading if a.in_key or a.name in wanted or keep_all]
         combined = join(heading, group, f"{heading.title} * {group.title}")
-        named = self._named(api, combined, call.named, "aggr")
-        if named is None or not precise or not call.named:
+        computed = [(n, a) for n, a in call.named if n not in _AGGR_OPTIONS]
+        named = self._named(api, combined, computed, "aggr")
+        if named is None or not precise or not computed:
             return ctx.default_return_type
         return self._aggregated(ctx, kept, named, f"{heading.title}.aggr({group.title})")
 
@@ -452,8 +464,9 @@ class Checker:
         if group is None:
             return ctx.default_return_type
         bad = self._missing(ctx, names, group, "U(...).aggr", ctx.context)
-        named = self._named(ctx.api, group, call.named, "aggr")
-        if bad or named is None or call.unpacked or not call.named:
+        computed = [(n, a) for n, a in call.named if n not in _AGGR_OPTIONS]
+        named = self._named(ctx.api, group, computed, "aggr")
+        if bad or named is None or call.unpacked or not computed:
             return ctx.default_return_type
         kept = [replace(group[n], in_key=True) for n in names]
         return self._aggregated(ctx, kept, named, f"U().aggr({group.title})")

@@ -203,8 +203,12 @@ def _fits(attr: Attribute, value: Any) -> bool:
     return True
 
 
-def check_condition(cond: Any, heading: Heading) -> None:
-    """Mapping keys are checked when the restriction is written, not when it runs."""
+def check_condition(cond: Any, heading: Heading, *, semantic_check: bool = True) -> None:
+    """Names and lineages are checked when the restriction is written, not when it runs.
+
+    ``semantic_check=False`` lets a query restrict by another whose namesakes come from
+    elsewhere, matching them by name alone (datajoint-python's ``semantic_check=False``).
+    """
     if _is_row(cond):
         return  # a row, or the key make() receives, restricts by the attributes it shares
     if isinstance(cond, Comparison):
@@ -225,10 +229,14 @@ def check_condition(cond: Any, heading: Heading) -> None:
                 attribute=bad[0],
             )
     elif isinstance(cond, Not):
-        check_condition(cond.condition, heading)
+        check_condition(cond.condition, heading, semantic_check=semantic_check)
     elif isinstance(cond, list | tuple):
         for member in cond:
-            check_condition(member, heading)
+            check_condition(member, heading, semantic_check=semantic_check)
+    elif semantic_check and (node := _as_node(cond)) is not None:
+        from .expression import check_lineage
+
+        check_lineage(heading, node.heading, [n for n in heading.all_names if n in node.heading], "restrict")
 
 
 def compile_condition(cond: Any, heading: Heading, select: Select, c: Compiler) -> tuple[str, list[Any]]:
@@ -395,11 +403,7 @@ def _mapping(
 
 
 def _semijoin(node: Node, heading: Heading, select: Select, c: Compiler) -> tuple[str, list[Any]]:
-    from .expression import check_lineage
-
-    other = node.heading
-    shared = [n for n in heading.all_names if n in other]
-    check_lineage(heading, other, shared, "restrict")
+    shared = [n for n in heading.all_names if n in node.heading]
     inner = node.compile(c)
     if not shared:
         return f"EXISTS ({inner.sql(c.dialect)})", inner.params()

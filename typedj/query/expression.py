@@ -482,8 +482,12 @@ class Query(Generic[R]):
 
     # -- operators -----------------------------------------------------------------
 
-    def restrict(self, condition: Any, *, negate: bool = False) -> Query[R]:
-        """Rows that match ``condition`` (``negate=True``: rows that do not)."""
+    def restrict(self, condition: Any, *, negate: bool = False, semantic_check: bool = True) -> Query[R]:
+        """Rows that match ``condition`` (``negate=True``: rows that do not).
+
+        A query used as the condition must share its namesake attributes' lineage; with
+        ``semantic_check=False`` they are matched by name alone.
+        """
         from .universal import U
 
         if isinstance(condition, U):
@@ -491,7 +495,7 @@ class Query(Generic[R]):
             if missing:
                 raise _unknown("restriction by U", missing, self.heading)
             return Query(self._node, self._row_class) if not negate else self & False
-        check_condition(condition, self.heading)
+        check_condition(condition, self.heading, semantic_check=semantic_check)
         return Query(Restrict(self._node, condition, negate, self._node.heading), self._row_class)
 
     def __and__(self, condition: Any) -> Query[R]:
@@ -607,6 +611,7 @@ class Query(Generic[R]):
         *attributes: Any,
         keep_all_rows: bool = True,
         exclude_nonmatching: bool | None = None,
+        semantic_check: bool = True,
         **named: Any,
     ) -> Query[dict[str, Any]]:
         """One row per row of this query, with ``named`` SQL aggregates over its matching rows of ``group``.
@@ -614,6 +619,7 @@ class Query(Generic[R]):
         Rows without a match are kept (``count(*)`` is then 0; other aggregates NULL)
         unless ``keep_all_rows=False`` (or DataJoint's ``exclude_nonmatching=True``).
         ``attributes`` (or ``...``) keep secondary attributes of this query.
+        ``semantic_check=False`` matches the group's namesakes by name alone.
         """
         if exclude_nonmatching is not None:
             keep_all_rows = not exclude_nonmatching
@@ -627,8 +633,9 @@ class Query(Generic[R]):
                 f"aggr: the group must contain the primary key of the query it aggregates into; "
                 f"it lacks {missing}"
             )
-        shared = [n for n in heading.all_names if n in other.heading]
-        check_lineage(heading, other.heading, shared, "aggregate")
+        if semantic_check:
+            shared = [n for n in heading.all_names if n in other.heading]
+            check_lineage(heading, other.heading, shared, "aggregate")
         bad = [a for a in attributes if not (a is Ellipsis or (isinstance(a, str) and a in heading))]
         if bad:
             raise _unknown("aggr", [str(b) for b in bad], heading)

@@ -62,7 +62,7 @@ class Sessions:
     def login(self, user: str, password: str) -> tuple[str, Session]:
         """Open ``user``'s own connection; raises ``AccessError`` when the server refuses."""
         if self.needs_login:
-            url = replace(self.url, user=user).with_password(password)
+            url = replace(self.url, user=user, password=password)
         else:
             url, user = self.url, os.path.basename(self.url.path)
         conn = tj.connect(url)
