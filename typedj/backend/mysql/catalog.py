@@ -54,14 +54,11 @@ class MySQLCatalog(Catalog):
         return str(version), str(user)
 
     def load_catalog(self, schema: str) -> dict[str, TableDef]:
-        tables = {
-            name: comment
-            for name, comment in self.query(
-                "SELECT table_name, table_comment FROM information_schema.tables "
-                "WHERE table_schema = %s AND table_type = 'BASE TABLE'",
-                (schema,),
-            ).fetchall()
-        }
+        tables = dict(self.query(
+            "SELECT table_name, table_comment FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+            (schema,),
+        ).fetchall())
         columns: dict[str, list[Attribute]] = defaultdict(list)
         for name, col, ctype, nullable, default, key, extra, comment in self.query(
             "SELECT table_name, column_name, column_type, is_nullable, column_default, "
@@ -70,24 +67,8 @@ class MySQLCatalog(Catalog):
             (schema,),
         ).fetchall():
             columns[name].append(self._attribute(col, ctype, nullable, default, key, extra, comment))
-        fks: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-        for name, constraint, col, ref_schema, ref_table, ref_col in self.query(
-            "SELECT table_name, constraint_name, column_name, referenced_table_schema, "
-            "referenced_table_name, referenced_column_name FROM information_schema.key_column_usage "
-            "WHERE table_schema = %s AND referenced_table_name IS NOT NULL "
-            "ORDER BY table_name, constraint_name, ordinal_position",
-            (schema,),
-        ).fetchall():
-            fk = fks[name].setdefault(constraint, {"schema": ref_schema, "table": ref_table, "map": {}})
-            fk["map"][col] = ref_col
-        indexes: dict[str, dict[str, tuple[bool, list[str]]]] = defaultdict(dict)
-        for name, index, non_unique, col in self.query(
-            "SELECT table_name, index_name, non_unique, column_name FROM information_schema.statistics "
-            "WHERE table_schema = %s AND index_name <> 'PRIMARY' "
-            "ORDER BY table_name, index_name, seq_in_index",
-            (schema,),
-        ).fetchall():
-            indexes[name].setdefault(index, (not int(non_unique), []))[1].append(col)
+        fks = self._foreign_keys(schema)
+        indexes = self._indexes(schema)
         result: dict[str, TableDef] = {}
         for name, comment in tables.items():
             attrs = columns.get(name, [])
@@ -103,20 +84,40 @@ class MySQLCatalog(Catalog):
                 for constraint, fk in sorted(fks.get(name, {}).items())
             )
             fk_column_sets = {tuple(fk.attr_map) for fk in foreign}
-            index_defs = []
-            for _, (unique, cols) in sorted(indexes.get(name, {}).items()):
-                if not unique and tuple(cols) in fk_column_sets:
-                    continue  # made by InnoDB for a foreign key, not declared
-                index_defs.append(IndexDef(tuple(cols), unique))
-            result[name] = TableDef(
-                schema=schema,
-                name=name,
-                heading=Heading.of(attrs),
-                comment=comment or "",
-                foreign_keys=foreign,
-                indexes=tuple(index_defs),
+            index_defs = tuple(
+                IndexDef(tuple(cols), unique)
+                for _, (unique, cols) in sorted(indexes.get(name, {}).items())
+                if unique or tuple(cols) not in fk_column_sets  # InnoDB's own index for a foreign key
             )
+            result[name] = TableDef(schema=schema, name=name, heading=Heading.of(attrs),
+                                    comment=comment or "", foreign_keys=foreign, indexes=index_defs)
         return result
+
+    def _foreign_keys(self, schema: str) -> dict[str, dict[str, dict[str, Any]]]:
+        """By table and constraint: the referenced schema, table and column map."""
+        fks: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for name, constraint, col, ref_schema, ref_table, ref_col in self.query(
+            "SELECT table_name, constraint_name, column_name, referenced_table_schema, "
+            "referenced_table_name, referenced_column_name FROM information_schema.key_column_usage "
+            "WHERE table_schema = %s AND referenced_table_name IS NOT NULL "
+            "ORDER BY table_name, constraint_name, ordinal_position",
+            (schema,),
+        ).fetchall():
+            fk = fks[name].setdefault(constraint, {"schema": ref_schema, "table": ref_table, "map": {}})
+            fk["map"][col] = ref_col
+        return fks
+
+    def _indexes(self, schema: str) -> dict[str, dict[str, tuple[bool, list[str]]]]:
+        """By table and index name: whether it is unique, and its columns."""
+        indexes: dict[str, dict[str, tuple[bool, list[str]]]] = defaultdict(dict)
+        for name, index, non_unique, col in self.query(
+            "SELECT table_name, index_name, non_unique, column_name FROM information_schema.statistics "
+            "WHERE table_schema = %s AND index_name <> 'PRIMARY' "
+            "ORDER BY table_name, index_name, seq_in_index",
+            (schema,),
+        ).fetchall():
+            indexes[name].setdefault(index, (not int(non_unique), []))[1].append(col)
+        return indexes
 
     @staticmethod
     def _attribute(
