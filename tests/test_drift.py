@@ -12,7 +12,7 @@ from typedj import Attr, Key, Link, Lookup, Manual, Ref
 from typedj.drift import alter_table
 
 pytestmark = [
-    pytest.mark.mysql_only("ALTER TABLE and information_schema"),
+    pytest.mark.requires("supports_alter_table", reason="ALTER TABLE and information_schema"),
     pytest.mark.filterwarnings("ignore::typedj.DriftWarning"),  # drift is what these tests make
 ]
 

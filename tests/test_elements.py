@@ -26,7 +26,7 @@ from typedj.codegen import generate_package
 
 from .elements import ELEMENTS, declare_elements
 
-pytestmark = pytest.mark.mysql_only("datajoint-python declares the Elements on MySQL")
+pytestmark = pytest.mark.requires("datajoint_peer", reason="datajoint-python declares the Elements on MySQL")
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = f"tjel{os.getpid() % 10000}_"

@@ -213,7 +213,7 @@ def test_priority_orders_and_filters_jobs(pipeline: Any) -> None:
     assert Result.populate(reserve_jobs=True).succeeded == [{"source_id": 7, "kind": "k"}]
 
 
-@pytest.mark.mysql_only("a second server session, found dead through the process list")
+@pytest.mark.requires("mysql_server", reason="a second server session, found dead through the process list")
 def test_dead_reservations_return_to_pending(pipeline: Any, mysql_url: str, conn: tj.Connection) -> None:
     _Source, Result = pipeline
     from typedj.populate.autopopulate import todo

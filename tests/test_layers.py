@@ -22,8 +22,8 @@ KNOWN_CYCLES: list[frozenset[str]] = [
         "typedj.export.plan", "typedj.export.rows", "typedj.export.writer", "typedj.graph",
         "typedj.populate.autopopulate", "typedj.populate.jobs", "typedj.populate.legacy_jobs",
         "typedj.populate.provenance", "typedj.populate.worker", "typedj.query.condition",
-        "typedj.query.expression", "typedj.query.fetch", "typedj.query.universal", "typedj.schema",
-        "typedj.table", "typedj.validation", "typedj.virtual",
+        "typedj.query.expression", "typedj.query.fetch", "typedj.query.universal", "typedj.rows",
+        "typedj.schema", "typedj.table", "typedj.validation", "typedj.virtual", "typedj.write",
     }),
     frozenset({
         "typedj.codecs", "typedj.codecs.core", "typedj.codecs.external", "typedj.heading",

@@ -10,7 +10,7 @@ import pytest
 import typedj as tj
 from typedj.backend.mysql.rows import read_columns
 
-pytestmark = pytest.mark.mysql_only("reads MySQL's wire protocol")
+pytestmark = pytest.mark.requires("mysql_server", reason="reads MySQL's wire protocol")
 
 COLUMNS = """
   id int NOT NULL, tiny tinyint, small smallint unsigned, big bigint, fl float, db double,

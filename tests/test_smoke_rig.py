@@ -5,7 +5,7 @@ import pytest
 import typedj as tj
 
 
-@pytest.mark.mysql_only("asks the server for its MariaDB version")
+@pytest.mark.requires("mysql_server", reason="asks the server for its MariaDB version")
 def test_server_is_mariadb(conn: tj.Connection) -> None:
     version = conn.query("SELECT VERSION()").fetchone()[0]
     assert "MariaDB" in version

@@ -21,7 +21,9 @@ import typedj as tj
 
 from .web_pipeline import WebLab, declare_web, fill
 
-pytestmark = pytest.mark.mysql_only("one backend is enough for the browser; the ASGI tests cover both")
+pytestmark = pytest.mark.requires(
+    "supports_accounts", reason="one backend is enough for the browser; the ASGI tests cover both"
+)
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 DOCS_IMAGES = Path(__file__).parent.parent / "docs" / "images"

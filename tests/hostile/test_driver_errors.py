@@ -151,7 +151,7 @@ def test_update_to_a_missing_parent_is_named(schema: tj.Schema) -> None:
     assert Setup.fetch1().rig_id == 1
 
 
-@pytest.mark.mysql_only("KILL QUERY is a server command")
+@pytest.mark.requires("supports_kill", reason="KILL QUERY is a server command")
 def test_kill_query_is_query_interrupted(lab: tuple[Any, Any], conn: tj.Connection) -> None:
     subject, _ = lab
     victim = conn.connection_id
@@ -267,7 +267,9 @@ def test_every_fault_is_a_typed_error_with_its_cause(
     assert len(subject) == 2
 
 
-@pytest.mark.mysql_only("KILL QUERY and row locks of another server session")
+@pytest.mark.requires(
+    "supports_kill", "supports_row_locks", reason="KILL QUERY and row locks of another server session"
+)
 def test_kill_query_during_insert_and_delete_writes_nothing(lab: tuple[Any, Any], conn: tj.Connection,
                                                             schema: tj.Schema) -> None:
     """The statement waits for a row lock held by another session, and is killed there."""

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from ..config import DatabaseURL
 from ..heading import TableDef
 from .dialect import Dialect
 
@@ -16,6 +17,9 @@ class Session(Protocol):
 
     @property
     def dialect(self) -> Dialect: ...
+
+    @property
+    def url(self) -> DatabaseURL: ...
 
     @property
     def raw(self) -> Any: ...

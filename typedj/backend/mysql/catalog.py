@@ -49,6 +49,29 @@ class MySQLCatalog(Catalog):
             "WHERE table_name NOT LIKE '~%%' GROUP BY table_schema"
         ).fetchall())
 
+    def may_write(self, schema: str, table: str) -> bool:
+        """From the INSERT grants of the current account: global, on the schema (a name or
+        a LIKE pattern), or on the table."""
+        me = (
+            "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
+            "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"
+        )
+        rows = self.query(
+            f"SELECT 'global', '' FROM information_schema.user_privileges WHERE grantee = {me} "
+            "AND privilege_type = 'INSERT' "
+            f"UNION ALL SELECT 'schema', table_schema FROM information_schema.schema_privileges "
+            f"WHERE grantee = {me} AND privilege_type = 'INSERT' "
+            f"UNION ALL SELECT 'table', table_schema FROM information_schema.table_privileges "
+            f"WHERE grantee = {me} AND privilege_type = 'INSERT' AND table_name = %s",
+            (table,),
+        ).fetchall()
+        return any(
+            level == "global"
+            or (level == "table" and pattern == schema)
+            or (level == "schema" and _grant_matches(str(pattern), schema))
+            for level, pattern in rows
+        )
+
     def server(self) -> tuple[str, str]:
         version, user = self.query("SELECT VERSION(), CURRENT_USER()").fetchone()
         return str(version), str(user)
@@ -166,3 +189,16 @@ def _parse_default(text: Any) -> Any:
     if len(text) >= 2 and text[0] == text[-1] == "'":
         return unescape_string(text[1:-1])
     return text
+
+
+def _grant_matches(pattern: str, schema: str) -> bool:
+    """A schema-level grant names a schema or a LIKE pattern (``lab\\_%``)."""
+    parts = []
+    for token in re.findall(r"\\.|%|_|[^\\%_]+", pattern):
+        if token == "%":
+            parts.append(".*")
+        elif token == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(token[1] if token.startswith("\\") else token))
+    return re.fullmatch("".join(parts), schema) is not None

@@ -82,6 +82,10 @@ class SQLiteCatalog(Catalog):
                 counts[schema] += 1
         return counts
 
+    def may_write(self, schema: str, table: str) -> bool:
+        """The file's permissions decide (SQLite has no accounts)."""
+        return os.access(self.session.url.path, os.W_OK)
+
     def server(self) -> tuple[str, str]:
         return str(self.query("SELECT sqlite_version()").fetchone()[0]), ""
 
