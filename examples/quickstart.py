@@ -207,8 +207,11 @@ print(f"\nevents detected: params 1: {totals[1]}, params 2: {totals[2]}")
 
 diagram_class = getattr(tj, "Diagram", None)
 if diagram_class is not None and shutil.which("dot"):
-    saved = diagram_class(schema).save("quickstart.svg")
-    print(f"pipeline diagram written to {saved}")
+    try:
+        saved = diagram_class(schema).save("quickstart.svg")
+        print(f"pipeline diagram written to {saved}")
+    except tj.MissingDependencyError as exc:  # the diagrams extra is not installed
+        print(f"pipeline diagram skipped ({exc})")
 else:
     print("pipeline diagram skipped (install graphviz to draw it)")
 

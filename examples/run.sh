@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 APT_NEED=()
 command -v dot >/dev/null 2>&1 || APT_NEED+=(graphviz)
-. .ci/venv.sh ''
+. .ci/venv.sh '[diagrams]'
 
 mkdir -p examples/output
 cd examples/output

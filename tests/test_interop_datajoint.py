@@ -970,3 +970,69 @@ def test_typedj_fills_the_job_metadata_datajoint_declares(
     reference = dj.VirtualModule("vm", schema_name, connection=dj_conn)
     assert sorted(reference.Twice.to_arrays("twice")) == [0.0, 2.0, 4.0]
     assert "~provenance" not in ref.list_tables()
+
+
+def test_typedj_declares_job_metadata_as_datajoint_does(
+    conn: tj.Connection, dj_conn: Any, schema_name: str, dj_schema_name: str
+) -> None:
+    """``config.job_metadata`` is datajoint-python's ``jobs.add_job_metadata``: Imported and
+    Computed tables get the same hidden ``_job_*`` columns, which populate fills."""
+    dj.config["jobs.add_job_metadata"] = True
+    try:
+        ref = dj.Schema(dj_schema_name, connection=dj_conn)
+
+        @ref
+        class Src(dj.Manual):
+            definition = "src: int32\n---\nvalue: float64"
+
+        @ref
+        class Twice(dj.Computed):
+            definition = "-> Src\n---\ntwice: float64"
+
+            def make(self, key: dict[str, Any]) -> None:
+                self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
+    finally:
+        dj.config["jobs.add_job_metadata"] = False
+
+    ours = tj.Schema(schema_name, connection=conn)
+    with tj.config.override(job_metadata=True):
+
+        @ours
+        class Src(Manual):  # type: ignore[no-redef]
+            src: Key[tj.int32]
+            value: float
+
+        @ours
+        class Twice(Computed):  # type: ignore[no-redef]
+            src: Key[Ref[Src]]
+            twice: float
+
+            def make(self, key: tj.KeyOf[Twice]) -> None:
+                self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
+
+    assert show_create(conn, schema_name) == show_create(conn, dj_schema_name)
+    assert "_job_start_time" not in show_create(conn, schema_name)["src"]
+    Src.insert([{"src": i, "value": float(i)} for i in range(3)])
+    Twice.populate()
+    rows = conn.query(f"SELECT src, _job_start_time, _job_duration FROM `{schema_name}`.`__twice`").fetchall()
+    assert sorted(r[0] for r in rows) == [0, 1, 2] and all(r[1] is not None and r[2] >= 0 for r in rows)
+    assert [r["twice"] for r in Twice.to_dicts(order_by="src")] == [0.0, 2.0, 4.0]
+    assert "_job_start_time" not in Twice.heading.names
+    again = tj.Schema(schema_name, connection=conn)  # the setting off: the class still matches
+
+    @again
+    class Src(Manual):  # type: ignore[no-redef]
+        src: Key[tj.int32]
+        value: float
+
+    @again
+    class Twice(Computed):  # type: ignore[no-redef]
+        src: Key[Ref[Src]]
+        twice: float
+
+        def make(self, key: tj.KeyOf[Twice]) -> None:
+            self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
+
+    assert len(Twice) == 3
+    reference = dj.VirtualModule("vm", schema_name, connection=dj_conn)
+    assert sorted(reference.Twice.to_arrays("twice")) == [0.0, 2.0, 4.0]

@@ -330,7 +330,7 @@ def test_batch_reservation_takes_only_pending_keys(pipeline: Any) -> None:
 def test_a_failure_gives_back_the_rest_of_its_batch(pipeline: Any) -> None:
     Source, Result = pipeline
     Source.update1({"source_id": 6, "value": -1.0})
-    from typedj.populate.worker import Batches
+    from typedj.populate.serial import Batches
 
     Batches.SECONDS, saved = 100.0, Batches.SECONDS  # after the first key: batches of 64
     try:
@@ -344,7 +344,7 @@ def test_a_failure_gives_back_the_rest_of_its_batch(pipeline: Any) -> None:
 
 
 def test_batches_follow_the_make_time() -> None:
-    from typedj.populate.worker import Batches
+    from typedj.populate.serial import Batches
 
     b = Batches()
     assert b.size == 1
@@ -361,7 +361,7 @@ def test_batches_follow_the_make_time() -> None:
 def test_a_worker_walks_past_keys_others_hold(pipeline: Any) -> None:
     _, Result = pipeline
     from typedj.populate.autopopulate import todo
-    from typedj.populate.worker import run_keys
+    from typedj.populate.serial import run_keys
 
     jobs = Result.jobs
     jobs.refresh(todo(Result, []))

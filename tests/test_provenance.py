@@ -9,12 +9,14 @@ import platform
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 import typedj as tj
+from typedj import Computed, Key, Manual, Ref
 
 PIPELINE = '''
 import typedj as tj
@@ -142,3 +144,61 @@ def test_the_command_lists_provenance(pipeline: tuple[ModuleType, Path], conn: t
     assert done.returncode == 0, done.stderr
     [record] = json.loads(done.stdout)
     assert record["source"] == 1 and record["code_version"] == _git(repo, "rev-parse", "HEAD")
+
+
+def test_describe_shows_what_made_the_rows(pipeline: tuple[ModuleType, Path]) -> None:
+    module, repo = pipeline
+    plain = module.Double.describe()
+    assert "provenance" not in plain  # nothing made yet
+    module.Double.populate({"source": 0})
+    with (repo / "prov_pipeline.py").open("a") as f:
+        f.write("\n# an edit not yet committed\n")
+    module.Double.populate()
+    text = module.Double.describe()
+    assert text.startswith(plain + "\n")
+    summary = text[len(plain) + 1:].splitlines()
+    short = _git(repo, "rev-parse", "HEAD")[:12]
+    assert summary[0] == "# provenance: 4 keys made by populate"
+    assert [line.split(":")[0] for line in summary[1:]] == [
+        f"#   code {short}+dirty (git), typedj {tj.__version__}",
+        f"#   code {short} (git), typedj {tj.__version__}",
+    ]
+    assert [line.split(": ")[1].split(",")[0] for line in summary[1:]] == ["3 keys", "1 key"]
+    assert all(line.startswith("#") for line in summary)  # DataJoint's parser skips comment lines
+
+
+def test_job_metadata_columns_are_declared_and_filled_when_configured(schema: tj.Schema) -> None:
+    with tj.config.override(job_metadata=True):
+
+        @schema
+        class Raw(Manual):
+            raw: Key[int]
+
+        @schema
+        class Made(Computed):
+            raw: Key[Ref[Raw]]
+            size: int
+
+            def make(self, key: tj.KeyOf[Made]) -> None:
+                self.insert1({**key, "size": 10 * key["raw"]})
+
+    on_server = schema.connection.dialect  # the catalog read back, not the class
+    tables = schema.tables
+    assert [a.name for a in tables["__made"].heading.attributes][-3:] == [
+        "_job_start_time", "_job_duration", "_job_version"
+    ]
+    assert not any(a.name.startswith("_job") for a in tables["raw"].heading.attributes)
+    Raw.insert([{"raw": 1}, {"raw": 2}])
+    before = time.time()
+    Made.populate()
+    q = on_server.quote
+    rows = schema.connection.query(
+        f"SELECT {q('raw')}, {q('_job_start_time')}, {q('_job_duration')}, {q('_job_version')} "
+        f"FROM {on_server.table(schema.name, '__made')} ORDER BY {q('raw')}"
+    ).fetchall()
+    assert [r[0] for r in rows] == [1, 2]
+    for _, started, duration, version in rows:
+        started = datetime.fromisoformat(started) if isinstance(started, str) else started
+        assert before - 1 <= started.timestamp() <= time.time() + 1
+        assert 0 <= duration < 60 and isinstance(version, str)
+    assert [r.size for r in Made.fetch(order_by="raw")] == [10, 20]

@@ -237,6 +237,9 @@ class Config:
         when stdin is a terminal (never in scripts or CI)."""
         self.provenance: bool = True
         """Record which code, host and time made each key ``populate`` completes (``~provenance``)."""
+        self.job_metadata: bool = False
+        """Declare Imported and Computed tables with datajoint-python's hidden ``_job_start_time``,
+        ``_job_duration`` and ``_job_version`` columns (its ``jobs.add_job_metadata``)."""
         self.reload()
 
     @property
@@ -284,6 +287,10 @@ class Config:
             self.provenance = tool["provenance"]
         if flag := env.get("TYPEDJ_PROVENANCE"):
             self.provenance = flag.strip().lower() not in {"0", "false", "no", "off"}
+        if isinstance(tool.get("job_metadata"), bool):
+            self.job_metadata = tool["job_metadata"]
+        if flag := env.get("TYPEDJ_JOB_METADATA"):
+            self.job_metadata = flag.strip().lower() not in {"0", "false", "no", "off"}
         if size := env.get("TYPEDJ_CACHE_SIZE"):
             self.cache_size = _whole(size, "TYPEDJ_CACHE_SIZE", self.cache_size)
         cache = tool.get("cache", {})

@@ -592,6 +592,20 @@ PLATFORM_COLUMNS = frozenset({"_job_start_time", "_job_duration", "_job_version"
 a class need not declare them to match the table."""
 
 
+def job_metadata_columns() -> tuple[Attribute, ...]:
+    """datajoint-python's ``jobs.add_job_metadata`` columns of Imported and Computed tables."""
+    from datetime import datetime
+
+    return (
+        Attribute(name="_job_start_time", type_name="datetime(3)", sql_type="datetime(3)", nullable=True,
+                  default=None, comment="when computation began", python_type=datetime),
+        Attribute(name="_job_duration", type_name="float32", sql_type="float", nullable=True, default=None,
+                  comment="computation duration in seconds", python_type=float),
+        Attribute(name="_job_version", type_name="varchar(64)", sql_type="varchar(64)", default="",
+                  comment="code version", python_type=str),
+    )
+
+
 def compare(declared: TableDef, existing: TableDef) -> list[str]:
     """Differences between a class's definition and the table on the server."""
     problems = []

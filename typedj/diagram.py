@@ -19,6 +19,7 @@ from . import graph as graphs
 from .backend.connection import Connection, connect
 from .codegen import class_path, open_schema, tier_of
 from .errors import ConfigError, MissingTableError
+from .optional import require
 
 if TYPE_CHECKING:
     import graphviz
@@ -168,8 +169,9 @@ class Diagram:
     # -- output --------------------------------------------------------------------------
 
     def to_dot(self) -> graphviz.Digraph:
-        """The diagram as a ``graphviz.Digraph`` (its ``.source`` is the dot text)."""
-        import graphviz
+        """The diagram as a ``graphviz.Digraph`` (its ``.source`` is the dot text); needs the
+        ``diagrams`` extra."""
+        graphviz = require("graphviz", extra="diagrams", feature="drawing a diagram")
 
         g = self.graph
         dot = graphviz.Digraph("diagram", graph_attr={"rankdir": "TB", "nodesep": "0.3", "ranksep": "0.4"},
@@ -225,8 +227,7 @@ class Diagram:
         return "\n".join(lines) + "\n"
 
     def _pipe(self, fmt: str) -> bytes:
-        import graphviz
-
+        graphviz = require("graphviz", extra="diagrams", feature="drawing a diagram")
         try:
             data: bytes = self.to_dot().pipe(format=fmt)
         except graphviz.ExecutableNotFound as exc:

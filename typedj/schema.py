@@ -6,12 +6,14 @@ import inspect
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import drift, legacy
 from . import graph as graphs
 from .backend.connection import Connection, connect
-from .declare import compare, declare, table_name_of
+from .config import config
+from .declare import compare, declare, job_metadata_columns, table_name_of
 from .errors import (
     DeclarationError,
     DeclarationPendingWarning,
@@ -20,7 +22,7 @@ from .errors import (
     TypedjError,
     warn,
 )
-from .heading import TableDef
+from .heading import Heading, TableDef
 from .query.expression import UNKNOWN_LINEAGE, TableNode
 
 if TYPE_CHECKING:
@@ -230,7 +232,7 @@ class Schema:
                 table=table_def.name,
             )
         else:
-            self._create(table_def, lineage)
+            self._create(_with_job_metadata(table_def, cls), lineage)
         self.declared[declared.name] = declared
         cls._bind(self, table_def)
         self.classes[cls.__name__] = cls
@@ -398,9 +400,16 @@ def list_schemas(connection: Connection | None = None) -> list[str]:
     return conn.catalog.list_schemas()
 
 
-def _with_lineage(table_def: TableDef, lineage: dict[str, str] | None) -> TableDef:
-    from dataclasses import replace
+def _with_job_metadata(table_def: TableDef, cls: type[Table]) -> TableDef:
+    """With ``config.job_metadata``, an auto-populated table is created with datajoint-python's
+    hidden job columns (the class does not declare them, so either setting matches it later)."""
+    if not config.job_metadata or getattr(cls, "_tier", None) not in ("Imported", "Computed"):
+        return table_def
+    extra = [a for a in job_metadata_columns() if a.name not in table_def.heading]
+    return replace(table_def, heading=Heading((*table_def.heading.attributes, *extra)))
 
+
+def _with_lineage(table_def: TableDef, lineage: dict[str, str] | None) -> TableDef:
     if not lineage:
         heading = table_def.heading.with_lineage({a.name: UNKNOWN_LINEAGE for a in table_def.heading})
     else:

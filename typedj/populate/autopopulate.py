@@ -248,6 +248,15 @@ class AutoPopulate:
         return provenance.read(cls, query.keys(order_by="KEY"))
 
     @classmethod
+    def describe(cls) -> str:
+        """The definition in DataJoint's syntax, then what made the rows: a ``# provenance``
+        comment line per code version (DataJoint's parser skips comment lines)."""
+        from ..table import describe
+
+        table: Any = cls
+        return "\n".join([describe(table), *provenance.summary(cls)])
+
+    @classmethod
     def progress(cls, *restrictions: Any, display: bool = False) -> Progress:
         """``(remaining, total)`` keys of the key source (restricted)."""
         source = key_source(cls)

@@ -214,3 +214,42 @@ def read(cls: Any, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 record["started"] = datetime.fromisoformat(record["started"])
             found[digest] = {**hashes[digest], **record}
     return [found[h] for h in digests if h in found]
+
+
+def summary(cls: Any) -> list[str]:
+    """What made a table's rows, as comment lines for ``describe()`` (DataJoint's parser
+    skips them): one line per code version and typedj version, the most recent first."""
+    schema = cls._schema
+    if TABLE not in schema.tables:
+        return []
+    conn = schema.connection
+    d = conn.dialect
+    group = ", ".join(d.quote(n) for n in ("code_version", "code_dirty", "code_origin", "typedj_version"))
+    rows = conn.query(
+        f"SELECT {group}, COUNT(*), MIN({d.quote('started')}), MAX({d.quote('started')}), "
+        f"SUM({d.quote('duration')}) FROM {d.table(schema.name, TABLE)} "
+        f"WHERE {d.quote('table_name')} = {d.placeholder} GROUP BY {group} "
+        f"ORDER BY MAX({d.quote('started')}) DESC",
+        (cls._def.name,),
+    ).fetchall()
+    if not rows:
+        return []
+    total = sum(int(r[4]) for r in rows)
+    lines = [f"# provenance: {_count(total)} made by populate"]
+    for version, dirty, origin, typedj_version, n, first, last, seconds in rows:
+        code = CodeVersion(str(version), bool(dirty), str(origin))
+        source = origin.partition(":")[0] if origin else "no version"
+        lines.append(
+            f"#   code {code.label or 'unknown'} ({source}), typedj {typedj_version}: {_count(int(n))}, "
+            f"{_when(first)} to {_when(last)}, {float(seconds or 0):.3f} s in make"
+        )
+    return lines
+
+
+def _count(n: int) -> str:
+    return f"{n} key" if n == 1 else f"{n} keys"
+
+
+def _when(value: Any) -> str:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return f"{moment:%Y-%m-%d %H:%M:%S}"

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from ..optional import require
 from .errors import MissingObjectError, StoreError
 from .spec import StoreSpec
 
@@ -134,7 +135,7 @@ class S3Backend:
     """Objects in ``bucket`` under the key prefix ``location``; one boto3 client, shared by threads."""
 
     def __init__(self, spec: StoreSpec, workers: int):
-        import boto3
+        boto3 = require("boto3", extra="s3", feature=f"the S3 store {spec.name!r}")
         from botocore.config import Config
 
         self.spec = spec

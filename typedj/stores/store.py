@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..config import config
+from ..errors import MissingDependencyError
 from . import hashing
 from .backends import Backend, ObjectInfo, open_backend
 from .cache import LocalCache, default_folder
@@ -187,7 +188,7 @@ def get_store(name: str | None) -> Store:
         if store is None:
             try:
                 store = Store(spec)
-            except StoreError:
+            except (StoreError, MissingDependencyError):
                 raise
             except Exception as exc:
                 raise StoreError(f"store {spec.name!r}: cannot open it: {exc}") from exc
