@@ -24,7 +24,7 @@ import networkx as nx
 from .backend.connection import Connection, connect
 from .declare import RESERVED, TIER_PREFIX, snake_case
 from .errors import DeclarationError
-from .heading import Attribute, ForeignKey, TableDef, enum_values
+from .heading import Attribute, ForeignKey, TableDef
 from .legacy import current_spelling, untracked
 from .types import MISSING
 
@@ -267,47 +267,44 @@ _UNSIGNED = {"tinyint unsigned": "tj.uint8", "smallint unsigned": "tj.uint16",
 _KIND_PY = {"int": "int", "float": "float", "decimal": "Decimal", "str": "str", "enum": "str",
             "date": "date", "datetime": "datetime", "time": "time", "bytes": "bytes",
             "json": "Any", "bool": "bool", "uuid": "UUID"}
-_SIMPLE = {"float32": "tj.float32", "float64": "float", "bool": "bool", "uuid": "UUID",
-           "bytes": "bytes", "date": "date", "datetime": "datetime"}
+_SIMPLE = {"float32": "tj.float32", "float64": "float", "bool": "bool", "uuid": "UUID", "bytes": "bytes"}
 
 
 def _attribute_type(attr: Attribute, where: str) -> tuple[Expr, dict[str, Any]]:
     """``(annotation, Attr/External options)`` that declare ``attr`` again."""
     attr = current_spelling(attr)  # a datajoint 0.14 column, declared again in 0.14's layout
     t = attr.type_name.strip()
-    low = t.lower()
-    sized = re.fullmatch(r"(var)?char\((\d+)\)", low)
+    typ = attr.type
+    plain = not (typ.unsigned or typ.charset or typ.collation)
     if not attr.core:
-        if low in _UNSIGNED:
-            return Name(_UNSIGNED[low]), {}
+        if typ.canonical in _UNSIGNED:
+            return Name(_UNSIGNED[typ.canonical]), {}
         return Name(_KIND_PY.get(attr.kind, "Any")), {"sql_type": t}
-    if low.startswith("<"):
-        codec, _, store = t[1:-1].partition("@")
-        codec = codec.lower()
-        external = {"store": store} if "@" in low else {}
-        if codec == "blob":
+    if typ.codec is not None:
+        external = {"store": typ.store} if typ.store is not None else {}
+        if typ.codec == "blob":
             return Sub(Name("Blob"), (Name("Any"),)), external
-        if codec in {"attach", "filepath", "object", "npy"}:
-            return Name(f"tj.{codec.capitalize()}"), external
+        if typ.codec in {"attach", "filepath", "object", "npy"}:
+            return Name(f"tj.{typ.codec.capitalize()}"), external
         raise DeclarationError(f"{where}: codec type {t} has no typedj spelling yet", attribute=attr.name)
-    if low in _INT_CORE:
-        return Name(_INT_CORE[low]), {}
-    if low in _SIMPLE:
-        return Name(_SIMPLE[low]), {}
-    if low == "json":
+    if typ.core in _INT_CORE:
+        return Name(_INT_CORE[typ.core]), {}
+    if typ.core in _SIMPLE:
+        return Name(_SIMPLE[typ.core]), {}
+    if typ.core == "json":
         return Name("Any"), {"sql_type": "json"}
-    if sized:
-        n = int(sized.group(2))
-        options: dict[str, Any] = {} if n == 255 and sized.group(1) else {"max_length": n}
-        if not sized.group(1):
+    if typ.base in {"char", "varchar"} and typ.length is not None and plain:
+        n = typ.length
+        options: dict[str, Any] = {} if n == 255 and typ.base == "varchar" else {"max_length": n}
+        if typ.base == "char":
             options["fixed_length"] = True
         return Name("str"), options
-    if m := re.fullmatch(r"datetime\((\d)\)", low):
-        return Name("datetime"), {"precision": int(m.group(1))}
-    if m := re.fullmatch(r"decimal\((\d+),\s*(\d+)\)", low):
-        return Name("Decimal"), {"precision": int(m.group(1)), "scale": int(m.group(2))}
-    if low.startswith("enum("):
-        return Sub(Name("Literal"), tuple(Lit(v) for v in enum_values(t))), {}
+    if typ.base in {"date", "datetime"} and plain:
+        return Name(typ.base), {"precision": typ.precision} if typ.precision else {}
+    if typ.base == "decimal" and typ.scale is not None and plain:
+        return Name("Decimal"), {"precision": typ.precision, "scale": typ.scale}
+    if typ.family == "enum":
+        return Sub(Name("Literal"), tuple(Lit(v) for v in typ.members)), {}
     return Name(_KIND_PY.get(attr.kind, "Any")), {"sql_type": t}
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .declare import PLATFORM_COLUMNS, _norm
+from .declare import PLATFORM_COLUMNS
 from .errors import ConfigError, DeclarationError, TypedjError
 from .heading import Attribute, TableDef
 from .types import MISSING
@@ -119,7 +119,7 @@ def _type_text(attr: Attribute) -> str:
 
 
 def _same_type(a: Attribute, b: Attribute) -> bool:
-    if _norm(a.sql_type) != _norm(b.sql_type):
+    if a.type.canonical != b.type.canonical:
         return False
     if a.core and b.core:
         return "".join(a.type_name.lower().split()) == "".join(b.type_name.lower().split())

@@ -10,21 +10,23 @@ namespace), and the type of its rows (instances hold one row's values).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, ParamSpec, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Self, TypeVar, overload
 
 from typing_extensions import dataclass_transform
 
 from . import write
-from .cascade import delete, delete_quick, drop_quick, drop_tables
+from .cascade import drop_quick, drop_tables
 from .columns import Column
-from .declare import RESERVED, read_fields
+from .declare import RESERVED
 from .errors import (
     NotDeclaredError,
     Problem,
     ValidationError,
 )
+from .fields import read_fields
 from .heading import Heading, TableDef
 from .populate.autopopulate import AutoPopulate
 from .query.expression import Query, TableNode
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     import numpy as np
-    import pandas as pd
 
     from .backend.connection import Connection
     from .objects import StagedInsert
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("typedj")
 
 TT = TypeVar("TT")
+T = TypeVar("T")
 P = ParamSpec("P")
 
 AUTO_TIERS = frozenset({"Imported", "Computed"})
@@ -54,6 +56,18 @@ AUTO_TIERS = frozenset({"Imported", "Computed"})
 
 _BINDING = frozenset({"_def", "_node", "_schema"})
 """What ``@schema`` gives a class: reading one on an undeclared class says so."""
+
+
+def _forward(method: Callable[Concatenate[Query[Any], P], T]) -> Callable[Concatenate[Any, P], T]:
+    """``Session.name(...)`` is ``Query.name`` run on the query of the class's rows, with
+    Query's signature (for checkers and ``inspect``) and docstring."""
+
+    def forwarded(cls: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return method(TableMeta._query(cls), *args, **kwargs)
+
+    functools.update_wrapper(forwarded, method)
+    forwarded.__qualname__ = f"TableMeta.{method.__name__}"
+    return forwarded
 
 
 def _not_declared(cls: type) -> NotDeclaredError:
@@ -86,7 +100,7 @@ class TableMeta(type):
         cls._parts = tuple(parts)  # type: ignore[arg-type]  # table classes
         return cls
 
-    # -- the query of the rows ---------------------------------------------------------
+    # -- the query of the rows: Query's surface, written once there ----------------------
 
     def _query(cls: type[TT]) -> Query[TT]:
         node = cls.__dict__.get("_node")
@@ -94,29 +108,95 @@ class TableMeta(type):
             raise _not_declared(cls)
         return Query(node, cls)
 
+    # What keeps the row type (``Session & key`` is a ``Query[Session]``) is declared here
+    # with ``cls: type[TT]``: checkers cannot carry Query's ``R`` through a forwarder.
+    # tests/test_surface.py holds these to Query's signatures.
+
+    def restrict(
+        cls: type[TT], condition: Any, *, negate: bool = False, semantic_check: bool = True
+    ) -> Query[TT]:
+        return TableMeta._query(cls).restrict(condition, negate=negate, semantic_check=semantic_check)
+
     def __and__(cls: type[TT], condition: Any) -> Query[TT]:
         return TableMeta._query(cls).restrict(condition)
 
     def __sub__(cls: type[TT], condition: Any) -> Query[TT]:
         return TableMeta._query(cls).restrict(condition, negate=True)
 
-    def __mul__(cls, other: Any) -> Query[dict[str, Any]]:
-        return cls._query().join(other)
-
-    def __rmul__(cls, other: Any) -> Query[dict[str, Any]]:
-        return Query(Query.__rmul__(cls._query(), other)._node)
-
-    def __len__(cls) -> int:
-        return len(cls._query())
-
     def __iter__(cls: type[TT]) -> Iterator[TT]:
         return iter(TableMeta._query(cls))
 
-    def __contains__(cls, item: Any) -> bool:
-        return item in cls._query()
+    @overload
+    def fetch(cls: type[TT]) -> list[TT]: ...
+
+    @overload
+    def fetch(  # type: ignore[overload-overlap]  # "KEY" is a str, answered first
+        cls, attribute: Literal["KEY"], /, *, order_by: Any = ..., limit: int | None = ...,
+        offset: int | None = ...,
+    ) -> list[dict[str, Any]]: ...
+
+    @overload
+    def fetch(
+        cls, attribute: str, /, *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...
+    ) -> np.ndarray: ...
+
+    @overload
+    def fetch(
+        cls, attribute: str, second: str, /, *more: str, order_by: Any = ..., limit: int | None = ...,
+        offset: int | None = ...,
+    ) -> tuple[np.ndarray, ...]: ...
+
+    @overload
+    def fetch(
+        cls: type[TT], *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...
+    ) -> list[TT]: ...
+
+    def fetch(
+        cls, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None
+    ) -> Any:
+        """All rows as instances of this class, or one array per named attribute."""
+        query: Any = cls._query()  # the overloads cannot take a star-args forward
+        return query.fetch(*attributes, order_by=order_by, limit=limit, offset=offset)
+
+    @overload
+    def fetch1(cls: type[TT]) -> TT: ...
+
+    @overload
+    def fetch1(cls, attribute: str, /) -> Any: ...
+
+    @overload
+    def fetch1(cls, attribute: str, second: str, /, *more: str) -> tuple[Any, ...]: ...
+
+    def fetch1(cls, *attributes: str) -> Any:
+        """Exactly one row as an instance of this class (or its named values)."""
+        return cls._query().fetch1(*attributes)
+
+    # The rest of Query's surface, forwarded with its exact signature: the one list.
+    join = _forward(Query.join)
+    extend = _forward(Query.extend)
+    __mul__ = _forward(Query.__mul__)
+    __rmul__ = _forward(Query.__rmul__)
+    union = _forward(Query.union)
+    __add__ = _forward(Query.__add__)
+    __radd__ = _forward(Query.__radd__)
+    proj = _forward(Query.proj)
+    aggr = _forward(Query.aggr)
+    __len__ = _forward(Query.__len__)
+    __contains__ = _forward(Query.__contains__)
+    to_dicts = _forward(Query.to_dicts)
+    keys = _forward(Query.keys)
+    to_pandas = _forward(Query.to_pandas)
+    to_arrays = _forward(Query.to_arrays)
+    to_arrow = _forward(Query.to_arrow)
+    to_polars = _forward(Query.to_polars)
+    head = _forward(Query.head)
+    tail = _forward(Query.tail)
+    delete = _forward(Query.delete)
+    delete_quick = _forward(Query.delete_quick)
+    _repr_html_ = _forward(Query._repr_html_)  # Jupyter shows a table class as a preview of its rows
 
     def __bool__(cls) -> bool:
-        return True
+        return True  # a class is there even when its query has no rows
 
     if not TYPE_CHECKING:  # to checkers, only declared attributes are class attributes
 
@@ -155,108 +235,6 @@ class TableMeta(type):
     def sql(cls) -> str:
         return cls._query().sql
 
-    def proj(cls, *attributes: Any, **named: Any) -> Query[dict[str, Any]]:
-        return cls._query().proj(*attributes, **named)
-
-    def restrict(cls: type[TT], condition: Any, *, negate: bool = False,
-                 semantic_check: bool = True) -> Query[TT]:
-        return TableMeta._query(cls).restrict(condition, negate=negate, semantic_check=semantic_check)
-
-    def join(cls, other: Any, *, left: bool = False, semantic_check: bool = True) -> Query[dict[str, Any]]:
-        """Natural join on the shared attributes (see ``Query.join``)."""
-        return cls._query().join(other, left=left, semantic_check=semantic_check)
-
-    def extend(cls, other: Any, *, semantic_check: bool = True) -> Query[dict[str, Any]]:
-        """Every row, with ``other``'s attributes where they match (see ``Query.extend``)."""
-        return cls._query().extend(other, semantic_check=semantic_check)
-
-    def aggr(cls, group: Any, *attributes: Any, keep_all_rows: bool = True,
-             exclude_nonmatching: bool | None = None, semantic_check: bool = True,
-             **named: Any) -> Query[dict[str, Any]]:
-        """Aggregates over the matching rows of ``group``, one row per row of this table."""
-        return cls._query().aggr(group, *attributes, keep_all_rows=keep_all_rows,
-                                 exclude_nonmatching=exclude_nonmatching,
-                                 semantic_check=semantic_check, **named)
-
-    def __add__(cls, other: Any) -> Query[Any]:
-        query: Query[Any] = cls._query()
-        return query.union(other)
-
-    def __radd__(cls, other: Any) -> Query[Any]:
-        return Query.__radd__(cls._query(), other)
-
-    def to_arrow(cls, **options: Any) -> Any:
-        return cls._query().to_arrow(**options)
-
-    def to_polars(cls, **options: Any) -> Any:
-        return cls._query().to_polars(**options)
-
-    def _repr_html_(cls) -> str:
-        """Jupyter shows a table class as a preview of its rows."""
-        return cls._query()._repr_html_()
-
-    @overload
-    def fetch(
-        cls: type[TT], *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...
-    ) -> list[TT]: ...
-
-    @overload
-    def fetch(  # type: ignore[overload-overlap]  # "KEY" is a str, answered first
-        cls, attribute: Literal["KEY"], /, *, order_by: Any = ..., limit: int | None = ...,
-        offset: int | None = ...,
-    ) -> list[dict[str, Any]]: ...
-
-    @overload
-    def fetch(
-        cls, attribute: str, /, *, order_by: Any = ..., limit: int | None = ..., offset: int | None = ...
-    ) -> np.ndarray: ...
-
-    @overload
-    def fetch(
-        cls, attribute: str, second: str, /, *more: str, order_by: Any = ..., limit: int | None = ...,
-        offset: int | None = ...,
-    ) -> tuple[np.ndarray, ...]: ...
-
-    def fetch(
-        cls, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None
-    ) -> Any:
-        """All rows as instances of this class, or one array per named attribute."""
-        query: Any = cls._query()  # the overloads cannot take a star-args forward
-        return query.fetch(*attributes, order_by=order_by, limit=limit, offset=offset)
-
-    @overload
-    def fetch1(cls: type[TT]) -> TT: ...
-
-    @overload
-    def fetch1(cls, attribute: str, /) -> Any: ...
-
-    @overload
-    def fetch1(cls, attribute: str, second: str, /, *more: str) -> tuple[Any, ...]: ...
-
-    def fetch1(cls, *attributes: str) -> Any:
-        return cls._query().fetch1(*attributes)
-
-    def to_dicts(cls, **options: Any) -> list[dict[str, Any]]:
-        return cls._query().to_dicts(**options)
-
-    def keys(cls, **options: Any) -> list[dict[str, Any]]:
-        return cls._query().keys(**options)
-
-    def to_pandas(cls, **options: Any) -> pd.DataFrame:
-        return cls._query().to_pandas(**options)
-
-    def to_arrays(cls, *attributes: Any, include_key: bool = False, **options: Any) -> Any:
-        """See ``Query.to_arrays``: a structured array, or one array per named attribute."""
-        return cls._query().to_arrays(*attributes, include_key=include_key, **options)
-
-    def head(cls, n: int = 25) -> list[dict[str, Any]]:
-        """The first ``n`` rows by primary key, as dicts."""
-        return cls._query().head(n)
-
-    def tail(cls, n: int = 25) -> list[dict[str, Any]]:
-        """The last ``n`` rows by primary key, as dicts, in primary key order."""
-        return cls._query().tail(n)
-
     def parents(cls) -> list[type[Table] | str]:
         """The tables this one refers to: their classes, or full names of tables without one."""
         return _related(cls, "parents")
@@ -280,15 +258,6 @@ class TableMeta(type):
     def describe(cls) -> str:
         """The table's definition in DataJoint's syntax."""
         return describe(cls)  # type: ignore[arg-type]
-
-    def delete(cls, *, part_integrity: str = "enforce", dry_run: bool = False,
-               force: bool = False) -> dict[str, int]:
-        """Delete every row, and every dependent row downstream (see ``Query.delete``)."""
-        return delete(cls._query(), part_integrity=part_integrity, dry_run=dry_run, force=force)
-
-    def delete_quick(cls) -> int:
-        """Delete every row of this table alone, without cascading or asking (see ``Query.delete_quick``)."""
-        return delete_quick(cls._query())
 
     def drop(cls, *, force: bool = False) -> list[str]:
         """Drop the table and every table that depends on it; returns the tables dropped.

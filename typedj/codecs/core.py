@@ -40,7 +40,7 @@ _SIGNED_MAX = 2**63 - 1
 
 class _Int:
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
-        if not attr.sql_type.lower().startswith("bigint unsigned"):
+        if not attr.type.is_wide_unsigned:
             return None
 
         def column(values: Column) -> Column:

@@ -482,7 +482,7 @@ class Maker:
                         )
                 if self.recorder is not None:
                     duration = time.monotonic() - start
-                    self.recorder.record(dict(key), time.time() - duration, duration)
+                    self.recorder.record(key, time.time() - duration, duration)
                 if self.jobs is not None and job is not None and not self.defer_completion:
                     self.jobs.complete(job, duration=time.monotonic() - start, keep=self.keep_completed)
             except (KeyboardInterrupt, SystemExit):

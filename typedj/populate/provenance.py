@@ -21,8 +21,11 @@ import os
 import platform
 import subprocess
 import sys
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -69,7 +72,7 @@ def _version_of(file: str | None, package: str) -> CodeVersion:
         found = _git_version(Path(file))
         if found is not None:
             return found
-    for dist in importlib.metadata.packages_distributions().get(package, []):
+    for dist in _distributions().get(package, []):
         try:
             return CodeVersion(importlib.metadata.version(dist), False, f"dist:{dist}")
         except importlib.metadata.PackageNotFoundError:
@@ -77,21 +80,39 @@ def _version_of(file: str | None, package: str) -> CodeVersion:
     return CodeVersion("", True, "")
 
 
-def _git_version(file: Path) -> CodeVersion | None:
-    def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", "-C", str(file.parent), *args], capture_output=True, text=True,
-                              timeout=10, check=False)
+@cache
+def _distributions() -> Mapping[str, list[str]]:
+    """Which installed distributions provide each top-level package: reading every
+    distribution's file list takes most of a second, and installs do not change under a
+    running populate."""
+    return importlib.metadata.packages_distributions()
 
+
+def _git_version(file: Path) -> CodeVersion | None:
+    """The commit of the work tree holding ``file``; the three git commands run at once
+    (populate asks once per call, and each command is mostly process start-up)."""
+    commands = (["rev-parse", "HEAD"], ["status", "--porcelain", "--untracked-files=no"],
+                ["ls-files", "--error-unmatch", file.name])
+    running: list[subprocess.Popen[str]] = []
     try:
-        head = git("rev-parse", "HEAD")
-        if head.returncode != 0:
-            return None
-        changed = git("status", "--porcelain", "--untracked-files=no")
-        tracked = git("ls-files", "--error-unmatch", file.name)
+        for args in commands:
+            running.append(subprocess.Popen(["git", "-C", str(file.parent), *args], stdout=subprocess.PIPE,
+                                            stderr=subprocess.DEVNULL, text=True))
+        deadline = time.monotonic() + 10
+        outputs = [(proc.communicate(timeout=max(0.0, deadline - time.monotonic()))[0], proc.returncode)
+                   for proc in running]
     except (OSError, subprocess.TimeoutExpired):
         return None
-    dirty = bool(changed.stdout.strip()) or changed.returncode != 0 or tracked.returncode != 0
-    return CodeVersion(head.stdout.strip(), dirty, "git")
+    finally:
+        for proc in running:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    (head, head_status), (changed, changed_status), (_, tracked_status) = outputs
+    if head_status != 0:
+        return None
+    dirty = bool(changed.strip()) or changed_status != 0 or tracked_status != 0
+    return CodeVersion(head.strip(), dirty, "git")
 
 
 def definition(schema: str) -> TableDef:
@@ -121,9 +142,14 @@ def definition(schema: str) -> TableDef:
     )
 
 
-def key_text(key: dict[str, Any]) -> tuple[str, str]:
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+"""One encoder for every key: ``json.dumps`` with options builds a new one per call."""
+_AS_IS = frozenset({int, str, float, bool, type(None)})
+
+
+def key_text(key: Mapping[str, Any]) -> tuple[str, str]:
     """A key as canonical JSON, and the MD5 of that text (the record's key)."""
-    text = json.dumps({k: _plain(v) for k, v in sorted(key.items())}, separators=(",", ":"))
+    text = _CANONICAL.encode({k: v if type(v) in _AS_IS else _plain(v) for k, v in key.items()})
     return text, hashlib.md5(text.encode()).hexdigest()
 
 
@@ -162,7 +188,7 @@ class Recorder:
             self._metadata = f"UPDATE {d.table(table_def.schema, table_def.name)} SET {sets} WHERE {where}"
         ensure_table(cls._schema)
 
-    def record(self, key: dict[str, Any], started: float, duration: float) -> None:
+    def record(self, key: Mapping[str, Any], started: float, duration: float) -> None:
         """Record ``key`` as made now; call inside the make's transaction."""
         if self._user is None:
             self._user = str(self.conn.catalog.session_user())

@@ -607,6 +607,7 @@ class Query(Generic[R]):
 
     def aggr(
         self,
+        /,
         group: Any,
         *attributes: Any,
         keep_all_rows: bool = True,

@@ -321,7 +321,7 @@ def _array(attr: Attribute, values: list[Any]) -> np.ndarray:
     if attr.type_name == "expression":
         kind = _inferred_kind(values)
     dtype = _NUMPY_KINDS.get(kind)
-    if dtype == "int64" and attr.sql_type.lower().startswith("bigint unsigned"):
+    if dtype == "int64" and attr.type.is_wide_unsigned:
         dtype = "uint64"
     if dtype is not None:
         try:

@@ -6,7 +6,8 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from ...heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment, unescape_string
+from ...heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment
+from ...sqltypes import unescape_string
 from ...types import CURRENT_TIMESTAMP, MISSING
 from ..catalog import Catalog, Session
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pymysql.converters
 
 from ...heading import Attribute, TableDef
@@ -63,8 +61,8 @@ class MySQLDialect(Dialect):
     def default_sql(self, attr: Attribute) -> str:
         value = attr.default
         if isinstance(value, str) and value.upper().startswith("CURRENT_TIMESTAMP"):
-            precision = re.search(r"\((\d+)\)", attr.sql_type)
-            return f"CURRENT_TIMESTAMP({precision.group(1)})" if precision else "CURRENT_TIMESTAMP"
+            precision = attr.type.precision
+            return f"CURRENT_TIMESTAMP({precision})" if precision is not None else "CURRENT_TIMESTAMP"
         return self.literal(value)
 
     def create_table(self, table: TableDef) -> list[str]:
