@@ -435,7 +435,7 @@ print("inserted", flush=True)
 """
 
 
-@pytest.mark.requires("supports_row_locks", reason="blocks an insert on an InnoDB row lock")
+@pytest.mark.requires("supports_row_locks", "mysql_server", reason="blocks an insert on an InnoDB row lock")
 def test_insert_killed_between_upload_and_row_leaves_an_object_gc_reclaims_after_grace(
     store_config: dict[str, Any], schema: tj.Schema, conn: tj.Connection, mysql_url: str, tmp_path: Path
 ) -> None:

@@ -55,7 +55,9 @@ def test_reconnects_when_idle_connection_drops(mysql_url: str, caplog: pytest.Lo
     mine.close()
 
 
-@pytest.mark.requires("supports_kill", reason="kills a server session (KILL) to drop the connection")
+@pytest.mark.requires(
+    "supports_kill", "mysql_server", reason="kills a server session (KILL) to drop the connection"
+)
 def test_lost_connection_inside_transaction_rolls_back(mysql_url: str, schema: tj.Schema) -> None:
     schema.connection.query(f"CREATE TABLE `{schema.name}`.`t` (x int primary key)")
     url = tj.DatabaseURL.parse(mysql_url)
@@ -85,7 +87,7 @@ def test_nested_transactions_join_the_outer(schema: tj.Schema) -> None:
     assert list(conn.query(f"SELECT x FROM {t}").fetchall()) == [(3,)]
 
 
-@pytest.mark.requires("supports_accounts", reason="server accounts and privileges")
+@pytest.mark.requires("supports_accounts", "mysql_server", reason="server accounts and privileges")
 def test_access_error_names_the_problem(mysql_url: str, schema: tj.Schema) -> None:
     conn = schema.connection
     conn.query("CREATE USER IF NOT EXISTS 'reader'@'%' IDENTIFIED BY 'pw'")

@@ -11,7 +11,7 @@ import typedj as tj
 from typedj import Computed, Key, Manual, Ref
 
 
-@pytest.mark.requires("supports_row_locks", reason="InnoDB's deadlock detection")
+@pytest.mark.requires("supports_row_locks", "mysql_server", reason="InnoDB's deadlock detection")
 @pytest.mark.parametrize("reserve_jobs", [False, True])
 def test_deadlock_victim_is_retried(schema: tj.Schema, mysql_url: str, reserve_jobs: bool) -> None:
     conn = schema.connection

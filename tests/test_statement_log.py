@@ -42,7 +42,7 @@ def test_passwords_are_masked(conn: tj.Connection, caplog: pytest.LogCaptureFixt
     assert "hunter2" not in caplog.text
 
 
-@pytest.mark.requires("supports_accounts", reason="creates a server account")
+@pytest.mark.requires("supports_accounts", "mysql_server", reason="creates a MySQL account")
 def test_an_account_password_is_never_logged(conn: tj.Connection, caplog: pytest.LogCaptureFixture) -> None:
     user = f"tj_log_{uuid.uuid4().hex[:8]}"
     with caplog.at_level(logging.DEBUG, logger="typedj.sql"):
@@ -52,6 +52,16 @@ def test_an_account_password_is_never_logged(conn: tj.Connection, caplog: pytest
         "CREATE USER '***'@'***' IDENTIFIED BY '***'", f"DROP USER '{user}'@'localhost'"
     ]
     assert f"Secret-{user}" not in caplog.text
+
+
+def test_a_refused_statement_never_shows_a_password(conn: tj.Connection) -> None:
+    with pytest.raises(tj.TypedjError) as info:
+        conn.query("ALTER USR nobody IDENTIFIED BY 'hunter2'")
+    assert "hunter2" not in str(info.value) and "hunter2" not in repr(info.value)
+    assert "IDENTIFIED BY '***'" in str(info.value)
+    assert info.value.sql == "ALTER USR nobody IDENTIFIED BY '***'"
+    cause = info.value.__cause__
+    assert cause is not None and "hunter2" not in str(cause) and "hunter2" not in repr(cause)
 
 
 def test_inserts_log_rows_with_long_values_abbreviated(

@@ -14,7 +14,6 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 CORE_SQL: dict[str, str] = {
     "int8": "tinyint", "int16": "smallint", "int32": "int", "int64": "bigint",
@@ -203,17 +202,10 @@ def parse(text: str) -> SQLType:
         return SQLType(family="attach", base="longblob", sql=text, codec="attach")
     core = stripped.lower()
     if core in CORE_SQL:
-        return _with_core(_parse_sql(CORE_SQL[core]), core, text)
+        server = _parse_sql(CORE_SQL[core])
+        family = {"uuid": "uuid", "bool": "bool", "bytes": "bytes"}.get(core, server.family)
+        return dataclasses.replace(server, family=family, core=core, sql=text)
     return _parse_sql(text)
-
-
-def _with_core(sql: SQLType, core: str, text: str) -> SQLType:
-    family = {"uuid": "uuid", "bool": "bool", "bytes": "bytes", "json": "json"}.get(core, sql.family)
-    return _replace(sql, family=family, core=core, sql=text)
-
-
-def _replace(t: SQLType, **changes: Any) -> SQLType:
-    return dataclasses.replace(t, **changes)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -344,11 +336,11 @@ def column_type(type_name: str, sql_type: str, commented: bool = True) -> SQLTyp
     else:
         declared = _lenient(type_name)
         if not commented and declared.core is not None:
-            declared = _replace(declared, core=None)
+            declared = dataclasses.replace(declared, core=None)
     if sql_type == type_name:
         return declared
     server = _lenient(sql_type)
-    return _replace(server, family=declared.family, core=declared.core, codec=declared.codec,
+    return dataclasses.replace(server, family=declared.family, core=declared.core, codec=declared.codec,
                     store=declared.store, sql=sql_type)
 
 

@@ -151,7 +151,7 @@ def test_update_to_a_missing_parent_is_named(schema: tj.Schema) -> None:
     assert Setup.fetch1().rig_id == 1
 
 
-@pytest.mark.requires("supports_kill", reason="KILL QUERY is a server command")
+@pytest.mark.requires("supports_kill", "mysql_server", reason="KILL QUERY is a server command")
 def test_kill_query_is_query_interrupted(lab: tuple[Any, Any], conn: tj.Connection) -> None:
     subject, _ = lab
     victim = conn.connection_id
@@ -268,7 +268,8 @@ def test_every_fault_is_a_typed_error_with_its_cause(
 
 
 @pytest.mark.requires(
-    "supports_kill", "supports_row_locks", reason="KILL QUERY and row locks of another server session"
+    "supports_kill", "supports_row_locks", "mysql_server",
+    reason="KILL QUERY and row locks of another server session",
 )
 def test_kill_query_during_insert_and_delete_writes_nothing(lab: tuple[Any, Any], conn: tj.Connection,
                                                             schema: tj.Schema) -> None:

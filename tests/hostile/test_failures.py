@@ -95,7 +95,7 @@ def _kill_when_running(url: Any, marker: str, kill: str, timeout: float = 30) ->
         killer.close()
 
 
-@pytest.mark.requires("supports_kill", reason="KILL is a server statement")
+@pytest.mark.requires("supports_kill", "mysql_server", reason="KILL is a server statement")
 @pytest.mark.parametrize("kill", ["QUERY", "CONNECTION"])
 def test_server_kill_during_insert_and_delete(schema: tj.Schema, kill: str) -> None:
     Parent, Child = declare(schema)

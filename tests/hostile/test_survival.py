@@ -35,7 +35,7 @@ def declare(schema: tj.Schema) -> tuple[type[Manual], type[Computed]]:
     return Source, Square
 
 
-@pytest.mark.requires("supports_kill", reason="KILL CONNECTION is a server statement")
+@pytest.mark.requires("supports_kill", "mysql_server", reason="KILL CONNECTION is a server statement")
 @pytest.mark.parametrize("reserve_jobs", [False, True])
 def test_connection_killed_in_make_is_retried(schema: tj.Schema, reserve_jobs: bool) -> None:
     conn = schema.connection

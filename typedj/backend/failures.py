@@ -9,12 +9,49 @@ from ..errors import QueryError, ServerError, TypedjError, UnknownAttributeError
 from .driver import Driver
 
 _SHOWN_SQL = 2000
+_SECRET = re.compile(r"\bIDENTIFIED\b|\bPASSWORD\b", re.IGNORECASE)
+_STRING = re.compile(r"'(?:[^'\\]|\\.|'')*'")
+MASK = "***"
+
+
+def sets_secret(sql: str) -> bool:
+    """Whether ``sql`` may carry a password (``IDENTIFIED BY``, ``PASSWORD``)."""
+    return _SECRET.search(sql) is not None
+
+
+def masked(sql: str) -> str:
+    """``sql`` with every string literal masked when it may carry a password."""
+    return _STRING.sub(f"'{MASK}'", sql) if sets_secret(sql) else sql
+
+
+def _scrubbed(value: object, secrets: list[str]) -> object:
+    if not isinstance(value, str):
+        return value
+    for secret in secrets:
+        value = value.replace(secret, MASK)
+    return value
+
+
+def scrub(exc: BaseException, sql: str) -> None:
+    """Mask, in ``exc`` and in the driver's exception chained to it, the string literals of
+    a statement that may carry a password (servers quote the statement in their messages)."""
+    if not sets_secret(sql):
+        return
+    secrets = sorted({m[1:-1] for m in _STRING.findall(sql) if len(m) > 2}, key=len, reverse=True)
+    for error in (exc, exc.__cause__, exc.__context__):
+        if error is None:
+            continue
+        error.args = tuple(_scrubbed(a, secrets) for a in error.args)
+        if isinstance(error, TypedjError) and error.server_message:
+            error.server_message = str(_scrubbed(error.server_message, secrets))
 
 
 def shown_sql(sql: str | None) -> str:
-    """The statement as error messages show it: at most the first 2,000 characters."""
+    """The statement as messages and logs show it: passwords masked, at most the first
+    2,000 characters."""
     if not sql:
         return ""
+    sql = masked(sql)
     return sql if len(sql) <= _SHOWN_SQL else sql[:_SHOWN_SQL] + f" ... ({len(sql)} characters)"
 
 
@@ -37,6 +74,15 @@ def translate_error(exc: BaseException, sql: str | None, driver: Driver) -> Type
     ``TypeError``/``ValueError``/``OverflowError`` it raised)."""
     if isinstance(exc, TypedjError):
         return exc
+    if sql and sets_secret(sql):
+        error = _translate(exc, masked(sql), driver)
+        scrub(exc, sql)
+        scrub(error, sql)
+        return error
+    return _translate(exc, sql, driver)
+
+
+def _translate(exc: BaseException, sql: str | None, driver: Driver) -> TypedjError:
     result = driver.translate(exc, sql)
     if result is not None:
         return result

@@ -5,17 +5,13 @@ parameters and string literals masked); long values are abbreviated."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from .failures import shown_sql
+from .failures import MASK, sets_secret, shown_sql
 
 log = logging.getLogger("typedj.sql")
 
-_SECRET = re.compile(r"\bIDENTIFIED\b|\bPASSWORD\b", re.IGNORECASE)
-_STRING = re.compile(r"'(?:[^'\\]|\\.|'')*'")
-MASK = "***"
 _LONG_BYTES = 32
 _LONG_TEXT = 200
 _SHOWN_ROWS = 3
@@ -41,8 +37,8 @@ def logged(
     """Log one statement (``rows``: the parameter rows of an ``executemany``)."""
     if not log.isEnabledFor(logging.DEBUG):
         return
-    secret = bool(_SECRET.search(sql))
-    text = shown_sql(_STRING.sub(f"'{MASK}'", sql) if secret else sql)
+    secret = sets_secret(sql)
+    text = shown_sql(sql)
     if rows is not None:
         shown = ", ".join(_row(r, secret) for r in rows[:_SHOWN_ROWS])
         more = f", ... ({len(rows)} rows)" if len(rows) > _SHOWN_ROWS else ""

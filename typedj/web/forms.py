@@ -208,7 +208,7 @@ def read_row(
                 errors[f.name] = "choose one of the listed rows"
                 continue
             row.update(raw)
-        elif f.type_name == "json":
+        elif f.kind == "json":
             try:
                 row[f.attributes[0]] = json.loads(text)
             except ValueError as exc:

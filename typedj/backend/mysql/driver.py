@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import pymysql
 import pymysql.converters
@@ -62,8 +63,13 @@ def _mysql_errors(exc: BaseException, sql: str | None) -> TypedjError | None:
     return None
 
 
-_CONVERSIONS = {**pymysql.converters.conversions, Unsigned64: pymysql.converters.escape_int}
-"""pymysql's conversions, with typedj's marked uint64 values sent as plain integers."""
+_CONVERSIONS = {
+    **pymysql.converters.conversions,
+    Unsigned64: pymysql.converters.escape_int,
+    UUID: lambda value, mapping=None: pymysql.converters.escape_bytes(value.bytes),
+}
+"""pymysql's conversions, with typedj's marked uint64 values sent as plain integers and
+UUIDs as their 16 bytes (``binary(16)``)."""
 
 
 def connect_mysql(url: DatabaseURL) -> Any:
