@@ -271,6 +271,8 @@ def _attribute(d: _Declaration, f: Field) -> Attribute:
         raise d.error("comments may not start with ':'", f.name)
     if spec.auto_increment and not (f.in_key and parse(sql_type).int_range):
         raise d.error("auto_increment is for integer primary key attributes", f.name)
+    if spec.compression is not None:
+        _check_compression(d, f.name, type_name, spec.compression)
     if f.in_key:
         d.lineage[f.name] = f"{d.schema_name}.{d.table_name}.{f.name}"
     return Attribute(
@@ -284,7 +286,19 @@ def _attribute(d: _Declaration, f: Field) -> Attribute:
         core=core,
         auto_increment=spec.auto_increment,
         python_type=python_type,
+        compression=spec.compression,
     )
+
+
+def _check_compression(d: _Declaration, name: str, type_name: str, setting: bool | int | str) -> None:
+    from .codecs.blob import BlobError, compression_level
+
+    if not type_name.startswith("<blob"):
+        raise d.error(f"compression is for Blob attributes; this one is {type_name}", name)
+    try:
+        compression_level(setting)
+    except BlobError as exc:
+        raise d.error(str(exc), name) from exc
 
 
 def _reference(d: _Declaration, ref: _Reference) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .binding import bind
 from .declare import PLATFORM_COLUMNS
 from .errors import ConfigError, DeclarationError, TypedjError
 from .heading import Attribute, TableDef
@@ -363,7 +364,7 @@ def _rebind(cls: type[Table], schema: Schema, declared: TableDef) -> None:
     schema.reload()
     existing = schema.tables[declared.name]
     bound = declared if not diff_tables(declared, existing) else existing
-    cls._bind(schema, _with_lineage(bound, schema.lineage.get(declared.name)))
+    bind(cls, schema, _with_lineage(bound, schema.lineage.get(declared.name)))
     graphs.invalidate(schema.connection)
     contents = getattr(cls, "contents", None)
     if contents is not None and getattr(cls, "_tier", None) == "Lookup" and bound is declared:

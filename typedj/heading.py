@@ -50,6 +50,9 @@ class Attribute:
     expression: str | None = None
     home: str | None = None
     """The schema of a datajoint 0.14 stored-value column, whose objects are tracked per schema."""
+    compression: bool | int | str | None = field(default=None, compare=False)
+    """How a blob's values are compressed when written (``Attr(compression=...)``); ``None``:
+    the store's or the global setting. A choice of this client, not part of the table."""
     type: SQLType = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
