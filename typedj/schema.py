@@ -72,6 +72,7 @@ class Schema:
         self.create_tables = create_tables
         self.allow_drift = allow_drift
         self.classes: dict[str, type[Table]] = {}
+        """The declared classes (parts included) by table name: a part and a table may share a class name."""
         self.declared: dict[str, TableDef] = {}
         """Each class's definition as declared (which may differ from ``tables``)."""
         self._pending: list[type[Table]] = []
@@ -194,7 +195,7 @@ class Schema:
         from .errors import DeclarationError as _DE
 
         try:
-            known = {n: c for s in self.connection.schemas.values() for n, c in s.classes.items()}
+            known = {c.__name__: c for s in self.connection.schemas.values() for c in s.classes.values()}
             table_def, lineage = declare(cls, self.name, self._parent(cls), known)
             if self.layout == legacy.LAYOUT:
                 table_def = legacy.adapt(table_def)
@@ -236,7 +237,7 @@ class Schema:
             self._create(_with_job_metadata(table_def, cls), lineage)
         self.declared[declared.name] = declared
         bind(cls, self, table_def)
-        self.classes[cls.__name__] = cls
+        self.classes[table_def.name] = cls
         graphs.invalidate(conn)
         contents = getattr(cls, "contents", None)
         if contents is not None and getattr(cls, "_tier", None) == "Lookup" and not drifted:
@@ -285,7 +286,7 @@ class Schema:
 
     def node(self, table: str) -> TableNode:
         """The query node of a table of this schema, whether or not a class declares it."""
-        cls = next((c for c in self.classes.values() if c._def.name == table), None)
+        cls = self.classes.get(table)
         if cls is not None:
             return cls._node
         table_def = self.tables.get(table)
@@ -304,11 +305,17 @@ class Schema:
         return [n.split(".", 1)[1] for n in graphs.ordered(g) if n.split(".", 1)[0] == self.name]
 
     def drop(self, *, force: bool = False) -> None:
-        """Drop every table of this schema, their dependents elsewhere, and the database."""
+        """Drop every table of this schema, their dependents elsewhere, and the database.
+
+        On a terminal with ``config.safemode`` on, the tables are listed and a "yes" is
+        needed first, as for ``Table.drop`` (``force=True`` skips the question); a "no"
+        drops nothing.
+        """
         from .cascade import drop_tables
 
         names = [f"{self.name}.{t}" for t in self.tables if not t.startswith("~")]
-        drop_tables(self.connection, names, force=True)
+        if names and not drop_tables(self.connection, names, force=force):
+            return
         self.connection.catalog.drop_database(self.name)
         self.connection.schemas.pop(self.name, None)
         graphs.invalidate(self.connection)
