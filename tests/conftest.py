@@ -133,8 +133,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Skip tests on a backend lacking a capability they require, before any fixture runs."""
     for item in items:
         if item.get_closest_marker("mysql_only") is not None:
-            raise pytest.UsageError(f"{item.nodeid}: mysql_only is gone; say what the test needs: "
-                                    '@pytest.mark.requires("mysql_server", reason=...) (see tests/conftest.py)')
+            raise pytest.UsageError(
+                f"{item.nodeid}: mysql_only is gone; say what the test needs: "
+                '@pytest.mark.requires("mysql_server", reason=...) (see tests/conftest.py)'
+            )
         if "conn" not in getattr(item, "fixturenames", ()):
             continue
         markers = list(item.iter_markers("requires"))
