@@ -238,7 +238,7 @@ def alter_table(
     out = out or sys.stdout
     schema: Schema = bound(cls)._schema
     conn = schema.connection
-    if conn.dialect.name != "mysql":
+    if not conn.dialect.supports_alter_table:
         raise ConfigError(f"{cls.__name__}.alter() needs a MySQL/MariaDB server")
     table = bound(cls)._def.name
     declared = schema.declared[table]

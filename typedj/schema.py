@@ -78,7 +78,7 @@ class Schema:
         self._pending: list[type[Table]] = []
         self._catalog: list[type[Table]] | None = None
         dialect = self.connection.dialect
-        if not dialect.schema_exists(self.connection, name):
+        if not self.connection.catalog.schema_exists(name):
             if not create_schema:
                 raise MissingTableError(f"schema {name!r} does not exist on {self.connection.url}")
             for sql in dialect.create_schema(name):
@@ -108,7 +108,7 @@ class Schema:
 
     def reload(self) -> None:
         """Read the catalog (tables, columns, keys) and ``~lineage`` from the server again."""
-        self.tables = self.connection.dialect.load_catalog(self.connection, self.name)
+        self.tables = self.connection.catalog.load_catalog(self.name)
         if legacy.detect(self.tables):
             self.tables = legacy.read_catalog(self.name, self.tables)
             self.layout = legacy.LAYOUT
@@ -316,7 +316,7 @@ class Schema:
         names = [f"{self.name}.{t}" for t in self.tables if not t.startswith("~")]
         if names and not drop_tables(self.connection, names, force=force):
             return
-        self.connection.dialect.drop_database(self.connection, self.name)
+        self.connection.catalog.drop_database(self.name)
         self.connection.schemas.pop(self.name, None)
         graphs.invalidate(self.connection)
         for cls in self.classes.values():
@@ -332,7 +332,7 @@ class Schema:
     @property
     def exists(self) -> bool:
         """Whether the database is still on the server (``drop()`` or another client removes it)."""
-        return self.connection.dialect.schema_exists(self.connection, self.name)
+        return self.connection.catalog.schema_exists(self.name)
 
     def get_table(self, name: str) -> type[Table]:
         """The table ``name``: its class declared here, or a class made from the catalog.
@@ -405,7 +405,7 @@ class Schema:
 def list_schemas(connection: Connection | None = None) -> list[str]:
     """The names of the schemas (databases) on the server, system databases excluded."""
     conn = connection or connect()
-    return conn.dialect.list_schemas(conn)
+    return conn.catalog.list_schemas()
 
 
 def _with_job_metadata(table_def: TableDef, cls: type[Table]) -> TableDef:
