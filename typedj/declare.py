@@ -27,11 +27,10 @@ RESERVED = frozenset(
         "proj", "aggr", "fetch", "fetch1", "insert", "insert1", "delete", "delete_quick", "drop",
         "drop_quick", "describe", "heading", "populate", "progress", "make", "key_source",
         "keys", "head", "tail", "to_dicts", "to_pandas", "to_arrays", "to_arrow", "to_polars",
-        "update1", "restrict", "join", "order_by", "limit", "offset", "sql", "contents",
+        "update1", "restrict", "join", "sql", "contents",
         "indexes", "master", "schema", "connection", "table_name", "full_table_name", "parents",
         "children", "descendants", "ancestors", "parts", "jobs", "definition", "primary_key",
-        "make_fetch", "make_compute", "make_insert", "skip_duplicates", "replace",
-        "ignore_extra_fields", "allow_direct_insert", "alter", "validate", "extend",
+        "make_fetch", "make_compute", "make_insert", "alter", "validate", "extend",
     }
 )
 

@@ -169,11 +169,6 @@ class Heading:
         """The names of the visible attributes outside the primary key."""
         return [a.name for a in self.attributes if not a.in_key and not a.is_hidden]
 
-    @property
-    def lineages(self) -> dict[str, str | None]:
-        """Each attribute's lineage (``schema.table.attribute`` of its origin), or ``None``."""
-        return {a.name: a.lineage for a in self.attributes}
-
     def select(self, names: Iterable[str]) -> Heading:
         """The heading restricted to the named attributes, in this heading's order."""
         wanted = set(names)
