@@ -175,7 +175,7 @@ def test_a_compression_setting_is_checked_when_declared(
     assert "bad" not in schema.tables
 
 
-@pytest.mark.mysql_only("datajoint-python reads pipelines on MySQL servers only")
+@pytest.mark.requires("datajoint_peer", reason="datajoint-python reads pipelines on MySQL servers only")
 def test_datajoint_reads_every_compression_setting(
     schema: tj.Schema, mysql_url: str
 ) -> None:

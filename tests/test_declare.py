@@ -37,7 +37,7 @@ def test_table_names_follow_tiers(schema: tj.Schema) -> None:
     )
 
 
-@pytest.mark.mysql_only("checks MySQL's DDL text (SHOW CREATE TABLE)")
+@pytest.mark.requires("mysql_server", reason="checks MySQL's DDL text (SHOW CREATE TABLE)")
 def test_column_types_and_comments(schema: tj.Schema, conn: tj.Connection) -> None:
     declare_lab(schema)
     ddl = create_sql(conn, schema.name, "subject")
