@@ -3,7 +3,11 @@
 Set ``TYPEDJ_TEST_DATABASE_URL=mysql://user:pass@host:port`` to run against a server
 you started yourself (for example ``../shared/scripts/start-mariadb.sh``).
 
-``TYPEDJ_TEST_BACKENDS`` (comma separated: ``mysql``, ``sqlite``; default both) picks the
+``TYPEDJ_TEST_POSTGRES_URL=postgresql://user:pass@host:port/dbname`` does the same for
+PostgreSQL, which pytest-postgresql otherwise starts (``tests/pg_ctl``).
+
+``TYPEDJ_TEST_BACKENDS`` (comma separated: ``mysql``, ``postgres``, ``sqlite``;
+default ``mysql,sqlite``) picks the
 backends the ``conn``/``schema`` fixtures run on; with two, every test using them runs on
 each (test ids end in ``[mysql]``/``[sqlite]``). Tests marked ``@pytest.mark.mysql_only(reason)``
 are skipped on the embedded backend with that reason.
@@ -40,6 +44,21 @@ if not _external:
         install_db=str(HERE / "mariadb-install-db"),
     )
 
+_external_pg = os.environ.get("TYPEDJ_TEST_POSTGRES_URL")
+
+if not _external_pg:
+    from pytest_postgresql import factories as pg_factories
+
+    postgresql_proc = pg_factories.postgresql_proc(
+        executable=str(HERE / "pg_ctl"),
+        host="127.0.0.1",
+        port=None,
+        user="postgres",
+        unixsocketdir="/tmp",
+        postgres_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        "-c max_connections=300",
+    )
+
 
 @pytest.fixture(scope="session")
 def mysql_url(request: pytest.FixtureRequest) -> str:
@@ -48,6 +67,21 @@ def mysql_url(request: pytest.FixtureRequest) -> str:
         return _external
     proc = request.getfixturevalue("mysql_proc")
     return f"mysql://root:@127.0.0.1:{proc.port}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """URL of the PostgreSQL server the tests use (its database ``tests``, made here)."""
+    if _external_pg:
+        return _external_pg
+    proc = request.getfixturevalue("postgresql_proc")
+    import psycopg
+
+    with psycopg.connect(host=proc.host, port=proc.port, user=proc.user, dbname="postgres",
+                         autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS tests")
+        admin.execute("CREATE DATABASE tests")
+    return f"postgresql://{proc.user}:secret@{proc.host}:{proc.port}/tests"
 
 
 BACKENDS = [b.strip() for b in os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql,sqlite").split(",") if b.strip()]
@@ -65,6 +99,8 @@ def conn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     backend = getattr(request, "param", BACKENDS[0])
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'tests.db'}"
+    elif backend == "postgres":
+        url = request.getfixturevalue("postgres_url")
     else:
         url = request.getfixturevalue("mysql_url")
     tj.config.database_url = url

@@ -16,7 +16,8 @@ import pytest
 
 import typedj as tj
 from typedj import Attr, Key, Link, Manual, Part, Ref
-from typedj.codegen import _attribute_line, class_path, generate, literal, tier_of
+from typedj.codegen import class_path, generate, literal, tier_of
+from typedj.codegen.render import _attribute_line
 from typedj.heading import Attribute
 
 from .lab import declare_lab

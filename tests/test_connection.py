@@ -19,8 +19,9 @@ def test_url_parsing_hides_password() -> None:
     assert str(url) == "mysql://alice:***@db.lab.org:3307?tls=true"
     assert DatabaseURL.parse("sqlite:///data/lab.db").path == "data/lab.db"
     assert DatabaseURL.parse("sqlite:////abs/lab.db").path == "/abs/lab.db"
-    with pytest.raises(tj.ConfigError, match="postgres"):
-        DatabaseURL.parse("postgres://x")
+    with pytest.raises(tj.ConfigError, match="oracle"):
+        DatabaseURL.parse("oracle://x")
+    assert DatabaseURL.parse("postgres://x").scheme == "postgresql"
 
 
 def test_config_sources_in_order(tmp_path: Path) -> None:

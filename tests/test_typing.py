@@ -267,7 +267,7 @@ def test_pyright_strict_checks_constructors(pyright: list[tuple[str, int, str]])
     assert _lines(pyright, "constructors.py") == set(expected("constructors.py"))
 
 
-DOC_PAGES = ["tutorial.md", "types.md", "typechecking.md"]
+DOC_PAGES = ["tutorial.md", "types.md", "typechecking.md", "queries.md"]
 
 
 def _doc_modules(folder: Path) -> list[Path]:
@@ -291,7 +291,7 @@ def test_docs_snippets_type_check(tmp_path: Path, configs: dict[str, Path]) -> N
               for n, t in enumerate(p.read_text().splitlines(), 1) if (m := _EXPECT.search(t))}
     assert marked, "the type-checking page shows the plugin's errors"
     assert {(r.file, r.line, r.code) for r in plugin} == marked, plugin
-    errors = _pyright(paths, tmp_path, reportUnusedImport=False)
+    errors = _pyright(paths, tmp_path, reportUnusedImport=False, reportUnusedExpression=False)
     assert errors == []
 
 

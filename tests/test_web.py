@@ -145,9 +145,9 @@ def test_a_percent_or_underscore_in_a_contains_filter_is_literal(
 def test_keyset_paging_sorting_and_the_last_page(
     client: TestClient, schema_name: str, lab: WebLab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import typedj.web.app
+    import typedj.web.browse
 
-    monkeypatch.setattr(typedj.web.app, "COUNT_CAP", 100)
+    monkeypatch.setattr(typedj.web.browse, "COUNT_CAP", 100)
     lab.Subject.insert([{"subject_id": i, "species": "rat", "weight": i % 7} for i in range(10, 130)])
     t = f"{schema_name}.subject"
     first = client.get("/table", params={"t": t})

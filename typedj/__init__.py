@@ -54,6 +54,7 @@ from .query.condition import AndList, Not, Top
 from .query.expression import Query
 from .query.universal import U
 from .schema import Schema, list_schemas
+from .sqltypes import SQLType
 from .stores import CorruptObjectError, MissingObjectError, StoreError
 from .stores.gc import GCReport, gc
 from .table import Computed, Imported, Lookup, Manual, Part, Table
@@ -152,6 +153,7 @@ __all__ = [
     "QueryError",
     "QueryInterruptedError",
     "Ref",
+    "SQLType",
     "Schema",
     "ServerError",
     "StagedInsert",

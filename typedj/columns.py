@@ -14,14 +14,14 @@ from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from .errors import QueryError
-from .types import MISSING
+from .types import MISSING, _KeepsDefault
 
 T = TypeVar("T")
 
 _OPERATORS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-class Column(Generic[T]):
+class Column(_KeepsDefault, Generic[T]):
     """One attribute of a table class, at class level (a row holds the value instead).
 
     A non-data descriptor: a row's own value wins; the class sees the column. ``default``

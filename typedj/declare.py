@@ -6,35 +6,19 @@ result through the dialect to the server.
 
 from __future__ import annotations
 
-import inspect
 import re
 import sys
-import types as pytypes
-import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 from uuid import UUID
 
-from .columns import Column
 from .errors import DeclarationError
-from .heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, enum_type
-from .types import (
-    BLOB,
-    MISSING,
-    PRIMARY_KEY,
-    AttrSpec,
-    Index,
-    LinkSpec,
-    Ref,
-    SqlType,
-    _FileMarker,
-    _SqlLiteral,
-)
-
-if TYPE_CHECKING:
-    from .table import Table
+from .fields import Field, local_namespace, read_fields
+from .heading import Attribute, ForeignKey, Heading, IndexDef, TableDef
+from .sqltypes import CORE_SQL, SQLType, TypeSyntaxError, enum_type, parse
+from .types import MISSING, AttrSpec, Index, LinkSpec, _FileMarker, _SqlLiteral
 
 TIER_PREFIX = {"Lookup": "#", "Manual": "", "Imported": "_", "Computed": "__", "Part": ""}
 
@@ -52,28 +36,6 @@ RESERVED = frozenset(
 )
 
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-_CORE_SPELLING = re.compile(
-    r"(var)?char\(\d+\)|decimal\(\d+,\s*\d+\)|date|datetime(\(\d\))?|enum\(.+\)", re.I
-)
-
-_INT_RANGES = {
-    "tinyint": (-(2**7), 2**7 - 1),
-    "smallint": (-(2**15), 2**15 - 1),
-    "mediumint": (-(2**23), 2**23 - 1),
-    "int": (-(2**31), 2**31 - 1),
-    "bigint": (-(2**63), 2**63 - 1),
-}
-
-
-def int_range(sql_type: str) -> tuple[int, int] | None:
-    """The values a MySQL integer column holds, or None for a non-integer type."""
-    base = sql_type.split("(")[0].split()[0].lower()
-    if base not in _INT_RANGES:
-        return None
-    low, high = _INT_RANGES[base]
-    if "unsigned" in sql_type.lower():
-        return 0, high - low
-    return low, high
 
 
 def snake_case(name: str) -> str:
@@ -86,173 +48,54 @@ def snake_case(name: str) -> str:
     return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name).lstrip("_")
 
 
-@dataclass
-class Field:
-    """One annotated name of a class body, before it becomes columns."""
-
-    name: str
-    annotation: Any
-    base: Any
-    in_key: bool
-    nullable: bool
-    blob: bool
-    sql: SqlType | None
-    spec: AttrSpec | None
-    link: LinkSpec | None
-    default: Any
-    ref: Any = None
-    extras: list[Any] = field(default_factory=list)
-
-
-def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
-    """Strip ``Annotated`` layers, collecting their metadata."""
-    extras: list[Any] = []
-    while get_origin(annotation) is typing.Annotated:
-        extras.extend(annotation.__metadata__)
-        annotation = annotation.__origin__
-    return annotation, extras
-
-
-def _split_optional(annotation: Any) -> tuple[Any, bool]:
-    origin = get_origin(annotation)
-    if origin is typing.Union or origin is pytypes.UnionType:
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        if len(args) != len(get_args(annotation)) and len(args) == 1:
-            return args[0], True
-    return annotation, False
-
-
-def read_fields(cls: type, namespace: dict[str, Any] | None = None) -> list[Field]:
-    """The annotated attributes of ``cls`` itself, in declaration order.
-
-    Forward references (``Ref["Parent"]``) resolve against the module, the master class
-    and ``namespace`` (the classes already declared), so a parent declared after its
-    child is found even before its name is bound in the module.
-    """
-    cached = cls.__dict__.get("_fields")
-    if cached is not None and namespace is None:
-        return list(cached)
-    own = inspect.get_annotations(cls)
-    only_own = type(cls.__name__, (), {"__annotations__": dict(own), "__module__": cls.__module__})
-    try:
-        hints = typing.get_type_hints(
-            only_own, include_extras=True, localns=_local_namespace(cls, namespace or {})
-        )
-    except NameError as exc:
-        missing = getattr(exc, "name", None) or ""
-        referenced = any(
-            re.search(rf"Ref\[\s*['\"]?{re.escape(missing)}\b", str(a)) for a in own.values()
-        )
-        if not referenced:
-            raise DeclarationError(
-                f"{cls.__name__}: an annotation uses {missing!r}, which is not defined", table=cls.__name__
-            ) from exc
-        raise DeclarationError(
-            f"{cls.__name__}: cannot resolve an annotation ({exc}); declare referenced tables first",
-            table=cls.__name__,
-        ) from exc
-    fields = []
-    for name in own:
-        annotation = hints[name]
-        if get_origin(annotation) is typing.ClassVar:
-            continue
-        annotation, extras = _unwrap(annotation)
-        base, nullable = _split_optional(annotation)
-        base, more = _unwrap(base)
-        extras += more
-        raw_default = cls.__dict__.get(name, MISSING)
-        if isinstance(raw_default, Column):  # a declared class: its column keeps the default
-            raw_default = raw_default.default
-        spec = raw_default if isinstance(raw_default, AttrSpec) else None
-        link = raw_default if isinstance(raw_default, LinkSpec) else None
-        default = raw_default
-        if spec is not None:
-            default = spec.default
-        elif link is not None:
-            default = link.default
-            nullable = nullable or link.nullable
-        elif isinstance(raw_default, Ref):
-            default = MISSING
-        ref = get_args(base)[0] if get_origin(base) is Ref else None
-        if base is Ref:
-            raise DeclarationError(f"{cls.__name__}.{name}: Ref needs a table: Ref[Parent]")
-        fields.append(
-            Field(
-                name=name,
-                annotation=annotation,
-                base=base,
-                in_key=PRIMARY_KEY in extras,
-                nullable=nullable,
-                blob=BLOB in extras,
-                sql=next((e for e in extras if isinstance(e, SqlType)), None),
-                spec=spec,
-                link=link,
-                default=default,
-                ref=ref,
-                extras=extras,
-            )
-        )
-    return fields
-
-
-def _local_namespace(cls: type, namespace: dict[str, Any]) -> dict[str, Any]:
-    """Names a class's string annotations may use beyond its module's globals.
-
-    As Python scoping would have it, a table class of the module comes first: a part's
-    ``Ref[Organization]`` is the module's ``Organization`` even when the part itself is
-    ``Lab.Organization``. Other names are looked up among the master's members (sibling
-    parts), then among the classes already declared (``namespace``: classes declared in
-    a function); the master's own name is always the master (``Ref["Lab.Channel"]``).
-    """
-    module = sys.modules.get(cls.__module__)
-    globals_ = vars(module) if module is not None else {}
-    ns = dict(namespace)
-    master = getattr(cls, "_master", None)
-    if master is not None:
-        ns.update(vars(master))
-    ns = {k: v for k, v in ns.items() if getattr(globals_.get(k), "_tier", None) is None}
-    if master is not None:
-        ns[master.__name__] = master
-    return ns
-
-
 def attribute_type(cls_name: str, f: Field) -> tuple[str, str, bool, Any]:
     """``(declared type, SQL type, is core type, python type)`` for a plain field."""
     spec = f.spec or AttrSpec()
-    base = f.base
-    where = f"{cls_name}.{f.name}"
+    stored = _stored_type(cls_name, f, spec)
+    if stored is not None:
+        return stored
+    if spec.sql_type:
+        sql = spec.sql_type.strip()
+        typ = declared_type(cls_name, f.name, sql)
+        if typ.core in CORE_SQL:
+            return typ.core, CORE_SQL[typ.core], True, f.base
+        return sql, sql, typ.core_spelled, f.base
+    if f.sql is not None:
+        return (f.sql.core or f.sql.sql), f.sql.sql, f.sql.core is not None, f.base
+    return _python_type(cls_name, f, spec)
+
+
+def _stored_type(cls_name: str, f: Field, spec: AttrSpec) -> tuple[str, str, bool, Any] | None:
+    """The codec type of a ``Blob``, ``Attach``, ``Filepath``, ``Object`` or ``Npy`` field."""
     file_marker = next((e for e in f.extras if isinstance(e, _FileMarker)), None)
     if file_marker is not None:
         if spec.store is not None:
-            return f"<{file_marker.codec}@{spec.store}>", "json", True, base
+            return f"<{file_marker.codec}@{spec.store}>", "json", True, f.base
         if file_marker.codec in {"filepath", "object", "npy"}:
             raise DeclarationError(
-                f"{where}: a {file_marker.codec.capitalize()} names its store: = External('store')",
-                table=cls_name, attribute=f.name,
+                f"{cls_name}.{f.name}: a {file_marker.codec.capitalize()} names its store: "
+                "= External('store')", table=cls_name, attribute=f.name,
             )
-        return "<attach>", "longblob", True, base
+        return "<attach>", "longblob", True, f.base
     if f.blob:
         if spec.store is not None:
-            return f"<blob@{spec.store}>", "json", True, base
-        return "<blob>", "longblob", True, base
-    if spec.sql_type:
-        sql = spec.sql_type.strip()
-        core_sql = {"int8": "tinyint", "int16": "smallint", "int32": "int", "int64": "bigint",
-                    "float32": "float", "float64": "double", "bool": "tinyint", "uuid": "binary(16)",
-                    "bytes": "longblob", "json": "json"}
-        if sql.lower() in core_sql:
-            return sql.lower(), core_sql[sql.lower()], True, base
-        if _CORE_SPELLING.fullmatch(sql):
-            return sql, sql, True, base
-        return sql, sql, False, base
-    if f.sql is not None:
-        return (f.sql.core or f.sql.sql), f.sql.sql, f.sql.core is not None, base
-    if base is bool:
-        return "bool", "tinyint", True, bool
-    if base is int:
-        return "int32", "int", True, int
-    if base is float:
-        return "float64", "double", True, float
+            return f"<blob@{spec.store}>", "json", True, f.base
+        return "<blob>", "longblob", True, f.base
+    return None
+
+
+_PLAIN_TYPES: dict[Any, tuple[str, str, bool]] = {
+    bool: ("bool", "tinyint", True), int: ("int32", "int", True), float: ("float64", "double", True),
+    date: ("date", "date", True), time: ("time", "time", False), UUID: ("uuid", "binary(16)", True),
+    bytes: ("bytes", "longblob", True),
+}
+
+
+def _python_type(cls_name: str, f: Field, spec: AttrSpec) -> tuple[str, str, bool, Any]:
+    """The type that a Python annotation (``int``, ``str``, ``Decimal``, ``Literal``...) declares."""
+    base, where = f.base, f"{cls_name}.{f.name}"
+    if base in _PLAIN_TYPES:
+        return (*_PLAIN_TYPES[base], base)
     if base is str:
         n = spec.max_length or 255
         t = f"char({n})" if spec.fixed_length else f"varchar({n})"
@@ -268,14 +111,6 @@ def attribute_type(cls_name: str, f: Field) -> tuple[str, str, bool, Any]:
     if base is datetime:
         t = f"datetime({spec.precision})" if spec.precision else "datetime"
         return t, t, True, datetime
-    if base is date:
-        return "date", "date", True, date
-    if base is time:
-        return "time", "time", False, time
-    if base is UUID:
-        return "uuid", "binary(16)", True, UUID
-    if base is bytes:
-        return "bytes", "longblob", True, bytes
     if base in (dict, list) or get_origin(base) in (dict, list):
         return "json", "json", True, base
     if get_origin(base) is Literal:
@@ -294,7 +129,7 @@ def attribute_type(cls_name: str, f: Field) -> tuple[str, str, bool, Any]:
     )
 
 
-def _check_default(cls_name: str, f: Field, type_name: str, in_key: bool) -> Any:
+def _check_default(cls_name: str, f: Field, typ: SQLType, in_key: bool) -> Any:
     default = f.default
     if callable(default) and not isinstance(default, str | int | float | bool):
         raise DeclarationError(f"{cls_name}.{f.name}: defaults must be constants", table=cls_name)
@@ -305,12 +140,12 @@ def _check_default(cls_name: str, f: Field, type_name: str, in_key: bool) -> Any
             f"{cls_name}.{f.name}: a primary key attribute cannot be nullable",
             table=cls_name, attribute=f.name,
         )
-    if type_name.startswith("<") and default not in (MISSING, None):
+    if typ.codec is not None and default not in (MISSING, None):
         raise DeclarationError(
             f"{cls_name}.{f.name}: blob attributes may only default to None",
             table=cls_name, attribute=f.name,
         )
-    if isinstance(default, _SqlLiteral) and type_name.split("(")[0] not in {"datetime", "timestamp"}:
+    if isinstance(default, _SqlLiteral) and typ.base not in {"datetime", "timestamp"}:
         raise DeclarationError(
             f"{cls_name}.{f.name}: CURRENT_TIMESTAMP is a default for datetime attributes",
             table=cls_name, attribute=f.name,
@@ -318,228 +153,243 @@ def _check_default(cls_name: str, f: Field, type_name: str, in_key: bool) -> Any
     return default
 
 
+@dataclass
+class _Reference:
+    """A foreign key found by the scan: a ``Ref``, the master, or columns declared ``= Link(P)``."""
+
+    parent: Any
+    name: str
+    in_key: bool
+    nullable: bool
+    link: LinkSpec | None
+    group: list[Field] = field(default_factory=list)
+    columns: list[Attribute] = field(default_factory=list)
+
+
+@dataclass
+class _Declaration:
+    """What ``declare`` learns of one class, phase by phase."""
+
+    cls: type
+    schema_name: str
+    table_name: str
+    parent_def: Any
+    namespace: dict[str, Any] | None
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    lineage: dict[str, str] = field(default_factory=dict)
+    refs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.cls.__name__
+
+    def error(self, message: str, attribute: str | None = None) -> DeclarationError:
+        where = f"{self.name}.{attribute}" if attribute else self.name
+        return DeclarationError(f"{where}: {message}", table=self.name, attribute=attribute)
+
+
 def declare(
-    cls: type[Table], schema_name: str, parent_def: Any, namespace: dict[str, Any] | None = None
+    cls: type, schema_name: str, parent_def: Any, namespace: dict[str, Any] | None = None
 ) -> tuple[TableDef, dict[str, str]]:
     """Build the table definition and the lineage rows of ``cls``.
 
     ``parent_def(parent_class)`` returns the parent's ``(TableDef, lineage)``; it is how
-    this module learns about other tables without touching the server.
+    this module learns about other tables without touching the server. In phases: scan
+    the class body, type its attributes, resolve its references, then its indexes.
     """
-    cls_name = cls.__name__
-    table_name = table_name_of(cls)
-    comment = (cls.__doc__ or "").strip().splitlines()[0].strip() if cls.__doc__ else ""
-    attributes: list[Attribute] = []
-    foreign_keys: list[ForeignKey] = []
-    lineage: dict[str, str] = {}
-    refs: dict[str, dict[str, str]] = {}
-
-    def add(attr: Attribute) -> None:
-        if any(a.name == attr.name for a in attributes):
-            raise DeclarationError(
-                f"{cls_name}: attribute {attr.name!r} is declared twice "
-                "(two references to the same parent need Link(rename=...))",
-                table=cls_name, attribute=attr.name,
-            )
-        attributes.append(attr)
-
-    def reference(parent: Any, name: str, in_key: bool, nullable: bool, link: LinkSpec | None) -> None:
-        parent_table, parent_lineage = parent_def(parent)
-        rename = dict(link.rename) if link else {}
-        unknown = set(rename) - set(parent_table.heading.primary_key)
-        if unknown:
-            raise DeclarationError(
-                f"{cls_name}.{name}: Link(rename=...) names {sorted(unknown)}, which are not "
-                f"in the primary key of {parent.__name__} {parent_table.heading.primary_key}",
-                table=cls_name, attribute=name,
-            )
-        attr_map: dict[str, str] = {}
-        for pname in parent_table.heading.primary_key:
-            pattr = parent_table.heading[pname]
-            local = rename.get(pname, pname)
-            keep_core = pattr.core and pattr.kind in {"uuid"}
-            origin = parent_lineage.get(pname)
-            if _shared(local, origin, foreign_keys, lineage):
-                attr_map[local] = pname  # as DataJoint: two references share this column
-                continue
-            add(
-                Attribute(
-                    name=local,
-                    type_name=pattr.type_name if keep_core else pattr.sql_type,
-                    sql_type=pattr.sql_type,
-                    in_key=in_key,
-                    nullable=nullable,
-                    default=None if nullable else MISSING,
-                    comment=pattr.comment,
-                    core=keep_core,
-                    python_type=pattr.python_type,
-                )
-            )
-            attr_map[local] = pname
-            if origin:
-                lineage[local] = origin
-        refs[name] = {pname: local for local, pname in attr_map.items()}
-        foreign_keys.append(
-            ForeignKey(
-                parent_schema=parent_table.schema,
-                parent_table=parent_table.name,
-                attr_map=attr_map,
-                in_key=in_key,
-                nullable=nullable,
-                unique=bool(link and link.unique),
-                name=name,
-            )
-        )
-
-    def inherit(group: list[Field]) -> None:
-        """Columns declared ``= Link(Parent)``: one foreign key, as ``Ref`` would make it."""
-        first = group[0]
-        link = first.link
-        assert link is not None
-        parent = _resolve(cls, link.parent, namespace)
-        parent_table, _ = parent_def(parent)
-        key = parent_table.heading.primary_key
-        by_parent = {(f.link.column if f.link and f.link.column else f.name): f for f in group}
-        pname = getattr(parent, "__name__", str(parent))
-        unknown = [c for c in by_parent if c not in key]
-        missing = [c for c in key if c not in by_parent]
-        if unknown or missing:
-            raise DeclarationError(
-                f"{cls_name}.{first.name}: the columns linked to {pname} must be its primary key "
-                f"{key}, each once"
-                + (f"; {unknown} are not in it (Link(P, column=...) names a renamed one)" if unknown else "")
-                + (f"; {missing} are not declared (add each = Link({pname}))" if missing else ""),
-                table=cls_name, attribute=first.name,
-            )
-        for f in group:
-            if f.in_key != first.in_key or f.nullable != first.nullable:
-                raise DeclarationError(
-                    f"{cls_name}.{f.name}: the columns of one reference to {pname} are all in the "
-                    "primary key or all not, and all nullable or all not",
-                    table=cls_name, attribute=f.name,
-                )
-            pattr = parent_table.heading[next(c for c, g in by_parent.items() if g is f)]
-            declared = attribute_type(cls_name, f)[3]
-            if declared != pattr.python_type:
-                raise DeclarationError(
-                    f"{cls_name}.{f.name}: declared {getattr(declared, '__name__', declared)}, but "
-                    f"{pname}.{pattr.name} is {getattr(pattr.python_type, '__name__', pattr.python_type)}",
-                    table=cls_name, attribute=f.name,
-                )
-        if first.in_key and first.nullable:
-            raise DeclarationError(
-                f"{cls_name}.{first.name}: a reference in the primary key cannot be nullable",
-                table=cls_name, attribute=first.name,
-            )
-        rename = {c: f.name for c, f in by_parent.items() if c != f.name}
-        unique = any(f.link is not None and f.link.unique for f in group)
-        reference(parent, first.name, first.in_key, first.nullable, LinkSpec(rename=rename, unique=unique))
-        del refs[first.name]  # the columns are the row's attributes; no reference name
-
-    master = getattr(cls, "_master", None)
-    if master is not None and not _declares_master_ref(cls, master, namespace):
-        reference(master, "master", True, False, None)
-
+    d = _Declaration(cls, schema_name, table_name_of(cls), parent_def, namespace)
     fields = read_fields(cls, namespace or {})
+    items = _scan(d, fields)
+    attributes = {f.name: _attribute(d, f) for f in items if isinstance(f, Field)}
+    for ref in items:
+        if isinstance(ref, _Reference):
+            _reference(d, ref)
+    heading = _heading(d, items, attributes)
+    comment = (cls.__doc__ or "").strip().splitlines()[0].strip() if cls.__doc__ else ""
+    table = TableDef(
+        schema=schema_name,
+        name=d.table_name,
+        heading=heading.with_lineage(d.lineage),
+        comment=comment,
+        foreign_keys=tuple(d.foreign_keys),
+        indexes=_indexes(d, heading),
+    )
+    if len(d.table_name) > 64:
+        raise DeclarationError(f"{d.name}: table name {d.table_name!r} is over 64 characters")
+    cls._refs = d.refs  # type: ignore[attr-defined]
+    cls._fields = tuple(fields)  # type: ignore[attr-defined]
+    return table, d.lineage
+
+
+def _scan(d: _Declaration, fields: list[Field]) -> list[Field | _Reference]:
+    """The class body in order: plain attributes and references, their names checked."""
+    items: list[Field | _Reference] = []
+    master = getattr(d.cls, "_master", None)
+    if master is not None and not _declares_master_ref(d.cls, master, d.namespace):
+        items.append(_Reference(master, "master", True, False, None))
     group: list[Field] = []
     for f in [*fields, None]:
-        if group and (
-            f is None or f.link is None or f.link.parent is None
-            or _resolve(cls, f.link.parent, namespace) is not _resolve(cls, _linked(group[0]), namespace)
-            or (f.link.column or f.name) in {g.link.column or g.name for g in group if g.link}
-        ):
-            inherit(group)
+        if group and (f is None or not _joins(d, group, f)):
+            items.append(_Reference(_resolve(d.cls, _linked(group[0]), d.namespace), group[0].name,
+                                    group[0].in_key, group[0].nullable, None, group))
             group = []
         if f is None:
             break
         if f.name in RESERVED:
-            raise DeclarationError(
-                f"{cls_name}.{f.name}: {f.name!r} is reserved for a method; choose another name",
-                table=cls_name, attribute=f.name,
-            )
+            raise d.error(f"{f.name!r} is reserved for a method; choose another name", f.name)
         if f.name.startswith("_"):
-            raise DeclarationError(
-                f"{cls_name}.{f.name}: attribute names may not start with '_'",
-                table=cls_name, attribute=f.name,
-            )
+            raise d.error("attribute names may not start with '_'", f.name)
         if f.ref is None and f.link is not None and f.link.parent is not None:
             group.append(f)
-            continue
-        if f.ref is not None:
+        elif f.ref is not None:
             if f.in_key and f.nullable:
-                raise DeclarationError(
-                    f"{cls_name}.{f.name}: a reference in the primary key cannot be nullable",
-                    table=cls_name, attribute=f.name,
-                )
-            reference(f.ref, f.name, f.in_key, f.nullable, f.link)
-            continue
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", f.name):
-            raise DeclarationError(
-                f"{cls_name}.{f.name}: attribute names are lowercase letters, digits and '_'",
-                table=cls_name, attribute=f.name,
-            )
-        type_name, sql_type, core, python_type = attribute_type(cls_name, f)
-        default = _check_default(cls_name, f, type_name, f.in_key)
-        spec = f.spec or AttrSpec()
-        if spec.comment.startswith(":"):
-            raise DeclarationError(
-                f"{cls_name}.{f.name}: comments may not start with ':'",
-                table=cls_name, attribute=f.name,
-            )
-        if spec.auto_increment and not (f.in_key and int_range(sql_type)):
-            raise DeclarationError(
-                f"{cls_name}.{f.name}: auto_increment is for integer primary key attributes",
-                table=cls_name, attribute=f.name,
-            )
-        add(
-            Attribute(
-                name=f.name,
-                type_name=type_name,
-                sql_type=sql_type,
-                in_key=f.in_key,
-                nullable=f.nullable or default is None,
-                default=default,
-                comment=spec.comment,
-                core=core,
-                auto_increment=spec.auto_increment,
-                python_type=python_type,
-            )
-        )
-        if f.in_key:
-            lineage[f.name] = f"{schema_name}.{table_name}.{f.name}"
+                raise d.error("a reference in the primary key cannot be nullable", f.name)
+            items.append(_Reference(f.ref, f.name, f.in_key, f.nullable, f.link))
+        elif not re.fullmatch(r"[a-z][a-z0-9_]*", f.name):
+            raise d.error("attribute names are lowercase letters, digits and '_'", f.name)
+        else:
+            items.append(f)
+    return items
 
-    heading = Heading.of(attributes)
-    if not heading.primary_key:
-        singleton = Attribute(
-            name="_singleton", type_name="bool", sql_type="tinyint", in_key=True, default=True,
-            comment="singleton primary key", core=True, python_type=bool,
+
+def _joins(d: _Declaration, group: list[Field], f: Field) -> bool:
+    """Whether ``f`` is one more column of the ``Link`` columns in ``group`` (same parent, new column)."""
+    if f.link is None or f.link.parent is None:
+        return False
+    if _resolve(d.cls, f.link.parent, d.namespace) is not _resolve(d.cls, _linked(group[0]), d.namespace):
+        return False
+    return (f.link.column or f.name) not in {g.link.column or g.name for g in group if g.link}
+
+
+def _attribute(d: _Declaration, f: Field) -> Attribute:
+    """A plain field as an attribute: its type, default, comment and options checked."""
+    type_name, sql_type, core, python_type = attribute_type(d.name, f)
+    typ = declared_type(d.name, f.name, type_name)
+    default = _check_default(d.name, f, typ, f.in_key)
+    spec = f.spec or AttrSpec()
+    if spec.comment.startswith(":"):
+        raise d.error("comments may not start with ':'", f.name)
+    if spec.auto_increment and not (f.in_key and parse(sql_type).int_range):
+        raise d.error("auto_increment is for integer primary key attributes", f.name)
+    if f.in_key:
+        d.lineage[f.name] = f"{d.schema_name}.{d.table_name}.{f.name}"
+    return Attribute(
+        name=f.name,
+        type_name=type_name,
+        sql_type=sql_type,
+        in_key=f.in_key,
+        nullable=f.nullable or default is None,
+        default=default,
+        comment=spec.comment,
+        core=core,
+        auto_increment=spec.auto_increment,
+        python_type=python_type,
+    )
+
+
+def _reference(d: _Declaration, ref: _Reference) -> None:
+    """The columns and the foreign key that ``ref`` brings (columns shared as DataJoint shares them)."""
+    link = _linked_columns(d, ref) if ref.group else ref.link
+    parent_table, parent_lineage = d.parent_def(ref.parent)
+    rename = dict(link.rename) if link else {}
+    unknown = set(rename) - set(parent_table.heading.primary_key)
+    if unknown:
+        raise d.error(
+            f"Link(rename=...) names {sorted(unknown)}, which are not in the primary key of "
+            f"{ref.parent.__name__} {parent_table.heading.primary_key}", ref.name)
+    attr_map: dict[str, str] = {}
+    for pname in parent_table.heading.primary_key:
+        pattr = parent_table.heading[pname]
+        local = rename.get(pname, pname)
+        origin = parent_lineage.get(pname)
+        attr_map[local] = pname
+        if _shared(local, origin, d.foreign_keys, d.lineage):
+            continue  # as DataJoint: two references share this column
+        keep_core = pattr.core and pattr.kind in {"uuid"}
+        ref.columns.append(Attribute(
+            name=local, type_name=pattr.type_name if keep_core else pattr.sql_type,
+            sql_type=pattr.sql_type, in_key=ref.in_key, nullable=ref.nullable,
+            default=None if ref.nullable else MISSING, comment=pattr.comment, core=keep_core,
+            python_type=pattr.python_type,
+        ))
+        if origin:
+            d.lineage[local] = origin
+    if not ref.group:  # the columns of Link(...) are the row's attributes: no reference name
+        d.refs[ref.name] = {pname: local for local, pname in attr_map.items()}
+    d.foreign_keys.append(ForeignKey(
+        parent_schema=parent_table.schema, parent_table=parent_table.name, attr_map=attr_map,
+        in_key=ref.in_key, nullable=ref.nullable, unique=bool(link and link.unique), name=ref.name,
+    ))
+
+
+def _linked_columns(d: _Declaration, ref: _Reference) -> LinkSpec:
+    """Columns declared ``= Link(Parent)``, checked against the parent's key, as one ``Link``."""
+    group, first = ref.group, ref.group[0]
+    parent_table, _ = d.parent_def(ref.parent)
+    key = parent_table.heading.primary_key
+    by_parent = {(f.link.column if f.link and f.link.column else f.name): f for f in group}
+    pname = getattr(ref.parent, "__name__", str(ref.parent))
+    unknown = [c for c in by_parent if c not in key]
+    missing = [c for c in key if c not in by_parent]
+    if unknown or missing:
+        raise d.error(
+            f"the columns linked to {pname} must be its primary key {key}, each once"
+            + (f"; {unknown} are not in it (Link(P, column=...) names a renamed one)" if unknown else "")
+            + (f"; {missing} are not declared (add each = Link({pname}))" if missing else ""),
+            first.name,
         )
-        heading = Heading((*heading.attributes, singleton))  # last, where DataJoint puts it
-        lineage["_singleton"] = f"{schema_name}.{table_name}._singleton"
+    for column, f in by_parent.items():
+        if f.in_key != first.in_key or f.nullable != first.nullable:
+            raise d.error(
+                f"the columns of one reference to {pname} are all in the primary key or all not, "
+                "and all nullable or all not", f.name)
+        pattr = parent_table.heading[column]
+        declared = attribute_type(d.name, f)[3]
+        if declared != pattr.python_type:
+            raise d.error(
+                f"declared {getattr(declared, '__name__', declared)}, but {pname}.{pattr.name} is "
+                f"{getattr(pattr.python_type, '__name__', pattr.python_type)}", f.name)
+    if first.in_key and first.nullable:
+        raise d.error("a reference in the primary key cannot be nullable", first.name)
+    rename = {c: f.name for c, f in by_parent.items() if c != f.name}
+    return LinkSpec(rename=rename, unique=any(f.link is not None and f.link.unique for f in group))
+
+
+def _heading(d: _Declaration, items: list[Field | _Reference], attributes: dict[str, Attribute]) -> Heading:
+    """The attributes in declaration order (each name once), key first; ``_singleton`` if keyless."""
+    seen: set[str] = set()
+    ordered: list[Attribute] = []
+    for item in items:
+        for attr in item.columns if isinstance(item, _Reference) else [attributes[item.name]]:
+            if attr.name in seen:
+                raise d.error(f"attribute {attr.name!r} is declared twice "
+                              "(two references to the same parent need Link(rename=...))", attr.name)
+            seen.add(attr.name)
+            ordered.append(attr)
+    heading = Heading.of(ordered)
+    if heading.primary_key:
+        return heading
+    singleton = Attribute(
+        name="_singleton", type_name="bool", sql_type="tinyint", in_key=True, default=True,
+        comment="singleton primary key", core=True, python_type=bool,
+    )
+    d.lineage["_singleton"] = f"{d.schema_name}.{d.table_name}._singleton"
+    return Heading((*heading.attributes, singleton))  # last, where DataJoint puts it
+
+
+def _indexes(d: _Declaration, heading: Heading) -> tuple[IndexDef, ...]:
     indexes = []
-    for index in getattr(cls, "indexes", ()) or ():
+    for index in getattr(d.cls, "indexes", ()) or ():
         if not isinstance(index, Index):
-            raise DeclarationError(f"{cls_name}.indexes: expected tj.Index(...), got {index!r}")
+            raise DeclarationError(f"{d.name}.indexes: expected tj.Index(...), got {index!r}")
         missing = [a for a in index.attributes if a not in heading]
         if missing:
             raise DeclarationError(
-                f"{cls_name}.indexes: {missing} are not attributes of {cls_name}",
-                table=cls_name, attribute=missing[0],
+                f"{d.name}.indexes: {missing} are not attributes of {d.name}",
+                table=d.name, attribute=missing[0],
             )
         indexes.append(IndexDef(index.attributes, index.unique))
-    table = TableDef(
-        schema=schema_name,
-        name=table_name,
-        heading=heading.with_lineage(lineage),
-        comment=comment,
-        foreign_keys=tuple(foreign_keys),
-        indexes=tuple(indexes),
-    )
-    if len(table_name) > 64:
-        raise DeclarationError(f"{cls_name}: table name {table_name!r} is over 64 characters")
-    cls._refs = refs
-    cls._fields = tuple(fields)  # type: ignore[attr-defined]
-    return table, lineage
+    return tuple(indexes)
 
 
 def _shared(name: str, origin: str | None, foreign_keys: list[ForeignKey], lineage: dict[str, str]) -> bool:
@@ -570,7 +420,7 @@ def _resolve(cls: type, parent: Any, namespace: dict[str, Any] | None) -> Any:
     if not isinstance(parent, str):
         return parent
     module = sys.modules.get(cls.__module__)
-    scope = {**(vars(module) if module else {}), **_local_namespace(cls, namespace or {})}
+    scope = {**(vars(module) if module else {}), **local_namespace(cls, namespace or {})}
     return scope.get(parent, parent)
 
 
@@ -623,7 +473,7 @@ def compare(declared: TableDef, existing: TableDef) -> list[str]:
         if a.in_key != b.in_key:
             problems.append(f"{a.name!r}: primary key {'yes' if a.in_key else 'no'} declared, "
                             f"{'yes' if b.in_key else 'no'} in the table")
-        if _norm(a.sql_type) != _norm(b.sql_type) and a.type_name != b.type_name:
+        if a.type.canonical != b.type.canonical and a.type_name != b.type_name:
             problems.append(f"{a.name!r}: type {a.type_name} declared, {b.type_name} in the table")
         if a.nullable != b.nullable:
             problems.append(f"{a.name!r}: nullable {a.nullable} declared, {b.nullable} in the table")
@@ -638,8 +488,11 @@ def compare(declared: TableDef, existing: TableDef) -> list[str]:
     return problems
 
 
-def _norm(sql_type: str) -> str:
-    t = re.sub(r"\s+", " ", sql_type.lower().strip())
-    t = re.sub(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)", r"\1", t)
-    return {"json": "longtext", "bool": "tinyint"}.get(t, t)
+
+def declared_type(table: str, attribute: str, text: str) -> SQLType:
+    """``text`` parsed, or a ``DeclarationError`` naming the table and attribute."""
+    try:
+        return parse(text)
+    except TypeSyntaxError as exc:
+        raise DeclarationError(f"{table}.{attribute}: {exc}", table=table, attribute=attribute) from exc
 

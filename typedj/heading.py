@@ -7,13 +7,13 @@ with an existing table is comparing two headings.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .types import MISSING
+from .sentinels import MISSING
+from .sqltypes import SQLType, column_type
 
 _TYPE_COMMENT = re.compile(r"^:([^:]+):(.*)$", re.DOTALL)
 
@@ -26,85 +26,14 @@ def split_comment(comment: str) -> tuple[str | None, str]:
     return None, comment
 
 
-@functools.lru_cache(maxsize=4096)
-def kind_of(type_name: str) -> str:
-    """The value family of a declared type, which picks its codec and its Python type.
-
-    Cached: populate and fetch ask it per key and per column.
-    """
-    t = type_name.lower().strip()
-    if t.startswith("<"):
-        inner = t[1:-1]
-        codec = inner.partition("@")[0]
-        if codec == "blob":
-            return "external" if "@" in inner else "blob"
-        return codec  # attach, filepath, object, ... (stores)
-    if "@" in t:  # datajoint 0.14: blob@store, attach@store, filepath@store (see legacy.py)
-        return "legacy_" + t.partition("@")[0]
-    if t == "attach":  # datajoint 0.14's in-table attachment
-        return "attach"
-    base = re.split(r"[\s(]", t, maxsplit=1)[0]
-    if base in {"int8", "int16", "int32", "int64", "tinyint", "smallint", "mediumint", "int",
-                "integer", "bigint", "serial"}:
-        return "int"
-    if base in {"float32", "float64", "float", "double", "real"}:
-        return "float"
-    if base in {"decimal", "numeric", "dec", "fixed"}:
-        return "decimal"
-    if base == "bool" or base == "boolean":
-        return "bool"
-    if base in {"char", "varchar", "text", "tinytext", "mediumtext", "longtext"}:
-        return "str"
-    if base == "enum":
-        return "enum"
-    if base == "date":
-        return "date"
-    if base in {"datetime", "timestamp"}:
-        return "datetime"
-    if base == "time":
-        return "time"
-    if base == "year":
-        return "int"
-    if base == "uuid":
-        return "uuid"
-    if base in {"json", "jsonb"}:
-        return "json"
-    if base in {"bytes", "blob", "tinyblob", "mediumblob", "longblob", "binary", "varbinary"}:
-        return "bytes"
-    return "str"
-
-
-def enum_values(type_name: str) -> tuple[str, ...]:
-    """The members of ``enum('a','b')``, written as MySQL shows them (``''`` and ``\\\\`` escapes)."""
-    inner = type_name[type_name.index("(") + 1 : type_name.rindex(")")]
-    return tuple(unescape_string(v) for v in re.findall(r"'((?:[^'\\]|''|\\.)*)'", inner, re.DOTALL))
-
-
-_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", "%": "\\%", "_": "\\_"}
-
-
-def unescape_string(inner: str) -> str:
-    """The text of a MySQL string literal without its quotes (``it''s``, ``a\\\\b``, ``\\n``)."""
-
-    def one(match: re.Match[str]) -> str:
-        char = match.group(1)
-        return "'" if char is None else _ESCAPES.get(char, char)
-
-    return re.sub(r"''|\\(.)", one, inner, flags=re.DOTALL)
-
-
-def enum_type(values: Iterable[str]) -> str:
-    """``enum(...)`` of ``values``, escaped as MySQL shows it (so the catalog reads back the same)."""
-    return "enum(" + ",".join("'" + v.replace("\\", "\\\\").replace("'", "''") + "'" for v in values) + ")"
-
-
 @dataclass(frozen=True)
 class Attribute:
     """One column: its name, declared type, SQL type, key membership, default, comment.
 
     ``type_name`` is the type as DataJoint declares it (``int32``, ``varchar(64)``,
     ``<blob@raw>``, or a native type such as ``int unsigned``); ``core`` says whether it
-    is recorded in the column comment as ``:type:``.
+    is recorded in the column comment as ``:type:``. ``type`` is both parsed once (its
+    family, sizes, range, enum members): ask it rather than the strings.
     """
 
     name: str
@@ -121,13 +50,15 @@ class Attribute:
     expression: str | None = None
     home: str | None = None
     """The schema of a datajoint 0.14 stored-value column, whose objects are tracked per schema."""
+    type: SQLType = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", column_type(self.type_name, self.sql_type, self.core))
 
     @property
     def kind(self) -> str:
-        """The attribute's kind (``int``, ``blob``, ``external``, ...), derived from its SQL type."""
-        if self.core and self.type_name == "blob":  # a 0.12-0.14 blob commented ``:blob:``
-            return "blob"
-        return kind_of(self.type_name)
+        """The attribute's value family (``int``, ``blob``, ``external``, ...): ``type.family``."""
+        return self.type.family
 
     @property
     def is_hidden(self) -> bool:
@@ -137,17 +68,12 @@ class Attribute:
     @property
     def is_blob(self) -> bool:
         """Whether values are serialized objects (blobs, stored objects, attachments, file paths)."""
-        return self.kind in {"blob", "external", "attach", "filepath", "object", "legacy_blob",
-                             "legacy_attach", "legacy_filepath"}
+        return self.type.is_blob
 
     @property
     def store(self) -> str | None:
         """The object store of a ``<codec@store>`` type (``''`` for the default store)."""
-        if self.type_name.startswith("<") and "@" in self.type_name:
-            return self.type_name[1:-1].partition("@")[2]
-        if self.kind.startswith("legacy_"):
-            return self.type_name.partition("@")[2]
-        return None
+        return self.type.store
 
     @property
     def column_comment(self) -> str:
@@ -164,9 +90,8 @@ class Attribute:
         default = ""
         if self.default is not MISSING or self.nullable:
             default = "=" + _default_text(self.default)
-            precision = re.search(r"\((\d+)\)", self.sql_type)
-            if default == "=CURRENT_TIMESTAMP" and precision:  # a datetime(3) needs its precision
-                default += f"({precision.group(1)})"
+            if default == "=CURRENT_TIMESTAMP" and self.type.precision is not None:  # datetime(3)
+                default += f"({self.type.precision})"
         text = f"{self.name}{default}"
         type_name = f"{self.type_name} auto_increment" if self.auto_increment else self.type_name
         line = f"{text:<20} : {type_name:<28}"

@@ -33,7 +33,7 @@ LAYOUT = "0.14"
 LOG_TABLE = "~log"
 JOBS_TABLE = "~jobs"
 EXTERNAL_PREFIX = "~external_"
-_NATIVE_BLOB = re.compile(r"^(tiny|medium|long|)blob$", re.I)
+_NATIVE_BLOBS = frozenset({"tinyblob", "blob", "mediumblob", "longblob"})
 _STORE_NAME = re.compile(r"^[a-z][\-\w]*$")
 
 
@@ -55,7 +55,7 @@ def read_catalog(schema: str, tables: Mapping[str, TableDef]) -> dict[str, Table
             continue
         attrs = []
         for a in table.heading:
-            if not a.core and _NATIVE_BLOB.match(a.sql_type):
+            if not a.core and a.type.base in _NATIVE_BLOBS:
                 a = replace(a, type_name="<blob>")
             elif a.kind.startswith("legacy_"):
                 a = replace(a, home=schema)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -117,10 +118,17 @@ def as_rows(rows: Any) -> list[Any]:
     return rows if isinstance(rows, list) else list(row_source(rows))
 
 
+_ARROW = ("__arrow_c_stream__", "to_batches", "to_arrow", "__dataframe__")
+"""What an Arrow-readable table offers: the Arrow PyCapsule stream, pyarrow's batches, a
+conversion, or the DataFrame interchange protocol."""
+
+
 def row_source(rows: Any) -> Iterable[Any]:
     """The rows of any input, recognised by what it can do rather than by its class:
-    Arrow streams (pyarrow, polars, ...), pandas frames, record arrays, a CSV path,
-    or any iterable of rows (read lazily, so ``chunk_size`` bounds memory)."""
+    pandas frames (with their index), Arrow-readable tables (pyarrow, polars, anything in
+    ``_ARROW``), tables that list their rows (``to_dicts``/``to_pylist``, read without
+    pyarrow), record arrays, a CSV path, or any iterable of rows (read lazily, so
+    ``chunk_size`` bounds memory)."""
     if isinstance(rows, PurePath):
         if rows.suffix.lower() != ".csv":
             raise TypeError(f"insert reads a path only as a CSV file (.csv), not {rows.name!r}")
@@ -129,8 +137,11 @@ def row_source(rows: Any) -> Iterable[Any]:
         frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
         records: list[Any] = frame.to_dict("records")
         return records
-    if hasattr(rows, "__arrow_c_stream__") or hasattr(rows, "to_arrow") or hasattr(rows, "to_batches"):
+    listed = getattr(rows, "to_dicts", None) or getattr(rows, "to_pylist", None)
+    if any(hasattr(rows, m) for m in _ARROW) and (listed is None or find_spec("pyarrow") is not None):
         return _arrow_rows(rows)
+    if callable(listed):
+        return listed()  # type: ignore[no-any-return]
     names = getattr(getattr(rows, "dtype", None), "names", None)
     if names:
         return (dict(zip(names, r, strict=True)) for r in rows.tolist())
@@ -157,8 +168,12 @@ def _arrow_rows(table: Any) -> Iterator[dict[str, Any]]:
         batches: Iterable[Any] = table.to_batches()
     elif hasattr(table, "__arrow_c_stream__"):
         batches = pa.RecordBatchReader.from_stream(table)
-    else:
+    elif hasattr(table, "to_arrow"):
         batches = table.to_arrow().to_batches()
+    else:
+        from pyarrow.interchange import from_dataframe
+
+        batches = from_dataframe(table).to_batches()
     for batch in batches:
         yield from batch.to_pylist()
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import drift, legacy
 from . import graph as graphs
 from .backend.connection import Connection, connect
+from .binding import bind, unbind
 from .config import config
 from .declare import compare, declare, job_metadata_columns, table_name_of
 from .errors import (
@@ -234,7 +235,7 @@ class Schema:
         else:
             self._create(_with_job_metadata(table_def, cls), lineage)
         self.declared[declared.name] = declared
-        cls._bind(self, table_def)
+        bind(cls, self, table_def)
         self.classes[cls.__name__] = cls
         graphs.invalidate(conn)
         contents = getattr(cls, "contents", None)
@@ -312,7 +313,7 @@ class Schema:
         self.connection.schemas.pop(self.name, None)
         graphs.invalidate(self.connection)
         for cls in self.classes.values():
-            cls._unbind()
+            unbind(cls)
         self.classes.clear()
         self.tables.clear()
 

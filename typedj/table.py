@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Self, Ty
 from typing_extensions import dataclass_transform
 
 from . import write
+from .binding import BINDING as _BINDING
 from .cascade import drop_quick, drop_tables
 from .columns import Column
-from .declare import RESERVED, read_fields
+from .declare import RESERVED
 from .errors import (
     NotDeclaredError,
     Problem,
@@ -30,7 +31,7 @@ from .heading import Heading, TableDef
 from .populate.autopopulate import AutoPopulate
 from .query.expression import Query, TableNode
 from .rows import Row, Target, column_value
-from .types import MISSING, Link, Ref, _SqlLiteral
+from .types import MISSING, Link, _SqlLiteral
 from .types import Attr as Attr
 from .types import External as External
 from .validation import Validator
@@ -53,8 +54,6 @@ P = ParamSpec("P")
 AUTO_TIERS = frozenset({"Imported", "Computed"})
 
 
-_BINDING = frozenset({"_def", "_node", "_schema"})
-"""What ``@schema`` gives a class: reading one on an undeclared class says so."""
 
 
 def _forward(method: Callable[Concatenate[Query[Any], P], T]) -> Callable[Concatenate[Any, P], T]:
@@ -368,30 +367,6 @@ class Table(Row, metaclass=TableMeta):
     def __sub__(self, condition: Any) -> Query[Self]:
         return TableMeta._query(type(self)).restrict(condition, negate=True)
 
-    # -- binding -----------------------------------------------------------------
-
-    @classmethod
-    def _bind(cls, schema: Schema, table_def: TableDef) -> None:
-        cls._schema = schema
-        cls._def = table_def
-        cls._node = TableNode(schema.name, table_def.name, table_def.heading, schema.connection)
-        cls._validator = None
-        for f in read_fields(cls):
-            raw = cls.__dict__.get(f.name, MISSING)
-            if isinstance(raw, Column):
-                raw = raw.default
-            columns = cls._refs.get(f.name, {})
-            if f.ref is not None and f.name not in columns.values():
-                setattr(cls, f.name, Ref(f.name, columns))
-            else:  # a column, or a reference named like its one column (which it then is)
-                setattr(cls, f.name, Column(f.name, cls.__name__, raw))
-
-    @classmethod
-    def _unbind(cls) -> None:
-        for name in ("_def", "_node", "_schema"):
-            if name in cls.__dict__:
-                delattr(cls, name)
-
     # -- inserting ---------------------------------------------------------------
 
     @classmethod
@@ -488,7 +463,8 @@ class Table(Row, metaclass=TableMeta):
 class Lookup(Table):
     """Parameters and fixed vocabularies; ``contents`` are inserted at declaration."""
 
-    _tier = "Lookup"
+    if not TYPE_CHECKING:  # machinery: editors offer rows their columns only
+        _tier = "Lookup"
 
     if TYPE_CHECKING:  # to checkers, ``type[Lookup]`` stands for any table: any attributes
 
@@ -498,7 +474,8 @@ class Lookup(Table):
 class Manual(Table):
     """Data entered by people or ingestion scripts."""
 
-    _tier = "Manual"
+    if not TYPE_CHECKING:  # machinery: editors offer rows their columns only
+        _tier = "Manual"
 
     if TYPE_CHECKING:  # to checkers, ``type[Manual]`` stands for any table: any attributes
 
@@ -508,7 +485,8 @@ class Manual(Table):
 class Imported(AutoPopulate, Table):
     """Rows computed by ``make`` from data outside the database."""
 
-    _tier = "Imported"
+    if not TYPE_CHECKING:  # machinery: editors offer rows their columns only
+        _tier = "Imported"
 
     if TYPE_CHECKING:  # to checkers, ``type[Imported]`` stands for any table: any attributes
 
@@ -518,7 +496,8 @@ class Imported(AutoPopulate, Table):
 class Computed(AutoPopulate, Table):
     """Rows computed by ``make`` from other tables."""
 
-    _tier = "Computed"
+    if not TYPE_CHECKING:  # machinery: editors offer rows their columns only
+        _tier = "Computed"
 
     if TYPE_CHECKING:  # to checkers, ``type[Computed]`` stands for any table: any attributes
 
@@ -528,7 +507,8 @@ class Computed(AutoPopulate, Table):
 class Part(Table):
     """Detail rows of a master row, nested in the master's class, inserted with it."""
 
-    _tier = "Part"
+    if not TYPE_CHECKING:  # machinery: editors offer rows their columns only
+        _tier = "Part"
 
     if TYPE_CHECKING:  # to checkers, ``type[Part]`` stands for any table: any attributes
 

@@ -13,39 +13,20 @@ from pathlib import Path
 from typing import Annotated, Any, Generic, TypeAlias, TypeVar
 
 from .objects import NpyRef, ObjectRef
+from .sentinels import CURRENT_TIMESTAMP as CURRENT_TIMESTAMP
+from .sentinels import MISSING as MISSING
+from .sentinels import _SqlLiteral as _SqlLiteral
 
 T = TypeVar("T")
 P = TypeVar("P")
 
 
-class _Missing:
-    """The absence of a default (``None`` is a real default: SQL NULL)."""
-
-    _instance: _Missing | None = None
-
-    def __new__(cls) -> _Missing:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-MISSING: Any = _Missing()
-
-
-class _SqlLiteral(str):
-    """A default the server computes (unquoted in DDL)."""
+class _KeepsDefault:
+    """A class-body object that stands for an attribute and keeps its declared default
+    (a bound class's ``Column``), so that the class can be declared again."""
 
     __slots__ = ()
-
-
-CURRENT_TIMESTAMP = _SqlLiteral("CURRENT_TIMESTAMP")
-"""Default for ``datetime`` attributes: the server's time at insert."""
+    default: Any
 
 
 @dataclass(frozen=True)

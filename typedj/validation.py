@@ -20,9 +20,8 @@ from uuid import UUID
 import pydantic
 from typing_extensions import TypedDict
 
-from .declare import int_range
 from .errors import Problem, ValidationError
-from .heading import Attribute, Heading, enum_values
+from .heading import Attribute, Heading
 
 _KIND_TYPES: dict[str, Any] = {
     "date": date,
@@ -36,22 +35,21 @@ _KIND_TYPES: dict[str, Any] = {
 
 def python_type(attr: Attribute) -> Any:
     """The Python type values of ``attr`` have, with its SQL limits as constraints."""
-    kind = attr.kind
+    kind, typ = attr.kind, attr.type
     if kind == "int":
-        bounds = int_range(attr.sql_type) or (None, None)
+        bounds = typ.int_range or (None, None)
         return Annotated[int, pydantic.Field(ge=bounds[0], le=bounds[1], strict=False)]
     if kind == "float":
-        if attr.sql_type.lower().startswith("float"):
+        if typ.base == "float":
             return Annotated[float, pydantic.Field(allow_inf_nan=False, ge=-FLOAT32_MAX, le=FLOAT32_MAX)]
         return Annotated[float, pydantic.Field(allow_inf_nan=False)]
     if kind == "decimal":
-        digits = [int(x) for x in attr.sql_type[attr.sql_type.index("(") + 1 : -1].split(",")]
-        return Annotated[Decimal, pydantic.Field(max_digits=digits[0], decimal_places=digits[1])]
+        digits, places = typ.precision or 10, typ.scale or 0  # MySQL's decimal is decimal(10,0)
+        return Annotated[Decimal, pydantic.Field(max_digits=digits, decimal_places=places)]
     if kind == "str":
-        size = attr.sql_type[attr.sql_type.find("(") + 1 : attr.sql_type.find(")")]
-        return Annotated[str, pydantic.Field(max_length=int(size))] if size.isdigit() else str
+        return Annotated[str, pydantic.Field(max_length=typ.length)] if typ.length is not None else str
     if kind == "enum":
-        return Literal[enum_values(attr.type_name)]
+        return Literal[typ.members]
     if kind == "json":
         return Annotated[pydantic.JsonValue, pydantic.BeforeValidator(_storable_json)]
     if kind == "datetime":

@@ -1,6 +1,6 @@
 """Virtual modules: the classes ``typedj codegen`` would write, built in memory.
 
-The classes are made directly from ``codegen.describe``'s description (``type()`` with
+The classes are made directly from ``codegen.read_schema``'s description (``type()`` with
 annotations built as objects); no source is generated and executed, so nothing read
 from the catalog can run.
 """
@@ -11,7 +11,9 @@ import types
 from typing import Any
 
 from .backend.connection import Connection, connect
-from .codegen import (
+from .codegen.read import read_schema
+from .codegen.render import render
+from .codegen.spec import (
     Call,
     ClassSpec,
     Expr,
@@ -21,9 +23,7 @@ from .codegen import (
     Optional,
     Sub,
     TableClass,
-    _objects,
-    describe,
-    render,
+    vocabulary_objects,
 )
 from .errors import DeclarationError
 
@@ -48,13 +48,13 @@ class _Builder:
     def __init__(self, connection: Connection, modules: dict[str, types.ModuleType | None]):
         self.connection = connection
         self.modules = modules
-        self.objects = _objects()
+        self.objects = vocabulary_objects()
 
     def module(self, module_name: str, schema_name: str) -> types.ModuleType:
         from .schema import Schema
 
         self.modules[schema_name] = None
-        spec = describe(schema_name, connection=self.connection)
+        spec = read_schema(schema_name, connection=self.connection)
         for other in spec.others:
             if other not in self.modules:
                 self.module(other, other)

@@ -390,6 +390,11 @@ def _open(url: DatabaseURL) -> Connection:
             raise ConfigError("the embedded (sqlite) backend is not available") from exc
         result: Connection = open_sqlite(url)
         return result
+    if url.scheme == "postgresql":
+        from .postgres_driver import open_postgres
+
+        pg: Connection = open_postgres(url)
+        return pg
     raise ConfigError(f"no backend for {url.scheme!r}")
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import pymysql
 import pymysql.converters
 
 from ..codecs.core import Unsigned64
 from ..config import DatabaseURL
-from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment, unescape_string
+from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment
+from ..sqltypes import unescape_string
 from ..types import CURRENT_TIMESTAMP, MISSING
 from .dialect import Dialect
 
@@ -72,8 +74,8 @@ class MySQLDialect(Dialect):
     def default_sql(self, attr: Attribute) -> str:
         value = attr.default
         if isinstance(value, str) and value.upper().startswith("CURRENT_TIMESTAMP"):
-            precision = re.search(r"\((\d+)\)", attr.sql_type)
-            return f"CURRENT_TIMESTAMP({precision.group(1)})" if precision else "CURRENT_TIMESTAMP"
+            precision = attr.type.precision
+            return f"CURRENT_TIMESTAMP({precision})" if precision is not None else "CURRENT_TIMESTAMP"
         return self.literal(value)
 
     def create_table(self, table: TableDef) -> list[str]:
@@ -231,8 +233,13 @@ def _parse_default(text: Any) -> Any:
 
 
 
-_CONVERSIONS = {**pymysql.converters.conversions, Unsigned64: pymysql.converters.escape_int}
-"""pymysql's conversions, with typedj's marked uint64 values sent as plain integers."""
+_CONVERSIONS = {
+    **pymysql.converters.conversions,
+    Unsigned64: pymysql.converters.escape_int,
+    UUID: lambda value, mapping=None: pymysql.converters.escape_bytes(value.bytes),
+}
+"""pymysql's conversions, with typedj's marked uint64 values sent as plain integers and
+UUIDs as their 16 bytes (``binary(16)``)."""
 
 
 def connect_mysql(url: DatabaseURL) -> Any:

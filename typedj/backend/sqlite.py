@@ -19,7 +19,6 @@ import getpass
 import math
 import os
 import platform
-import re
 import sqlite3
 import statistics
 from collections.abc import Callable, Sequence
@@ -40,7 +39,8 @@ from ..errors import (
     QueryInterruptedError,
     TypedjError,
 )
-from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, enum_values
+from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef
+from ..sqltypes import SQLType
 from ..types import CURRENT_TIMESTAMP, MISSING
 from .connection import Connection, register_error_translator, shown_sql
 from .dialect import Dialect
@@ -70,23 +70,17 @@ _LINEAGE_COLUMNS = {
     "lineage": ("varchar(255)", "origin: schema.table.attribute", 0),
 }
 
-_INT = re.compile(r"^(tinyint|smallint|mediumint|int|integer|bigint|serial|year)\b", re.I)
-_REAL = re.compile(r"^(float|double|real|decimal|numeric|dec|fixed)\b", re.I)
-_BLOB = re.compile(r"^(tinyblob|blob|mediumblob|longblob|binary|varbinary)\b", re.I)
-_LENGTH = re.compile(r"^(?:var)?char\((\d+)\)$", re.I)
-_SCALE = re.compile(r"\(\s*\d+\s*,\s*(\d+)\s*\)")
 _NOW_MS = "(strftime('%Y-%m-%d %H:%M:%f', 'now', 'localtime'))"
 _NOW_S = "(datetime('now', 'localtime'))"
 
 
-def storage_type(sql_type: str) -> str:
+def storage_type(typ: SQLType) -> str:
     """The STRICT storage class of a MySQL column type."""
-    t = sql_type.strip()
-    if _INT.match(t):
+    if typ.is_integer:
         return "INT"  # not INTEGER: a one-column INTEGER key would become the rowid and ignore defaults
-    if _REAL.match(t):
+    if typ.is_real:
         return "REAL"
-    if _BLOB.match(t):
+    if typ.is_binary:
         return "BLOB"
     return "TEXT"
 
@@ -192,7 +186,7 @@ class SQLiteDialect(Dialect):
     def column_definition(self, attr: Attribute) -> str:
         if attr.auto_increment:
             return f"{self.quote(attr.name)} INTEGER PRIMARY KEY AUTOINCREMENT"
-        parts = [self.quote(attr.name), storage_type(attr.sql_type), *self.nullability(attr)]
+        parts = [self.quote(attr.name), storage_type(attr.type), *self.nullability(attr)]
         check = self._check(attr)
         if check:
             parts.append(f"CHECK ({check})")
@@ -202,33 +196,28 @@ class SQLiteDialect(Dialect):
         """The default as SQL, spelled as MySQL's catalog reports it (``1.50``, ``0``)."""
         value = attr.default
         if isinstance(value, str) and value.upper().startswith("CURRENT_TIMESTAMP"):
-            return _NOW_MS if re.search(r"\(\d+\)", attr.sql_type) else _NOW_S
-        if storage_type(attr.sql_type) == "REAL" and isinstance(value, int | float | Decimal | str):
+            return _NOW_MS if attr.type.precision is not None else _NOW_S
+        if attr.type.is_real and isinstance(value, int | float | Decimal | str):
             try:
                 number = Decimal(str(value))
             except ArithmeticError:
                 return self.literal(value)
-            scale = _SCALE.search(attr.sql_type)
-            if scale:
-                return str(number.quantize(Decimal(1).scaleb(-int(scale.group(1)))))
+            if attr.type.scale is not None:
+                return str(number.quantize(Decimal(1).scaleb(-attr.type.scale)))
             text = repr(float(number))
             return text[:-2] if text.endswith(".0") else text
         return self.literal(value)
 
     def _check(self, attr: Attribute) -> str:
         """What MySQL's column type (in strict mode) refuses, as a CHECK expression."""
-        from ..declare import int_range
-
-        col = self.quote(attr.name)
-        sql_type = attr.sql_type.strip()
-        if attr.kind == "bool" or (attr.type_name == "bool"):
+        col, typ = self.quote(attr.name), attr.type
+        if typ.family == "bool":
             return f"{col} IN (0, 1)"
-        if sql_type.lower().startswith("enum("):
-            return f"{col} IN ({', '.join(self.literal(v) for v in enum_values(sql_type))})"
-        length = _LENGTH.match(sql_type)
-        if length:
-            return f"length({col}) <= {int(length.group(1))}"
-        bounds = int_range(sql_type)
+        if typ.base == "enum":
+            return f"{col} IN ({', '.join(self.literal(v) for v in typ.members)})"
+        if typ.max_length is not None and not (typ.charset or typ.collation):
+            return f"length({col}) <= {typ.max_length}"
+        bounds = typ.int_range
         if bounds is not None and not attr.auto_increment:
             low, high = bounds
             if high < 2**63:
@@ -312,11 +301,11 @@ class SQLiteDialect(Dialect):
             return _each(datetime.fromisoformat)
         if kind == "time":
             return _each(_timedelta)
-        if kind == "int" and attr.sql_type.lower().startswith("bigint unsigned"):
+        if kind == "int" and attr.type.is_wide_unsigned:
             return _each(lambda v: v + 2**64 if v < 0 else v)
         if kind == "decimal":
-            scale = _SCALE.search(attr.sql_type)
-            quantum = Decimal(1).scaleb(-int(scale.group(1))) if scale else None
+            scale = attr.type.scale
+            quantum = Decimal(1).scaleb(-scale) if scale is not None else None
             return _each(lambda v: _decimal(v, quantum))
         return None
 

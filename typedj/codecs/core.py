@@ -40,7 +40,7 @@ _SIGNED_MAX = 2**63 - 1
 
 class _Int:
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
-        if not attr.sql_type.lower().startswith("bigint unsigned"):
+        if not attr.type.is_wide_unsigned:
             return None
 
         def column(values: Column) -> Column:
@@ -54,18 +54,21 @@ class _Int:
 
 class _Bool:
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
-        return _map(int)
+        return _map(bool)  # PostgreSQL's boolean takes no integers; MySQL and SQLite take bools
 
     def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
         return _map(bool)
 
 
 class _Uuid:
+    """UUIDs go to the driver as ``UUID``: PostgreSQL stores them natively, and the MySQL
+    and SQLite drivers send their 16 bytes (``binary(16)``)."""
+
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
-        return _map(lambda v: v.bytes if isinstance(v, UUID) else UUID(str(v)).bytes)
+        return _map(lambda v: v if isinstance(v, UUID) else UUID(str(v)))
 
     def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
-        return _map(lambda v: UUID(bytes=bytes(v)))
+        return _map(lambda v: v if isinstance(v, UUID) else UUID(bytes=bytes(v)))
 
 
 class _Json:

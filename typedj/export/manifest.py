@@ -73,9 +73,7 @@ def table_schema(table: TableDef, names: dict[str, str]) -> dict[str, Any]:
         out: dict[str, Any] = {"name": a.name, "type": _FIELD_TYPES.get(kind, "string"),
                                "typedj:type": a.type_name}
         if kind == "enum":
-            from ..heading import enum_values
-
-            out["constraints"] = {"enum": list(enum_values(a.type_name))}
+            out["constraints"] = {"enum": list(a.type.members)}
         if kind in {"bytes", "blob"} or (kind == "attach" and a.store is None):
             out["format"] = "binary"
         if kind == "uuid":

@@ -8,7 +8,6 @@ JSON reference as text. Each field's metadata records the declared type and comm
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import time, timedelta
 from pathlib import Path
@@ -18,8 +17,7 @@ from uuid import UUID
 from ..errors import DatasetError
 from ..heading import Attribute, Heading
 
-_INTS = {"int8": 8, "int16": 16, "int32": 32, "int64": 64, "tinyint": 8, "smallint": 16,
-         "mediumint": 32, "int": 32, "integer": 32, "bigint": 64, "serial": 64, "year": 16}
+_INTS = {"tinyint": 8, "smallint": 16, "mediumint": 32, "int": 32, "bigint": 64, "serial": 64, "year": 16}
 
 
 def _pa() -> Any:
@@ -32,22 +30,15 @@ def _pa() -> Any:
 
 def arrow_type(attr: Attribute) -> Any:
     pa = _pa()
-    kind = attr.kind
-    declared = attr.type_name.lower()
-    sql = attr.sql_type.lower()
+    kind, typ = attr.kind, attr.type
     if kind == "int":
-        base = re.split(r"[\s(]", declared, maxsplit=1)[0]
-        if base.startswith("uint"):
-            return getattr(pa, base)()
-        bits = _INTS.get(base, 64)
-        unsigned = "unsigned" in declared or "unsigned" in sql
-        return getattr(pa, f"{'u' if unsigned else ''}int{bits}")()
+        return getattr(pa, f"{'u' if typ.unsigned else ''}int{_INTS.get(typ.base, 64)}")()
     if kind == "float":
-        return pa.float32() if declared in {"float32", "float"} or sql.startswith("float") else pa.float64()
+        return pa.float32() if typ.base == "float" else pa.float64()
     if kind == "decimal":
-        m = re.search(r"\(\s*(\d+)\s*(?:,\s*(\d+))?\s*\)", sql)
-        precision, scale = (int(m.group(1)), int(m.group(2) or 0)) if m else (38, 10)
-        return pa.decimal128(precision, scale)
+        if typ.precision is None:
+            return pa.decimal128(38, 10)
+        return pa.decimal128(typ.precision, typ.scale or 0)
     if kind == "bool":
         return pa.bool_()
     if kind == "enum":

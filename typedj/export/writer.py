@@ -134,6 +134,26 @@ def export(
     ).encode()).hexdigest()
     state = _State(root, fingerprint, overwrite)
     report = ExportReport(dest, resumed=state.resumed)
+    diagram = _write_contents(p, root, state, report, parquet_files=parquet_files, workers=workers,
+                              progress=progress)
+    descriptor = _descriptor(p, root, report, title=title, creators=creators, license=license,
+                             description=description, doi=doi, keywords=keywords, diagram=diagram,
+                             workers=workers)
+    state.path.unlink()
+    (root / manifest.DESCRIPTOR).write_text(json.dumps(descriptor, indent=2, default=str) + "\n")
+    if root != dest:
+        archive.pack(root, dest)
+        shutil.rmtree(root)
+    log.info("exported %s", report)
+    return report
+
+
+def _write_contents(
+    p: Plan, root: Path, state: _State, report: ExportReport, *, parquet_files: bool, workers: int,
+    progress: bool,
+) -> str | None:
+    """The dataset's database, objects, Parquet files, definitions and diagram; the
+    diagram's file name (None when there is none). The database is closed on failure."""
     out = database.create(root / database.FILE)
     try:
         schemas = _declare(p, out)
@@ -151,16 +171,7 @@ def export(
         out.close()
         raise
     database.finish(out)
-    descriptor = _descriptor(p, root, report, title=title, creators=creators, license=license,
-                             description=description, doi=doi, keywords=keywords, diagram=diagram,
-                             workers=workers)
-    state.path.unlink()
-    (root / manifest.DESCRIPTOR).write_text(json.dumps(descriptor, indent=2, default=str) + "\n")
-    if root != dest:
-        archive.pack(root, dest)
-        shutil.rmtree(root)
-    log.info("exported %s", report)
-    return report
+    return diagram
 
 
 def _declare(p: Plan, out: Connection) -> dict[str, Schema]:

@@ -11,7 +11,6 @@ import datetime
 import logging
 import os
 import platform
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -34,9 +33,6 @@ DEFAULT_PRIORITY = 5
 DEFAULT_RESERVATION_TIMEOUT = 24 * 3600.0
 """Seconds after which a reservation counts as dead where the server cannot say."""
 _TRUNCATED = "...truncated"
-_CORE_SQL = re.compile(
-    r"(var)?char\(\d+\)|decimal\(\d+,\s*\d+\)|date|datetime(\(\d\))?|enum\(.+\)", re.IGNORECASE
-)
 _BATCH = 5000
 
 
@@ -50,7 +46,7 @@ def _key_attribute(attr: Attribute) -> Attribute:
     if attr.core:
         type_name, core = attr.type_name, True
     else:
-        type_name, core = attr.sql_type, bool(_CORE_SQL.fullmatch(attr.sql_type))
+        type_name, core = attr.sql_type, attr.type.core_spelled
     return Attribute(name=attr.name, type_name=type_name, sql_type=attr.sql_type, in_key=True, core=core,
                      python_type=attr.python_type)
 

@@ -12,7 +12,7 @@ from uuid import UUID
 from .. import codecs
 from ..columns import Column, Comparison, Order
 from ..errors import QueryError, UnknownAttributeError
-from ..heading import Attribute, Heading, enum_values
+from ..heading import Attribute, Heading
 from . import sqltext
 from .compiler import Compiler, Select
 
@@ -190,7 +190,7 @@ def _fits(attr: Attribute, value: Any) -> bool:
     if kind == "str":
         return isinstance(value, str)
     if kind == "enum":
-        return isinstance(value, str) and value in enum_values(attr.type_name)
+        return isinstance(value, str) and value in attr.type.members
     if kind == "date":
         return isinstance(value, date) or (isinstance(value, str) and _parses(date.fromisoformat, value))
     if kind == "datetime":

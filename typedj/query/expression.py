@@ -199,10 +199,15 @@ def _with_match_column(group: Select, left: Heading, heading: Heading, c: Compil
     """
     for name in heading.primary_key:
         if name not in left:
-            return group, c.dialect.quote(name)
+            return group, _backquoted(name)
     marked = c.open(group)
     marked.columns = {**marked.columns, "_tj_match": "1"}
-    return c.wrap(marked), c.dialect.quote("_tj_match")
+    return c.wrap(marked), _backquoted("_tj_match")
+
+
+def _backquoted(name: str) -> str:
+    """A name inside user-written SQL, which is in DataJoint's spelling (``dialect.sql_text``)."""
+    return "`" + name.replace("`", "``") + "`"
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,10 +15,11 @@ import html
 import json
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter, setitem
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import codecs
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from .expression import Query
 
 _BATCH = 4096
+_vars = attrgetter("__dict__")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _gc_lock = threading.Lock()
@@ -171,18 +173,37 @@ def _decode_columns(
     query: Query[Any], names: Sequence[str], columns: list[list[Any] | tuple[Any, ...]]
 ) -> list[list[Any] | tuple[Any, ...]]:
     for i, attr, fn in _decoders(query, names):
-        try:
-            column = columns[i]
-            columns[i] = fn(column if type(column) is list else list(column))
-        except DecodeError as exc:
-            row = {n: col[exc.index] for n, col in zip(names, columns, strict=True)}
-            key = {k: row[k] for k in query.primary_key if k in row}
-            raise FetchError(
-                f"{query._node.describe()}: cannot decode attribute {attr.name!r} of the row "
-                f"with key {key}: {exc.cause}",
-                attribute=attr.name,
-            ) from exc.cause
+        column = columns[i]
+        columns[i] = _decoded(query, names, attr, fn, column if type(column) is list else list(column),
+                              lambda index: {n: col[index] for n, col in zip(names, columns, strict=True)})
     return columns
+
+
+def _decoded_in_rows(query: Query[Any], names: Sequence[str], rows: list[Any]) -> dict[int, list[Any]]:
+    """The decoded columns of rows as the driver gave them, by position; only the columns
+    whose type needs decoding are taken out of the rows."""
+    return {
+        i: _decoded(query, names, attr, fn, list(map(itemgetter(i), rows)),
+                    lambda index: dict(zip(names, rows[index], strict=True)))
+        for i, attr, fn in _decoders(query, names)
+    }
+
+
+def _decoded(
+    query: Query[Any], names: Sequence[str], attr: Attribute, fn: Any, column: list[Any],
+    row: Callable[[int], dict[str, Any]],
+) -> list[Any]:
+    try:
+        out: list[Any] = fn(column)
+        return out
+    except DecodeError as exc:
+        values = row(exc.index)
+        key = {k: values[k] for k in query.primary_key if k in values}
+        raise FetchError(
+            f"{query._node.describe()}: cannot decode attribute {attr.name!r} of the row "
+            f"with key {key}: {exc.cause}",
+            attribute=attr.name,
+        ) from exc.cause
 
 
 def _check_names(query: Query[Any], names: Sequence[str]) -> None:
@@ -198,11 +219,21 @@ def columns(
     query: Query[Any], names: Sequence[str] | None = None, **options: Any
 ) -> tuple[list[str], list[Any]]:
     """Run ``query``: its output names and one decoded sequence per name."""
+    out, rows, data = _result(query, names, **options)
+    return out, data if rows is None else _columns(query, out, rows)
+
+
+def _result(
+    query: Query[Any], names: Sequence[str] | None = None, **options: Any
+) -> tuple[list[str], list[Any] | None, list[Any]]:
+    """Run ``query``: its output names, and either the driver's rows, not yet decoded
+    (``None`` where the driver reads columns, as the MySQL reader does), or the decoded
+    columns."""
     if names is not None and any(query.heading[n].is_blob for n in names):
         extra = [k for k in query.primary_key if k not in names]
         if extra:  # the key names the row in a decoding error
             out, data = columns(query, [*names, *extra], **options)
-            return out[: len(names)], data[: len(names)]
+            return out[: len(names)], None, data[: len(names)]
     sql, params, out = statement(query, names, **options)
     conn = query.connection
     if conn.dialect.name == "mysql":
@@ -217,13 +248,13 @@ def columns(
             finally:
                 cursor.close()
         if raw is not None:
-            return out, _decode_columns(query, out, list(raw))
-        return out, _columns(query, out, rows)
+            return out, None, _decode_columns(query, out, list(raw))
+        return out, rows, []
     cursor = conn.query(sql, params)
     with conn.reading(sql):
         rows = cursor.fetchall()
         cursor.close()
-    return out, _columns(query, out, rows)
+    return out, rows, []
 
 
 def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
@@ -235,7 +266,10 @@ def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
 
 @_materializing
 def to_dicts(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
-    names, data = _visible(*columns(query, **options))
+    out, rows, data = _result(query, **options)
+    if rows is not None and not any(n.startswith("_") for n in out):
+        return _dicts_of_rows(query, out, rows)
+    names, data = _visible(out, data if rows is None else _columns(query, out, rows))
     return _dicts(names, data)
 
 
@@ -244,14 +278,24 @@ def _dicts(names: list[str], data: list[Any]) -> list[dict[str, Any]]:
     return list(map(dict, map(zip, repeat(names), zip(*data, strict=True)))) if data else []
 
 
+def _dicts_of_rows(query: Query[Any], names: list[str], rows: list[Any]) -> list[dict[str, Any]]:
+    """One dict per driver row, built in C, then the decoded columns set into them (also in C):
+    no transposing of the whole result into columns and back."""
+    out = list(map(dict, map(zip, repeat(names), rows)))
+    for i, column in _decoded_in_rows(query, names, rows).items():
+        deque(map(setitem, out, repeat(names[i]), column), maxlen=0)
+    return out
+
+
 def _instances(cls: type, names: list[str], data: list[Any]) -> list[Any]:
-    new = object.__new__
-    out: list[Any] = []
-    append = out.append
-    for r in zip(*data, strict=True):
-        obj: Any = new(cls)
-        obj.__dict__.update(zip(names, r, strict=True))  # keeps the key-sharing dict: less memory
-        append(obj)
+    return _instances_of_rows(cls, names, list(zip(*data, strict=True)))
+
+
+def _instances_of_rows(cls: type, names: list[str], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """One instance per row, its ``__dict__`` filled in row order (CPython then shares one
+    key table among them: less memory), all in C (``map``)."""
+    out: list[Any] = list(map(object.__new__, repeat(cls, len(rows))))
+    deque(map(dict.update, map(_vars, out), map(zip, repeat(names), rows)), maxlen=0)
     return out
 
 
@@ -267,8 +311,13 @@ def fetch(query: Query[Any], attributes: Sequence[str], **options: Any) -> Any:
         arrays = [_array(query.heading[n], list(col)) for n, col in zip(names, data, strict=True)]
         return arrays[0] if len(arrays) == 1 else tuple(arrays)
     if query._row_class is not None:
-        names, data = columns(query, **options)
-        return _instances(query._row_class, names, data)
+        names, rows, data = _result(query, **options)
+        if rows is None:
+            return _instances(query._row_class, names, data)
+        out = _instances_of_rows(query._row_class, names, rows)
+        for i, column in _decoded_in_rows(query, names, rows).items():
+            deque(map(setitem, map(_vars, out), repeat(names[i]), column), maxlen=0)
+        return out
     return to_dicts(query, **options)
 
 
@@ -352,7 +401,7 @@ def _array(attr: Attribute, values: list[Any]) -> np.ndarray:
     if attr.type_name == "expression":
         kind = _inferred_kind(values)
     dtype = _NUMPY_KINDS.get(kind)
-    if dtype == "int64" and attr.sql_type.lower().startswith("bigint unsigned"):
+    if dtype == "int64" and attr.type.is_wide_unsigned:
         dtype = "uint64"
     if dtype is not None:
         try:

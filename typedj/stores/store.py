@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..config import config
+from ..config import config, default_cache_folder
 from ..errors import MissingDependencyError
 from . import hashing
 from .backends import Backend, ObjectInfo, open_backend
-from .cache import LocalCache, default_folder
+from .cache import LocalCache
 from .errors import CorruptObjectError, StoreError
 from .spec import StoreSpec, spec_of
 
@@ -56,7 +56,7 @@ class Store:
         self.backend: Backend = open_backend(spec, WORKERS)
         self.cache: LocalCache | None = None
         if spec.cache:
-            folder = Path(config.cache_folder) if config.cache_folder else default_folder()
+            folder = Path(config.cache_folder) if config.cache_folder else default_cache_folder()
             self.cache = LocalCache(folder, config.cache_size)
 
     def __repr__(self) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import re
 import shutil
 import tempfile
 from contextvars import ContextVar
@@ -21,7 +20,6 @@ from typing import Any
 import numpy as np
 
 import typedj as tj
-from typedj.heading import enum_values, kind_of
 
 from .model import Pipeline, Reference
 from .query import encode_key
@@ -56,6 +54,7 @@ class Field:
     options: list[tuple[str, str]] = field(default_factory=list)
     comment: str = ""
     type_name: str = ""
+    kind: str = ""
     in_key: bool = False
     attributes: list[str] = field(default_factory=list)
     error: str = ""
@@ -75,8 +74,7 @@ def _default_text(attr: tj.Attribute) -> str:
 
 
 def _max_length(attr: tj.Attribute) -> int | None:
-    match = re.match(r"(?:var)?char\((\d+)\)", attr.sql_type)
-    return int(match.group(1)) if match else None
+    return attr.type.max_length
 
 
 def attribute_field(attr: tj.Attribute) -> Field:
@@ -89,12 +87,13 @@ def attribute_field(attr: tj.Attribute) -> Field:
         value=_default_text(attr),
         comment=attr.comment,
         type_name=attr.type_name,
+        kind=kind,
         in_key=attr.in_key,
         attributes=[attr.name],
     )
     if kind == "enum":
         f.widget = "select"
-        f.options = [(v, v) for v in enum_values(attr.type_name)]
+        f.options = [(v, v) for v in attr.type.members]
     elif kind == "bool":
         f.widget = "select"
         f.options = [("true", "true"), ("false", "false")]
@@ -209,7 +208,7 @@ def read_row(
                 errors[f.name] = "choose one of the listed rows"
                 continue
             row.update(raw)
-        elif f.type_name == "json":
+        elif f.kind == "json":
             try:
                 row[f.attributes[0]] = json.loads(text)
             except ValueError as exc:
@@ -223,7 +222,7 @@ def read_row(
 
 def _file_value(f: Field, filename: str, data: bytes) -> Any:
     """Uploaded bytes as the attribute takes them: raw, an attachment's file, or a .npy array."""
-    kind = kind_of(f.type_name)
+    kind = f.kind
     if kind == "bytes":
         return data
     if kind == "attach":

@@ -18,7 +18,6 @@ from typing import Any
 
 import typedj as tj
 from typedj.codegen import class_path
-from typedj.heading import enum_values
 
 from .model import Pipeline
 
@@ -51,7 +50,7 @@ def convert(attr: tj.Attribute, text: str) -> Any:
         if kind == "time":
             return time.fromisoformat(text)
         if kind == "enum":
-            if text not in enum_values(attr.type_name):
+            if text not in attr.type.members:
                 raise ValueError
             return text
     except (ValueError, InvalidOperation) as exc:
