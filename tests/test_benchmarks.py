@@ -66,6 +66,10 @@ RUNS: dict[str, tuple[list[str], list[str]]] = {
         rf"\| export \| {NUMBER} s \| {NUMBER} MB/s \| {NUMBER} MB \|", rf"\| verify \| {NUMBER} s",
         rf"\| import into SQLite \| {NUMBER} s",
     ]),
+    "bench_postgres": (["--rows", "50", "--keys", "5", "--blobs", "3", "--repeats", "1"], [
+        rf"insert 50 rows +{MS} +{MS} +{MS} +{MS} +{NUMBER}x .*{MS} +{MS}", rf"read 50 rows as dicts +{MS}",
+        rf"populate, reserve_jobs=True +{MS}", rf"insert 3 blobs +{MS}", rf"fetch 3 blobs +{MS}",
+    ]),
     # mypy's own runs take half a minute cold (it analyses typedj): here the pipeline is generated
     "bench_mypy": (["--tables", "3", "--generate-only"], [
         r"mypy --strict on a 3-table pipeline \(\d+ lines\)",
@@ -80,9 +84,11 @@ def test_every_benchmark_is_smoke_tested() -> None:
 
 @pytest.mark.parametrize("script", sorted(RUNS))
 def test_benchmark_runs_small(script: str, mysql_url: str, monkeypatch: pytest.MonkeyPatch,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+                              capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest) -> None:
     argv, patterns = RUNS[script]
     monkeypatch.setenv("TYPEDJ_BENCH_DATABASE_URL", mysql_url)
+    if script == "bench_postgres":
+        monkeypatch.setenv("TYPEDJ_BENCH_POSTGRES_URL", request.getfixturevalue("postgres_url"))
     monkeypatch.setattr(sys, "argv", [str(BENCHMARKS / f"{script}.py"), *argv])
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(f"_smoke_{script}", BENCHMARKS / f"{script}.py")
