@@ -9,8 +9,10 @@ PostgreSQL, which pytest-postgresql otherwise starts (``tests/pg_ctl``).
 ``TYPEDJ_TEST_BACKENDS`` (comma separated: ``mysql``, ``postgres``, ``sqlite``;
 default ``mysql,sqlite``) picks the
 backends the ``conn``/``schema`` fixtures run on; with two, every test using them runs on
-each (test ids end in ``[mysql]``/``[sqlite]``). Tests marked ``@pytest.mark.mysql_only(reason)``
-are skipped on the embedded backend with that reason.
+each (test ids end in ``[mysql]``/``[sqlite]``). A test marked
+``@pytest.mark.requires("supports_kill", reason=...)`` is skipped on a backend that lacks one
+of the named capabilities: a dialect's flags (``typedj.backend.dialect.CAPABILITIES``) or one
+of the rig's own (``RIG_CAPABILITIES``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 import pytest
 
 import typedj as tj
+from typedj.backend.dialect import CAPABILITIES
 
 HERE = Path(__file__).parent
 _external = os.environ.get("TYPEDJ_TEST_DATABASE_URL")
@@ -87,9 +90,28 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
 BACKENDS = [b.strip() for b in os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql,sqlite").split(",") if b.strip()]
 
 
+RIG_CAPABILITIES: dict[str, frozenset[str]] = {
+    "mysql": frozenset({"mysql_server", "datajoint_peer"}),
+}
+"""What the rig offers on a backend beyond its dialect's flags: ``mysql_server``, the test
+talks to the MySQL test server itself (its URL, pymysql, MySQL-spelled SQL);
+``datajoint_peer``, datajoint-python runs against the same database."""
+
+
+KNOWN_CAPABILITIES = frozenset(CAPABILITIES).union(*RIG_CAPABILITIES.values())
+
+
+def capabilities(backend: str) -> frozenset[str]:
+    """The capabilities of the test backend named ``backend`` (``postgres``: the scheme ``postgresql``)."""
+    from typedj.backend.registry import backend_for
+
+    scheme = "postgresql" if backend == "postgres" else backend
+    return backend_for(scheme).dialect.capabilities() | RIG_CAPABILITIES.get(backend, frozenset())
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "mysql_only(reason): needs a MySQL server by nature; skipped on the embedded backend"
+        "markers", "requires(*capabilities, reason): skipped on a backend lacking one of the capabilities"
     )
 
 
@@ -108,16 +130,28 @@ def conn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``mysql_only`` tests on the embedded backend before any of their fixtures run."""
+    """Skip tests on a backend lacking a capability they require, before any fixture runs."""
     for item in items:
-        marker = item.get_closest_marker("mysql_only")
-        if marker is None or "conn" not in getattr(item, "fixturenames", ()):
+        if item.get_closest_marker("mysql_only") is not None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: mysql_only is gone; say what the test needs: "
+                '@pytest.mark.requires("mysql_server", reason=...) (see tests/conftest.py)'
+            )
+        if "conn" not in getattr(item, "fixturenames", ()):
             continue
+        markers = list(item.iter_markers("requires"))
+        required = {name for m in markers for name in m.args}
+        if not required:
+            continue
+        unknown = required - KNOWN_CAPABILITIES
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid}: unknown capabilities {sorted(unknown)}")
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("conn", BACKENDS[0]) if callspec is not None else BACKENDS[0]
-        if backend != "mysql":
-            reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "MySQL-specific")
-            item.add_marker(pytest.mark.skip(reason=f"MySQL only: {reason}"))
+        missing = sorted(required - capabilities(backend))
+        if missing:
+            reasons = "; ".join(m.kwargs["reason"] for m in markers if "reason" in m.kwargs)
+            item.add_marker(pytest.mark.skip(reason=f"{backend} lacks {', '.join(missing)}: {reasons}"))
 
 
 _counter = itertools.count()
@@ -132,10 +166,10 @@ def schema_name(request: pytest.FixtureRequest, conn: tj.Connection) -> Iterator
     for schema in list(conn.schemas):
         if schema.startswith(name):
             conn.schemas.pop(schema, None)
-    for schema in sorted(conn.dialect.list_schemas(conn), key=len, reverse=True):
+    for schema in sorted(conn.catalog.list_schemas(), key=len, reverse=True):
         if schema == name or schema.startswith(name + "_"):
-            conn.dialect.drop_database(conn, schema)
-    conn._graph = None  # type: ignore[attr-defined]
+            conn.catalog.drop_database(schema)
+    conn.graph = None
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def _reopen(conn: tj.Connection, source: str, path: Path, *names: str) -> types.
 
 
 def _table_count(conn: tj.Connection, schema: str) -> int:
-    return len(conn.dialect.load_catalog(conn, schema))
+    return len(conn.catalog.load_catalog(schema))
 
 
 def test_names_from_table_names() -> None:
@@ -234,14 +234,14 @@ def test_table_classes_named_like_the_vocabulary(
     assert module.Usage.heading.primary_key == ["link_id"]
 
 
-@pytest.mark.mysql_only("creates a table with MySQL DDL")
+@pytest.mark.requires("mysql_server", reason="creates a table with MySQL DDL")
 def test_tables_without_class_names_are_refused(schema: tj.Schema, conn: tj.Connection) -> None:
     conn.query(f"CREATE TABLE `{schema.name}`.`odd_1` (x int PRIMARY KEY)")
     with pytest.raises(tj.DeclarationError, match=r"\['odd_1'\].*no DataJoint class gives"):
         generate(schema.name, connection=conn)
 
 
-@pytest.mark.mysql_only("datajoint-python runs on MySQL")
+@pytest.mark.requires("datajoint_peer", reason="datajoint-python runs on MySQL")
 def test_datajoint_schema_round_trip(schema_name: str, conn: tj.Connection, mysql_url: str,
                                      tmp_path: Path) -> None:
     with warnings.catch_warnings():
@@ -275,7 +275,7 @@ def test_datajoint_schema_round_trip(schema_name: str, conn: tj.Connection, mysq
                                        {"species": "rat", "latin": "Rattus norvegicus"}]
 
 
-@pytest.mark.mysql_only("creates tables with MySQL DDL")
+@pytest.mark.requires("mysql_server", reason="creates tables with MySQL DDL")
 def test_legacy_tables_without_type_comments(
     schema: tj.Schema, conn: tj.Connection, tmp_path: Path
 ) -> None:

@@ -26,7 +26,7 @@ from typedj.codegen import generate_package
 
 from .elements import ELEMENTS, declare_elements
 
-pytestmark = pytest.mark.mysql_only("datajoint-python declares the Elements on MySQL")
+pytestmark = pytest.mark.requires("datajoint_peer", reason="datajoint-python declares the Elements on MySQL")
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = f"tjel{os.getpid() % 10000}_"
@@ -59,7 +59,7 @@ def elements(dj: Any, mysql_url: str) -> Iterator[dict[str, Any]]:
     conn = tj.connect(mysql_url)
     conn.query("SET FOREIGN_KEY_CHECKS = 0")
     try:
-        for name in conn.dialect.list_schemas(conn):
+        for name in conn.catalog.list_schemas():
             if name.startswith(PREFIX):
                 conn.query(f"DROP DATABASE `{name}`")
                 conn.schemas.pop(name, None)

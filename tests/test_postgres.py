@@ -61,7 +61,7 @@ def pg(postgres_url: str) -> Iterator[tj.Connection]:
 
 def _drop(conn: tj.Connection, name: str) -> None:
     conn.schemas.pop(name, None)
-    conn.dialect.drop_database(conn, name)
+    conn.catalog.drop_database(name)
 
 
 def test_layout_on_the_server_is_datajoints(pg: tj.Connection) -> None:

@@ -262,9 +262,8 @@ def drop_tables(conn: Connection, names: Sequence[str], *, force: bool = False) 
                     f"WHERE table_name = {conn.dialect.placeholder}",
                     (table,),
                 )
-            for cls in list(s.classes.values()):
-                if cls.__dict__.get("_def") is not None and cls._def.name == table:
-                    unbind(cls)
-                    s.classes.pop(cls.__name__, None)
+            cls = s.classes.pop(table, None)
+            if cls is not None:
+                unbind(cls)
     graphs.invalidate(conn)
     return order

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..heading import Attribute, TableDef
-from . import postgres_catalog as catalog
 from .dialect import Dialect
+from .postgres_catalog import PostgresCatalog
+from .postgres_driver import PostgresDriver
 from .postgres_types import checked_range, column_type, enum_type_name
-
-if TYPE_CHECKING:
-    from .connection import Connection
+from .registry import Backend
 
 _LINEAGE_DDL = """CREATE TABLE IF NOT EXISTS {table} (
 "table_name" VARCHAR(64) NOT NULL,
@@ -39,6 +38,14 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     placeholder = "%s"
     begin_transaction = "BEGIN ISOLATION LEVEL REPEATABLE READ"
+    supports_live_sessions = True
+    supports_kill = True
+    supports_accounts = True
+    supports_row_locks = True
+    supports_enum_type = True
+    supports_column_comments = True
+    supports_transactional_ddl = True
+    max_identifier_length = MAX_NAME
 
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -199,23 +206,6 @@ class PostgresDialect(Dialect):
     def decoder(self, attr: Attribute) -> Callable[[list[Any]], list[Any]] | None:
         return None
 
-    # -- catalog (run through a connection) ------------------------------------------
-
-    def schema_exists(self, conn: Connection, schema: str) -> bool:
-        return catalog.schema_exists(conn, schema)
-
-    def list_schemas(self, conn: Connection) -> list[str]:
-        return catalog.list_schemas(conn)
-
-    def referencing_schemas(self, conn: Connection, schemas: set[str]) -> set[str]:
-        return catalog.referencing_schemas(conn, schemas)
-
-    def load_catalog(self, conn: Connection, schema: str) -> dict[str, TableDef]:
-        return catalog.load_catalog(conn, schema)
-
-    def size_limit(self, conn: Connection) -> tuple[int, bool] | None:
-        return 2**30 - 1, False
-
     # -- jobs ------------------------------------------------------------------------
 
     def now(self) -> str:
@@ -226,12 +216,6 @@ class PostgresDialect(Dialect):
 
     def session_id(self) -> str:
         return "pg_backend_pid()"
-
-    def session_user(self, conn: Connection) -> str:
-        return str(conn.query("SELECT current_user").fetchone()[0])
-
-    def live_sessions(self, conn: Connection) -> set[int] | None:
-        return catalog.live_sessions(conn)
 
 
 def primary_key_name(table: str) -> str:
@@ -273,3 +257,6 @@ def translate_text(text: str) -> str:
         out.append("%%" if ch == "%" else ch)
         i += 1
     return "".join(out)
+
+
+BACKEND = Backend(dialect=PostgresDialect(), driver=PostgresDriver(), catalog=PostgresCatalog)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment
 from ..sqltypes import enum_type
 from ..types import CURRENT_TIMESTAMP, MISSING
+from .catalog import Catalog, Session
 from .postgres_types import core_sql_type
-
-if TYPE_CHECKING:
-    from .connection import Connection
 
 _HIDDEN = "nspname NOT LIKE 'pg\\_%%' AND nspname NOT IN ('information_schema', 'public')"
 
@@ -105,16 +103,16 @@ _NAMES = {
 }
 
 
-def schema_exists(conn: Connection, schema: str) -> bool:
+def schema_exists(conn: Session, schema: str) -> bool:
     return bool(conn.query("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchall())
 
 
-def list_schemas(conn: Connection) -> list[str]:
+def list_schemas(conn: Session) -> list[str]:
     rows = conn.query(f"SELECT nspname FROM pg_namespace WHERE {_HIDDEN} ORDER BY nspname", ()).fetchall()
     return [r[0] for r in rows]
 
 
-def referencing_schemas(conn: Connection, schemas: set[str]) -> set[str]:
+def referencing_schemas(conn: Session, schemas: set[str]) -> set[str]:
     """Schemas whose tables reference tables of ``schemas``."""
     rows = conn.query(
         "SELECT DISTINCT n.nspname FROM pg_constraint k "
@@ -126,7 +124,7 @@ def referencing_schemas(conn: Connection, schemas: set[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def live_sessions(conn: Connection) -> set[int]:
+def live_sessions(conn: Session) -> set[int]:
     """Every server process (session) alive; any role sees every pid in ``pg_stat_activity``."""
     return {int(r[0]) for r in conn.query("SELECT pid FROM pg_stat_activity").fetchall()}
 
@@ -161,7 +159,7 @@ def parse_default(text: str | None) -> Any:
     return text.removeprefix("(").split("::")[0].rstrip(")")
 
 
-def load_catalog(conn: Connection, schema: str) -> dict[str, TableDef]:
+def load_catalog(conn: Session, schema: str) -> dict[str, TableDef]:
     """Every table of ``schema`` as a ``TableDef``."""
     tables = dict(conn.query(_TABLES, (schema,)).fetchall())
     labels: dict[int, list[str]] = defaultdict(list)
@@ -243,3 +241,32 @@ def _attribute(
         core=declared is not None,
         auto_increment=auto,
     )
+
+
+class PostgresCatalog(Catalog):
+    """The catalog queries above, through the session this catalog belongs to."""
+
+    def schema_exists(self, schema: str) -> bool:
+        return schema_exists(self.session, schema)
+
+    def list_schemas(self) -> list[str]:
+        return list_schemas(self.session)
+
+    def referencing_schemas(self, schemas: set[str]) -> set[str]:
+        return referencing_schemas(self.session, schemas)
+
+    def load_catalog(self, schema: str) -> dict[str, TableDef]:
+        return load_catalog(self.session, schema)
+
+    def size_limit(self) -> tuple[int, bool] | None:
+        return 2**30 - 1, False
+
+    def server(self) -> tuple[str, str]:
+        version, user = self.query("SELECT current_setting('server_version'), current_user").fetchone()
+        return str(version), str(user)
+
+    def session_user(self) -> str:
+        return str(self.query("SELECT current_user").fetchone()[0])
+
+    def live_sessions(self) -> set[int] | None:
+        return live_sessions(self.session)

@@ -19,6 +19,8 @@ from ..errors import (
     QueryInterruptedError,
     TypedjError,
 )
+from .driver import Driver
+from .failures import shown_sql
 
 _LOST_STATES = {"57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
 
@@ -59,7 +61,6 @@ def translate(exc: BaseException, sql: str | None) -> TypedjError | None:
         return None
     if not isinstance(exc, psycopg.Error):
         return None
-    from .connection import shown_sql
 
     state = exc.sqlstate or ""
     diag = exc.diag
@@ -84,23 +85,14 @@ def translate(exc: BaseException, sql: str | None) -> TypedjError | None:
     return None
 
 
-def open_postgres(url: DatabaseURL) -> Any:
-    """A typedj connection to a PostgreSQL database."""
-    from .connection import Connection, register_error_translator
-    from .postgres import PostgresDialect
+class PostgresDriver(Driver):
+    """psycopg 3 in autocommit mode."""
 
-    class PostgresConnection(Connection):
-        def dialect_connection_id_sql(self) -> str:
-            return "SELECT pg_backend_pid()"
+    def connect(self, url: DatabaseURL) -> Any:
+        return connect_postgres(url)
 
-        @staticmethod
-        def _is_lost(exc: BaseException) -> bool:
-            return is_lost(exc)
+    def translate(self, exc: BaseException, sql: str | None) -> TypedjError | None:
+        return translate(exc, sql)
 
-    if translate not in _registered:
-        register_error_translator(translate)
-        _registered.append(translate)
-    return PostgresConnection(url, PostgresDialect(), connect_postgres)
-
-
-_registered: list[Any] = []
+    def is_lost(self, exc: BaseException) -> bool:
+        return is_lost(exc) or super().is_lost(exc)

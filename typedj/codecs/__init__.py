@@ -56,8 +56,4 @@ def decoder(attr: Attribute, ctx: Context) -> ColumnFn | None:
     return codec.decoder(attr, ctx) if codec else None
 
 
-def registered(kind: str) -> bool:
-    return kind in _registry
-
-
 from . import core as _core  # noqa: E402,F401  (registers the built-in codecs)

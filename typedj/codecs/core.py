@@ -120,7 +120,7 @@ class _Blob:
 
         def column(values: Column) -> Column:
             out = []
-            level = config.blob_compression
+            level = config.blob_compression if attr.compression is None else attr.compression
             for i, v in enumerate(values):
                 try:
                     out.append(None if v is None else pack(v, compress=level))

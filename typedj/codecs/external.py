@@ -107,7 +107,7 @@ class _StoredBlob:
         def column(values: Column) -> Column:
             present = _present(values)
 
-            level = store.spec.compression
+            level = attr.compression if attr.compression is not None else store.spec.compression
             if level is None:
                 from ..config import config
 

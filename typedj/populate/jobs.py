@@ -310,7 +310,7 @@ class Jobs:
         reserved = conn.query(
             f"SELECT DISTINCT {d.quote('connection_id')} FROM {table} WHERE {d.quote('status')} = 'reserved'"
         ).fetchall()
-        live = d.live_sessions(conn) if reserved else set()
+        live = conn.catalog.live_sessions() if reserved else set()
         if live is not None:
             dead = [int(r[0]) for r in reserved if int(r[0]) and int(r[0]) not in live]
             if dead:
@@ -345,7 +345,7 @@ class Jobs:
 
     def _session_user(self) -> str:
         if self._user is None or self._user[0] != os.getpid():
-            self._user = (os.getpid(), self.connection.dialect.session_user(self.connection))
+            self._user = (os.getpid(), self.connection.catalog.session_user())
         return str(self._user[1])
 
     def reserve(self, params: Sequence[Any], version: str = "") -> bool:

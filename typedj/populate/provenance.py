@@ -191,7 +191,7 @@ class Recorder:
     def record(self, key: Mapping[str, Any], started: float, duration: float) -> None:
         """Record ``key`` as made now; call inside the make's transaction."""
         if self._user is None:
-            self._user = str(self.conn.dialect.session_user(self.conn))
+            self._user = str(self.conn.catalog.session_user())
         text, digest = key_text(key)
         start = datetime.fromtimestamp(started)
         self.conn.query(self._insert, (self.cls._def.name, digest, text, *self._fixed, self._user, start,

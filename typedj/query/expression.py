@@ -148,7 +148,8 @@ class Project(Node):
     def compile(self, c: Compiler) -> Select:
         inner = self.child.compile(c)
         has_expr = any(is_expr for _, _, is_expr in self.columns)
-        inner = c.wrap(inner) if inner.closed or (has_expr and not inner.plain) else inner.copy()
+        wrap = inner.closed or (has_expr and not inner.is_plain(c.dialect))
+        inner = c.wrap(inner) if wrap else inner.copy()
         inner.columns = _select_columns(inner, self.columns, c)
         return inner
 

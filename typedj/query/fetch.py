@@ -13,7 +13,6 @@ import functools
 import gc
 import html
 import json
-import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -23,9 +22,8 @@ from operator import attrgetter, itemgetter, setitem
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import codecs
-from ..backend.connection import register_error_translator
 from ..codecs.core import DecodeError
-from ..errors import FetchError, QueryError, TypedjError, UnknownAttributeError
+from ..errors import FetchError, QueryError, UnknownAttributeError
 from ..heading import Attribute
 from ..optional import require
 from .compiler import Compiler
@@ -81,27 +79,6 @@ def _materializing(fn: F) -> F:
 
     return run  # type: ignore[return-value]
 
-_UNKNOWN_COLUMN = re.compile(r"Unknown column '(?:[^']*\.)?([^'.]+)'|no such column: (?:\S*\.)?(\w+)")
-
-
-def _unknown_column(exc: BaseException, sql: str | None) -> TypedjError | None:
-    """The server's "unknown column" (a name in SQL text) as UnknownAttributeError."""
-    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    if len(args) >= 2 and args[0] == 1054:
-        message = str(args[1])
-    elif type(exc).__name__ == "OperationalError" and args and "no such column" in str(args[0]):
-        message = str(args[0])  # sqlite3
-    else:
-        return None
-    match = _UNKNOWN_COLUMN.search(message)
-    name = (match.group(1) or match.group(2)) if match else None
-    return UnknownAttributeError(
-        f"the query names an attribute it does not have: {name!r} ({message})", attribute=name,
-        sql=sql, server_message=message, code=args[0] if isinstance(args[0], int) else None,
-    )
-
-
-register_error_translator(_unknown_column)
 
 
 def statement(
@@ -118,7 +95,7 @@ def statement(
     select = query._node.compile(c)
     if order_by is not None or limit is not None or offset is not None:
         terms = order_terms(order_by, query.heading, dialect.quote)
-        reorder = select.closed or not select.plain or bool(select.order_by)
+        reorder = select.closed or not select.is_plain(dialect) or bool(select.order_by)
         select = c.wrap(select) if reorder else select.copy()
         select.order_by = terms
         select.limit, select.offset = limit, offset
@@ -236,24 +213,16 @@ def _result(
             return out[: len(names)], None, data[: len(names)]
     sql, params, out = statement(query, names, **options)
     conn = query.connection
-    if conn.dialect.name == "mysql":
-        from ..backend.mysql_rows import read_columns
-
-        cursor = conn.query(sql, params, stream=True)
-        with conn.reading(sql):
-            try:
-                raw = read_columns(cursor)
-                if raw is None:
-                    rows = cursor.fetchall()
-            finally:
-                cursor.close()
-        if raw is not None:
-            return out, None, _decode_columns(query, out, list(raw))
-        return out, rows, []
-    cursor = conn.query(sql, params)
+    cursor = conn.query(sql, params, stream=True)
     with conn.reading(sql):
-        rows = cursor.fetchall()
-        cursor.close()
+        try:
+            raw = conn.driver.read_columns(cursor)
+            if raw is None:
+                rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    if raw is not None:
+        return out, None, _decode_columns(query, out, list(raw))
     return out, rows, []
 
 

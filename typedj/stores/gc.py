@@ -75,7 +75,7 @@ def _connection(schemas: Any, connection: Any) -> Any:
 def _columns(conn: Any, schema: str) -> list[tuple[str, str, str]]:
     """``(table, column, store)`` of every hash-addressed column in ``schema``."""
     out = []
-    for table, table_def in conn.dialect.load_catalog(conn, schema).items():
+    for table, table_def in conn.catalog.load_catalog(schema).items():
         for attr in table_def.heading:
             if attr.kind in {"external", "attach"} and attr.store is not None:
                 out.append((str(table), attr.name, attr.store))
