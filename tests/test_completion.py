@@ -124,7 +124,6 @@ def test_a_row_offers_its_columns_and_nothing_private(completions: dict[str, set
     assert "note" in completions["row"] and "total" in completions["made"]
 
 
-@pytest.mark.xfail(strict=True, reason="the metaclass declares the binding (_def, _node, ...) for mypy; "
-                   "pyright offers what a metaclass declares")
+
 def test_a_table_class_offers_no_private_machinery(completions: dict[str, set[str]]) -> None:
     assert _private(completions["Session"]) == set()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .binding import bind
+from .binding import bind, bound
 from .declare import PLATFORM_COLUMNS
 from .errors import ConfigError, DeclarationError, TypedjError
 from .heading import Attribute, TableDef
@@ -236,11 +236,11 @@ def alter_table(
 ) -> list[str]:
     """Make ``cls``'s table match the class; see ``TableMeta.alter``."""
     out = out or sys.stdout
-    schema: Schema = cls._schema
+    schema: Schema = bound(cls)._schema
     conn = schema.connection
     if not conn.dialect.supports_alter_table:
         raise ConfigError(f"{cls.__name__}.alter() needs a MySQL/MariaDB server")
-    table = cls._def.name
+    table = bound(cls)._def.name
     declared = schema.declared[table]
     schema.reload()
     existing = schema.tables.get(table)
@@ -292,7 +292,7 @@ def _check_required_added(cls: type[Table], declared: TableDef, differences: lis
                 and not declared.heading[d.attribute].has_default]
     if not required:
         return
-    conn = cls._schema.connection
+    conn = bound(cls)._schema.connection
     table = conn.dialect.table(declared.schema, declared.name)
     rows = conn.query(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     if rows:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import drift, legacy
 from . import graph as graphs
 from .backend.connection import Connection, connect
-from .binding import bind, unbind
+from .binding import bind, bound, unbind
 from .config import config
 from .declare import compare, declare, job_metadata_columns, table_name_of
 from .errors import (
@@ -186,7 +186,7 @@ class Schema:
                     f"{cls.__name__} waits for {getattr(parent, '__name__', parent)} to be declared"
                 )
                 raise _NotReady(parent)
-            lineage = parent._schema.lineage.get(table_def.name, {})
+            lineage = bound(parent)._schema.lineage.get(table_def.name, {})
             return table_def, {a.name: a.lineage or lineage.get(a.name, "") for a in table_def.heading}
 
         return lookup
@@ -288,7 +288,7 @@ class Schema:
         """The query node of a table of this schema, whether or not a class declares it."""
         cls = self.classes.get(table)
         if cls is not None:
-            return cls._node
+            return bound(cls)._node
         table_def = self.tables.get(table)
         if table_def is None:
             raise MissingTableError(f"no table {table!r} in schema {self.name!r}", table=table)
@@ -342,7 +342,7 @@ class Schema:
         one built from the catalog, as ``tj.virtual_module`` builds them (no code runs).
         """
         for cls in self._all_classes():
-            if name in (cls._def.name, cls.__qualname__.rpartition("<locals>.")[2], cls.__name__):
+            if name in (bound(cls)._def.name, cls.__qualname__.rpartition("<locals>.")[2], cls.__name__):
                 return cls
         raise MissingTableError(
             f"schema {self.name!r} has no table {name!r}; it has {self.list_tables()}", table=name
@@ -354,7 +354,7 @@ class Schema:
 
     def __iter__(self) -> Iterator[type[Table]]:
         """The classes of every table (parts included), parents first."""
-        by_table = {cls._def.name: cls for cls in self._all_classes()}
+        by_table = {bound(cls)._def.name: cls for cls in self._all_classes()}
         return iter([by_table[t] for t in self.list_tables() if t in by_table])
 
     @property
@@ -376,16 +376,16 @@ class Schema:
             namespace = frame.f_back.f_globals if frame is not None and frame.f_back is not None else {}
         added: dict[str, type[Table]] = {}
         for cls in self:
-            if cls._tier != "Part" and cls.__name__ not in namespace:
+            if bound(cls)._tier != "Part" and cls.__name__ not in namespace:
                 namespace[cls.__name__] = added[cls.__name__] = cls
         return added
 
     def _all_classes(self) -> list[type[Table]]:
         """Declared classes first, then catalog-made ones for the other tables."""
         declared = self._with_parts(self.classes.values())
-        have = {cls._def.name for cls in declared}
+        have = {bound(cls)._def.name for cls in declared}
         if not all(t in have for t in self.list_tables()):
-            declared += [c for c in self._catalog_classes() if c._def.name not in have]
+            declared += [c for c in self._catalog_classes() if bound(c)._def.name not in have]
         return declared
 
     def _catalog_classes(self) -> list[type[Table]]:
@@ -399,7 +399,7 @@ class Schema:
 
     @staticmethod
     def _with_parts(classes: Iterable[type[Table]]) -> list[type[Table]]:
-        return [c for cls in classes for c in (cls, *cls._parts)]
+        return [c for cls in classes for c in (cls, *bound(cls)._parts)]
 
 
 def list_schemas(connection: Connection | None = None) -> list[str]:
