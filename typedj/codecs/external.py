@@ -23,9 +23,9 @@ from ..heading import Attribute
 from ..stores import hashing
 from ..stores.errors import CorruptObjectError, MissingObjectError
 from ..stores.store import Store, get_store, run_all
-from . import Column, ColumnFn, Context, register
 from .core import DecodeError
 from .declared import conform, target
+from .registry import Column, ColumnFn, Context, register
 
 
 def download_folder() -> Path:
