@@ -278,12 +278,7 @@ def test_roundtrip_into_a_fresh_embedded_database(pipeline: dict[str, Any], tmp_
 def _remove_object(stores: dict[str, Any], path: str) -> bytes:
     """Take an object out of the store, as an outage would; returns its bytes."""
     data = rig.object_bytes(stores, path)
-    spec = stores["raw"]
-    if spec["protocol"] == "file":
-        (Path(spec["location"]) / path).unlink()
-    else:
-        rig.s3_client("http://" + spec["endpoint"]).delete_object(Bucket=spec["bucket"],
-                                                                 Key=f"{spec['location']}/{path}")
+    rig.delete_object(stores, path)
     return data
 
 

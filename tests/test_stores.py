@@ -68,7 +68,7 @@ def test_store_settings_in_code_and_default(store_config: dict[str, Any], tmp_pa
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"protocol": "ftp", "location": "/x"}, "protocol must be 'file' or 's3'"),
+        ({"location": "/x"}, "protocol must be 'file', 's3'"),
         ({"protocol": "file"}, "a file store needs location"),
         ({"protocol": "s3", "endpoint": "h:1"}, "an? s3 store needs bucket"),
         ({"protocol": "file", "location": "/x", "hash": "sha1"}, "hash must be one of"),

@@ -111,8 +111,10 @@ class DatabaseURL:
         return f"{self.scheme}://{quote(self.user, safe='')}{secret}@{self.host}:{self.port}{dbname}{tls}"
 
 
-SECRET_OPTIONS = frozenset({"secret_key", "password", "session_token", "token"})
-"""Store options whose values are never shown."""
+SECRET_OPTIONS = frozenset({"secret_key", "password", "session_token", "token", "account_key",
+                            "connection_string", "storage_options"})
+"""Store options whose values are never shown (``storage_options`` of an fsspec store may
+hold any filesystem's credentials, so its values are hidden whole)."""
 
 
 class StoreOptions(dict[str, Any]):
@@ -200,7 +202,9 @@ def _env_url(environ: dict[str, str]) -> DatabaseURL | _Source | None:
 
 
 _STORE_OPTIONS = ("protocol", "location", "endpoint", "bucket", "access_key", "secret_key",
-                  "secure", "hash", "hash_prefix", "schema_prefix", "filepath_prefix", "cache")
+                  "secure", "hash", "hash_prefix", "schema_prefix", "filepath_prefix", "cache",
+                  "storage_options", "container", "project", "token", "account_name", "account_key",
+                  "connection_string")
 
 
 def _env_stores(environ: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -355,6 +355,9 @@ def _fsmap(store: Store, path: str) -> Any:
         import fsspec  # type: ignore[import-untyped]
     except ImportError as exc:
         raise StoreError("fsmap needs fsspec: pip install 'typedj[objects]'") from exc
+    mapper = getattr(store.backend, "mapper", None)
+    if mapper is not None:  # a store on an fsspec filesystem
+        return mapper(path)
     if store.spec.protocol == "file":
         root = Path(store.spec.location) / path
         return fsspec.get_mapper(str(root), create=True)

@@ -11,6 +11,7 @@ type of the schema (see ``postgres_types``). Duplicates are skipped or replaced 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from ..heading import Attribute, TableDef
@@ -92,8 +93,11 @@ class PostgresDialect(Dialect):
             return self.enum_type(home, attr.type.members)
         return column_type(attr.type)
 
-    def column_definition(self, attr: Attribute, schema: str = "") -> str:
-        parts = [self.quote(attr.name), self.pg_type(attr, schema), *self.nullability(attr)]
+    def column_definition(self, attr: Attribute, schema: str = "", *, reference: bool = False) -> str:
+        """``reference``: a foreign-key column, which datajoint-python writes with no default
+        (and no comment: a reader takes both from the parent's column)."""
+        null = ([] if attr.nullable else ["NOT NULL"]) if reference else self.nullability(attr)
+        parts = [self.quote(attr.name), self.pg_type(attr, schema), *null]
         bounds = checked_range(attr.type)
         if bounds is not None:
             check = f"{attr.name}:{attr.sql_type.lower()}"[:MAX_NAME]
@@ -115,6 +119,8 @@ class PostgresDialect(Dialect):
             return "CURRENT_TIMESTAMP" if precision is None else f"CURRENT_TIMESTAMP({precision})"
         if attr.kind == "bool" and not isinstance(value, str):
             return "TRUE" if value else "FALSE"
+        if isinstance(value, int | float | Decimal):  # quoted, as datajoint-python writes ('0'::bigint)
+            return self.string_literal(str(value))
         return self.literal(value)
 
     def create_table(self, table: TableDef) -> list[str]:
@@ -126,7 +132,9 @@ class PostgresDialect(Dialect):
                 statement = self.create_enum(home, attr.type.members)
                 if statement not in pre:
                     pre.append(statement)
-        lines = [self.column_definition(a, table.schema) for a in table.heading]
+        referencing = {c for fk in table.foreign_keys for c in fk.attr_map}
+        lines = [self.column_definition(a, table.schema, reference=a.name in referencing)
+                 for a in table.heading]
         lines.append("PRIMARY KEY (" + ", ".join(self.quote(k) for k in table.heading.primary_key) + ")")
         lines += [self.foreign_key(fk) for fk in table.foreign_keys]
         body = ",\n".join(lines)
@@ -134,7 +142,7 @@ class PostgresDialect(Dialect):
         if table.comment:
             post.append(f"COMMENT ON TABLE {name} IS {self.string_literal(table.comment)}")
         for attr in table.heading:
-            if attr.column_comment:
+            if attr.column_comment and attr.name not in referencing:
                 post.append(f"COMMENT ON COLUMN {name}.{self.quote(attr.name)} IS "
                             f"{self.string_literal(attr.column_comment)}")
         return [*pre, f"CREATE TABLE IF NOT EXISTS {name} (\n{body}\n)", *post]

@@ -34,6 +34,27 @@ LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY c.relname, a.attnum"""
 
+_INHERITED = """WITH RECURSIVE ref AS (
+  SELECT k.conrelid AS rel, u.col, k.confrelid AS prel, u.fcol AS pcol
+  FROM pg_constraint k CROSS JOIN LATERAL unnest(k.conkey, k.confkey) AS u(col, fcol)
+  WHERE k.contype = 'f'
+), chain AS (
+  SELECT r.rel, r.col, r.prel, r.pcol, 1 AS depth FROM ref r
+  JOIN pg_class c ON c.oid = r.rel JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = %s AND col_description(r.rel, r.col) IS NULL
+  UNION ALL
+  SELECT ch.rel, ch.col, r.prel, r.pcol, ch.depth + 1 FROM chain ch
+  JOIN ref r ON r.rel = ch.prel AND r.col = ch.pcol
+  WHERE col_description(ch.prel, ch.pcol) IS NULL AND ch.depth < 64
+)
+SELECT DISTINCT ON (c.relname, a.attname) c.relname, a.attname, col_description(ch.prel, ch.pcol)
+FROM chain ch JOIN pg_class c ON c.oid = ch.rel
+JOIN pg_attribute a ON a.attrelid = ch.rel AND a.attnum = ch.col
+WHERE col_description(ch.prel, ch.pcol) IS NOT NULL
+ORDER BY c.relname, a.attname, ch.depth"""
+"""Comments of foreign-key columns that have none: datajoint-python leaves them bare on
+PostgreSQL, so their type and comment are the referenced column's, followed up the chain."""
+
 _ENUMS = """SELECT e.enumtypid, e.enumlabel FROM pg_enum e
 WHERE e.enumtypid IN (SELECT a.atttypid FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -156,9 +177,12 @@ def load_catalog(conn: Session, schema: str) -> dict[str, TableDef]:
         elif kind == "f":
             fk = fks[table].setdefault(name, {"schema": ref_schema, "table": ref_table, "map": {}})
             fk["map"][col] = ref_col
+    inherited = {(t, a): c for t, a, c in conn.query(_INHERITED, (schema,)).fetchall()}
     columns: dict[str, list[Attribute]] = defaultdict(list)
     for row in conn.query(_COLUMNS, (schema,)).fetchall():
         table, name = row[0], row[1]
+        if row[-1] is None and (table, name) in inherited:
+            row = (*row[:-1], inherited[(table, name)])
         attr = _attribute(row, labels, checks.get((table, name)), name in keys.get(table, ()))
         columns[table].append(attr)
     indexes: dict[str, dict[str, tuple[bool, list[str]]]] = defaultdict(dict)

@@ -50,6 +50,14 @@ def _present(values: Column) -> list[int]:
     return [i for i, v in enumerate(values) if v is not None]
 
 
+def _placed(length: int, rows: list[int], values: list[Any]) -> Column:
+    """A column of ``length`` holding ``values`` at ``rows`` (the non-null ones) and None elsewhere."""
+    out: Column = [None] * length
+    for i, value in zip(rows, values, strict=True):
+        out[i] = value
+    return out
+
+
 def _store_of(attr: Attribute, ref: dict[str, Any]) -> Store:
     return get_store(ref.get("store") or attr.store)
 
@@ -116,10 +124,7 @@ class _StoredBlob:
                 ctx, attr, lambda i: pack(values[i], compress=level), present, "cannot serialize"
             )
             refs = store.put_many(ctx.schema, payloads, attr.store or None)
-            out: Column = [None] * len(values)
-            for i, ref in zip(present, refs, strict=True):
-                out[i] = _dumps(ref)
-            return out
+            return _placed(len(values), present, [_dumps(ref) for ref in refs])
 
         return column
 
@@ -182,15 +187,10 @@ class _Attach:
             payloads = _all_or_refused(
                 ctx, attr, lambda i: _attachment(Path(values[i])), present, "cannot read the file"
             )
-            out: Column = [None] * len(values)
             if store is None:
-                for i, p in zip(present, payloads, strict=True):
-                    out[i] = p
-                return out
+                return _placed(len(values), present, payloads)
             refs = store.put_many(ctx.schema, payloads, attr.store or None)
-            for i, ref in zip(present, refs, strict=True):
-                out[i] = _dumps(ref)
-            return out
+            return _placed(len(values), present, [_dumps(ref) for ref in refs])
 
         return column
 
@@ -280,10 +280,7 @@ class _Filepath:
             problems = [(i, r) for i, r in zip(present, links, strict=True) if isinstance(r, str)]
             if problems:
                 raise _refused(ctx, attr, problems)
-            out: Column = [None] * len(values)
-            for i, ref in zip(present, links, strict=True):
-                out[i] = _dumps(ref)
-            return out
+            return _placed(len(values), present, [_dumps(ref) for ref in links])
 
         return column
 

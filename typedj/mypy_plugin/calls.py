@@ -33,6 +33,7 @@ from mypy.types import (
     get_proper_type,
 )
 
+from ..query import algebra
 from .headings import (
     Attr,
     Heading,
@@ -48,7 +49,6 @@ _AGGR_OPTIONS = frozenset({"keep_all_rows", "exclude_nonmatching", "semantic_che
 AGGR = ErrorCode("typedj-aggr", "Aggregation the runtime refuses", "typedj")
 UNION = ErrorCode("typedj-union", "Union of queries with different primary keys", "typedj")
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COUNT = re.compile(r"^\s*count\s*\(.*\)\s*$", re.IGNORECASE | re.DOTALL)
 _NOT = "typedj.query.condition.Not"
 _AND_LIST = "typedj.query.condition.AndList"
@@ -118,7 +118,7 @@ def _conflicts(
         tx, ty = get_proper_type(x.type), get_proper_type(y.type)
         if not (is_subtype(tx, ty) and is_subtype(ty, tx)):
             types = f" (types {format_type(tx, api.options)} and {format_type(ty, api.options)})"
-        other = b.title if _IDENTIFIER.match(b.title.replace(".", "_")) else f"({b.title})"
+        other = b.title if algebra.IDENTIFIER.match(b.title.replace(".", "_")) else f"({b.title})"
         api.fail(
             f'cannot {operation} {a.title} and {b.title} on "{name}": it is {_origin(a, x)} on one side '
             f"and {_origin(b, y)} on the other{types}; rename it on one side, e.g. "

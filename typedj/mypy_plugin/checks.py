@@ -42,14 +42,12 @@ from mypy.types import (
     get_proper_type,
 )
 
-from ..query import sqltext
-from ..query.expression import _SQL_WORDS
+from ..query import algebra, sqltext
 from .calls import (
     _AGGR_OPTIONS,
     _AND_LIST,
     _ANY,
     _COUNT,
-    _IDENTIFIER,
     _NOT,
     _TOP,
     AGGR,
@@ -178,7 +176,11 @@ class Checker:
 
     # join ------------------------------------------------------------------------------
 
-    def join(self, ctx: MethodContext) -> Type:
+    def extend(self, ctx: MethodContext) -> Type:
+        """``a.extend(b)``: ``a.join(b, left=True)``."""
+        return self.join(ctx, outer=True)
+
+    def join(self, ctx: MethodContext, *, outer: bool | None = None) -> Type:
         call = Call.of(ctx)
         if not call.positional:
             return ctx.default_return_type
@@ -193,10 +195,10 @@ class Checker:
             return ctx.default_return_type
         if call.semantic_check():
             _conflicts(ctx.api, a, b, "join", operand)
-        outer = _literal_bool(call.keyword("left"))
+        outer = _literal_bool(call.keyword("left")) if outer is None else outer
         if outer is None:
             return ctx.default_return_type
-        missing = [k for k in b.key if k not in a] if outer else []
+        missing = algebra.missing_key(b, a) if outer else []
         if missing:
             ctx.api.fail(
                 f"a left join needs the left operand to determine the right one: {a.title} lacks the "
@@ -229,7 +231,7 @@ class Checker:
             return ctx.default_return_type
         if self._missing(ctx, names, heading, "U(...) in a join", where):
             return ctx.default_return_type
-        attrs = [replace(a, in_key=a.in_key or a.name in names) for a in heading]
+        attrs = [replace(a, in_key=in_key) for a, in_key in algebra.promoted(heading, names)]
         return self._query(ctx, Heading.of(f"{heading.title} * U", attrs))
 
     # union -------------------------------------------------------------------------------
@@ -244,7 +246,7 @@ class Checker:
         a, b = self.headings.of_type(ctx.type), self.headings.of_type(other)
         if a is None or b is None:
             return ctx.default_return_type
-        if set(a.key) != set(b.key):
+        if not algebra.same_key(a, b):
             ctx.api.fail(
                 f"union needs the same primary key on both sides: {a.title} has ({', '.join(a.key)}), "
                 f"{b.title} has ({', '.join(b.key)})",
@@ -256,10 +258,8 @@ class Checker:
         default = get_proper_type(ctx.default_return_type)
         if row is not None and row == table_row(other) and isinstance(default, Instance) and default.args:
             return default.copy_modified(args=[row])
-        def optional(x: Attr) -> Attr:
-            return replace(x, type=UnionType.make_union([x.type, NoneType()]))
-        attrs = [x if x.in_key or x.name in b else optional(x) for x in a]
-        attrs += [optional(x) for x in b if x.name not in a]
+        attrs = [replace(x, type=UnionType.make_union([x.type, NoneType()])) if null else x
+                 for x, null in algebra.union(a, b)]
         return self._query(ctx, Heading.of(f"{a.title} + {b.title}", attrs))
 
     # proj --------------------------------------------------------------------------------
@@ -289,19 +289,13 @@ class Checker:
                     precise = False
             else:
                 precise = False
-        keep_all = keep_all or bool(excluded and not wanted)
         named = self._named(api, heading, call.named, "proj")
         if named is None or not precise:
             return ctx.default_return_type
         renamed_from = {a.lineage_source for a in named if a.lineage_source}
-        attrs = [
-            a for a in heading
-            if not (a.name in renamed_from and a.name not in wanted)
-            and (a.in_key or a.name in wanted or (keep_all and a.name not in excluded))
-        ]
+        attrs = algebra.projected(heading, wanted, excluded, keep_all=keep_all, renamed_from=renamed_from)
         attrs += [n.attr for n in named]
-        names = [a.name for a in attrs]
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        repeated = algebra.repeated([a.name for a in attrs])
         if repeated:
             api.fail(f'proj: "{repeated[0]}" appears twice in the result', ctx.context, code=PROJ)
             return ctx.default_return_type
@@ -322,9 +316,10 @@ class Checker:
                 ok = False
                 continue
             text = arg.value.strip()
-            if _IDENTIFIER.match(text) and text in heading:
+            meaning = algebra.source(text, heading.names)
+            if meaning == "rename":
                 out.append(_Named(replace(heading[text], name=new), text))
-            elif _IDENTIFIER.match(text) and text.lower() not in _SQL_WORDS:
+            elif meaning == "unknown":
                 _unknown(api, heading, text, f'{where}: {new}="{text}"', arg)
                 ok = False
             else:
@@ -366,7 +361,7 @@ class Checker:
                 precise = False
         if group is None:
             return ctx.default_return_type
-        missing = [k for k in heading.key if k not in group]
+        missing = algebra.missing_key(heading, group)
         if missing:
             api.fail(
                 f"aggr: the group {group.title} lacks the primary key of {heading.title} "
@@ -377,7 +372,7 @@ class Checker:
             precise = False
         if call.semantic_check() and _conflicts(api, heading, group, "aggregate", group_expr):
             precise = False
-        kept = [a for a in heading if a.in_key or a.name in wanted or keep_all]
+        kept = algebra.aggregated(heading, wanted, keep_all=keep_all)
         combined = join(heading, group, f"{heading.title} * {group.title}")
         computed = [(n, a) for n, a in call.named if n not in _AGGR_OPTIONS]
         named = self._named(api, combined, computed, "aggr")
@@ -401,7 +396,7 @@ class Checker:
     def _aggregated(self, ctx: MethodContext, kept: list[Attr], named: list[_Named], title: str) -> Type:
         attrs = kept + [replace(n.attr, in_key=False) for n in named]
         names = [a.name for a in attrs]
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        repeated = algebra.repeated(names)
         if repeated:
             message = f'aggr: "{repeated[0]}" is already an attribute of the result'
             ctx.api.fail(message, ctx.context, code=AGGR)

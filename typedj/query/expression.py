@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from ..columns import names as _column_names
 from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading
-from . import sqltext
+from . import algebra, sqltext
 from .compiler import Compiler, Select
 from .condition import Top, check_condition, compile_condition, compile_top, needs_plain
 
@@ -31,23 +31,6 @@ R = TypeVar("R")
 UNKNOWN_LINEAGE = "?"
 """Lineage of attributes of schemas that have no ``~lineage`` table: never checked."""
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SQL_WORDS = frozenset(
-    {
-        "null",
-        "true",
-        "false",
-        "current_date",
-        "current_time",
-        "current_timestamp",
-        "current_user",
-        "localtime",
-        "localtimestamp",
-        "utc_date",
-        "utc_time",
-        "utc_timestamp",
-    }
-)
 _COUNT_STAR = re.compile(r"\bcount\s*\(\s*\*\s*\)", re.IGNORECASE)
 
 
@@ -355,23 +338,15 @@ def check_lineage(a: Heading, b: Heading, shared: Sequence[str], operation: str)
 
 
 def join_heading(a: Heading, b: Heading, *, outer: bool = False) -> Heading:
-    """DataJoint's key rule: a key that determines the other's keeps it; else their union."""
-    a_key, b_key = set(a.primary_key), set(b.primary_key)
-    a_names, b_names = set(a.all_names), set(b.all_names)
-    if outer:
-        key = a_key  # a left join requires A -> B, so A's key identifies the rows
-    elif b_key <= a_names:
-        key = a_key  # A determines B (A wins when both determine each other)
-    elif a_key <= b_names:
-        key = b_key
-    else:
-        key = a_key | b_key
-    attrs: dict[str, Attribute] = {}
-    for attr in [*a, *b]:
-        if attr.name not in attrs:
-            nullable = attr.nullable or (outer and attr.name not in a_names)
-            attrs[attr.name] = replace(attr, in_key=attr.name in key, nullable=nullable)
-    return Heading.of(attrs.values())
+    """The heading of ``a * b`` (``outer``: ``a.extend(b)``), by ``algebra.join``."""
+    return Heading.of(
+        replace(attr, in_key=in_key, nullable=attr.nullable or null)
+        for attr, in_key, null in algebra.join(a, b, outer=outer)
+    )
+
+
+def _hidden(attr: Attribute) -> bool:
+    return attr.is_hidden
 
 
 def _unknown(operation: str, names: Sequence[str], heading: Heading) -> UnknownAttributeError:
@@ -385,17 +360,18 @@ def _named_columns(heading: Heading, named: dict[str, Any], operation: str) -> l
     """``new="old"`` renames and ``new="<SQL>"`` computed attributes."""
     out: list[tuple[Column, Attribute]] = []
     for new, source in named.items():
-        if not _IDENTIFIER.match(new):
+        if not algebra.IDENTIFIER.match(new):
             raise QueryError(f"{operation}: {new!r} is not a valid attribute name")
         if not isinstance(source, str):
             raise QueryError(
                 f"{operation}: {new}= must be an attribute name or a SQL expression, got {source!r}"
             )
         text = source.strip()
-        if _IDENTIFIER.match(text) and text in heading:
+        meaning = algebra.source(text, heading.all_names)
+        if meaning == "rename":
             old = heading[text]
             out.append(((new, old.name, False), replace(old, name=new)))
-        elif _IDENTIFIER.match(text) and text.lower() not in _SQL_WORDS:
+        elif meaning == "unknown":
             raise UnknownAttributeError(
                 f"{operation}: {new}={source!r} names {text!r}, which is not an attribute of the "
                 f"query; it has {heading.names}",
@@ -525,7 +501,7 @@ class Query(Generic[R]):
         if semantic_check:
             check_lineage(self.heading, right.heading, shared, "join")
         if left:
-            missing = [k for k in right.heading.primary_key if k not in self.heading]
+            missing = algebra.missing_key(right.heading, self.heading)
             if missing:
                 raise QueryError(
                     f"a left join needs the left operand to determine the right one; the left "
@@ -549,13 +525,12 @@ class Query(Generic[R]):
         """Entities of either operand (same primary key); see ``__add__``."""
         right = as_node(other)
         a, b = self.heading, right.heading
-        if set(a.primary_key) != set(b.primary_key):
+        if not algebra.same_key(a, b):
             raise QueryError(
                 f"union needs operands with the same primary key; the left has {a.primary_key}, "
                 f"the right has {b.primary_key}"
             )
-        attrs = [replace(x, nullable=x.nullable or (not x.in_key and x.name not in b)) for x in a]
-        attrs += [replace(x, nullable=True) for x in b if x.name not in a]
+        attrs = [replace(x, nullable=x.nullable or null) for x, null in algebra.union(a, b)]
         row_class = (
             self._row_class if self._row_class is not None and self._row_class is _row_class(other) else None
         )
@@ -580,33 +555,22 @@ class Query(Generic[R]):
         bad = [a for a in attributes if not (a is Ellipsis or isinstance(a, str))]
         if bad:
             raise QueryError(f"proj: expected attribute names, got {bad!r}")
-        keep_all = any(a is Ellipsis for a in attributes)
         excluded = {a[1:] for a in attributes if isinstance(a, str) and a.startswith("-")}
         wanted = [a for a in attributes if isinstance(a, str) and not a.startswith("-")]
-        keep_all = keep_all or bool(excluded and not wanted)
         unknown = [a for a in [*wanted, *excluded] if a not in heading]
         if unknown:
             raise _unknown("proj", unknown, heading)
         if excluded & set(heading.primary_key):
             raise QueryError(f"proj: the primary key {heading.primary_key} cannot be dropped")
         renamed_from = {s.strip() for s in named.values() if isinstance(s, str) and s.strip() in heading}
-        columns: list[Column] = []
-        attrs: list[Attribute] = []
-        for attr in heading:
-            if attr.name in renamed_from and attr.name not in wanted:
-                continue
-            if (
-                attr.in_key
-                or attr.name in wanted
-                or (keep_all and not attr.is_hidden and attr.name not in excluded)
-            ):
-                columns.append((attr.name, attr.name, False))
-                attrs.append(attr)
+        attrs = algebra.projected(heading, wanted, excluded, keep_all=Ellipsis in attributes,
+                                  renamed_from=renamed_from, hidden=_hidden)
+        columns: list[Column] = [(a.name, a.name, False) for a in attrs]
         for column, attr in _named_columns(heading, named, "proj"):
             columns.append(column)
             attrs.append(attr)
         names = [n for n, _, _ in columns]
-        if len(set(names)) != len(names):
+        if algebra.repeated(names):
             raise QueryError(f"proj: an attribute name appears twice in {names}")
         return Query(Project(self._node, tuple(columns), Heading.of(attrs)))
 
@@ -633,7 +597,7 @@ class Query(Generic[R]):
         named = dict(zip(named, _column_names(named.values()), strict=True))
         other = as_node(group)
         heading = self.heading
-        missing = [k for k in heading.primary_key if k not in other.heading]
+        missing = algebra.missing_key(heading, other.heading)
         if missing:
             raise QueryError(
                 f"aggr: the group must contain the primary key of the query it aggregates into; "
@@ -645,11 +609,9 @@ class Query(Generic[R]):
         bad = [a for a in attributes if not (a is Ellipsis or (isinstance(a, str) and a in heading))]
         if bad:
             raise _unknown("aggr", [str(b) for b in bad], heading)
-        kept = [
-            a.name
-            for a in heading
-            if a.in_key or (not a.is_hidden and (a.name in attributes or Ellipsis in attributes))
-        ]
+        wanted = [a for a in attributes if isinstance(a, str)]
+        kept = [a.name for a in algebra.aggregated(heading, wanted, keep_all=Ellipsis in attributes,
+                                                   hidden=_hidden)]
         if not named:
             raise QueryError("aggr: name at least one computed attribute, e.g. n='count(*)'")
         combined = join_heading(heading, other.heading)

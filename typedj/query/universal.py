@@ -14,6 +14,7 @@ from typing import Any
 from ..columns import names as _column_names
 from ..errors import QueryError
 from ..heading import Heading
+from . import algebra
 from .expression import (
     Aggregate,
     Column,
@@ -68,7 +69,7 @@ class U:
         """``other`` with these attributes added to its primary key."""
         node = as_node(other)
         self._check(node.heading, f"query * {self!r}")
-        attrs = [replace(a, in_key=a.in_key or a.name in self.attributes) for a in node.heading]
+        attrs = [replace(a, in_key=in_key) for a, in_key in algebra.promoted(node.heading, self.attributes)]
         return Query(Rekey(node, Heading.of(attrs)))
 
     def __mul__(self, other: Any) -> Query[dict[str, Any]]:

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from .app import create_app
+        from ..web.app import create_app
     except ImportError as exc:
         raise ConfigError(
             f"typedj web needs its extra: pip install 'typedj[web]' ({exc.name} is missing)"
