@@ -17,11 +17,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..errors import TypedjError
+from ..errors import CorruptObjectError, MissingObjectError, TypedjError
 from ..heading import Attribute
 from ..legacy import EXTERNAL_PREFIX
 from ..stores import hashing
-from ..stores.errors import CorruptObjectError, MissingObjectError
 from ..stores.store import Store, get_store, run_all
 from .core import DecodeError
 from .declared import conform, target
