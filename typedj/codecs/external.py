@@ -21,9 +21,9 @@ from ..errors import CorruptObjectError, MissingObjectError, Problem, Validation
 from ..heading import Attribute
 from ..stores import hashing
 from ..stores.store import Store, get_store, run_all
-from . import Column, ColumnFn, Context, register
 from .core import DecodeError
 from .declared import conform, target
+from .registry import Column, ColumnFn, Context, register
 
 
 def _reference(value: Any) -> dict[str, Any]:
