@@ -10,29 +10,20 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..config import config
-from ..errors import Problem, ValidationError
+from ..config import download_folder
+from ..errors import CorruptObjectError, MissingObjectError, Problem, ValidationError
 from ..heading import Attribute
 from ..stores import hashing
-from ..stores.errors import CorruptObjectError, MissingObjectError
 from ..stores.store import Store, get_store, run_all
-from . import Column, ColumnFn, Context, register
 from .core import DecodeError
 from .declared import conform, target
-
-
-def download_folder() -> Path:
-    """Where fetched attachments and files from remote stores are written."""
-    if config.download_folder:
-        return Path(config.download_folder)
-    return Path(tempfile.gettempdir()) / "typedj-downloads"
+from .registry import Column, ColumnFn, Context, register
 
 
 def _reference(value: Any) -> dict[str, Any]:

@@ -17,16 +17,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..errors import TypedjError
+from ..errors import CorruptObjectError, MissingObjectError, TypedjError
 from ..heading import Attribute
 from ..legacy import EXTERNAL_PREFIX
 from ..stores import hashing
-from ..stores.errors import CorruptObjectError, MissingObjectError
 from ..stores.store import Store, get_store, run_all
-from . import Column, ColumnFn, Context, register
 from .core import DecodeError
 from .declared import conform, target
 from .external import _all_or_refused, _each, _extract, _local_copy, _placed, _present, _refused
+from .registry import Column, ColumnFn, Context, register
 
 SUBFOLDING = (2, 2)
 """0.14's default ``subfolding``: ``0123abcd...`` is stored as ``01/23/0123abcd...``."""

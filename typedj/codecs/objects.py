@@ -19,9 +19,9 @@ import numpy as np
 from ..heading import Attribute
 from ..objects import NpyRef, ObjectRef, object_path, put_folder
 from ..stores.store import get_store
-from . import Column, ColumnFn, Context, register
 from .core import DecodeError
 from .external import _all_or_refused, _dumps, _placed, _present, _refused
+from .registry import Column, ColumnFn, Context, register
 
 
 def _meta(value: Any) -> dict[str, Any]:
