@@ -308,7 +308,8 @@ def _doc_modules(folder: Path) -> list[Path]:
     paths = []
     for page in DOC_PAGES:
         text = (ROOT / "docs" / page).read_text()
-        blocks = [textwrap.dedent(body) for body in re.findall(r"^ *```python\n(.*?)^ *```", text, re.S | re.M)
+        found = re.findall(r"^ *```python\n(.*?)^ *```", text, re.S | re.M)
+        blocks = [textwrap.dedent(body) for body in found
                   if not any(f"from {lib} import" in body for lib in UNTYPED_LIBRARIES)]
         path = folder / f"docs_{Path(page).stem}.py"
         path.write_text(PREAMBLES.get(page, "") + "\n".join(blocks))
