@@ -12,7 +12,7 @@ import pytest
 
 import typedj as tj
 from typedj.codecs.blob import BlobError, compression_level, pack, unpack
-from typedj.stores.errors import StoreError
+from typedj.errors import StoreError
 from typedj.stores.spec import StoreSpec
 
 

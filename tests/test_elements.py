@@ -141,7 +141,7 @@ def test_data_crosses_both_ways(package: Path, elements: dict[str, Any], mysql_u
     subject.Subject.Lab.insert1(subject="s1", lab="lab1", subject_alias="one")
     when = datetime(2024, 3, 4, 5, 6, 7)
     session.Session.insert1(subject="s1", session_datetime=when)
-    scan.Scan.insert1(subject="s1", session_datetime=when, scan_id=1, acquisition_software="ScanImage")
+    scan.Scan.insert1(subject="s1", session_datetime=when, scan_id=1, acq_software="ScanImage")
     born = (dj_subject.Subject & {"subject": "s1"}).fetch1("sex", "subject_birth_date")
     assert born == ("F", date(2024, 1, 2))
     assert dj_subject.Subject.Lab.fetch1("subject_alias") == "one"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -238,6 +239,14 @@ def default_cache_folder() -> Path:
     ``~/Library/Caches/typedj/objects`` on macOS, ``%LOCALAPPDATA%\\typedj\\Cache\\objects``
     on Windows)."""
     return Path(platformdirs.user_cache_dir("typedj", appauthor=False)) / "objects"
+
+
+def download_folder() -> Path:
+    """Where fetched attachments and files from remote stores are written:
+    ``config.download_folder``, else ``typedj-downloads`` in the temporary folder."""
+    if config.download_folder:
+        return Path(config.download_folder)
+    return Path(tempfile.gettempdir()) / "typedj-downloads"
 
 
 class Config:

@@ -345,16 +345,8 @@ def _alter_sql(schema: Schema, declared: TableDef, existing: TableDef, differenc
 
 def _index_names(schema: Schema, table: str) -> dict[str, str]:
     """Index text (as in ``Difference``) -> the index's name on the server."""
-    rows = schema.connection.query(
-        "SELECT index_name, non_unique, column_name FROM information_schema.statistics "
-        "WHERE table_schema = %s AND table_name = %s AND index_name <> 'PRIMARY' "
-        "ORDER BY index_name, seq_in_index",
-        (schema.name, table),
-    ).fetchall()
-    columns: dict[str, tuple[bool, list[str]]] = {}
-    for index, non_unique, column in rows:
-        columns.setdefault(index, (not int(non_unique), []))[1].append(column)
-    return {_index_text(tuple(cols), unique): index for index, (unique, cols) in columns.items()}
+    names = schema.connection.catalog.index_names(schema.name, table)
+    return {_index_text(cols, unique): index for index, (unique, cols) in names.items()}
 
 
 def _rebind(cls: type[Table], schema: Schema, declared: TableDef) -> None:

@@ -59,6 +59,10 @@ class Catalog(ABC):
         """The number of (visible, not hidden ``~``) tables of each schema."""
         return {s: sum(not t.startswith("~") for t in self.load_catalog(s)) for s in self.list_schemas()}
 
+    def index_names(self, schema: str, table: str) -> dict[str, tuple[bool, tuple[str, ...]]]:
+        """The table's indexes other than the primary key, by name: unique?, columns."""
+        raise NotImplementedError(f"{type(self).__name__}.index_names is needed by alter()")
+
     def referencing_schemas(self, schemas: set[str]) -> set[str]:
         """Schemas whose tables reference tables of ``schemas``."""
         rows = self.query(

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from ..errors import Problem, ValidationError
 from ..heading import Attribute
-from . import Column, ColumnFn, Context, register
+from .registry import Column, ColumnFn, Context, register
 
 
 class DecodeError(Exception):

@@ -11,7 +11,7 @@ import networkx as nx
 from ..backend.connection import Connection
 from ..declare import RESERVED, TIER_PREFIX, snake_case
 from ..errors import DeclarationError
-from ..heading import ForeignKey, TableDef
+from ..heading import Attribute, ForeignKey, TableDef
 from ..legacy import untracked
 
 if TYPE_CHECKING:
@@ -40,8 +40,14 @@ def read_schema(
     connection: Connection | None = None,
     contents: bool = False,
     max_contents: int = 1000,
+    links: bool = True,
 ) -> ModuleSpec:
-    """The classes of every table of ``schema_name``, as data."""
+    """The classes of every table of ``schema_name``, as data.
+
+    ``links=True`` declares inherited columns as ``Link`` columns, which mypy and pyright
+    type without a plugin, wherever a table's foreign keys allow it (each column in one
+    reference, a reference's columns side by side); ``links=False`` writes ``Ref`` fields.
+    """
     schema = open_schema(schema_name, connection)
     schema.reload()
     tables = {n: untracked(t) for n, t in schema.tables.items() if not n.startswith("~")}
@@ -58,13 +64,45 @@ def read_schema(
             if master not in tables:
                 raise DeclarationError(f"part table {schema_name}.{name} has no master table {master}")
             parts.setdefault(master, []).append(name)
-    reader = _Reader(schema, tables, parts, {n: _top(n) for n in tables}, contents, max_contents)
+    reader = _Reader(schema, tables, parts, {n: _top(n) for n in tables}, contents, max_contents, links)
     classes = []
     for name in _master_order(tables, reader.tops):
         classes.append(reader.class_spec(name))
         reader.defined.add(name)
     top_names = {class_name(n) for n in tables if tier_of(n)[1] is None}
     return ModuleSpec(schema_name, classes, sorted(reader.others), bool(top_names & set(VOCABULARY)))
+
+
+def _link_owners(table: TableDef, implied: ForeignKey | None) -> dict[str, ForeignKey] | None:
+    """The reference each inherited column comes by, when every reference can be written as
+    ``Link`` columns: no column in two references, each reference's columns side by side in
+    its parent's key order, and a reference to the same parent as the one before it starting
+    again at its parent's first key column (``Link`` columns group that way). Else None."""
+    owner: dict[str, ForeignKey] = {}
+    for fk in table.foreign_keys:
+        for column in fk.attr_map:
+            if column in owner:
+                return None
+            owner[column] = fk
+    names = [a.name for a in table.heading if not a.is_hidden]
+    previous: ForeignKey | None = None
+    seen: list[ForeignKey] = []
+    for name in names:
+        current = owner.get(name)
+        if current is not None and current is not previous:
+            columns = list(current.attr_map)
+            start = names.index(name)
+            if current in seen or names[start:start + len(columns)] != columns:
+                return None
+            seen.append(current)
+        previous = current
+    for fk in table.foreign_keys:
+        if fk.nullable and fk.in_key:
+            return None
+    if implied is not None:
+        for column in implied.attr_map:
+            owner.pop(column, None)
+    return owner
 
 
 def _top(table: str) -> str:
@@ -129,6 +167,7 @@ class _Reader:
     tops: dict[str, str]
     contents: bool
     max_contents: int
+    links: bool = True
     defined: set[str] = field(default_factory=set)
     others: set[str] = field(default_factory=set)
 
@@ -149,12 +188,21 @@ class _Reader:
         unique_fks = {tuple(fk.attr_map) for fk in table.foreign_keys
                       if any(i.unique and set(i.attributes) == set(fk.attr_map) for i in table.indexes)}
         implied = self._implied_master_ref(table, master)
+        owner = _link_owners(table, implied) if self.links else None
+        if owner is not None and any(self._parent(table, fk).forward for fk in owner.values()):
+            owner = None  # a Link names its parent's class, which must exist already
         taken = {a.name for a in table.heading if a.name not in fk_columns}
         for attr in table.heading:
             if attr.is_hidden:
                 continue
             if attr.name not in fk_columns:
                 spec.fields.append(attribute_field(attr, f"{where}.{attr.name}"))
+            elif owner is not None:
+                link = owner.get(attr.name)
+                if link is not None:
+                    unique = tuple(link.attr_map) in unique_fks
+                    spec.fields.append(self._link_column(table, link, attr, f"{where}.{attr.name}", unique))
+                continue
             for fk in at_column.get(attr.name, []):
                 if fk is implied:
                     continue  # the reference to the master is implied by nesting
@@ -187,13 +235,31 @@ class _Reader:
             )
         return None if via_sibling else to_master
 
-    def _reference(self, table: TableDef, fk: ForeignKey, name: str, unique: bool) -> FieldSpec:
+    def _parent(self, table: TableDef, fk: ForeignKey) -> TableClass:
         if fk.parent_schema != table.schema:
             self.others.add(fk.parent_schema)
-            target = TableClass(fk.parent_schema, fk.parent_table)
-        else:
-            defined = self.tops[fk.parent_table] in self.defined
-            target = TableClass(fk.parent_schema, fk.parent_table, forward=not defined)
+            return TableClass(fk.parent_schema, fk.parent_table)
+        defined = self.tops[fk.parent_table] in self.defined
+        return TableClass(fk.parent_schema, fk.parent_table, forward=not defined)
+
+    def _link_column(
+        self, table: TableDef, fk: ForeignKey, attr: Attribute, where: str, unique: bool
+    ) -> FieldSpec:
+        """``name: Key[T] = Link(Parent[, "parent_column"], ...)``: a column typed in place."""
+        line = attribute_field(attr, where)
+        parent_column = fk.attr_map[attr.name]
+        args: tuple[Expr, ...] = (self._parent(table, fk),)
+        if parent_column != attr.name:
+            args += (Lit(parent_column),)
+        options: dict[str, Any] = {}
+        if fk.nullable:
+            options["nullable"] = True
+        if unique:
+            options["unique"] = True
+        return FieldSpec(line.name, line.annotation, Call(Name("Link"), args, call_options(options)))
+
+    def _reference(self, table: TableDef, fk: ForeignKey, name: str, unique: bool) -> FieldSpec:
+        target = self._parent(table, fk)
         annotation: Expr = Sub(Name("Ref"), (target,))
         if fk.in_key:
             annotation = Sub(Name("Key"), (annotation,))

@@ -148,14 +148,17 @@ def generate(
     connection: Connection | None = None,
     contents: bool = False,
     max_contents: int = 1000,
+    links: bool = True,
 ) -> str:
     """Python source declaring a class for every table of ``schema_name``.
 
     ``contents=True`` writes the rows of Lookup tables (up to ``max_contents`` each) as
     their ``contents``. Tables of other schemas are referenced through virtual modules;
-    ``generate_package`` writes them as modules of one package instead.
+    ``generate_package`` writes them as modules of one package instead. Inherited columns
+    are ``Link`` columns, typed without the mypy plugin (``links=False``: ``Ref`` fields).
     """
-    spec = read_schema(schema_name, connection=connection, contents=contents, max_contents=max_contents)
+    spec = read_schema(schema_name, connection=connection, contents=contents, max_contents=max_contents,
+                       links=links)
     return render(spec)
 
 
@@ -165,6 +168,7 @@ def generate_package(
     connection: Connection | None = None,
     contents: bool = False,
     max_contents: int = 1000,
+    links: bool = True,
 ) -> dict[str, str]:
     """``{file name: source}`` of a package with one module per schema.
 
@@ -178,7 +182,8 @@ def generate_package(
     while todo:
         name = todo.pop(0)
         if name not in specs:
-            specs[name] = read_schema(name, connection=conn, contents=contents, max_contents=max_contents)
+            specs[name] = read_schema(name, connection=conn, contents=contents, max_contents=max_contents,
+                                      links=links)
             todo += specs[name].others
     modules = {s: module_name(s) for s in specs}
     clashes = {m for m in modules.values() if list(modules.values()).count(m) > 1}

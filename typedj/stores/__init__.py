@@ -5,7 +5,7 @@ objects by content, ``cache`` keeps downloads, ``store`` ties them together, and
 removes objects no row references any more.
 """
 
-from .errors import CorruptObjectError, MissingObjectError, StoreError
+from ..errors import CorruptObjectError, MissingObjectError, StoreError
 from .spec import StoreSpec
 from .store import Store, get_store
 

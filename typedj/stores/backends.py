@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from ..errors import MissingObjectError, StoreError
 from ..optional import require
-from .errors import MissingObjectError, StoreError
 from .spec import StoreSpec
 
 _TMP = ".typedj-tmp-"
@@ -215,14 +215,3 @@ class S3Backend:
 
     def local_path(self, path: str) -> Path | None:
         return None
-
-
-def open_backend(spec: StoreSpec, workers: int) -> Backend:
-    """The backend of a store: a folder, boto3 for S3, or the fsspec filesystem its protocol names."""
-    if spec.protocol == "file":
-        return FileBackend(spec)
-    if spec.protocol == "s3":
-        return S3Backend(spec, workers)
-    from .filesystems import FsspecBackend
-
-    return FsspecBackend(spec)

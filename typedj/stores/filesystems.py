@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import MissingObjectError, StoreError
 from ..optional import require
 from .backends import ObjectInfo, check_path
-from .errors import MissingObjectError, StoreError
 from .spec import StoreSpec
 
 _FOLDERS = frozenset({"file", "local", "sftp", "ssh", "ftp", "smb", "webdav", "dbfs", "hdfs", "webhdfs"})

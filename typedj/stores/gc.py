@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from ..errors import StoreError
 from .backends import ObjectInfo
-from .errors import StoreError
 from .spec import spec_of
 from .store import Store, get_store
 

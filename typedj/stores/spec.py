@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import config
-from .errors import StoreError
+from ..errors import StoreError
 
 HASHES = ("blake3", "md5")
 _KNOWN = frozenset(

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..config import config, default_cache_folder
-from ..errors import MissingDependencyError
+from ..errors import CorruptObjectError, MissingDependencyError, StoreError
 from . import hashing
-from .backends import Backend, ObjectInfo, open_backend
+from .backends import Backend, FileBackend, ObjectInfo, S3Backend
 from .cache import LocalCache
-from .errors import CorruptObjectError, StoreError
 from .spec import StoreSpec, spec_of
 
 log = logging.getLogger("typedj")
@@ -45,6 +44,17 @@ def run_all(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
             _pool = (os.getpid(), ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="typedj-store"))
         pool = _pool[1]
     return list(pool.map(fn, items))
+
+
+def open_backend(spec: StoreSpec, workers: int) -> Backend:
+    """The backend of a store: a folder, boto3 for S3, or the fsspec filesystem its protocol names."""
+    if spec.protocol == "file":
+        return FileBackend(spec)
+    if spec.protocol == "s3":
+        return S3Backend(spec, workers)
+    from .filesystems import FsspecBackend  # fsspec is imported only for the stores that use it
+
+    return FsspecBackend(spec)
 
 
 class Store:

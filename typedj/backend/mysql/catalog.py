@@ -131,14 +131,19 @@ class MySQLCatalog(Catalog):
             fk["map"][col] = ref_col
         return fks
 
-    def _indexes(self, schema: str) -> dict[str, dict[str, tuple[bool, list[str]]]]:
+    def index_names(self, schema: str, table: str) -> dict[str, tuple[bool, tuple[str, ...]]]:
+        found = self._indexes(schema, table).get(table, {})
+        return {name: (unique, tuple(cols)) for name, (unique, cols) in found.items()}
+
+    def _indexes(self, schema: str, table: str | None = None) -> dict[str, dict[str, tuple[bool, list[str]]]]:
         """By table and index name: whether it is unique, and its columns."""
         indexes: dict[str, dict[str, tuple[bool, list[str]]]] = defaultdict(dict)
+        one = " AND table_name = %s" if table is not None else ""
         for name, index, non_unique, col in self.query(
             "SELECT table_name, index_name, non_unique, column_name FROM information_schema.statistics "
-            "WHERE table_schema = %s AND index_name <> 'PRIMARY' "
+            f"WHERE table_schema = %s{one} AND index_name <> 'PRIMARY' "
             "ORDER BY table_name, index_name, seq_in_index",
-            (schema,),
+            (schema,) if table is None else (schema, table),
         ).fetchall():
             indexes[name].setdefault(index, (not int(non_unique), []))[1].append(col)
         return indexes
