@@ -172,7 +172,7 @@ def drop_schemas(conn: Connection, prefix: str) -> None:
         loaded: Any = conn.schemas.pop(name)
         for cls in list(loaded.classes.values()):
             cls._unbind()
-    for name in sorted(conn.dialect.list_schemas(conn), key=len, reverse=True):
+    for name in sorted(conn.catalog.list_schemas(), key=len, reverse=True):
         if name == prefix or name.startswith(prefix + "_"):
-            conn.dialect.drop_database(conn, name)
+            conn.catalog.drop_database(name)
     graph.invalidate(conn)

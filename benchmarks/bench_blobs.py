@@ -11,9 +11,11 @@ JSON reference as a dict); its store column is therefore "-" for inserts, and it
 fetch reads the rows typedj wrote to the MD5 store (which it can read). Targets (issue 4):
 in-table insert at least 2x faster than the reference, fetch no slower.
 
-With moto installed, an S3 store is measured too (moto's server in its own process on
-loopback): insert, a cold fetch (local cache emptied first) and a warm one (from the
-cache), beside one-request-per-row serial downloads (what the reference does) as a floor.
+With fsspec installed, the same blobs go to stores on fsspec filesystems too (``file://``
+beside the native file store, and ``memory://``). With moto installed, an S3 store is
+measured too (moto's server in its own process on loopback): insert, a cold fetch (local
+cache emptied first) and a warm one (from the cache), beside one-request-per-row serial
+downloads (what the reference does) as a floor.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +170,46 @@ def measure_s3(conn: tj.Connection, name: str, endpoint: str, rows: list[dict[st
     ]
 
 
+def measure_fsspec(conn: tj.Connection, name: str, rows: list[dict[str, Any]], kind: str, folder: Path,
+                   repeats: int) -> list[Case]:
+    """The same blobs in stores on fsspec filesystems: local files through ``file://`` (to set
+    beside the native file store) and fsspec's in-memory filesystem (no disk: the overhead)."""
+    import fsspec
+
+    from typedj.stores.store import get_store
+
+    urls = {"fsspec file://": (folder / f"fsspec-{kind}").as_uri(), "fsspec memory://": f"memory://bench-{kind}"}
+    schema = tj.Schema(name, connection=conn)
+    tables: dict[str, Any] = {}
+    for i, (label, url) in enumerate(urls.items()):
+        tj.config.stores[f"bench_fs{i}"] = {"protocol": "fsspec", "location": url, "cache": False}
+
+        class InFs(Manual):
+            frame_id: Key[int]
+            frame: Blob[np.ndarray] = External(f"bench_fs{i}")
+
+        InFs.__name__ = InFs.__qualname__ = f"InFs{i}"
+        tables[label] = schema(InFs)
+
+    def empty(label: str, index: int) -> None:
+        conn.query(f"DELETE FROM {conn.dialect.table(name, f'in_fs{index}')}")
+        backend = get_store(f"bench_fs{index}").backend
+        backend.delete([o.path for o in backend.listing("_hash")])
+
+    inserts = {label: (lambda t=t: t.insert(rows), lambda label=label, i=i: empty(label, i))
+               for i, (label, t) in enumerate(tables.items())}
+    insert = interleaved(inserts, repeats=repeats)
+    for t in tables.values():
+        fetched = t.fetch("frame", order_by="frame_id")
+        assert all(np.array_equal(a, r["frame"]) for a, r in zip(fetched, rows, strict=True))
+    read = interleaved({label: (lambda t=t: t.fetch("frame"), None) for label, t in tables.items()},
+                       repeats=repeats)
+    fsspec.filesystem("memory").rm(f"/bench-{kind}", recursive=True)
+    n = len(rows)
+    return [case for label in tables for case in (Case(f"{kind}: insert {n}, {label}", insert[label]),
+                                                   Case(f"{kind}: fetch {n}, {label}", read[label]))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200)
@@ -195,11 +238,15 @@ def main() -> None:
                     rows = [{"frame_id": i, "frame": a} for i, a in enumerate(arrays)]
                     cases += measure(conn, kind, rows, tj_name, dj_name, folder, args.repeats,
                                      InTable, Stored, StoredMd5, DjInTable, DjStoredMd5)
+                    if find_spec("fsspec") is not None:
+                        cases += measure_fsspec(conn, f"{tj_name}_fs_{kind}", rows, kind, folder,
+                                                args.repeats)
                     if s3 is not None:
                         cases += measure_s3(conn, f"{tj_name}_{kind}", s3, rows, kind, folder / "cache",
                                             args.repeats)
         finally:
-            for name in (tj_name, dj_name, f"{tj_name}_random", f"{tj_name}_smooth"):
+            for name in (tj_name, dj_name, f"{tj_name}_random", f"{tj_name}_smooth", f"{tj_name}_fs_random",
+                         f"{tj_name}_fs_smooth"):
                 conn.query(f"DROP DATABASE IF EXISTS {conn.dialect.quote(name)}")
             shutil.rmtree(folder, ignore_errors=True)
     print_table(f"bench_blobs: {args.rows} rows of 100x100 float64 (80 kB each), "

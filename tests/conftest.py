@@ -3,10 +3,16 @@
 Set ``TYPEDJ_TEST_DATABASE_URL=mysql://user:pass@host:port`` to run against a server
 you started yourself (for example ``../shared/scripts/start-mariadb.sh``).
 
-``TYPEDJ_TEST_BACKENDS`` (comma separated: ``mysql``, ``sqlite``; default both) picks the
+``TYPEDJ_TEST_POSTGRES_URL=postgresql://user:pass@host:port/dbname`` does the same for
+PostgreSQL, which pytest-postgresql otherwise starts (``tests/pg_ctl``).
+
+``TYPEDJ_TEST_BACKENDS`` (comma separated: ``mysql``, ``postgres``, ``sqlite``;
+default ``mysql,sqlite``) picks the
 backends the ``conn``/``schema`` fixtures run on; with two, every test using them runs on
-each (test ids end in ``[mysql]``/``[sqlite]``). Tests marked ``@pytest.mark.mysql_only(reason)``
-are skipped on the embedded backend with that reason.
+each (test ids end in ``[mysql]``/``[sqlite]``). A test marked
+``@pytest.mark.requires("supports_kill", reason=...)`` is skipped on a backend that lacks one
+of the named capabilities: a dialect's flags (``typedj.backend.dialect.CAPABILITIES``) or one
+of the rig's own (``RIG_CAPABILITIES``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 import pytest
 
 import typedj as tj
+from typedj.backend.dialect import CAPABILITIES
 
 HERE = Path(__file__).parent
 _external = os.environ.get("TYPEDJ_TEST_DATABASE_URL")
@@ -40,6 +47,21 @@ if not _external:
         install_db=str(HERE / "mariadb-install-db"),
     )
 
+_external_pg = os.environ.get("TYPEDJ_TEST_POSTGRES_URL")
+
+if not _external_pg:
+    from pytest_postgresql import factories as pg_factories
+
+    postgresql_proc = pg_factories.postgresql_proc(
+        executable=str(HERE / "pg_ctl"),
+        host="127.0.0.1",
+        port=None,
+        user="postgres",
+        unixsocketdir="/tmp",
+        postgres_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        "-c max_connections=300",
+    )
+
 
 @pytest.fixture(scope="session")
 def mysql_url(request: pytest.FixtureRequest) -> str:
@@ -50,12 +72,46 @@ def mysql_url(request: pytest.FixtureRequest) -> str:
     return f"mysql://root:@127.0.0.1:{proc.port}"
 
 
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """URL of the PostgreSQL server the tests use (its database ``tests``, made here)."""
+    if _external_pg:
+        return _external_pg
+    proc = request.getfixturevalue("postgresql_proc")
+    import psycopg
+
+    with psycopg.connect(host=proc.host, port=proc.port, user=proc.user, dbname="postgres",
+                         autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS tests")
+        admin.execute("CREATE DATABASE tests")
+    return f"postgresql://{proc.user}:secret@{proc.host}:{proc.port}/tests"
+
+
 BACKENDS = [b.strip() for b in os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql,sqlite").split(",") if b.strip()]
+
+
+RIG_CAPABILITIES: dict[str, frozenset[str]] = {
+    "mysql": frozenset({"mysql_server", "datajoint_peer"}),
+}
+"""What the rig offers on a backend beyond its dialect's flags: ``mysql_server``, the test
+talks to the MySQL test server itself (its URL, pymysql, MySQL-spelled SQL);
+``datajoint_peer``, datajoint-python runs against the same database."""
+
+
+KNOWN_CAPABILITIES = frozenset(CAPABILITIES).union(*RIG_CAPABILITIES.values())
+
+
+def capabilities(backend: str) -> frozenset[str]:
+    """The capabilities of the test backend named ``backend`` (``postgres``: the scheme ``postgresql``)."""
+    from typedj.backend.registry import backend_for
+
+    scheme = "postgresql" if backend == "postgres" else backend
+    return backend_for(scheme).dialect.capabilities() | RIG_CAPABILITIES.get(backend, frozenset())
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "mysql_only(reason): needs a MySQL server by nature; skipped on the embedded backend"
+        "markers", "requires(*capabilities, reason): skipped on a backend lacking one of the capabilities"
     )
 
 
@@ -65,6 +121,8 @@ def conn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     backend = getattr(request, "param", BACKENDS[0])
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'tests.db'}"
+    elif backend == "postgres":
+        url = request.getfixturevalue("postgres_url")
     else:
         url = request.getfixturevalue("mysql_url")
     tj.config.database_url = url
@@ -72,16 +130,28 @@ def conn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``mysql_only`` tests on the embedded backend before any of their fixtures run."""
+    """Skip tests on a backend lacking a capability they require, before any fixture runs."""
     for item in items:
-        marker = item.get_closest_marker("mysql_only")
-        if marker is None or "conn" not in getattr(item, "fixturenames", ()):
+        if item.get_closest_marker("mysql_only") is not None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: mysql_only is gone; say what the test needs: "
+                '@pytest.mark.requires("mysql_server", reason=...) (see tests/conftest.py)'
+            )
+        if "conn" not in getattr(item, "fixturenames", ()):
             continue
+        markers = list(item.iter_markers("requires"))
+        required = {name for m in markers for name in m.args}
+        if not required:
+            continue
+        unknown = required - KNOWN_CAPABILITIES
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid}: unknown capabilities {sorted(unknown)}")
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("conn", BACKENDS[0]) if callspec is not None else BACKENDS[0]
-        if backend != "mysql":
-            reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "MySQL-specific")
-            item.add_marker(pytest.mark.skip(reason=f"MySQL only: {reason}"))
+        missing = sorted(required - capabilities(backend))
+        if missing:
+            reasons = "; ".join(m.kwargs["reason"] for m in markers if "reason" in m.kwargs)
+            item.add_marker(pytest.mark.skip(reason=f"{backend} lacks {', '.join(missing)}: {reasons}"))
 
 
 _counter = itertools.count()
@@ -96,10 +166,10 @@ def schema_name(request: pytest.FixtureRequest, conn: tj.Connection) -> Iterator
     for schema in list(conn.schemas):
         if schema.startswith(name):
             conn.schemas.pop(schema, None)
-    for schema in sorted(conn.dialect.list_schemas(conn), key=len, reverse=True):
+    for schema in sorted(conn.catalog.list_schemas(), key=len, reverse=True):
         if schema == name or schema.startswith(name + "_"):
-            conn.dialect.drop_database(conn, schema)
-    conn._graph = None  # type: ignore[attr-defined]
+            conn.catalog.drop_database(schema)
+    conn.graph = None
 
 
 @pytest.fixture

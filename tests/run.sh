@@ -2,7 +2,7 @@
 # Sets up and runs the whole test suite on a fresh Debian machine (or this one):
 # installs the MariaDB and PostgreSQL servers, graphviz and Chromium (with its driver) when missing, the
 # package with its test extras into the project's virtual environment (.venv), then runs
-# mypy --strict, ruff and the test suite (pytest last, so its summary closes the output).
+# mypy --strict, ruff, the import layers and the test suite (pytest last, so its summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,4 +25,5 @@ fi
 
 python -m mypy typedj
 python -m ruff check typedj tests
+lint-imports                                              # the layers ([tool.importlinter])
 python -m pytest -q "$@"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import typedj as tj
 from typedj.codecs.blob import BlobError, compression_level, pack, unpack
-from typedj.stores.errors import StoreError
+from typedj.errors import StoreError
 from typedj.stores.spec import StoreSpec
 
 
@@ -88,3 +90,112 @@ def test_setting_from_the_environment(tmp_path: object) -> None:
     assert settings.blob_compression == "auto"
     settings.reload(environ={"TYPEDJ_BLOB_COMPRESSION": "3"})
     assert settings.blob_compression == "3" and compression_level(settings.blob_compression) == 3
+
+
+def test_an_attribute_sets_its_own_compression(
+    schema: tj.Schema, conn: tj.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @schema
+    class Frames(tj.Manual):
+        frame_id: tj.Key[int]
+        plain: tj.Blob[np.ndarray]
+        raw: tj.Blob[np.ndarray] = tj.Attr(compression=False)
+        tight: tj.Blob[np.ndarray] = tj.Attr(compression=9)
+
+    a = np.round(np.random.default_rng(6).normal(size=(100, 100)), 2)
+    packed = pack(a, compress=False)
+    monkeypatch.setattr(tj.config, "blob_compression", 1)
+    Frames.insert1({"frame_id": 1, "plain": a, "raw": a, "tight": a})
+    table = conn.dialect.table(schema.name, "frames")
+    plain, raw, tight = conn.query(f"SELECT plain, raw, tight FROM {table}").fetchone()
+    assert _body(bytes(plain)) == zlib.compress(packed, 1)  # the global setting
+    assert bytes(raw) == packed
+    assert _body(bytes(tight)) == zlib.compress(packed, 9)
+    assert Frames.heading["raw"].compression is False and Frames.heading["plain"].compression is None
+    row = Frames.fetch1()
+    assert all(np.array_equal(getattr(row, n), a) for n in ("plain", "raw", "tight"))
+
+
+def test_an_attribute_setting_overrides_its_store(
+    schema: tj.Schema, conn: tj.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location = tmp_path / "packed"
+    monkeypatch.setitem(tj.config.stores, "packed", {"protocol": "file", "location": str(location),
+                                                      "compression": 9})
+
+    @schema
+    class Trace(tj.Manual):
+        trace_id: tj.Key[int]
+        samples: tj.Blob[np.ndarray] = tj.External("packed", compression=0)
+        other: tj.Blob[np.ndarray] = tj.External("packed")
+
+    a = np.round(np.random.default_rng(7).normal(size=(50, 50)), 2)
+    packed = pack(a, compress=False)
+    Trace.insert1({"trace_id": 1, "samples": a, "other": a})
+    stored = sorted((p.read_bytes() for p in location.rglob("*") if p.is_file()), key=len)
+    assert stored == [b"ZL123\0" + struct.pack("<Q", len(packed)) + zlib.compress(packed, 9), packed]
+    assert np.array_equal(Trace.fetch1("samples"), a)
+
+
+def _not_a_blob() -> type:
+    class Bad(tj.Manual):
+        bad_id: tj.Key[int]
+        value: int = tj.Attr(compression=1)
+
+    return Bad
+
+
+def _level_out_of_range() -> type:
+    class Bad(tj.Manual):
+        bad_id: tj.Key[int]
+        value: tj.Blob[np.ndarray] = tj.Attr(compression=12)
+
+    return Bad
+
+
+def _unknown_setting() -> type:
+    class Bad(tj.Manual):
+        bad_id: tj.Key[int]
+        value: tj.Blob[np.ndarray] = tj.External("raw", compression="fast")
+
+    return Bad
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    (_not_a_blob, "Bad.value: compression is for Blob attributes; this one is int32"),
+    (_level_out_of_range, "Bad.value: blob compression is .* a zlib level 0-9 .* not 12"),
+    (_unknown_setting, "Bad.value: blob compression is .* not 'fast'"),
+])
+def test_a_compression_setting_is_checked_when_declared(
+    schema: tj.Schema, table: Callable[[], type], message: str
+) -> None:
+    with pytest.raises(tj.DeclarationError, match=message) as info:
+        schema(table())
+    assert info.value.table == "Bad" and info.value.attribute == "value"
+    assert "bad" not in schema.tables
+
+
+@pytest.mark.requires("datajoint_peer", reason="datajoint-python reads pipelines on MySQL servers only")
+def test_datajoint_reads_every_compression_setting(
+    schema: tj.Schema, mysql_url: str
+) -> None:
+    dj = pytest.importorskip("datajoint")
+    import warnings
+
+    @schema
+    class Frames(tj.Manual):
+        frame_id: tj.Key[int]
+        raw: tj.Blob[np.ndarray] = tj.Attr(compression=0)
+        fast: tj.Blob[np.ndarray] = tj.Attr(compression=1)
+        tight: tj.Blob[np.ndarray] = tj.Attr(compression=9)
+
+    a = np.round(np.random.default_rng(8).normal(size=(100, 100)), 2)
+    Frames.insert1({"frame_id": 1, "raw": a, "fast": a, "tight": a})
+    url = tj.DatabaseURL.parse(mysql_url)
+    for name in ("host", "port", "user", "password"):
+        dj.config[f"database.{name}"] = getattr(url, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vm = dj.VirtualModule("vm", schema.name, connection=dj.conn(reset=True))
+        row = vm.Frames.fetch1()
+    assert all(np.array_equal(row[n], a) for n in ("raw", "fast", "tight"))

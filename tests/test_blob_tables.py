@@ -69,7 +69,7 @@ def test_in_table_blob_rejects_the_wrong_type(schema: tj.Schema, conn: tj.Connec
     assert _count(conn, schema, "scan") == 0
 
 
-@pytest.mark.mysql_only("writes blobs with raw MySQL")
+@pytest.mark.requires("mysql_server", reason="writes blobs with raw MySQL")
 def test_declared_type_drives_the_fetched_type(schema: tj.Schema, conn: tj.Connection) -> None:
     @schema
     class Value(Manual):
@@ -97,7 +97,7 @@ def test_declared_type_drives_the_fetched_type(schema: tj.Schema, conn: tj.Conne
         Strict.fetch()
 
 
-@pytest.mark.mysql_only("corrupts rows with raw MySQL")
+@pytest.mark.requires("mysql_server", reason="corrupts rows with raw MySQL")
 @pytest.mark.parametrize("damage", ["SUBSTRING(image, 1, 30)", "x'6D596D00FF00'", "x'5A4C31323300'"])
 def test_corrupt_in_table_blob_names_table_key_and_attribute(
     schema: tj.Schema, conn: tj.Connection, damage: str
@@ -329,7 +329,7 @@ def test_filepath_needs_a_store(schema: tj.Schema) -> None:
         schema(Recording)
 
 
-@pytest.mark.mysql_only("compares MySQL column definitions")
+@pytest.mark.requires("mysql_server", reason="compares MySQL column definitions")
 def test_declared_columns_are_datajoints(
     store_config: dict[str, Any], schema: tj.Schema, conn: tj.Connection, tmp_path: Path
 ) -> None:
@@ -435,7 +435,7 @@ print("inserted", flush=True)
 """
 
 
-@pytest.mark.mysql_only("blocks an insert on an InnoDB row lock")
+@pytest.mark.requires("supports_row_locks", "mysql_server", reason="blocks an insert on an InnoDB row lock")
 def test_insert_killed_between_upload_and_row_leaves_an_object_gc_reclaims_after_grace(
     store_config: dict[str, Any], schema: tj.Schema, conn: tj.Connection, mysql_url: str, tmp_path: Path
 ) -> None:

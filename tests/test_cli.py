@@ -17,7 +17,7 @@ from typedj import Computed, Key, Manual, Ref
 
 from .lab import declare_lab
 
-pytestmark = pytest.mark.mysql_only("the command is tested against the MySQL server")
+pytestmark = pytest.mark.requires("mysql_server", reason="the command is tested against the MySQL server")
 
 
 def typedj(*args: str, url: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -19,8 +19,9 @@ def test_url_parsing_hides_password() -> None:
     assert str(url) == "mysql://alice:***@db.lab.org:3307?tls=true"
     assert DatabaseURL.parse("sqlite:///data/lab.db").path == "data/lab.db"
     assert DatabaseURL.parse("sqlite:////abs/lab.db").path == "/abs/lab.db"
-    with pytest.raises(tj.ConfigError, match="postgres"):
-        DatabaseURL.parse("postgres://x")
+    with pytest.raises(tj.ConfigError, match="oracle"):
+        DatabaseURL.parse("oracle://x")
+    assert DatabaseURL.parse("postgres://x").scheme == "postgresql"
 
 
 def test_config_sources_in_order(tmp_path: Path) -> None:
@@ -45,8 +46,7 @@ def test_config_sources_in_order(tmp_path: Path) -> None:
 
 
 def test_reconnects_when_idle_connection_drops(mysql_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    mine = tj.Connection(tj.DatabaseURL.parse(mysql_url), tj.connect(mysql_url).dialect,
-                         tj.connect(mysql_url)._factory)
+    mine = tj.Connection(mysql_url)
     first = mine.connection_id
     tj.connect(mysql_url).query(f"KILL {first}")
     with caplog.at_level(logging.INFO, logger="typedj"):
@@ -56,11 +56,13 @@ def test_reconnects_when_idle_connection_drops(mysql_url: str, caplog: pytest.Lo
     mine.close()
 
 
-@pytest.mark.mysql_only("kills a server session (KILL) to drop the connection")
+@pytest.mark.requires(
+    "supports_kill", "mysql_server", reason="kills a server session (KILL) to drop the connection"
+)
 def test_lost_connection_inside_transaction_rolls_back(mysql_url: str, schema: tj.Schema) -> None:
     schema.connection.query(f"CREATE TABLE `{schema.name}`.`t` (x int primary key)")
     url = tj.DatabaseURL.parse(mysql_url)
-    mine = tj.Connection(url, schema.connection.dialect, schema.connection._factory)
+    mine = tj.Connection(url)
     with pytest.raises(tj.ConnectionLostError), mine.transaction():
         mine.query(f"INSERT INTO `{schema.name}`.`t` VALUES (1)")
         schema.connection.query(f"KILL {mine.connection_id}")
@@ -86,7 +88,7 @@ def test_nested_transactions_join_the_outer(schema: tj.Schema) -> None:
     assert list(conn.query(f"SELECT x FROM {t}").fetchall()) == [(3,)]
 
 
-@pytest.mark.mysql_only("server accounts and privileges")
+@pytest.mark.requires("supports_accounts", "mysql_server", reason="server accounts and privileges")
 def test_access_error_names_the_problem(mysql_url: str, schema: tj.Schema) -> None:
     conn = schema.connection
     conn.query("CREATE USER IF NOT EXISTS 'reader'@'%' IDENTIFIED BY 'pw'")

@@ -37,7 +37,7 @@ def test_table_names_follow_tiers(schema: tj.Schema) -> None:
     )
 
 
-@pytest.mark.mysql_only("checks MySQL's DDL text (SHOW CREATE TABLE)")
+@pytest.mark.requires("mysql_server", reason="checks MySQL's DDL text (SHOW CREATE TABLE)")
 def test_column_types_and_comments(schema: tj.Schema, conn: tj.Connection) -> None:
     declare_lab(schema)
     ddl = create_sql(conn, schema.name, "subject")
@@ -310,3 +310,22 @@ def test_dependency_cycles_are_refused() -> None:
     c = TableDef("s", "c", key, foreign_keys=(ForeignKey("s", "d", {"x": "x"}),))
     d = TableDef("s", "d", key)
     assert graph.ordered(graph.build([c, d])) == ["s.d", "s.c"]
+
+
+def test_every_reserved_name_is_on_table_classes_or_read_from_their_body(schema: tj.Schema) -> None:
+    from typedj.declare import RESERVED
+    from typedj.query.expression import Query
+
+    body = {"contents", "definition", "indexes", "master", "schema", "make", "make_fetch", "make_compute",
+            "make_insert"}
+    surface = {n for c in (tj.Computed, tj.Part, type(tj.Computed), Query) for n in dir(c)}
+    assert sorted(RESERVED - surface - body) == []
+
+    @schema
+    class Options(Manual):  # insert's and fetch's keywords are not table methods
+        replace: Key[int]
+        limit: int
+        order_by: str
+
+    Options.insert1({"replace": 1, "limit": 2, "order_by": "x"})
+    assert Options.to_dicts() == [{"replace": 1, "limit": 2, "order_by": "x"}]

@@ -131,4 +131,4 @@ def test_drop_schema(schema_name: str, conn: tj.Connection) -> None:
     s = tj.Schema(schema_name, connection=conn)
     declare_lab(s)
     s.drop()
-    assert not conn.dialect.schema_exists(conn, schema_name)
+    assert not conn.catalog.schema_exists(schema_name)

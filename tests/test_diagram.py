@@ -103,7 +103,7 @@ def test_schemas_without_classes_and_several_schemas(schema: tj.Schema, lab: Lab
 
     conn.schemas.pop(schema.name)
     conn.schemas.pop(downstream.name)
-    conn._graph = None  # type: ignore[attr-defined]
+    conn.graph = None
     by_name = tj.Diagram(f"{schema_name}_down", connection=conn)
     assert _labels(by_name) == {"Recording"}  # no Python classes: from the catalog
     grown = by_name - 1

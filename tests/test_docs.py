@@ -19,7 +19,7 @@ def test_tutorial_runs(schema_name: str, conn: tj.Connection) -> None:
     code = code.replace("'tutorial.", f"'{schema_name}.")
     namespace: dict[str, object] = {"__name__": "tutorial"}
     exec(compile(code, "docs/tutorial.md", "exec", dont_inherit=True), namespace)
-    assert not conn.dialect.schema_exists(conn, schema_name)
+    assert not conn.catalog.schema_exists(schema_name)
 
 
 def test_readme_example_runs(schema_name: str, conn: tj.Connection) -> None:

@@ -12,7 +12,7 @@ from typedj import Attr, Key, Link, Lookup, Manual, Ref
 from typedj.drift import alter_table
 
 pytestmark = [
-    pytest.mark.mysql_only("ALTER TABLE and information_schema"),
+    pytest.mark.requires("supports_alter_table", reason="ALTER TABLE and information_schema"),
     pytest.mark.filterwarnings("ignore::typedj.DriftWarning"),  # drift is what these tests make
 ]
 
@@ -148,7 +148,7 @@ def test_reference_changes_are_listed_and_refused(schema: tj.Schema, conn: tj.Co
     with pytest.raises(tj.DeclarationError, match="identity of every row") as err:
         Visit.alter(force=True)
     assert "buddy_id" in str(err.value)
-    assert "buddy_id" not in conn.dialect.load_catalog(conn, s.name)["visit"].heading
+    assert "buddy_id" not in conn.catalog.load_catalog(s.name)["visit"].heading
 
 
 def test_alter_dry_run_prints_sql_and_changes_nothing(schema: tj.Schema, conn: tj.Connection) -> None:
@@ -218,7 +218,7 @@ def test_alter_applies_safe_changes_and_rebinds(schema: tj.Schema, conn: tj.Conn
     applied = Animal.alter(force=True)
     assert len(applied) == 1
     assert s.diff() == []
-    table = conn.dialect.load_catalog(conn, s.name)["animal"]
+    table = conn.catalog.load_catalog(s.name)["animal"]
     assert table.comment == "animals of the lab"
     assert table.heading["name"].sql_type == "varchar(100)" and table.heading["name"].comment == "given name"
     assert "notes" not in table.heading
@@ -253,7 +253,7 @@ def test_alter_refuses_a_required_attribute_on_a_table_with_rows(schema: tj.Sche
     with pytest.raises(tj.DeclarationError, match=r"cannot add required attribute\(s\) \['born'\]") as err:
         Animal.alter(force=True)
     assert err.value.attribute == "born" and "1 rows" in str(err.value)
-    assert "born" not in conn.dialect.load_catalog(conn, s.name)["animal"].heading
+    assert "born" not in conn.catalog.load_catalog(s.name)["animal"].heading
 
 
 class _Terminal(io.StringIO):

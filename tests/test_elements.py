@@ -26,7 +26,7 @@ from typedj.codegen import generate_package
 
 from .elements import ELEMENTS, declare_elements
 
-pytestmark = pytest.mark.mysql_only("datajoint-python declares the Elements on MySQL")
+pytestmark = pytest.mark.requires("datajoint_peer", reason="datajoint-python declares the Elements on MySQL")
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = f"tjel{os.getpid() % 10000}_"
@@ -59,7 +59,7 @@ def elements(dj: Any, mysql_url: str) -> Iterator[dict[str, Any]]:
     conn = tj.connect(mysql_url)
     conn.query("SET FOREIGN_KEY_CHECKS = 0")
     try:
-        for name in conn.dialect.list_schemas(conn):
+        for name in conn.catalog.list_schemas():
             if name.startswith(PREFIX):
                 conn.query(f"DROP DATABASE `{name}`")
                 conn.schemas.pop(name, None)
@@ -141,7 +141,7 @@ def test_data_crosses_both_ways(package: Path, elements: dict[str, Any], mysql_u
     subject.Subject.Lab.insert1(subject="s1", lab="lab1", subject_alias="one")
     when = datetime(2024, 3, 4, 5, 6, 7)
     session.Session.insert1(subject="s1", session_datetime=when)
-    scan.Scan.insert1(subject="s1", session_datetime=when, scan_id=1, acquisition_software="ScanImage")
+    scan.Scan.insert1(subject="s1", session_datetime=when, scan_id=1, acq_software="ScanImage")
     born = (dj_subject.Subject & {"subject": "s1"}).fetch1("sex", "subject_birth_date")
     assert born == ("F", date(2024, 1, 2))
     assert dj_subject.Subject.Lab.fetch1("subject_alias") == "one"

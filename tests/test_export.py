@@ -278,12 +278,7 @@ def test_roundtrip_into_a_fresh_embedded_database(pipeline: dict[str, Any], tmp_
 def _remove_object(stores: dict[str, Any], path: str) -> bytes:
     """Take an object out of the store, as an outage would; returns its bytes."""
     data = rig.object_bytes(stores, path)
-    spec = stores["raw"]
-    if spec["protocol"] == "file":
-        (Path(spec["location"]) / path).unlink()
-    else:
-        rig.s3_client("http://" + spec["endpoint"]).delete_object(Bucket=spec["bucket"],
-                                                                 Key=f"{spec['location']}/{path}")
+    rig.delete_object(stores, path)
     return data
 
 
@@ -469,10 +464,10 @@ def test_roundtrip_between_the_two_backends(pipeline: dict[str, Any], conn: tj.C
             assert copy and [r for r in raw_rows(conn, s, n) if r in copy] == copy
     finally:
         for s in (b, a):
-            if target.dialect.schema_exists(target, s):
-                target.dialect.drop_database(target, s)
+            if target.catalog.schema_exists(s):
+                target.catalog.drop_database(s)
             target.schemas.pop(s, None)
-        target._graph = None  # type: ignore[attr-defined]
+        target.graph = None
 
 
 def test_objects_and_arrays_at_row_named_paths(conn: tj.Connection, schema_name: str, any_store: str,

@@ -19,18 +19,18 @@ def test_collector_paused_while_building_and_restored(schema: tj.Schema) -> None
     Probe.insert([{"probe_id": i} for i in range(3)])
     from typedj.query import fetch as fetch_module
 
-    real = fetch_module._instances
+    real = fetch_module._instances_of_rows
 
-    def spy(cls: type, names: list[str], data: list[object]) -> list[object]:
+    def spy(cls: type, names: list[str], rows: list[object]) -> list[object]:
         seen.append(gc.isenabled())
-        return real(cls, names, data)
+        return real(cls, names, rows)  # type: ignore[arg-type]
 
-    fetch_module._instances = spy  # type: ignore[assignment]
+    fetch_module._instances_of_rows = spy  # type: ignore[assignment]
     try:
         assert len(Probe.fetch()) == 3
         assert sorted(p.probe_id for p in Probe) == [0, 1, 2]
     finally:
-        fetch_module._instances = real  # type: ignore[assignment]
+        fetch_module._instances_of_rows = real  # type: ignore[assignment]
     assert seen == [False, False]
     assert gc.isenabled()
 

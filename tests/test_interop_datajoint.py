@@ -31,7 +31,9 @@ with warnings.catch_warnings():
         "datajoint", reason="datajoint-python (the optional reference peer) is not installed"
     )
 
-pytestmark = pytest.mark.mysql_only("datajoint-python shares pipelines on MySQL servers only")
+pytestmark = pytest.mark.requires(
+    "datajoint_peer", reason="datajoint-python shares pipelines on MySQL servers only"
+)
 
 TABLES = ["Species", "Subject", "Cell", "Synapse", "Spikes", "Unit", "Setting", "Scan", "ScanFile"]
 

@@ -22,7 +22,7 @@ from . import peer014
 from . import test_stores_rig as rig
 
 store_config = rig.store_config
-pytestmark = pytest.mark.mysql_only("datajoint 0.14 runs on MySQL/MariaDB")
+pytestmark = pytest.mark.requires("datajoint_peer", reason="datajoint 0.14 runs on MySQL/MariaDB")
 
 DEFINITION = '''
 rec_id : int

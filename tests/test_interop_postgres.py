@@ -16,73 +16,72 @@ lists them.
 from __future__ import annotations
 
 import glob
+import importlib
 import os
 import platform
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pytest
 
 import typedj as tj
+from typedj import Attr, Blob, Computed, Index, Key, Link, Lookup, Manual, Part, Ref
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg 3 (the PostgreSQL driver) is not installed")
 psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 (datajoint-python's driver) is not installed")
-factories = pytest.importorskip("pytest_postgresql.factories", reason="pytest-postgresql is not installed")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "no datajoint.json found"
     dj = pytest.importorskip("datajoint", reason="datajoint-python (the reference peer) is not installed")
 
-HERE = Path(__file__).parent
-if not glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"):
-    pytest.skip("the PostgreSQL server binaries are not installed", allow_module_level=True)
-
-pg_proc = factories.postgresql_proc(
-    executable=str(HERE / "pg_ctl"), host="127.0.0.1", port=None, user="postgres"
-)
+if not (os.environ.get("TYPEDJ_TEST_POSTGRES_URL") or glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")):
+    pytest.skip("no PostgreSQL server: its binaries are not installed", allow_module_level=True)
 
 
-# -- the server and the two clients ----------------------------------------------------------
+# -- the server (tests/conftest.py's ``postgres_url``) and the two clients ----------------------------
 
 
-@pytest.fixture(scope="module")
-def pg_url(pg_proc: Any) -> str:
-    """URL of the PostgreSQL server these tests start (trust authentication, no password)."""
-    return f"postgresql://postgres@127.0.0.1:{pg_proc.port}/postgres"
+def server(url: str) -> dict[str, Any]:
+    """The connection parameters in ``url``, as psycopg takes them."""
+    u = urlsplit(url)
+    return {"host": u.hostname, "port": u.port, "user": unquote(u.username or ""),
+            "password": unquote(u.password or ""), "dbname": u.path.strip("/") or "postgres"}
 
 
 @pytest.fixture(scope="module")
-def raw(pg_proc: Any) -> Iterator[Any]:
+def raw(postgres_url: str) -> Iterator[Any]:
     """A plain psycopg connection in autocommit mode, for reading the catalog as it is."""
-    with psycopg.connect(host="127.0.0.1", port=pg_proc.port, user="postgres", dbname="postgres",
-                         autocommit=True) as connection:
+    with psycopg.connect(**server(postgres_url), autocommit=True) as connection:
         yield connection
 
 
 @pytest.fixture
-def dj_pg(pg_proc: Any) -> Iterator[Any]:
+def dj_pg(postgres_url: str) -> Iterator[Any]:
     """datajoint-python connected to the server with its PostgreSQL backend (global config untouched)."""
+    s = server(postgres_url)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        connection = dj.Connection("127.0.0.1", "postgres", "", port=pg_proc.port, use_tls=False,
-                                   backend="postgresql")
+        connection = dj.Connection(s["host"], s["user"], s["password"], port=s["port"], use_tls=False,
+                                   database_name=s["dbname"], backend="postgresql")
     yield connection
     connection.close()
 
 
 @pytest.fixture
-def pg_conn(pg_url: str) -> tj.Connection:
-    """typedj connected to the server; skips while typedj has no PostgreSQL backend."""
-    try:
-        return tj.connect(pg_url)
-    except tj.ConfigError as exc:
-        if "postgresql" not in str(exc):
-            raise
-        pytest.skip("typedj's PostgreSQL backend is not in this build")
+def pg_conn(postgres_url: str) -> tj.Connection:
+    """typedj connected to the server."""
+    return tj.connect(postgres_url)
 
 
 @pytest.fixture
@@ -205,6 +204,78 @@ def spikes_of(key: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """What either client's ``make`` computes for a cell: the master row and one unit."""
     master = {**key, "n": key["cell_id"] * 10, "trace": np.full(3, float(key["cell_id"]))}
     return master, {**key, "unit_id": 0, "rate": key["subject_id"] + 0.5}
+
+
+def declare_typedj(schema: tj.Schema) -> dict[str, Any]:
+    """The same pipeline as typedj classes; returns the classes by name."""
+
+    @schema
+    class Species(Lookup):
+        """species of animals"""
+
+        species: Key[str] = Attr(max_length=32, comment="common name")
+        latin: str = Attr(max_length=64, default="")
+        contents = [("mouse", "Mus musculus"), ("rat", "Rattus norvegicus")]
+
+    @schema
+    class Subject(Manual):
+        """experimental animals"""
+
+        subject_id: Key[int]
+        species: Ref[Species]
+        sex: Literal["M", "F", "U"] = "U"
+        date_of_birth: date | None = None
+        weight: Decimal = Attr(precision=5, scale=2, comment="grams")
+        uid: uuid.UUID | None = None
+        meta: dict[str, Any] | None = None
+        alive: bool = True
+        notes: str = Attr(max_length=1024, default="", comment="free text")
+        score: float | None = None
+        seen: datetime | None = Attr(precision=3, default=None)
+        indexes = [Index("sex"), Index("uid", unique=True)]
+
+    @schema
+    class Cell(Manual):
+        subject: Key[Ref[Subject]]
+        cell_id: Key[tj.int16]
+        alt_species: Ref[Species] = Link(rename={"species": "alt_species"}, nullable=True)
+
+    @schema
+    class Synapse(Manual):
+        pre: Key[Ref[Cell]] = Link(rename={"cell_id": "pre"})
+        post: Key[Ref[Cell]] = Link(rename={"cell_id": "post"})
+        strength: tj.float32
+
+    @schema
+    class Spikes(Computed):
+        cell: Key[Ref[Cell]]
+        n: int
+        trace: Blob[np.ndarray]
+
+        class Unit(Part):
+            unit_id: Key[int]
+            rate: float
+
+        def make(self, key: dict[str, Any]) -> None:
+            master, unit = spikes_of(key)
+            type(self).insert1(master)
+            type(self).Unit.insert1(unit)
+
+    @schema
+    class Setting(Manual):
+        """global settings"""
+
+        value: str = Attr(max_length=64)
+
+    @schema
+    class Scan(Manual):
+        scan_uid: Key[uuid.UUID]
+        subject: Ref[Subject]
+        scan_time: datetime = tj.CURRENT_TIMESTAMP
+        depth: tj.int8
+
+    return {**{c.__name__: c for c in (Species, Subject, Cell, Synapse, Spikes, Setting, Scan)},
+            "Unit": Spikes.Unit}
 
 
 # One insert call per inner list (datajoint-python wants the same fields in every row of a call).
@@ -554,8 +625,6 @@ def test_datajoint_writes_the_documented_layout(
 def test_where_datajoint_2_3_5_is_broken_on_postgres(raw: Any, dj_pg: Any, pg_schema: str) -> None:
     """Each breakage, pinned: a datajoint-python release that fixes one fails here (then update
     docs/interop.md and hold typedj to the fixed behaviour)."""
-    import uuid
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         classes = declare_datajoint(dj.Schema(pg_schema, connection=dj_pg))
@@ -610,3 +679,404 @@ def test_where_datajoint_2_3_5_is_broken_on_postgres(raw: Any, dj_pg: Any, pg_sc
             kind = type("Native", (dj.Manual,), {"definition": f"native_id : int32\n---\nx : {native}"})
             with pytest.raises((dj.DataJointError, psycopg2.Error)):
                 dj.Schema(pg_schema, connection=dj_pg)(kind)
+
+
+# -- typedj and datajoint-python on one PostgreSQL pipeline -------------------------------------------
+
+
+def test_typedj_declares_what_datajoint_declares(
+    raw: Any, pg_conn: tj.Connection, dj_pg: Any, pg_schema: str
+) -> None:
+    """The same classes give the same catalog, entry by entry, and the same ``~lineage``."""
+    dj_schema = f"{pg_schema}_dj"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = declare_datajoint(dj.Schema(dj_schema, connection=dj_pg))
+        insert_all(theirs)
+        theirs["Spikes"].populate(reserve_jobs=True)
+    ours = declare_typedj(tj.Schema(pg_schema, connection=pg_conn))
+    insert_all(ours)
+    ours["Spikes"].populate(reserve_jobs=True)
+
+    typed = layout(raw, pg_schema)
+    assert typed.pop("~provenance")["comment"] is not None  # typedj's own record; datajoint leaves it be
+    assert_layout(typed, layout(raw, dj_schema))
+    assert_layout(typed, LAYOUT)
+    assert lineage_rows(raw, pg_schema) == lineage_rows(raw, dj_schema) == LINEAGE
+    for name, rows in EXPECTED.items():
+        assert_rows(name, ours[name].to_dicts(order_by="KEY"), rows)
+
+
+def test_typedj_opens_a_datajoint_schema(
+    raw: Any, pg_conn: tj.Connection, dj_pg: Any, pg_schema: str, keep_completed_jobs: None
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = declare_datajoint(dj.Schema(pg_schema, connection=dj_pg))
+        insert_all(theirs)
+        theirs["Spikes"].populate(reserve_jobs=True)
+
+    # without classes: the catalog, the lineage and the rows
+    bare = tj.Schema(pg_schema, connection=pg_conn, create_tables=False)
+    assert set(bare.list_tables()) == {"#species", "subject", "cell", "synapse", "__spikes",
+                                       "__spikes__unit", "setting", "scan"}
+    assert bare.lineage["synapse"] == {
+        "subject_id": f"{pg_schema}.subject.subject_id",
+        "pre": f"{pg_schema}.cell.cell_id",
+        "post": f"{pg_schema}.cell.cell_id",
+    }
+    subject = tj.Query(bare.node("subject"))
+    assert_rows("Subject", subject.to_dicts(order_by="KEY"), EXPECTED["Subject"])
+    assert subject.heading["uid"].type_name == "uuid" and subject.heading["meta"].kind == "json"
+
+    # with classes: they match the tables (no drift), and every value reads back
+    ours = declare_typedj(tj.Schema(pg_schema, connection=pg_conn, create_tables=False))
+    for name, rows in EXPECTED.items():
+        assert_rows(name, ours[name].to_dicts(order_by="KEY"), rows)
+    assert not tj.Schema(pg_schema, connection=pg_conn, create_tables=False).diff()
+    pairs = (ours["Cell"] * ours["Subject"]).to_dicts(order_by="KEY")
+    assert [(r["subject_id"], r["cell_id"], r["species"]) for r in pairs] == [
+        (1, 1, "mouse"), (1, 2, "mouse"), (2, 1, "rat")
+    ]
+    assert (ours["Subject"] & {"sex": "F"}).to_dicts()[0]["subject_id"] == 1  # the enum type compares
+    assert len(ours["Spikes"].jobs.completed) == 3  # datajoint's jobs table, read by typedj
+
+    # typedj writes into the reference's tables (uuid included); the reference reads what it can
+    ours["Cell"].insert1({"subject_id": 2, "cell_id": 5, "alt_species": "mouse"})
+    ours["Scan"].insert1({"scan_uid": uuid.UUID(int=7), "subject_id": 1, "depth": -3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vm = dj.VirtualModule("vm", pg_schema, connection=dj_pg)
+        assert (vm.Cell & {"subject_id": 2, "cell_id": 5}).to_dicts() == [
+            {"subject_id": 2, "cell_id": 5, "alt_species": "mouse"}
+        ]
+    scans = raw.execute(f'SELECT scan_uid, depth FROM "{pg_schema}".scan').fetchall()
+    assert scans == [(uuid.UUID(int=7), -3)]
+
+    # typedj's cascade follows the reference's foreign keys, renamed ones included
+    counts = (ours["Cell"] & {"subject_id": 1, "cell_id": 2}).delete()
+    assert counts == {f"{pg_schema}.cell": 1, f"{pg_schema}.synapse": 1, f"{pg_schema}.__spikes": 1,
+                      f"{pg_schema}.__spikes__unit": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert len(vm.Synapse()) == 0 and len(vm.Spikes()) == 2 and len(vm.Cell()) == 3
+
+
+def test_datajoint_opens_a_typedj_schema(pg_conn: tj.Connection, dj_pg: Any, pg_schema: str) -> None:
+    ours = declare_typedj(tj.Schema(pg_schema, connection=pg_conn))
+    insert_all(ours)
+    ours["Spikes"].populate(reserve_jobs=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vm = dj.VirtualModule("vm", pg_schema, connection=dj_pg)
+        by_name = {"Species": vm.Species, "Subject": vm.Subject, "Cell": vm.Cell, "Synapse": vm.Synapse,
+                   "Spikes": vm.Spikes, "Unit": vm.Spikes.Unit, "Setting": vm.Setting}
+        for name, table in by_name.items():
+            assert_rows(name, table.to_dicts(order_by="KEY"), EXPECTED[name])
+        # a join the reference allows only if typedj's ~lineage says pre and cell_id are one attribute
+        joined = (vm.Synapse * vm.Cell.proj("alt_species", pre="cell_id")).to_dicts()
+        assert [(r["pre"], r["post"], r["alt_species"]) for r in joined] == [(1, 2, "rat")]
+
+        # the reference binds its own classes to typedj's tables and writes through them
+        theirs = declare_datajoint(dj.Schema(pg_schema, connection=dj_pg))
+        theirs["Subject"].insert1({"subject_id": 3, "species": "rat", "sex": "M", "weight": Decimal("1.05"),
+                                   "meta": [1, "x"], "notes": "from datajoint"})
+        theirs["Cell"].insert1({"subject_id": 3, "cell_id": 9, "alt_species": "mouse"})
+        theirs["Spikes"].insert1({"subject_id": 3, "cell_id": 9, "n": 1, "trace": np.array([1, 2], np.int16)},
+                                 allow_direct_insert=True)
+
+    row = (ours["Subject"] & {"subject_id": 3}).to_dicts()
+    assert_rows("Subject", row, [{"subject_id": 3, "species": "rat", "sex": "M", "date_of_birth": None,
+                                  "weight": Decimal("1.05"), "uid": None, "meta": [1, "x"], "alive": True,
+                                  "notes": "from datajoint", "score": None, "seen": None}])
+    trace = (ours["Spikes"] & {"subject_id": 3}).fetch1("trace")
+    np.testing.assert_array_equal(trace, np.array([1, 2], np.int16))
+    assert trace.dtype == np.int16
+
+
+def test_each_client_populates_the_others_computed_table(
+    pg_conn: tj.Connection, dj_pg: Any, pg_schema: str
+) -> None:
+    dj_schema = f"{pg_schema}_dj"
+
+    # datajoint-python populates typedj's Computed table, through typedj's jobs table
+    ours = declare_typedj(tj.Schema(pg_schema, connection=pg_conn))
+    insert_all(ours)
+    ours["Spikes"].jobs.refresh(ours["Spikes"].key_source)
+    assert len(ours["Spikes"].jobs.pending) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs_on_ours = declare_datajoint(dj.Schema(pg_schema, connection=dj_pg))
+        assert theirs_on_ours["Spikes"].populate(reserve_jobs=True)["success_count"] == 3
+    assert_rows("Spikes", ours["Spikes"].to_dicts(order_by="KEY"), EXPECTED["Spikes"])
+    assert_rows("Unit", ours["Unit"].to_dicts(order_by="KEY"), EXPECTED["Unit"])
+    assert len(ours["Spikes"].jobs.query) == 0
+
+    # typedj populates datajoint-python's Computed table, through datajoint's jobs table
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = declare_datajoint(dj.Schema(dj_schema, connection=dj_pg))
+        insert_all(theirs)
+        theirs["Spikes"].jobs.refresh()
+        assert len(theirs["Spikes"].jobs.pending) == 3
+    ours_on_theirs = declare_typedj(tj.Schema(dj_schema, connection=pg_conn, create_tables=False))
+    ours_on_theirs["Spikes"].populate(reserve_jobs=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_rows("Spikes", theirs["Spikes"].to_dicts(order_by="KEY"), EXPECTED["Spikes"])
+        assert_rows("Unit", theirs["Unit"].to_dicts(order_by="KEY"), EXPECTED["Unit"])
+        assert len(theirs["Spikes"].jobs) == 0
+
+
+# -- jobs: reservations held by sessions, dead workers, worker processes of both clients ------------
+#
+# A reservation records the worker session's ``pg_backend_pid()`` as its ``connection_id``
+# (as datajoint-python 2.3.5 does); a reservation whose session is gone from
+# ``pg_stat_activity`` belongs to a dead worker. Reserving is an ``UPDATE ... WHERE status =
+# 'pending'``: PostgreSQL locks the row, and a second worker's UPDATE of the same row waits
+# for the first to finish and then finds it no longer pending, so a key has one owner, also
+# when one worker is datajoint-python (advisory locks would be invisible to it).
+
+PIPELINE = '''
+import os
+import time
+from pathlib import Path
+
+import typedj as tj
+from typedj import Computed, Key, Manual, Part, Ref
+
+schema = tj.Schema({schema!r})
+LOG = Path({log!r})
+PAUSE = Path({pause!r})
+
+
+@schema
+class Source(Manual):
+    source_id: Key[int]
+    value: float
+
+
+@schema
+class Result(Computed):
+    source: Key[Ref[Source]]
+    doubled: float
+
+    class Piece(Part):
+        result: Key[Ref["Result"]]
+        piece: Key[int]
+
+    def make(self, key):
+        with LOG.open("a") as log:
+            log.write(f"tj {{os.getpid()}} {{key['source_id']}}\\n")
+        self.insert1({{**key, "doubled": 2 * (Source & key).fetch1("value")}})
+        Result.Piece.insert([{{**key, "piece": i}} for i in range(2)])
+        while PAUSE.exists():
+            time.sleep(0.05)
+'''
+
+DJ_WORKER = '''
+import os
+import sys
+import time
+from pathlib import Path
+
+import datajoint as dj
+
+from urllib.parse import unquote, urlsplit
+
+url, schema_name, log = sys.argv[1:4]
+u = urlsplit(url)
+connection = dj.Connection(u.hostname, unquote(u.username), unquote(u.password or ""), port=u.port,
+                           use_tls=False, database_name=u.path.strip("/"), backend="postgresql")
+LOG = Path(log)
+schema = dj.Schema(schema_name, connection=connection)
+
+
+@schema
+class Source(dj.Manual):
+    definition = """
+    source_id : int32
+    ---
+    value : float64
+    """
+
+
+@schema
+class Result(dj.Computed):
+    definition = """
+    -> Source
+    ---
+    doubled : float64
+    """
+
+    class Piece(dj.Part):
+        definition = """
+        -> master
+        piece : int32
+        """
+
+    def make(self, key):
+        with LOG.open("a") as f:
+            f.write(f"dj {os.getpid()} {key['source_id']}\\n")
+        deadline = time.monotonic() + 120
+        while "tj " not in LOG.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)  # until a typedj worker has started too: the two overlap
+        self.insert1({**key, "doubled": 2 * (Source & key).fetch1("value")})
+        self.Piece.insert([{**key, "piece": i} for i in range(2)])
+        time.sleep(0.02)
+
+
+Result.populate(reserve_jobs=True)
+'''
+
+
+class Pipeline:
+    """The pipeline in a module of its own, importable by worker processes."""
+
+    def __init__(self, folder: Path, schema_name: str, url: str, conn: tj.Connection):
+        self.folder, self.url, self.schema_name = folder, url, schema_name
+        self.log, self.pause = folder / "makes.log", folder / "pause"
+        self.module_name = f"pgjobs_{schema_name}"
+        (folder / f"{self.module_name}.py").write_text(
+            PIPELINE.format(schema=schema_name, log=str(self.log), pause=str(self.pause)))
+        tj.config.database_url = url
+        sys.path.insert(0, str(folder))
+        self.module = importlib.import_module(self.module_name)
+        self.Source, self.Result = self.module.Source, self.module.Result
+
+    def calls(self) -> list[tuple[str, int, int]]:
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text().splitlines()
+        return [(w, int(p), int(k)) for w, p, k in (line.split() for line in lines)]
+
+    def worker(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "typedj.cli", "--database-url", self.url, "populate",
+             f"{self.module_name}:Result", *args],
+            cwd=self.folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    def close(self) -> None:
+        sys.path.remove(str(self.folder))
+        sys.modules.pop(self.module_name, None)
+
+
+@pytest.fixture
+def pipe(tmp_path: Path, pg_schema: str, postgres_url: str, pg_conn: tj.Connection) -> Any:
+    saved = tj.config.database_url
+    p = Pipeline(tmp_path, pg_schema, postgres_url, pg_conn)
+    yield p
+    p.close()
+    tj.config.database_url = saved
+
+
+def live(raw: Any, pid: int) -> bool:
+    return bool(raw.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchall())
+
+
+def wait_until_gone(raw: Any, pid: int) -> None:
+    for _ in range(200):
+        if not live(raw, pid):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"backend {pid} still in pg_stat_activity")
+
+
+def test_reservations_of_dead_sessions_return_to_pending(pipe: Pipeline, raw: Any, postgres_url: str) -> None:
+    pipe.Source.insert([(i, float(i)) for i in range(10)])
+    jobs = pipe.Result.jobs
+    jobs.refresh(pipe.Result.key_source)
+    table = f'"{pipe.schema_name}"."~~result"'
+    reserve = (f"UPDATE {table} SET status = 'reserved', connection_id = pg_backend_pid(), "
+               "reserved_time = LOCALTIMESTAMP(3) - make_interval(secs => %s) WHERE source_id = ANY(%s)")
+    # a worker that crashes (its session ends), one whose session the server terminates, one alive
+    crashed, terminated, alive = (psycopg.connect(**server(postgres_url), autocommit=True) for _ in range(3))
+    try:
+        crashed.execute(reserve, (0, [1, 2]))
+        terminated.execute(reserve, (0, [3]))
+        alive.execute(reserve, (7200, [4]))  # two hours old, its session alive
+        pids = {c: c.info.backend_pid for c in (crashed, terminated, alive)}
+        held = raw.execute(f"SELECT source_id, connection_id FROM {table} WHERE status = 'reserved' "
+                           "ORDER BY source_id").fetchall()
+        assert held == [(1, pids[crashed]), (2, pids[crashed]), (3, pids[terminated]), (4, pids[alive])]
+        assert jobs.recover() == 0  # every session lives
+
+        crashed.close()
+        raw.execute("SELECT pg_terminate_backend(%s)", (pids[terminated],))
+        wait_until_gone(raw, pids[crashed])
+        wait_until_gone(raw, pids[terminated])
+        assert jobs.recover() == 3
+        assert [r["source_id"] for r in jobs.reserved.to_dicts()] == [4]
+        assert jobs.recover(timeout=3600) == 1  # older than the timeout, though its session lives
+        assert len(jobs.reserved) == 0 and len(jobs.pending) == 10
+    finally:
+        for c in (crashed, terminated, alive):
+            c.close()
+    assert pipe.Result.populate(reserve_jobs=True).success_count == 10
+
+
+def test_a_killed_worker_process_is_recovered(pipe: Pipeline, raw: Any) -> None:
+    pipe.Source.insert([(i, float(i)) for i in range(6)])
+    pipe.pause.touch()
+    worker = pipe.worker("--reserve-jobs")
+    deadline = time.monotonic() + 60
+    while not pipe.calls():
+        assert worker.poll() is None, worker.communicate()
+        assert time.monotonic() < deadline, "the worker never reached make()"
+        time.sleep(0.05)
+    (_, _, key), = pipe.calls()
+    session = raw.execute(f'SELECT connection_id FROM "{pipe.schema_name}"."~~result" '
+                          "WHERE status = 'reserved'").fetchall()
+    assert len(session) == 1 and live(raw, session[0][0])
+    worker.kill()
+    worker.communicate()
+    wait_until_gone(raw, session[0][0])
+    pipe.pause.unlink()
+
+    result = pipe.Result.populate(reserve_jobs=True)  # recovers the dead reservation first
+    assert result.success_count == 6 and result.failed == []
+    assert len(pipe.Result) == 6 and len(pipe.Result.Piece) == 12
+    assert sorted(k for _, _, k in pipe.calls()).count(key) == 2  # made again, nothing of the first kept
+
+
+def test_typedj_and_datajoint_workers_share_the_queue(pipe: Pipeline, postgres_url: str) -> None:
+    pipe.Source.insert([(i, float(i)) for i in range(120)])
+    script = pipe.folder / "dj_worker.py"
+    script.write_text(textwrap.dedent(DJ_WORKER))
+    reference = subprocess.Popen(
+        [sys.executable, str(script), postgres_url, pipe.schema_name, str(pipe.log)],
+        cwd=pipe.folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    deadline = time.monotonic() + 120
+    while not any(who == "dj" for who, _, _ in pipe.calls()):
+        if reference.poll() is not None:
+            raise AssertionError(f"datajoint worker exited: {reference.communicate()}")
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    ours = [pipe.worker("--reserve-jobs", "--order", "random") for _ in range(2)]
+    outputs = [w.communicate(timeout=300) for w in ours]
+    dj_out = reference.communicate(timeout=300)
+    assert [w.returncode for w in ours] == [0, 0], outputs
+    assert reference.returncode == 0, dj_out
+    calls = pipe.calls()
+    per_key = Counter(key for _, _, key in calls)
+    assert set(per_key) == set(range(120)) and max(per_key.values()) == 1
+    by_worker = Counter(who for who, _, _ in calls)
+    assert by_worker["dj"] > 0 and by_worker["tj"] > 0, by_worker
+    assert len(pipe.Result) == 120 and len(pipe.Result.Piece) == 240
+    assert len(pipe.Result.jobs.query) == 0
+
+
+def test_four_worker_processes_make_each_key_exactly_once(pipe: Pipeline) -> None:
+    pipe.Source.insert([(i, float(i)) for i in range(400)])
+    workers = [pipe.worker("--reserve-jobs", "--order", "random") for _ in range(4)]
+    outputs = [w.communicate(timeout=600) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0, 0, 0], outputs
+    calls = pipe.calls()
+    per_key = Counter(key for _, _, key in calls)
+    assert len(calls) == 400 and set(per_key) == set(range(400)) and max(per_key.values()) == 1
+    assert len({pid for _, pid, _ in calls}) >= 2
+    assert len(pipe.Result) == 400 and len(pipe.Result.jobs.query) == 0

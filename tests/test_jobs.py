@@ -81,7 +81,7 @@ def test_jobs_table_is_declared_as_datajoint_does(
         ddl = conn.query(f"SHOW CREATE TABLE `{schema.name}`.`~~result`").fetchone()[1]
         assert ddl == EXPECTED_DDL.replace("{schema}", schema.name)
     else:
-        table = conn.dialect.load_catalog(conn, schema.name)["~~result"]
+        table = conn.catalog.load_catalog(schema.name)["~~result"]
         declared = Result.jobs.definition
 
         def columns(t: Any) -> list[tuple[Any, ...]]:
@@ -213,7 +213,7 @@ def test_priority_orders_and_filters_jobs(pipeline: Any) -> None:
     assert Result.populate(reserve_jobs=True).succeeded == [{"source_id": 7, "kind": "k"}]
 
 
-@pytest.mark.mysql_only("a second server session, found dead through the process list")
+@pytest.mark.requires("mysql_server", reason="a second server session, found dead through the process list")
 def test_dead_reservations_return_to_pending(pipeline: Any, mysql_url: str, conn: tj.Connection) -> None:
     _Source, Result = pipeline
     from typedj.populate.autopopulate import todo
@@ -277,7 +277,7 @@ def test_reservations_expire_where_the_server_cannot_tell_live_sessions(
         ago = conn.dialect.seconds_ago()
         conn.query(f"UPDATE {table} SET status='reserved', connection_id=999999, "
                    f"reserved_time={ago} WHERE source_id = {source_id}", [hours * 3600])
-    monkeypatch.setattr(conn.dialect, "live_sessions", lambda c: None)  # as without PROCESS privilege
+    monkeypatch.setattr(conn.catalog, "live_sessions", lambda: None)  # as without PROCESS privilege
     assert jobs.recover() == 1
     assert jobs.reserved.fetch("source_id").tolist() == [2]
     assert jobs.recover(timeout=1800) == 1

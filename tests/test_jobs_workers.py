@@ -304,7 +304,7 @@ def test_dask_distributed_cluster(pipe: Pipeline) -> None:
     assert len(pipe.Result) == 20
 
 
-@pytest.mark.mysql_only("datajoint-python works on MySQL servers only")
+@pytest.mark.requires("datajoint_peer", reason="datajoint-python works on MySQL servers only")
 def test_typedj_and_datajoint_workers_share_the_queue(pipe: Pipeline, mysql_url: str) -> None:
     pytest.importorskip("datajoint")
     pipe.Source.insert([(i, float(i)) for i in range(150)])

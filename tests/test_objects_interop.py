@@ -23,7 +23,7 @@ from . import test_stores_rig as rig
 dj = peer.dj
 store_config = rig.store_config
 shared_store = peer.shared_store
-pytestmark = pytest.mark.mysql_only("datajoint-python runs on MySQL/MariaDB")
+pytestmark = pytest.mark.requires("datajoint_peer", reason="datajoint-python runs on MySQL/MariaDB")
 
 ATTRIBUTES = "raw : <object@raw>\n    trace : <npy@raw>"
 

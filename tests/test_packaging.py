@@ -87,6 +87,25 @@ def test_an_s3_store_without_boto3_names_the_s3_extra(tmp_path: Path) -> None:
     ], done.stderr
 
 
+def test_an_fsspec_store_without_fsspec_names_the_fsspec_extra(tmp_path: Path) -> None:
+    done = _python(
+        "tj.config.stores['raw'] = {'protocol': 'fsspec', 'location': 'memory://lab'}\n"
+        "@schema\n"
+        "class T(Manual):\n"
+        "    t: Key[int]\n"
+        "    trace: Blob[np.ndarray] = External('raw')\n"
+        "try:\n"
+        "    T.insert1(t=1, trace=np.arange(3))\n"
+        "except tj.MissingDependencyError as e:\n"
+        "    print(type(e).__name__, e)\n",
+        tmp_path,
+    )
+    assert done.stdout.strip() == (
+        "MissingDependencyError the fsspec store 'raw' needs fsspec, which is not installed: "
+        "pip install 'typedj[fsspec]'"
+    ), done.stderr
+
+
 @pytest.mark.parametrize("call", ["make_svg()", "save('d.png')", "to_dot()"])
 def test_drawing_a_diagram_without_graphviz_names_the_diagrams_extra(tmp_path: Path, call: str) -> None:
     done = _python(

@@ -11,14 +11,14 @@ import typedj as tj
 from typedj import Computed, Key, Manual, Ref
 
 
-@pytest.mark.mysql_only("InnoDB's deadlock detection")
+@pytest.mark.requires("supports_row_locks", "mysql_server", reason="InnoDB's deadlock detection")
 @pytest.mark.parametrize("reserve_jobs", [False, True])
 def test_deadlock_victim_is_retried(schema: tj.Schema, mysql_url: str, reserve_jobs: bool) -> None:
     conn = schema.connection
     locks = conn.dialect.table(schema.name, "locks")
     conn.query(f"CREATE TABLE {locks} (id int PRIMARY KEY, v int) ENGINE=InnoDB")
     conn.query(f"INSERT INTO {locks} VALUES (1, 0), (2, 0)" + "".join(f", ({i}, 0)" for i in range(3, 200)))
-    other = tj.Connection(tj.DatabaseURL.parse(mysql_url), conn.dialect, conn._factory)
+    other = tj.Connection(mysql_url)
     holds_row_2 = threading.Event()
 
     def rival() -> None:

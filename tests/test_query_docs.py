@@ -15,4 +15,4 @@ def test_queries_page_runs(schema_name: str, conn: tj.Connection) -> None:
     code = "\n".join(blocks).replace('"queries"', repr(schema_name))
     namespace: dict[str, object] = {"__name__": "queries_doc"}
     exec(compile(code, "docs/queries.md", "exec", dont_inherit=True), namespace)
-    assert not conn.dialect.schema_exists(conn, schema_name)
+    assert not conn.catalog.schema_exists(schema_name)

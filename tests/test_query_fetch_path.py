@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 import typedj as tj
-from typedj.backend.mysql_rows import read_columns
+from typedj.backend.mysql.rows import read_columns
 
-pytestmark = pytest.mark.mysql_only("reads MySQL's wire protocol")
+pytestmark = pytest.mark.requires("mysql_server", reason="reads MySQL's wire protocol")
 
 COLUMNS = """
   id int NOT NULL, tiny tinyint, small smallint unsigned, big bigint, fl float, db double,

@@ -20,7 +20,7 @@ import typedj as tj
 from tests import university
 from typedj.config import DatabaseURL
 
-pytestmark = pytest.mark.mysql_only("datajoint-python needs MySQL")
+pytestmark = pytest.mark.requires("datajoint_peer", reason="datajoint-python needs MySQL")
 NAME = "t_query_vs_dj_university"
 
 

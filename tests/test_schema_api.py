@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from typing import Any
 
 import pytest
 
 import typedj as tj
 from typedj import Computed, Key, Lookup, Manual, Part, Ref
+
+
+class _Terminal(io.StringIO):
+    """Typed answers on a stdin that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def _declare(schema: tj.Schema) -> dict[str, Any]:
@@ -83,3 +92,34 @@ def test_list_schemas_and_exists(schema: tj.Schema, conn: tj.Connection) -> None
     assert "information_schema" not in tj.list_schemas(conn)
     schema.drop()
     assert not schema.exists and schema.name not in tj.list_schemas(conn)
+
+
+def test_drop_asks_on_a_terminal(schema: tj.Schema, conn: tj.Connection, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    classes = _declare(schema)
+    monkeypatch.setattr(sys, "stdin", _Terminal("no\n"))
+    schema.drop()
+    assert f"{schema.name}.__weight__reading" in capsys.readouterr().err
+    assert schema.exists and len(classes["Species"]) == 2
+    monkeypatch.setattr(sys, "stdin", _Terminal(""))  # force: nothing is read
+    schema.drop(force=True)
+    assert not schema.exists and schema.classes == {}
+
+
+def test_a_part_and_a_table_of_the_same_class_name_are_both_kept(schema: tj.Schema) -> None:
+    @schema
+    class Session(Manual):
+        session: Key[int]
+
+        class Trial(Part):
+            trial: Key[int]
+
+    @schema
+    class Trial(Manual):
+        trial_name: Key[str]
+
+    assert schema.classes == {"session": Session, "session__trial": Session.Trial, "trial": Trial}
+    assert schema["session__trial"] is Session.Trial and schema["trial"] is Trial
+    assert schema.node("session__trial") is Session.Trial._node and schema.node("trial") is Trial._node
+    Session.Trial.drop()
+    assert schema.classes == {"session": Session, "trial": Trial}

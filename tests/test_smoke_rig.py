@@ -5,7 +5,7 @@ import pytest
 import typedj as tj
 
 
-@pytest.mark.mysql_only("asks the server for its MariaDB version")
+@pytest.mark.requires("mysql_server", reason="asks the server for its MariaDB version")
 def test_server_is_mariadb(conn: tj.Connection) -> None:
     version = conn.query("SELECT VERSION()").fetchone()[0]
     assert "MariaDB" in version
@@ -13,4 +13,4 @@ def test_server_is_mariadb(conn: tj.Connection) -> None:
 
 def test_schema_fixture_is_empty(schema: tj.Schema) -> None:
     assert schema.list_tables() == []
-    assert schema.connection.dialect.schema_exists(schema.connection, schema.name)
+    assert schema.connection.catalog.schema_exists(schema.name)

@@ -90,7 +90,7 @@ def test_catalog_reads_back_the_declaration(db: tj.Connection) -> None:
     schema = tj.Schema("lab", connection=db)
     classes = declare(schema)
     declared = {c._def.name: c._def for c in classes.values()}
-    reread = db.dialect.load_catalog(db, "lab")
+    reread = db.catalog.load_catalog("lab")
     assert set(reread) == {
         "#species",
         "subject",
@@ -235,7 +235,7 @@ def test_schemas_share_one_file_and_reference_each_other(db: tj.Connection) -> N
         subject: Key[Ref[subject_table]]  # type: ignore[valid-type]
         probe: Key[int]
 
-    assert db.dialect.list_schemas(db) == ["ephys", "lab"]
+    assert db.catalog.list_schemas() == ["ephys", "lab"]
     assert Probe._def.foreign_keys[0].parent_schema == "lab"
     with pytest.raises(tj.IntegrityError):
         Probe.insert1(subject_id=1, probe=1)
@@ -248,12 +248,12 @@ def test_schemas_share_one_file_and_reference_each_other(db: tj.Connection) -> N
     c["Subject"].insert1(subject_id=1, species="mouse")
     Probe.insert1(subject_id=1, probe=1)
     with pytest.raises(tj.IntegrityError, match=r"ephys\.probe"):
-        db.dialect.drop_database(db, "lab")
+        db.catalog.drop_database("lab")
     assert len(c["Subject"]) == 1
     lab.drop()  # takes the dependent table of the other schema with it, as on MySQL
-    assert ephys.connection.dialect.load_catalog(db, "ephys").keys() == {"~lineage"}
+    assert ephys.connection.catalog.load_catalog("ephys").keys() == {"~lineage"}
     ephys.drop()
-    assert db.dialect.list_schemas(db) == []
+    assert db.catalog.list_schemas() == []
     assert (
         db.query("SELECT name FROM sqlite_schema WHERE name LIKE 'lab.%' OR name LIKE 'ephys.%'").fetchall()
         == []
@@ -280,7 +280,7 @@ def test_delete_rolls_back_as_a_whole(db: tj.Connection) -> None:
 def test_dotted_schema_names_are_refused(db: tj.Connection) -> None:
     with pytest.raises(tj.DeclarationError, match=r"'\.'"):
         tj.Schema("a.b", connection=db)
-    assert db.dialect.list_schemas(db) == []
+    assert db.catalog.list_schemas() == []
 
 
 def test_default_database_is_announced_once(tmp_path: Path) -> None:

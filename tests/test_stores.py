@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import typedj as tj
-from typedj.config import Config
+from typedj.config import Config, default_cache_folder
 from typedj.stores import hashing
 from typedj.stores.cache import LocalCache
 from typedj.stores.spec import StoreSpec, spec_of
@@ -68,7 +68,7 @@ def test_store_settings_in_code_and_default(store_config: dict[str, Any], tmp_pa
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"protocol": "ftp", "location": "/x"}, "protocol must be 'file' or 's3'"),
+        ({"location": "/x"}, "protocol must be 'file', 's3'"),
         ({"protocol": "file"}, "a file store needs location"),
         ({"protocol": "s3", "endpoint": "h:1"}, "an? s3 store needs bucket"),
         ({"protocol": "file", "location": "/x", "hash": "sha1"}, "hash must be one of"),
@@ -197,6 +197,20 @@ def test_file_stores_do_not_cache_unless_asked(store_config: dict[str, Any], tmp
     file_store(store_config, tmp_path / "b", name="cached", cache=True)
     assert get_store("raw").cache is None
     assert get_store("cached").cache is not None
+
+
+def test_without_a_cache_folder_the_platforms_user_cache_is_used(
+    store_config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    tj.config.cache_folder = None
+    assert default_cache_folder() == tmp_path / "xdg" / "typedj" / "objects"
+    file_store(store_config, tmp_path / "s", cache=True)
+    store = get_store("raw")
+    [ref] = store.put_many("lab", [b"cached bytes"], "raw")
+    assert store.get(ref) == b"cached bytes"
+    [entry] = (tmp_path / "xdg" / "typedj" / "objects").rglob(f"blake3-{ref['hash']}")
+    assert entry.read_bytes() == b"cached bytes"
 
 
 def test_cache_evicts_least_recently_used(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ with warnings.catch_warnings():
 from datajoint.hash_registry import build_hash_path, compute_hash, get_hash, put_hash
 
 store_config = rig.store_config
-pytestmark = pytest.mark.mysql_only("datajoint-python runs on MySQL/MariaDB")
+pytestmark = pytest.mark.requires("datajoint_peer", reason="datajoint-python runs on MySQL/MariaDB")
 
 
 @pytest.fixture

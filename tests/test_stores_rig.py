@@ -72,19 +72,41 @@ def s3_store(stores: dict[str, Any], endpoint: str, name: str = "raw", **options
     return bucket
 
 
-@pytest.fixture(params=["file", "s3"])
+def fsspec_store(stores: dict[str, Any], url: str, name: str = "raw", **options: Any) -> str:
+    """Configure a store named ``name`` on the fsspec filesystem of ``url``; returns the URL."""
+    stores[name] = {"protocol": "fsspec", "location": url, **options}
+    return url
+
+
+def _fs(spec: dict[str, Any]) -> tuple[Any, str]:
+    """The fsspec filesystem of an fsspec store's settings, and the store's root in it."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(spec["location"])
+    return fs, root.rstrip("/")
+
+
+@pytest.fixture(params=["file", "s3", "fsspec-memory", "fsspec-file"])
 def any_store(request: pytest.FixtureRequest, store_config: dict[str, Any], tmp_path: Path) -> str:
-    """A store named ``raw`` of each protocol; returns the protocol."""
+    """A store named ``raw`` of each protocol (fsspec's memory and local filesystems too);
+    returns the protocol."""
     if request.param == "file":
         file_store(store_config, tmp_path / "store")
-    else:
+    elif request.param == "s3":
         s3_store(store_config, request.getfixturevalue("s3_endpoint"))
+    elif request.param == "fsspec-memory":
+        fsspec_store(store_config, f"memory://{uuid.uuid4().hex}/lab")
+    else:
+        fsspec_store(store_config, (tmp_path / "store").as_uri())
     return str(request.param)
 
 
 def object_bytes(stores: dict[str, Any], path: str, name: str = "raw") -> bytes:
     """The stored bytes at ``path``, read directly (not through typedj)."""
     spec = stores[name]
+    if spec["protocol"] == "fsspec":
+        fs, root = _fs(spec)
+        return bytes(fs.cat_file(f"{root}/{path}"))
     if spec["protocol"] == "file":
         return (Path(spec["location"]) / path).read_bytes()
     endpoint = "http://" + spec["endpoint"]
@@ -95,6 +117,11 @@ def object_bytes(stores: dict[str, Any], path: str, name: str = "raw") -> bytes:
 def write_object(stores: dict[str, Any], path: str, data: bytes, name: str = "raw") -> None:
     """Write bytes at ``path`` directly, as another program would."""
     spec = stores[name]
+    if spec["protocol"] == "fsspec":
+        fs, root = _fs(spec)
+        fs.makedirs(f"{root}/{path}".rpartition("/")[0], exist_ok=True)
+        fs.pipe_file(f"{root}/{path}", data)
+        return
     if spec["protocol"] == "file":
         target = Path(spec["location"]) / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -108,9 +135,26 @@ def write_object(stores: dict[str, Any], path: str, data: bytes, name: str = "ra
 def object_paths(stores: dict[str, Any], prefix: str, name: str = "raw") -> list[str]:
     """Paths of the objects under ``prefix``, listed directly."""
     spec = stores[name]
+    if spec["protocol"] == "fsspec":
+        fs, root = _fs(spec)
+        found = fs.find(f"{root}/{prefix}") if fs.exists(f"{root}/{prefix}") else []
+        return sorted(p.removeprefix(root).lstrip("/") for p in found)
     if spec["protocol"] == "file":
         root = Path(spec["location"])
         return sorted(p.relative_to(root).as_posix() for p in (root / prefix).rglob("*") if p.is_file())
     client = s3_client("http://" + spec["endpoint"])
     listing = client.list_objects_v2(Bucket=spec["bucket"], Prefix=f"{spec['location']}/{prefix}")
     return sorted(o["Key"][len(spec["location"]) + 1 :] for o in listing.get("Contents", []))
+
+
+def delete_object(stores: dict[str, Any], path: str, name: str = "raw") -> None:
+    """Remove the object at ``path`` directly, as an outage or another program would."""
+    spec = stores[name]
+    if spec["protocol"] == "fsspec":
+        fs, root = _fs(spec)
+        fs.rm_file(f"{root}/{path}")
+    elif spec["protocol"] == "file":
+        (Path(spec["location"]) / path).unlink()
+    else:
+        s3_client("http://" + spec["endpoint"]).delete_object(Bucket=spec["bucket"],
+                                                              Key=f"{spec['location']}/{path}")

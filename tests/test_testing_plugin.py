@@ -93,7 +93,7 @@ def test_user_tests_run_on_a_configured_server(tmp_path: Path, mysql_url: str) -
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout and "BACKEND mysql tj_test_make_finds_peaks_" in result.stdout
     server = tj.connect(mysql_url)
-    left = [s for s in server.dialect.list_schemas(server) if s.startswith("tj_test_")]
+    left = [s for s in server.catalog.list_schemas() if s.startswith("tj_test_")]
     assert left == []
 
 

@@ -145,9 +145,9 @@ def test_a_percent_or_underscore_in_a_contains_filter_is_literal(
 def test_keyset_paging_sorting_and_the_last_page(
     client: TestClient, schema_name: str, lab: WebLab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import typedj.web.app
+    import typedj.web.browse
 
-    monkeypatch.setattr(typedj.web.app, "COUNT_CAP", 100)
+    monkeypatch.setattr(typedj.web.browse, "COUNT_CAP", 100)
     lab.Subject.insert([{"subject_id": i, "species": "rat", "weight": i % 7} for i in range(10, 130)])
     t = f"{schema_name}.subject"
     first = client.get("/table", params={"t": t})
@@ -525,7 +525,7 @@ def test_a_forged_or_foreign_session_cookie_gets_nothing(
         assert len(lab.Subject & {"subject_id": 77}) == 0
 
 
-@pytest.mark.mysql_only("accounts and privileges are the server's")
+@pytest.mark.requires("supports_accounts", "mysql_server", reason="accounts and privileges are the server's")
 def test_sign_in_cookie_flags_and_a_wrong_password(
     conn: tj.Connection, schema_name: str, lab: WebLab
 ) -> None:
@@ -551,7 +551,7 @@ def reader(conn: tj.Connection, schema_name: str) -> Iterator[tuple[str, str]]:
     conn.query(f"DROP USER '{name}'@'%'")
 
 
-@pytest.mark.mysql_only("accounts and privileges are the server's")
+@pytest.mark.requires("supports_accounts", reason="accounts and privileges are the server's")
 def test_a_select_only_account_sees_no_forms_and_cannot_write(
     conn: tj.Connection, schema_name: str, lab: WebLab, reader: tuple[str, str]
 ) -> None:
@@ -586,7 +586,7 @@ def test_a_select_only_account_sees_no_forms_and_cannot_write(
         assert refused.status_code == 403 and len(lab.Analysis.jobs.errors) == 1  # type: ignore[attr-defined]
 
 
-@pytest.mark.mysql_only("accounts and privileges are the server's")
+@pytest.mark.requires("supports_accounts", "mysql_server", reason="accounts and privileges are the server's")
 def test_schemas_an_account_cannot_see_are_left_out(
     conn: tj.Connection, schema: tj.Schema, schema_name: str, lab: WebLab, reader: tuple[str, str]
 ) -> None:
@@ -607,7 +607,7 @@ def test_schemas_an_account_cannot_see_are_left_out(
         assert [s.strip() for s in texts(c.get("/").text, "schemas").split(",")] == [schema_name]
 
 
-@pytest.mark.mysql_only("accounts and privileges are the server's")
+@pytest.mark.requires("supports_accounts", "mysql_server", reason="accounts and privileges are the server's")
 def test_an_account_that_sees_nothing(conn: tj.Connection, lab: WebLab) -> None:
     name, password = f"nobody{secrets.token_hex(3)}", secrets.token_urlsafe(12)
     conn.query(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")
@@ -627,7 +627,7 @@ def rows_of_tables(html: str) -> list[str]:
     return re.findall(r"<tr>", body.group(1))
 
 
-@pytest.mark.mysql_only("accounts and privileges are the server's")
+@pytest.mark.requires("supports_accounts", "mysql_server", reason="accounts and privileges are the server's")
 def test_the_server_decides_when_the_page_would_allow(
     conn: tj.Connection, schema_name: str, lab: WebLab, reader: tuple[str, str]
 ) -> None:

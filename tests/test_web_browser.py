@@ -21,7 +21,9 @@ import typedj as tj
 
 from .web_pipeline import WebLab, declare_web, fill
 
-pytestmark = pytest.mark.mysql_only("one backend is enough for the browser; the ASGI tests cover both")
+pytestmark = pytest.mark.requires(
+    "supports_accounts", reason="one backend is enough for the browser; the ASGI tests cover both"
+)
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 DOCS_IMAGES = Path(__file__).parent.parent / "docs" / "images"
@@ -97,7 +99,7 @@ def site(conn: tj.Connection, tmp_path_factory: pytest.TempPathFactory) -> Itera
     from typedj.web import create_app
 
     name = f"t_web_browser_{os.getpid() % 10000}"
-    conn.dialect.drop_database(conn, name) if conn.dialect.schema_exists(conn, name) else None
+    conn.catalog.drop_database(name) if conn.catalog.schema_exists(name) else None
     schema = tj.Schema(name, connection=conn)
     lab = declare_web(schema)
     fill(lab)
@@ -144,7 +146,7 @@ def site(conn: tj.Connection, tmp_path_factory: pytest.TempPathFactory) -> Itera
         server.should_exit = True
         thread.join(timeout=10)
         conn.schemas.pop(name, None)
-        conn.dialect.drop_database(conn, name)
+        conn.catalog.drop_database(name)
 
 
 def test_sign_in_and_navigate(site: Site, conn: tj.Connection) -> None:

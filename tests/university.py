@@ -382,13 +382,13 @@ def load(tables: Any, data: dict[str, list[Row]]) -> None:
 @contextlib.contextmanager
 def loaded(conn: tj.Connection, name: str) -> Iterator[Any]:
     """The university declared in a fresh schema ``name`` and loaded; dropped afterwards."""
-    if name in conn.dialect.list_schemas(conn):
-        conn.dialect.drop_database(conn, name)
+    if name in conn.catalog.list_schemas():
+        conn.catalog.drop_database(name)
     tables = declare(tj.Schema(name, connection=conn))
     load(tables, generate())
     try:
         yield tables
     finally:
         conn.schemas.pop(name, None)
-        conn.dialect.drop_database(conn, name)
-        conn._graph = None  # type: ignore[attr-defined]
+        conn.catalog.drop_database(name)
+        conn.graph = None

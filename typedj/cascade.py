@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import graph as graphs
+from .binding import unbind
 from .errors import IntegrityError, QueryError
 from .query.condition import AndList, Not
 from .query.expression import Query, TableNode
@@ -261,9 +262,8 @@ def drop_tables(conn: Connection, names: Sequence[str], *, force: bool = False) 
                     f"WHERE table_name = {conn.dialect.placeholder}",
                     (table,),
                 )
-            for cls in list(s.classes.values()):
-                if cls.__dict__.get("_def") is not None and cls._def.name == table:
-                    cls._unbind()
-                    s.classes.pop(cls.__name__, None)
+            cls = s.classes.pop(table, None)
+            if cls is not None:
+                unbind(cls)
     graphs.invalidate(conn)
     return order

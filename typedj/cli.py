@@ -1,7 +1,8 @@
 """The ``typedj`` command.
 
-Each subcommand lives beside the code it drives and exposes ``register(subparsers)``,
-which adds its parser and sets ``func``; this module only dispatches.
+Each subcommand is a module of ``typedj.commands`` (listed in its ``SUBCOMMANDS``) that
+exposes ``register(subparsers)``, which adds its parser and sets ``func``; this module
+only dispatches.
 
 Exit codes: 0 success, 1 the work failed (for example jobs ended in error), 2 bad
 usage or configuration (including a login the server refuses), 3 the database could not
@@ -18,19 +19,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from .commands import SUBCOMMANDS
 from .errors import AccessError, ConfigError, TypedjError, UnreachableError
-
-SUBCOMMANDS = (
-    "typedj.commands.info",
-    "typedj.populate.command",
-    "typedj.commands.provenance",
-    "typedj.commands.jobs",
-    "typedj.commands.diagram",
-    "typedj.commands.codegen",
-    "typedj.commands.diff",
-    "typedj.export.command",
-    "typedj.web.command",
-)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -48,7 +38,8 @@ def parser() -> argparse.ArgumentParser:
                    "(default: TYPEDJ_DATABASE_URL, DJ_HOST..., or pyproject.toml)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what is done")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for command in SUBCOMMANDS:
+        name = f"typedj.commands.{command}"
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import platformdirs
 
 from .errors import ConfigError, ConfigWarning, warn
 
@@ -27,8 +30,9 @@ _URL_OPTIONS = {"tls", "ssl"}
 
 @dataclass(frozen=True)
 class DatabaseURL:
-    """A parsed ``mysql://user:pass@host:port`` or ``sqlite:///path`` URL; the password
-    never appears in its ``repr`` or ``str``."""
+    """A parsed ``mysql://user:pass@host:port``, ``postgresql://user:pass@host:port/dbname``
+    (the database name in ``path``) or ``sqlite:///path`` URL; the password never appears
+    in its ``repr`` or ``str``."""
 
     scheme: str
     host: str = "localhost"
@@ -51,11 +55,15 @@ class DatabaseURL:
         except ValueError:
             raise malformed(f"it cannot be read as a URL; {_ENCODE_HINT}") from None
         scheme = parts.scheme.split("+")[0].lower()
-        if scheme in {"mysql", "mariadb"}:
+        postgres = scheme in {"postgresql", "postgres"}
+        if scheme in {"mysql", "mariadb"} or postgres:
             if "@" in parts.path + parts.query + parts.fragment or parts.fragment or "#" in url:
                 raise malformed(f"a '#', '/' or '?' is where the user and password are; {_ENCODE_HINT}")
-            if parts.path not in {"", "/"}:
+            dbname = unquote(parts.path.lstrip("/"))
+            if dbname and not postgres:
                 raise malformed("it has a path after host:port; the URL names a server, not a schema")
+            if "/" in dbname:
+                raise malformed("the path after host:port is one database name")
             query = parse_qs(parts.query, keep_blank_values=True)
             unknown = sorted(set(query) - _URL_OPTIONS)
             if unknown:
@@ -74,13 +82,15 @@ class DatabaseURL:
             except ValueError:
                 raise malformed(f"the port is not a number from 0 to 65535; {_ENCODE_HINT}") from None
             if not parts.hostname:
-                raise malformed("it names no host (mysql://user:password@host:port)")
+                raise malformed("it names no host (mysql://user:password@host:port or "
+                                "postgresql://user:password@host:port/dbname)")
             return cls(
-                scheme="mysql",
+                scheme="postgresql" if postgres else "mysql",
                 host=parts.hostname,
-                port=port or 3306,
-                user=unquote(parts.username or "root"),
+                port=port or (5432 if postgres else 3306),
+                user=unquote(parts.username or ("postgres" if postgres else "root")),
                 password=unquote(parts.password or ""),
+                path=(dbname or "postgres") if postgres else "",
                 tls=tls,
             )
         if scheme == "sqlite":
@@ -89,8 +99,8 @@ class DatabaseURL:
             return cls(scheme="sqlite", host="", port=0, user="", path=path or ":memory:")
         shown = parts.scheme if parts.scheme.isalnum() and "://" in url else "(none)"
         raise ConfigError(
-            f"{source}: unsupported database URL scheme {shown} (use mysql://user:password@host:port "
-            "or sqlite:///path)"
+            f"{source}: unsupported database URL scheme {shown} (use mysql://user:password@host:port, "
+            "postgresql://user:password@host:port/dbname or sqlite:///path)"
         )
 
     def __str__(self) -> str:
@@ -98,11 +108,14 @@ class DatabaseURL:
             return f"sqlite:///{self.path}"
         secret = ":***" if self.password else ""
         tls = "?tls=true" if self.tls else ""
-        return f"mysql://{quote(self.user, safe='')}{secret}@{self.host}:{self.port}{tls}"
+        dbname = f"/{quote(self.path, safe='')}" if self.scheme == "postgresql" else ""
+        return f"{self.scheme}://{quote(self.user, safe='')}{secret}@{self.host}:{self.port}{dbname}{tls}"
 
 
-SECRET_OPTIONS = frozenset({"secret_key", "password", "session_token", "token"})
-"""Store options whose values are never shown."""
+SECRET_OPTIONS = frozenset({"secret_key", "password", "session_token", "token", "account_key",
+                            "connection_string", "storage_options"})
+"""Store options whose values are never shown (``storage_options`` of an fsspec store may
+hold any filesystem's credentials, so its values are hidden whole)."""
 
 
 class StoreOptions(dict[str, Any]):
@@ -169,23 +182,30 @@ def _env_url(environ: dict[str, str]) -> DatabaseURL | _Source | None:
     if url := environ.get("TYPEDJ_DATABASE_URL"):
         return (url, "the environment variable TYPEDJ_DATABASE_URL")
     if host := environ.get("DJ_HOST"):
+        backend = environ.get("DJ_BACKEND", "mysql").strip().lower()
+        if backend not in {"mysql", "postgresql"}:
+            return ("", "the environment variable DJ_BACKEND is neither 'mysql' nor 'postgresql'")
+        postgres = backend == "postgresql"
         hostname, _, port = host.partition(":")
-        port = environ.get("DJ_PORT") or port or "3306"
+        port = environ.get("DJ_PORT") or port or ("5432" if postgres else "3306")
         if not port.isdigit():
             return ("", "the environment variable DJ_PORT (or the port in DJ_HOST) is not a number")
         return DatabaseURL(
-            scheme="mysql",
+            scheme=backend,
             host=hostname,
             port=int(port),
-            user=environ.get("DJ_USER", "root"),
+            user=environ.get("DJ_USER", "postgres" if postgres else "root"),
             password=environ.get("DJ_PASS", ""),
-            tls=environ.get("DJ_TLS", "").lower() in {"1", "true", "yes"},
+            path=environ.get("DJ_DATABASE_NAME", "postgres") if postgres else "",
+            tls=environ.get("DJ_TLS", environ.get("DJ_USE_TLS", "")).lower() in {"1", "true", "yes"},
         )
     return None
 
 
 _STORE_OPTIONS = ("protocol", "location", "endpoint", "bucket", "access_key", "secret_key",
-                  "secure", "hash", "hash_prefix", "schema_prefix", "filepath_prefix", "cache")
+                  "secure", "hash", "hash_prefix", "schema_prefix", "filepath_prefix", "cache",
+                  "storage_options", "container", "project", "token", "account_name", "account_key",
+                  "connection_string")
 
 
 def _env_stores(environ: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -211,6 +231,22 @@ def _whole(value: object, source: str, current: int) -> int:
     except ValueError:
         warn(f"{source} is not a whole number; using {current}", ConfigWarning)
         return current
+
+
+def default_cache_folder() -> Path:
+    """The local object cache when ``cache_folder`` is not set: the platform's user cache
+    folder (``$XDG_CACHE_HOME/typedj/objects`` or ``~/.cache/typedj/objects`` on Linux,
+    ``~/Library/Caches/typedj/objects`` on macOS, ``%LOCALAPPDATA%\\typedj\\Cache\\objects``
+    on Windows)."""
+    return Path(platformdirs.user_cache_dir("typedj", appauthor=False)) / "objects"
+
+
+def download_folder() -> Path:
+    """Where fetched attachments and files from remote stores are written:
+    ``config.download_folder``, else ``typedj-downloads`` in the temporary folder."""
+    if config.download_folder:
+        return Path(config.download_folder)
+    return Path(tempfile.gettempdir()) / "typedj-downloads"
 
 
 class Config:

@@ -27,11 +27,10 @@ RESERVED = frozenset(
         "proj", "aggr", "fetch", "fetch1", "insert", "insert1", "delete", "delete_quick", "drop",
         "drop_quick", "describe", "heading", "populate", "progress", "make", "key_source",
         "keys", "head", "tail", "to_dicts", "to_pandas", "to_arrays", "to_arrow", "to_polars",
-        "update1", "restrict", "join", "order_by", "limit", "offset", "sql", "contents",
+        "update1", "restrict", "join", "sql", "contents",
         "indexes", "master", "schema", "connection", "table_name", "full_table_name", "parents",
         "children", "descendants", "ancestors", "parts", "jobs", "definition", "primary_key",
-        "make_fetch", "make_compute", "make_insert", "skip_duplicates", "replace",
-        "ignore_extra_fields", "allow_direct_insert", "alter", "validate", "extend",
+        "make_fetch", "make_compute", "make_insert", "alter", "validate", "extend",
     }
 )
 
@@ -271,6 +270,8 @@ def _attribute(d: _Declaration, f: Field) -> Attribute:
         raise d.error("comments may not start with ':'", f.name)
     if spec.auto_increment and not (f.in_key and parse(sql_type).int_range):
         raise d.error("auto_increment is for integer primary key attributes", f.name)
+    if spec.compression is not None:
+        _check_compression(d, f.name, type_name, spec.compression)
     if f.in_key:
         d.lineage[f.name] = f"{d.schema_name}.{d.table_name}.{f.name}"
     return Attribute(
@@ -284,7 +285,19 @@ def _attribute(d: _Declaration, f: Field) -> Attribute:
         core=core,
         auto_increment=spec.auto_increment,
         python_type=python_type,
+        compression=spec.compression,
     )
+
+
+def _check_compression(d: _Declaration, name: str, type_name: str, setting: bool | int | str) -> None:
+    from .codecs.blob import BlobError, compression_level
+
+    if not type_name.startswith("<blob"):
+        raise d.error(f"compression is for Blob attributes; this one is {type_name}", name)
+    try:
+        compression_level(setting)
+    except BlobError as exc:
+        raise d.error(str(exc), name) from exc
 
 
 def _reference(d: _Declaration, ref: _Reference) -> None:

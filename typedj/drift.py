@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .binding import bind, bound
 from .declare import PLATFORM_COLUMNS
 from .errors import ConfigError, DeclarationError, TypedjError
 from .heading import Attribute, TableDef
@@ -128,6 +129,20 @@ def _same_type(a: Attribute, b: Attribute) -> bool:
 
 def diff_tables(declared: TableDef, existing: TableDef) -> list[Difference]:
     """Every difference between a class's definition and the table on the server."""
+    out = _column_differences(declared, existing) + _constraint_differences(declared, existing)
+    if declared.comment != existing.comment:
+        out.append(_difference(declared.full_name, "table_comment", None, repr(declared.comment),
+                               repr(existing.comment), True))
+    return out
+
+
+def _difference(table: str, kind: str, attr: str | None, mine: Any, theirs: Any, safe: bool) -> Difference:
+    return Difference(table, kind, attr, None if mine is None else str(mine),
+                      None if theirs is None else str(theirs), safe)
+
+
+def _column_differences(declared: TableDef, existing: TableDef) -> list[Difference]:
+    """Columns added, removed, or changed in key, type, nullability, default, comment."""
     name = declared.full_name
     d, e = declared.heading, existing.heading
     out: list[Difference] = []
@@ -135,8 +150,7 @@ def diff_tables(declared: TableDef, existing: TableDef) -> list[Difference]:
     existing_fk_cols = {c for fk in existing.foreign_keys for c in fk.attr_map}
 
     def diff(kind: str, attr: str | None, mine: Any, theirs: Any, safe: bool) -> None:
-        out.append(Difference(name, kind, attr, None if mine is None else str(mine),
-                              None if theirs is None else str(theirs), safe))
+        out.append(_difference(name, kind, attr, mine, theirs, safe))
 
     for a in d:
         b = e.get(a.name)
@@ -166,26 +180,29 @@ def diff_tables(declared: TableDef, existing: TableDef) -> list[Difference]:
         if a.auto_increment != b.auto_increment:
             diff("key", a.name, f"auto_increment={a.auto_increment}",
                  f"auto_increment={b.auto_increment}", False)
+    return out
+
+
+def _constraint_differences(declared: TableDef, existing: TableDef) -> list[Difference]:
+    """References and indexes added or removed."""
+    name = declared.full_name
 
     def fk_text(fk: Any) -> str:
         return f"-> {fk.parent_schema}.{fk.parent_table} {dict(fk.attr_map)}"
 
     declared_fks = {fk_text(fk) for fk in declared.foreign_keys}
     existing_fks = {fk_text(fk) for fk in existing.foreign_keys}
-    for text in sorted(declared_fks - existing_fks):
-        diff("reference_added", None, text, None, False)
-    for text in sorted(existing_fks - declared_fks):
-        diff("reference_removed", None, None, text, False)
-
+    out = [_difference(name, "reference_added", None, text, None, False)
+           for text in sorted(declared_fks - existing_fks)]
+    out += [_difference(name, "reference_removed", None, None, text, False)
+            for text in sorted(existing_fks - declared_fks)]
     declared_ix = {_index_text(i.attributes, i.unique) for i in declared.indexes}
     declared_ix |= {_index_text(tuple(fk.attr_map), True) for fk in declared.foreign_keys if fk.unique}
     existing_ix = {_index_text(i.attributes, i.unique) for i in existing.indexes}
-    for text in sorted(declared_ix - existing_ix):
-        diff("index_added", None, text, None, True)
-    for text in sorted(existing_ix - declared_ix):
-        diff("index_removed", None, None, text, True)
-    if declared.comment != existing.comment:
-        diff("table_comment", None, repr(declared.comment), repr(existing.comment), True)
+    out += [_difference(name, "index_added", None, text, None, True)
+            for text in sorted(declared_ix - existing_ix)]
+    out += [_difference(name, "index_removed", None, None, text, True)
+            for text in sorted(existing_ix - declared_ix)]
     return out
 
 
@@ -219,11 +236,11 @@ def alter_table(
 ) -> list[str]:
     """Make ``cls``'s table match the class; see ``TableMeta.alter``."""
     out = out or sys.stdout
-    schema: Schema = cls._schema
+    schema: Schema = bound(cls)._schema
     conn = schema.connection
-    if conn.dialect.name != "mysql":
+    if not conn.dialect.supports_alter_table:
         raise ConfigError(f"{cls.__name__}.alter() needs a MySQL/MariaDB server")
-    table = cls._def.name
+    table = bound(cls)._def.name
     declared = schema.declared[table]
     schema.reload()
     existing = schema.tables.get(table)
@@ -275,7 +292,7 @@ def _check_required_added(cls: type[Table], declared: TableDef, differences: lis
                 and not declared.heading[d.attribute].has_default]
     if not required:
         return
-    conn = cls._schema.connection
+    conn = bound(cls)._schema.connection
     table = conn.dialect.table(declared.schema, declared.name)
     rows = conn.query(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     if rows:
@@ -328,16 +345,8 @@ def _alter_sql(schema: Schema, declared: TableDef, existing: TableDef, differenc
 
 def _index_names(schema: Schema, table: str) -> dict[str, str]:
     """Index text (as in ``Difference``) -> the index's name on the server."""
-    rows = schema.connection.query(
-        "SELECT index_name, non_unique, column_name FROM information_schema.statistics "
-        "WHERE table_schema = %s AND table_name = %s AND index_name <> 'PRIMARY' "
-        "ORDER BY index_name, seq_in_index",
-        (schema.name, table),
-    ).fetchall()
-    columns: dict[str, tuple[bool, list[str]]] = {}
-    for index, non_unique, column in rows:
-        columns.setdefault(index, (not int(non_unique), []))[1].append(column)
-    return {_index_text(tuple(cols), unique): index for index, (unique, cols) in columns.items()}
+    names = schema.connection.catalog.index_names(schema.name, table)
+    return {_index_text(cols, unique): index for index, (unique, cols) in names.items()}
 
 
 def _rebind(cls: type[Table], schema: Schema, declared: TableDef) -> None:
@@ -347,7 +356,7 @@ def _rebind(cls: type[Table], schema: Schema, declared: TableDef) -> None:
     schema.reload()
     existing = schema.tables[declared.name]
     bound = declared if not diff_tables(declared, existing) else existing
-    cls._bind(schema, _with_lineage(bound, schema.lineage.get(declared.name)))
+    bind(cls, schema, _with_lineage(bound, schema.lineage.get(declared.name)))
     graphs.invalidate(schema.connection)
     contents = getattr(cls, "contents", None)
     if contents is not None and getattr(cls, "_tier", None) == "Lookup" and bound is declared:

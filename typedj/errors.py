@@ -200,6 +200,18 @@ class ValidationError(TypedjError, ValueError):
         )
 
 
+class StoreError(TypedjError):
+    """An object store is misconfigured or unreachable, or an object is missing or corrupt."""
+
+
+class MissingObjectError(StoreError):
+    """A referenced object is not in its store."""
+
+
+class CorruptObjectError(StoreError):
+    """An object's content does not match the checksum recorded with its reference."""
+
+
 class MissingDependencyError(ConfigError):
     """An optional package that a feature needs is not installed; the message names the extra."""
 

@@ -85,7 +85,7 @@ def for_connection(conn: Connection) -> nx.DiGraph:
     """The graph of every schema loaded on ``conn`` and every schema that references them."""
     from .schema import Schema
 
-    cached = getattr(conn, "_graph", None)
+    cached: nx.DiGraph | None = conn.graph
     if cached is not None:
         return cached
     names = set(conn.schemas)
@@ -99,15 +99,15 @@ def for_connection(conn: Connection) -> nx.DiGraph:
         frontier = referencing
     tables = [t for s in names for t in conn.schemas[s].tables.values() if not t.name.startswith("~")]
     graph = build(tables)
-    conn._graph = graph  # type: ignore[attr-defined]
+    conn.graph = graph
     return graph
 
 
 def _referencing_schemas(conn: Connection, schemas: set[str]) -> set[str]:
     if not schemas:
         return set()
-    return conn.dialect.referencing_schemas(conn, schemas)
+    return conn.catalog.referencing_schemas(schemas)
 
 
 def invalidate(conn: Connection) -> None:
-    conn._graph = None  # type: ignore[attr-defined]
+    conn.graph = None

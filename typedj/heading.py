@@ -50,6 +50,9 @@ class Attribute:
     expression: str | None = None
     home: str | None = None
     """The schema of a datajoint 0.14 stored-value column, whose objects are tracked per schema."""
+    compression: bool | int | str | None = field(default=None, compare=False)
+    """How a blob's values are compressed when written (``Attr(compression=...)``); ``None``:
+    the store's or the global setting. A choice of this client, not part of the table."""
     type: SQLType = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -165,11 +168,6 @@ class Heading:
     def secondary(self) -> list[str]:
         """The names of the visible attributes outside the primary key."""
         return [a.name for a in self.attributes if not a.in_key and not a.is_hidden]
-
-    @property
-    def lineages(self) -> dict[str, str | None]:
-        """Each attribute's lineage (``schema.table.attribute`` of its origin), or ``None``."""
-        return {a.name: a.lineage for a in self.attributes}
 
     def select(self, names: Iterable[str]) -> Heading:
         """The heading restricted to the named attributes, in this heading's order."""

@@ -179,7 +179,7 @@ def log_event(conn: Connection, schema: str, event: str) -> None:
     """Add an event to the schema's ``~log``, as 0.14 logs each declaration."""
     d = conn.dialect
     try:
-        user = d.session_user(conn)
+        user = conn.catalog.session_user()
     except Exception:  # a server that will not say: the row is still worth writing
         user = ""
     conn.query(d.insert(schema, LOG_TABLE, ["version", "user", "host", "event"]),

@@ -32,8 +32,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from .errors import TypedjError
-from .stores.errors import CorruptObjectError, MissingObjectError, StoreError
+from .config import download_folder
+from .errors import CorruptObjectError, MissingObjectError, StoreError, TypedjError
 from .stores.store import Store, get_store
 
 _TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -319,8 +319,6 @@ class NpyRef:
             raise StoreError("stored arrays are mapped read-only ('r') or copy-on-write ('c')")
         local = store.backend.local_path(self.path)
         if local is None:
-            from .codecs.external import download_folder
-
             local = download_folder() / "_npy" / store.name / self.path
             if not local.is_file():
                 local.parent.mkdir(parents=True, exist_ok=True)
@@ -355,6 +353,9 @@ def _fsmap(store: Store, path: str) -> Any:
         import fsspec  # type: ignore[import-untyped]
     except ImportError as exc:
         raise StoreError("fsmap needs fsspec: pip install 'typedj[objects]'") from exc
+    mapper = getattr(store.backend, "mapper", None)
+    if mapper is not None:  # a store on an fsspec filesystem
+        return mapper(path)
     if store.spec.protocol == "file":
         root = Path(store.spec.location) / path
         return fsspec.get_mapper(str(root), create=True)

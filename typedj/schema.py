@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import drift, legacy
 from . import graph as graphs
 from .backend.connection import Connection, connect
+from .binding import bind, bound, unbind
 from .config import config
 from .declare import compare, declare, job_metadata_columns, table_name_of
 from .errors import (
@@ -71,12 +72,13 @@ class Schema:
         self.create_tables = create_tables
         self.allow_drift = allow_drift
         self.classes: dict[str, type[Table]] = {}
+        """The declared classes (parts included) by table name: a part and a table may share a class name."""
         self.declared: dict[str, TableDef] = {}
         """Each class's definition as declared (which may differ from ``tables``)."""
         self._pending: list[type[Table]] = []
         self._catalog: list[type[Table]] | None = None
         dialect = self.connection.dialect
-        if not dialect.schema_exists(self.connection, name):
+        if not self.connection.catalog.schema_exists(name):
             if not create_schema:
                 raise MissingTableError(f"schema {name!r} does not exist on {self.connection.url}")
             for sql in dialect.create_schema(name):
@@ -106,7 +108,7 @@ class Schema:
 
     def reload(self) -> None:
         """Read the catalog (tables, columns, keys) and ``~lineage`` from the server again."""
-        self.tables = self.connection.dialect.load_catalog(self.connection, self.name)
+        self.tables = self.connection.catalog.load_catalog(self.name)
         if legacy.detect(self.tables):
             self.tables = legacy.read_catalog(self.name, self.tables)
             self.layout = legacy.LAYOUT
@@ -184,7 +186,7 @@ class Schema:
                     f"{cls.__name__} waits for {getattr(parent, '__name__', parent)} to be declared"
                 )
                 raise _NotReady(parent)
-            lineage = parent._schema.lineage.get(table_def.name, {})
+            lineage = bound(parent)._schema.lineage.get(table_def.name, {})
             return table_def, {a.name: a.lineage or lineage.get(a.name, "") for a in table_def.heading}
 
         return lookup
@@ -193,7 +195,7 @@ class Schema:
         from .errors import DeclarationError as _DE
 
         try:
-            known = {n: c for s in self.connection.schemas.values() for n, c in s.classes.items()}
+            known = {c.__name__: c for s in self.connection.schemas.values() for c in s.classes.values()}
             table_def, lineage = declare(cls, self.name, self._parent(cls), known)
             if self.layout == legacy.LAYOUT:
                 table_def = legacy.adapt(table_def)
@@ -234,8 +236,8 @@ class Schema:
         else:
             self._create(_with_job_metadata(table_def, cls), lineage)
         self.declared[declared.name] = declared
-        cls._bind(self, table_def)
-        self.classes[cls.__name__] = cls
+        bind(cls, self, table_def)
+        self.classes[table_def.name] = cls
         graphs.invalidate(conn)
         contents = getattr(cls, "contents", None)
         if contents is not None and getattr(cls, "_tier", None) == "Lookup" and not drifted:
@@ -284,9 +286,9 @@ class Schema:
 
     def node(self, table: str) -> TableNode:
         """The query node of a table of this schema, whether or not a class declares it."""
-        cls = next((c for c in self.classes.values() if c._def.name == table), None)
+        cls = self.classes.get(table)
         if cls is not None:
-            return cls._node
+            return bound(cls)._node
         table_def = self.tables.get(table)
         if table_def is None:
             raise MissingTableError(f"no table {table!r} in schema {self.name!r}", table=table)
@@ -303,16 +305,22 @@ class Schema:
         return [n.split(".", 1)[1] for n in graphs.ordered(g) if n.split(".", 1)[0] == self.name]
 
     def drop(self, *, force: bool = False) -> None:
-        """Drop every table of this schema, their dependents elsewhere, and the database."""
+        """Drop every table of this schema, their dependents elsewhere, and the database.
+
+        On a terminal with ``config.safemode`` on, the tables are listed and a "yes" is
+        needed first, as for ``Table.drop`` (``force=True`` skips the question); a "no"
+        drops nothing.
+        """
         from .cascade import drop_tables
 
         names = [f"{self.name}.{t}" for t in self.tables if not t.startswith("~")]
-        drop_tables(self.connection, names, force=True)
-        self.connection.dialect.drop_database(self.connection, self.name)
+        if names and not drop_tables(self.connection, names, force=force):
+            return
+        self.connection.catalog.drop_database(self.name)
         self.connection.schemas.pop(self.name, None)
         graphs.invalidate(self.connection)
         for cls in self.classes.values():
-            cls._unbind()
+            unbind(cls)
         self.classes.clear()
         self.tables.clear()
 
@@ -324,7 +332,7 @@ class Schema:
     @property
     def exists(self) -> bool:
         """Whether the database is still on the server (``drop()`` or another client removes it)."""
-        return self.connection.dialect.schema_exists(self.connection, self.name)
+        return self.connection.catalog.schema_exists(self.name)
 
     def get_table(self, name: str) -> type[Table]:
         """The table ``name``: its class declared here, or a class made from the catalog.
@@ -334,7 +342,7 @@ class Schema:
         one built from the catalog, as ``tj.virtual_module`` builds them (no code runs).
         """
         for cls in self._all_classes():
-            if name in (cls._def.name, cls.__qualname__.rpartition("<locals>.")[2], cls.__name__):
+            if name in (bound(cls)._def.name, cls.__qualname__.rpartition("<locals>.")[2], cls.__name__):
                 return cls
         raise MissingTableError(
             f"schema {self.name!r} has no table {name!r}; it has {self.list_tables()}", table=name
@@ -346,7 +354,7 @@ class Schema:
 
     def __iter__(self) -> Iterator[type[Table]]:
         """The classes of every table (parts included), parents first."""
-        by_table = {cls._def.name: cls for cls in self._all_classes()}
+        by_table = {bound(cls)._def.name: cls for cls in self._all_classes()}
         return iter([by_table[t] for t in self.list_tables() if t in by_table])
 
     @property
@@ -368,16 +376,16 @@ class Schema:
             namespace = frame.f_back.f_globals if frame is not None and frame.f_back is not None else {}
         added: dict[str, type[Table]] = {}
         for cls in self:
-            if cls._tier != "Part" and cls.__name__ not in namespace:
+            if bound(cls)._tier != "Part" and cls.__name__ not in namespace:
                 namespace[cls.__name__] = added[cls.__name__] = cls
         return added
 
     def _all_classes(self) -> list[type[Table]]:
         """Declared classes first, then catalog-made ones for the other tables."""
         declared = self._with_parts(self.classes.values())
-        have = {cls._def.name for cls in declared}
+        have = {bound(cls)._def.name for cls in declared}
         if not all(t in have for t in self.list_tables()):
-            declared += [c for c in self._catalog_classes() if c._def.name not in have]
+            declared += [c for c in self._catalog_classes() if bound(c)._def.name not in have]
         return declared
 
     def _catalog_classes(self) -> list[type[Table]]:
@@ -391,13 +399,13 @@ class Schema:
 
     @staticmethod
     def _with_parts(classes: Iterable[type[Table]]) -> list[type[Table]]:
-        return [c for cls in classes for c in (cls, *cls._parts)]
+        return [c for cls in classes for c in (cls, *bound(cls)._parts)]
 
 
 def list_schemas(connection: Connection | None = None) -> list[str]:
     """The names of the schemas (databases) on the server, system databases excluded."""
     conn = connection or connect()
-    return conn.dialect.list_schemas(conn)
+    return conn.catalog.list_schemas()
 
 
 def _with_job_metadata(table_def: TableDef, cls: type[Table]) -> TableDef:

@@ -18,20 +18,22 @@ from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Self, Ty
 from typing_extensions import dataclass_transform
 
 from . import write
+from .binding import BINDING as _BINDING
+from .binding import bound
 from .cascade import drop_quick, drop_tables
 from .columns import Column
 from .declare import RESERVED
+from .definition import definition
 from .errors import (
     NotDeclaredError,
     Problem,
     ValidationError,
 )
-from .fields import read_fields
 from .heading import Heading, TableDef
 from .populate.autopopulate import AutoPopulate
-from .query.expression import Query, TableNode
+from .query.expression import Query
 from .rows import Row, Target, column_value
-from .types import MISSING, Link, Ref, _SqlLiteral
+from .types import MISSING, Link, _SqlLiteral
 from .types import Attr as Attr
 from .types import External as External
 from .validation import Validator
@@ -43,7 +45,6 @@ if TYPE_CHECKING:
 
     from .backend.connection import Connection
     from .objects import StagedInsert
-    from .schema import Schema
 
 log = logging.getLogger("typedj")
 
@@ -54,8 +55,6 @@ P = ParamSpec("P")
 AUTO_TIERS = frozenset({"Imported", "Computed"})
 
 
-_BINDING = frozenset({"_def", "_node", "_schema"})
-"""What ``@schema`` gives a class: reading one on an undeclared class says so."""
 
 
 def _forward(method: Callable[Concatenate[Query[Any], P], T]) -> Callable[Concatenate[Any, P], T]:
@@ -63,11 +62,19 @@ def _forward(method: Callable[Concatenate[Query[Any], P], T]) -> Callable[Concat
     Query's signature (for checkers and ``inspect``) and docstring."""
 
     def forwarded(cls: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return method(TableMeta._query(cls), *args, **kwargs)
+        return method(rows_of(cls), *args, **kwargs)
 
     functools.update_wrapper(forwarded, method)
     forwarded.__qualname__ = f"TableMeta.{method.__name__}"
     return forwarded
+
+
+def rows_of(cls: type[TT]) -> Query[TT]:
+    """The query of a table class's rows (``NotDeclaredError`` before ``@schema``)."""
+    node = cls.__dict__.get("_node")
+    if node is None:
+        raise _not_declared(cls)
+    return Query(node, cls)
 
 
 def _not_declared(cls: type) -> NotDeclaredError:
@@ -79,34 +86,24 @@ def _not_declared(cls: type) -> NotDeclaredError:
 class TableMeta(type):
     """Makes table classes queries: ``Subject & {...}``, ``Subject.fetch()``, ``len(Subject)``."""
 
-    if TYPE_CHECKING:  # declared here, not on Table: a row's attributes are only its columns
-        _tier: str | None
-        _def: TableDef
-        _schema: Schema
-        _node: TableNode
-        _refs: dict[str, dict[str, str]]
-        _master: type[Table] | None
-        _parts: tuple[type[Table], ...]
-        _validator: Validator | None
-        _allow_insert: int
-
     def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kw: Any) -> TableMeta:
         cls = super().__new__(mcls, name, bases, ns, **kw)
         parts = []
         for value in ns.values():
             if isinstance(value, TableMeta) and getattr(value, "_tier", None) == "Part":
-                value._master = cls  # type: ignore[assignment]  # a table class
+                bound(value)._master = cls  # type: ignore[assignment]  # a table class
                 parts.append(value)
-        cls._parts = tuple(parts)  # type: ignore[arg-type]  # table classes
+        bound(cls)._parts = tuple(parts)  # type: ignore[arg-type]  # table classes
         return cls
 
     # -- the query of the rows: Query's surface, written once there ----------------------
 
-    def _query(cls: type[TT]) -> Query[TT]:
-        node = cls.__dict__.get("_node")
-        if node is None:
-            raise _not_declared(cls)
-        return Query(node, cls)
+    if not TYPE_CHECKING:  # machinery: editors offer a class its columns and its surface
+
+        def _query(cls):
+            return rows_of(cls)
+
+        _repr_html_ = _forward(Query._repr_html_)  # Jupyter shows a class as a preview of its rows
 
     # What keeps the row type (``Session & key`` is a ``Query[Session]``) is declared here
     # with ``cls: type[TT]``: checkers cannot carry Query's ``R`` through a forwarder.
@@ -115,16 +112,16 @@ class TableMeta(type):
     def restrict(
         cls: type[TT], condition: Any, *, negate: bool = False, semantic_check: bool = True
     ) -> Query[TT]:
-        return TableMeta._query(cls).restrict(condition, negate=negate, semantic_check=semantic_check)
+        return rows_of(cls).restrict(condition, negate=negate, semantic_check=semantic_check)
 
     def __and__(cls: type[TT], condition: Any) -> Query[TT]:
-        return TableMeta._query(cls).restrict(condition)
+        return rows_of(cls).restrict(condition)
 
     def __sub__(cls: type[TT], condition: Any) -> Query[TT]:
-        return TableMeta._query(cls).restrict(condition, negate=True)
+        return rows_of(cls).restrict(condition, negate=True)
 
     def __iter__(cls: type[TT]) -> Iterator[TT]:
-        return iter(TableMeta._query(cls))
+        return iter(rows_of(cls))
 
     @overload
     def fetch(cls: type[TT]) -> list[TT]: ...
@@ -155,7 +152,7 @@ class TableMeta(type):
         cls, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None
     ) -> Any:
         """All rows as instances of this class, or one array per named attribute."""
-        query: Any = cls._query()  # the overloads cannot take a star-args forward
+        query: Any = rows_of(cls)  # the overloads cannot take a star-args forward
         return query.fetch(*attributes, order_by=order_by, limit=limit, offset=offset)
 
     @overload
@@ -169,7 +166,7 @@ class TableMeta(type):
 
     def fetch1(cls, *attributes: str) -> Any:
         """Exactly one row as an instance of this class (or its named values)."""
-        return cls._query().fetch1(*attributes)
+        return bound(cls)._query().fetch1(*attributes)
 
     # The rest of Query's surface, forwarded with its exact signature: the one list.
     join = _forward(Query.join)
@@ -193,7 +190,6 @@ class TableMeta(type):
     tail = _forward(Query.tail)
     delete = _forward(Query.delete)
     delete_quick = _forward(Query.delete_quick)
-    _repr_html_ = _forward(Query._repr_html_)  # Jupyter shows a table class as a preview of its rows
 
     def __bool__(cls) -> bool:
         return True  # a class is there even when its query has no rows
@@ -216,7 +212,7 @@ class TableMeta(type):
     @property
     def heading(cls) -> Heading:
         """The attributes: names, types, keys, comments."""
-        table_def: TableDef = cls._def
+        table_def: TableDef = bound(cls)._def
         return table_def.heading
 
     @property
@@ -225,15 +221,15 @@ class TableMeta(type):
 
     @property
     def table_name(cls) -> str:
-        return str(cls._def.name)
+        return str(bound(cls)._def.name)
 
     @property
     def full_table_name(cls) -> str:
-        return f"{cls._def.schema}.{cls._def.name}"
+        return f"{bound(cls)._def.schema}.{bound(cls)._def.name}"
 
     @property
     def sql(cls) -> str:
-        return cls._query().sql
+        return bound(cls)._query().sql
 
     def parents(cls) -> list[type[Table] | str]:
         """The tables this one refers to: their classes, or full names of tables without one."""
@@ -265,13 +261,13 @@ class TableMeta(type):
         On a terminal with ``config.safemode`` on, lists them and asks first
         (``force=True`` does not ask; a "no" drops nothing and returns ``[]``).
         """
-        conn: Connection = cls._schema.connection
+        conn: Connection = bound(cls)._schema.connection
         return drop_tables(conn, [cls.full_table_name], force=force)
 
     def drop_quick(cls) -> list[str]:
         """Drop this table alone, without asking; ``IntegrityError`` naming the tables that
         depend on it if there are any."""
-        conn: Connection = cls._schema.connection
+        conn: Connection = bound(cls)._schema.connection
         return drop_quick(conn, cls.full_table_name)
 
     def alter(cls, *, prompt: bool = True, force: bool = False, dry_run: bool = False) -> list[str]:
@@ -325,7 +321,7 @@ class Table(Row, metaclass=TableMeta):
         if table_def is None:
             raise _not_declared(cls)
         heading: Heading = table_def.heading
-        refs = cls._refs
+        refs = bound(cls)._refs
         for name, value in values.items():
             if name in heading:
                 self.__dict__[name] = column_value(refs[name], name, value) if name in refs else value
@@ -364,34 +360,10 @@ class Table(Row, metaclass=TableMeta):
 
     def __and__(self, condition: Any) -> Query[Self]:
         """In ``make``, ``self & key`` is the table restricted, as in DataJoint."""
-        return TableMeta._query(type(self)).restrict(condition)
+        return rows_of(type(self)).restrict(condition)
 
     def __sub__(self, condition: Any) -> Query[Self]:
-        return TableMeta._query(type(self)).restrict(condition, negate=True)
-
-    # -- binding -----------------------------------------------------------------
-
-    @classmethod
-    def _bind(cls, schema: Schema, table_def: TableDef) -> None:
-        cls._schema = schema
-        cls._def = table_def
-        cls._node = TableNode(schema.name, table_def.name, table_def.heading, schema.connection)
-        cls._validator = None
-        for f in read_fields(cls):
-            raw = cls.__dict__.get(f.name, MISSING)
-            if isinstance(raw, Column):
-                raw = raw.default
-            columns = cls._refs.get(f.name, {})
-            if f.ref is not None and f.name not in columns.values():
-                setattr(cls, f.name, Ref(f.name, columns))
-            else:  # a column, or a reference named like its one column (which it then is)
-                setattr(cls, f.name, Column(f.name, cls.__name__, raw))
-
-    @classmethod
-    def _unbind(cls) -> None:
-        for name in ("_def", "_node", "_schema"):
-            if name in cls.__dict__:
-                delattr(cls, name)
+        return rows_of(type(self)).restrict(condition, negate=True)
 
     # -- inserting ---------------------------------------------------------------
 
@@ -489,7 +461,8 @@ class Table(Row, metaclass=TableMeta):
 class Lookup(Table):
     """Parameters and fixed vocabularies; ``contents`` are inserted at declaration."""
 
-    _tier = "Lookup"
+    if not TYPE_CHECKING:  # machinery: editors offer rows their columns only
+        _tier = "Lookup"
 
     if TYPE_CHECKING:  # to checkers, ``type[Lookup]`` stands for any table: any attributes
 
@@ -499,7 +472,8 @@ class Lookup(Table):
 class Manual(Table):
     """Data entered by people or ingestion scripts."""
 
-    _tier = "Manual"
+    if not TYPE_CHECKING:  # machinery: editors offer rows their columns only
+        _tier = "Manual"
 
     if TYPE_CHECKING:  # to checkers, ``type[Manual]`` stands for any table: any attributes
 
@@ -509,7 +483,8 @@ class Manual(Table):
 class Imported(AutoPopulate, Table):
     """Rows computed by ``make`` from data outside the database."""
 
-    _tier = "Imported"
+    if not TYPE_CHECKING:  # machinery: editors offer rows their columns only
+        _tier = "Imported"
 
     if TYPE_CHECKING:  # to checkers, ``type[Imported]`` stands for any table: any attributes
 
@@ -519,7 +494,8 @@ class Imported(AutoPopulate, Table):
 class Computed(AutoPopulate, Table):
     """Rows computed by ``make`` from other tables."""
 
-    _tier = "Computed"
+    if not TYPE_CHECKING:  # machinery: editors offer rows their columns only
+        _tier = "Computed"
 
     if TYPE_CHECKING:  # to checkers, ``type[Computed]`` stands for any table: any attributes
 
@@ -529,7 +505,8 @@ class Computed(AutoPopulate, Table):
 class Part(Table):
     """Detail rows of a master row, nested in the master's class, inserted with it."""
 
-    _tier = "Part"
+    if not TYPE_CHECKING:  # machinery: editors offer rows their columns only
+        _tier = "Part"
 
     if TYPE_CHECKING:  # to checkers, ``type[Part]`` stands for any table: any attributes
 
@@ -548,23 +525,23 @@ def _comparable(values: dict[str, Any]) -> dict[str, Any]:
 def validator(cls: type[Table]) -> Validator:
     v = cls.__dict__.get("_validator")
     if v is None:
-        v = Validator(cls.__name__, cls._def.heading)
-        cls._validator = v
+        v = Validator(cls.__name__, bound(cls)._def.heading)
+        bound(cls)._validator = v
     return v
 
 
 def target(cls: type[Table]) -> Target:
     """What writing rows needs to know of ``cls``, now (an auto-populated table accepts
     direct inserts while its ``make`` runs)."""
-    master = cls._master
-    auto = cls._tier in AUTO_TIERS or (master is not None and master._tier in AUTO_TIERS)
+    master = bound(cls)._master
+    auto = bound(cls)._tier in AUTO_TIERS or (master is not None and bound(master)._tier in AUTO_TIERS)
     return Target(
         name=cls.__name__,
-        table_def=cls._def,
-        refs=cls._refs,
-        connection=cls._schema.connection,
+        table_def=bound(cls)._def,
+        refs=bound(cls)._refs,
+        connection=bound(cls)._schema.connection,
         validator=validator(cls),
-        tier=cls._tier,
+        tier=bound(cls)._tier,
         direct_insert_refused=auto and not (master or cls).__dict__.get("_allow_insert", 0),
     )
 
@@ -572,51 +549,9 @@ def target(cls: type[Table]) -> Target:
 # -- describe -------------------------------------------------------------------------
 
 
-def _class_name(table: str) -> str:
-    return "".join(p.capitalize() for p in table.split("__")[-1].lstrip("_#").split("_"))
-
-
 def describe(cls: type[Table]) -> str:
     """DataJoint's definition text of a table, as datajoint-python would print it."""
-    return definition(cls._def)
-
-
-def definition(table_def: TableDef) -> str:
-    """DataJoint's definition text of a table read from the catalog (no class needed)."""
-    lines = [f"# {table_def.comment}"] if table_def.comment else []
-    fk_of = {col: fk for fk in reversed(table_def.foreign_keys) for col in fk.attr_map}
-    done: set[int] = set()
-    for in_key in (True, False):
-        if not in_key and table_def.heading.secondary:  # as DataJoint: no divider before nothing
-            lines.append("---")
-        for attr in table_def.heading:
-            if attr.in_key != in_key or attr.is_hidden:
-                continue
-            fk = fk_of.get(attr.name)
-            if fk is None:
-                lines.append(attr.definition_line())
-                continue
-            if id(fk) in done:
-                continue
-            done.add(id(fk))
-            target = _class_name(fk.parent_table)  # DataJoint names the master too, not "master"
-            if (fk.parent_table.count("__") and not fk.parent_table.startswith("__")) or (
-                fk.parent_table.startswith("__") and fk.parent_table[2:].count("__")
-            ) or (fk.parent_table.startswith("#") and "__" in fk.parent_table):
-                head = fk.parent_table.rsplit("__", 1)[0]
-                target = f"{_class_name(head)}.{target}"
-            if fk.parent_schema != table_def.schema:
-                target = f"{fk.parent_schema}.{target}"
-            options = [o for o, on in (("nullable", fk.nullable), ("unique", fk.unique)) if on]
-            opts = f"[{', '.join(options)}] " if options else ""
-            renames = {local: parent for local, parent in fk.attr_map.items() if local != parent}
-            proj = ""
-            if renames:
-                proj = ".proj(" + ",".join(f'{k}="{v}"' for k, v in renames.items()) + ")"
-            lines.append(f"-> {opts}{target}{proj}")
-    for index in table_def.indexes:
-        lines.append(f"{'UNIQUE ' if index.unique else ''}INDEX ({', '.join(index.attributes)})")
-    return "\n".join(lines) + "\n"
+    return definition(bound(cls)._def)
 
 
 __all__ = ["RESERVED", "Computed", "Imported", "Lookup", "Manual", "Part", "Table"]

@@ -119,6 +119,7 @@ class AttrSpec:
     auto_increment: bool = False
     store: str | None = None
     codec: str | None = None
+    compression: bool | int | str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,12 +144,16 @@ def Attr(
     sql_type: str | None = None,
     comment: str = "",
     auto_increment: bool = False,
+    compression: bool | int | str | None = None,
 ) -> Any:
     """Options of an attribute: sizes, an explicit SQL type, a comment, a default.
 
     ``max_length`` sizes a ``str`` (``varchar(n)``, or ``char(n)`` with
     ``fixed_length``); ``precision``/``scale`` size a ``Decimal``; ``precision`` alone
     gives a ``datetime`` fractional seconds. ``sql_type`` names a native MySQL type.
+    ``compression`` (a ``Blob`` only) is how its values are compressed when written:
+    ``"auto"``, a zlib level 0-9 (0: never) or a bool, in place of
+    ``tj.config.blob_compression``; readers need no setting (the blob says how it is stored).
     """
     return AttrSpec(
         default=default,
@@ -159,16 +164,20 @@ def Attr(
         sql_type=sql_type,
         comment=comment,
         auto_increment=auto_increment,
+        compression=compression,
     )
 
 
-def External(store: str = "", *, default: Any = MISSING, comment: str = "") -> Any:
+def External(
+    store: str = "", *, default: Any = MISSING, comment: str = "", compression: bool | int | str | None = None
+) -> Any:
     """Keep a ``Blob``, ``Attach`` or ``Filepath`` attribute's values in object store ``store``.
 
     ``store`` names an entry of ``tj.config.stores`` (``""``: the store named by
     ``stores["default"]``); the table holds a JSON reference to the object.
+    ``compression`` (a ``Blob`` only) overrides the store's and the global setting, as in ``Attr``.
     """
-    return AttrSpec(default=default, comment=comment, store=store)
+    return AttrSpec(default=default, comment=comment, store=store, compression=compression)
 
 
 def Link(

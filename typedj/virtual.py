@@ -1,6 +1,6 @@
 """Virtual modules: the classes ``typedj codegen`` would write, built in memory.
 
-The classes are made directly from ``codegen.describe``'s description (``type()`` with
+The classes are made directly from ``codegen.read_schema``'s description (``type()`` with
 annotations built as objects); no source is generated and executed, so nothing read
 from the catalog can run.
 """
@@ -11,7 +11,9 @@ import types
 from typing import Any
 
 from .backend.connection import Connection, connect
-from .codegen import (
+from .codegen.read import read_schema
+from .codegen.render import render
+from .codegen.spec import (
     Call,
     ClassSpec,
     Expr,
@@ -21,9 +23,7 @@ from .codegen import (
     Optional,
     Sub,
     TableClass,
-    _objects,
-    describe,
-    render,
+    vocabulary_objects,
 )
 from .errors import DeclarationError
 
@@ -48,13 +48,13 @@ class _Builder:
     def __init__(self, connection: Connection, modules: dict[str, types.ModuleType | None]):
         self.connection = connection
         self.modules = modules
-        self.objects = _objects()
+        self.objects = vocabulary_objects()
 
     def module(self, module_name: str, schema_name: str) -> types.ModuleType:
         from .schema import Schema
 
         self.modules[schema_name] = None
-        spec = describe(schema_name, connection=self.connection)
+        spec = read_schema(schema_name, connection=self.connection)
         for other in spec.others:
             if other not in self.modules:
                 self.module(other, other)
@@ -64,7 +64,7 @@ class _Builder:
         schema = Schema(schema_name, connection=self.connection, create_schema=False,
                         create_tables=False, allow_drift=True)
         classes: dict[str, type] = {}
-        masters = [self._make(c, module_name, classes, c.name) for c in spec.classes]
+        masters = [self._make(c, module_name, classes, c.name, spec) for c in spec.classes]
         for c in spec.classes:
             self._annotate(c, spec, classes)
         for cls in masters:
@@ -74,18 +74,20 @@ class _Builder:
         self.modules[schema_name] = module
         return module
 
-    def _make(self, spec: ClassSpec, module_name: str, classes: dict[str, type], qualname: str) -> type:
+    def _make(
+        self, spec: ClassSpec, module_name: str, classes: dict[str, type], qualname: str, module: ModuleSpec
+    ) -> type:
         namespace: dict[str, Any] = {"__module__": module_name, "__qualname__": qualname,
                                      "__doc__": spec.doc or None}
         for f in spec.fields:
             if f.value is not None:
-                namespace[f.name] = self._value(f.value)
+                namespace[f.name] = self._value(f.value, classes, module)  # Link(Parent): made before
         if spec.indexes:
             namespace["indexes"] = [self._value(i) for i in spec.indexes]
         if spec.contents is not None:
             namespace["contents"] = spec.contents
         for part in spec.parts:
-            namespace[part.name] = self._make(part, module_name, classes, f"{qualname}.{part.name}")
+            namespace[part.name] = self._make(part, module_name, classes, f"{qualname}.{part.name}", module)
         tier = self.objects[spec.tier]
         cls: type = type(tier)(spec.name, (tier,), namespace)
         classes[spec.table] = cls
@@ -111,8 +113,8 @@ class _Builder:
             args = tuple(self._value(a, classes, module) for a in e.args)
             return head[args if len(args) > 1 else args[0]]
         if isinstance(e, Call):
-            return self._value(e.head)(*(self._value(a) for a in e.args),
-                                       **{k: self._value(v) for k, v in e.kwargs})
+            return self._value(e.head)(*(self._value(a, classes, module) for a in e.args),
+                                       **{k: self._value(v, classes, module) for k, v in e.kwargs})
         assert isinstance(e, TableClass) and classes is not None and module is not None
         if e.schema == module.schema:
             return classes[e.table]

@@ -124,7 +124,7 @@ def encoded(
     """One INSERT and its encoded parameters per group; every oversized value is reported at once."""
     table_def, heading, conn = target.table_def, target.heading, target.connection
     ctx = codecs.Context(table_def.schema, table_def.name, conn)
-    limit = conn.dialect.size_limit(conn)
+    limit = conn.catalog.size_limit()
     too_big: list[Problem] = []
     statements = []
     for present, members in groups.items():

@@ -80,7 +80,7 @@ def test_names_that_are_not_identifiers_are_refused(
         generate_package([schema.name], connection=conn)
 
 
-@pytest.mark.mysql_only("creates tables with MySQL DDL")
+@pytest.mark.requires("mysql_server", reason="creates tables with MySQL DDL")
 def test_hostile_strings_from_mysql_are_literals(
     schema: tj.Schema, conn: tj.Connection, tmp_path: Path
 ) -> None:

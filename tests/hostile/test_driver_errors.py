@@ -151,11 +151,11 @@ def test_update_to_a_missing_parent_is_named(schema: tj.Schema) -> None:
     assert Setup.fetch1().rig_id == 1
 
 
-@pytest.mark.mysql_only("KILL QUERY is a server command")
+@pytest.mark.requires("supports_kill", "mysql_server", reason="KILL QUERY is a server command")
 def test_kill_query_is_query_interrupted(lab: tuple[Any, Any], conn: tj.Connection) -> None:
     subject, _ = lab
     victim = conn.connection_id
-    killer = tj.Connection(conn.url, conn.dialect, conn._factory)
+    killer = tj.Connection(conn.url)
 
     def kill_soon() -> None:
         time.sleep(0.5)
@@ -194,7 +194,7 @@ def test_interrupted_sqlite_statement(tmp_path: Path) -> None:
 
 def test_unreachable_databases(tmp_path: Path) -> None:
     with pytest.raises(tj.UnreachableError) as info:
-        tj.Connection(tj.DatabaseURL.parse("mysql://root:pw@127.0.0.1:1"), *_mysql_parts()).query("SELECT 1")
+        tj.Connection("mysql://root:pw@127.0.0.1:1").query("SELECT 1")
     assert str(info.value).startswith("cannot reach the database: mysql://root:***@127.0.0.1:1")
     assert isinstance(info.value, ConnectionError) and info.value.__cause__ is not None
     folder = tmp_path / "a_folder.db"
@@ -205,12 +205,6 @@ def test_unreachable_databases(tmp_path: Path) -> None:
     with pytest.raises(tj.UnreachableError):
         tj.Schema("lab", connection=tj.connect("mysql://root:pw@127.0.0.1:1"))
     assert "typedj" not in type(info.value.__cause__).__module__
-
-
-def _mysql_parts() -> tuple[Any, Any]:
-    from typedj.backend.mysql import MySQLDialect, connect_mysql
-
-    return MySQLDialect(), connect_mysql
 
 
 def faults(schema: tj.Schema, conn: tj.Connection, lab: tuple[Any, Any]) -> dict[str, Callable[[], Any]]:
@@ -273,14 +267,17 @@ def test_every_fault_is_a_typed_error_with_its_cause(
     assert len(subject) == 2
 
 
-@pytest.mark.mysql_only("KILL QUERY and row locks of another server session")
+@pytest.mark.requires(
+    "supports_kill", "supports_row_locks", "mysql_server",
+    reason="KILL QUERY and row locks of another server session",
+)
 def test_kill_query_during_insert_and_delete_writes_nothing(lab: tuple[Any, Any], conn: tj.Connection,
                                                             schema: tj.Schema) -> None:
     """The statement waits for a row lock held by another session, and is killed there."""
     subject, session = lab
     victim = conn.connection_id
-    holder = tj.Connection(conn.url, conn.dialect, conn._factory)
-    killer = tj.Connection(conn.url, conn.dialect, conn._factory)
+    holder = tj.Connection(conn.url)
+    killer = tj.Connection(conn.url)
     table = conn.dialect.table(schema.name, "subject")
 
     done = threading.Event()

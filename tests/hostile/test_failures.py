@@ -16,7 +16,6 @@ import pytest
 
 import typedj as tj
 from typedj import Attr, Blob, External, Key, Manual, Ref
-from typedj.backend.connection import _open as open_connection
 
 from .. import test_stores_rig as rig
 from ..test_stores_rig import file_store, s3_store
@@ -79,7 +78,7 @@ def test_kill_9_during_insert_and_delete_leaves_all_or_nothing(schema: tj.Schema
 
 def _kill_when_running(url: Any, marker: str, kill: str, timeout: float = 30) -> bool:
     """KILL QUERY (or CONNECTION) the statement containing ``marker`` once the server runs it."""
-    killer = open_connection(url)
+    killer = tj.Connection(url)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -96,7 +95,7 @@ def _kill_when_running(url: Any, marker: str, kill: str, timeout: float = 30) ->
         killer.close()
 
 
-@pytest.mark.mysql_only("KILL is a server statement")
+@pytest.mark.requires("supports_kill", "mysql_server", reason="KILL is a server statement")
 @pytest.mark.parametrize("kill", ["QUERY", "CONNECTION"])
 def test_server_kill_during_insert_and_delete(schema: tj.Schema, kill: str) -> None:
     Parent, Child = declare(schema)
@@ -201,7 +200,7 @@ def _insert_rows_with_small_disk(table: Any, limit: int, queue: Any) -> None:
 def test_full_disk_under_the_embedded_database_is_a_typed_error(tmp_path: Path) -> None:
     """The SQLite file cannot grow: the insert is a typed error, nothing of it is written,
     and the database stays usable (its own file, so the shared test database is not at risk)."""
-    conn = open_connection(tj.DatabaseURL.parse(f"sqlite:///{tmp_path / 'full.db'}"))
+    conn = tj.Connection(tj.DatabaseURL.parse(f"sqlite:///{tmp_path / 'full.db'}"))
     schema = tj.Schema("full", connection=conn)
 
     @schema

@@ -98,7 +98,7 @@ def test_comments_enums_and_defaults_are_quoted(schema: tj.Schema, canary: type[
     rows = {r.tag_id: r for r in Tagged.fetch()}
     assert (rows[1].kind, rows[1].label) == ("a'b", evil)
     assert rows[2].kind == "g\\h" and rows[3].kind == "%s"
-    heading = schema.connection.dialect.load_catalog(schema.connection, schema.name)["tagged"]
+    heading = schema.connection.catalog.load_catalog(schema.name)["tagged"]
     assert heading.heading["label"].comment == evil and heading.heading["label"].default == evil
     assert heading.comment == "Table comment: it's `x`; DROP TABLE canary; -- \\ \" %s"
     with pytest.raises(tj.ValidationError):

@@ -186,7 +186,7 @@ def test_percent_encoded_password_connects_and_stays_hidden(
         conn = tj.connect(url)
         assert str(conn.query("SELECT CURRENT_USER()").fetchone()[0]).startswith(user + "@")
         shown = [repr(conn), str(conn.url), repr(conn.url), repr(c)]
-        wrong = tj.Connection(dataclasses.replace(url, password=SECRET + "x"), conn.dialect, conn._factory)
+        wrong = tj.Connection(dataclasses.replace(url, password=SECRET + "x"))
         with pytest.raises(tj.AccessError) as info:
             wrong.query("SELECT 1")
         conn.close()

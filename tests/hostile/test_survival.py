@@ -12,7 +12,6 @@ import pytest
 
 import typedj as tj
 from typedj import Computed, Key, Manual, Ref
-from typedj.backend.connection import _open as open_connection
 
 KILL: dict[str, Any] = {"key": None}
 """The key whose make() kills its own worker process; forked workers inherit it."""
@@ -36,11 +35,11 @@ def declare(schema: tj.Schema) -> tuple[type[Manual], type[Computed]]:
     return Source, Square
 
 
-@pytest.mark.mysql_only("KILL CONNECTION is a server statement")
+@pytest.mark.requires("supports_kill", "mysql_server", reason="KILL CONNECTION is a server statement")
 @pytest.mark.parametrize("reserve_jobs", [False, True])
 def test_connection_killed_in_make_is_retried(schema: tj.Schema, reserve_jobs: bool) -> None:
     conn = schema.connection
-    killer = open_connection(conn.url)
+    killer = tj.Connection(conn.url)
     calls: list[int] = []
 
     @schema
@@ -115,7 +114,7 @@ def _insert_rounds(table: Any, reverse: bool, rounds: int, queue: Any, barrier: 
         queue.put(f"{type(exc).__name__}: {exc}")
 
 
-@pytest.mark.mysql_only("InnoDB's row locks; SQLite serializes writers")
+@pytest.mark.requires("supports_row_locks", reason="InnoDB's row locks; SQLite serializes writers")
 def test_concurrent_skip_duplicates_inserts_survive_deadlocks(schema: tj.Schema) -> None:
     Source, _ = declare(schema)
     ctx = multiprocessing.get_context("fork")

@@ -18,7 +18,6 @@ import pytest
 
 import typedj as tj
 from typedj import Attr, Blob, Key, Manual
-from typedj.backend.connection import _open as open_connection
 from typedj.validation import JSON_MAX_DEPTH
 
 SAME = object()
@@ -155,7 +154,7 @@ def small_limit(conn: tj.Connection, schema_name: str) -> Iterator[tj.Schema]:
         return
     old = conn.query("SELECT @@global.max_allowed_packet").fetchone()[0]
     conn.query("SET GLOBAL max_allowed_packet = 65536")
-    small = open_connection(conn.url)  # a new session reads the new limit
+    small = tj.Connection(conn.url)  # a new session reads the new limit
     try:
         yield tj.Schema(schema_name, connection=small)
     finally:

@@ -19,39 +19,32 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ..config import DatabaseURL, config
-from ..errors import (
-    AccessError,
-    ConfigError,
-    ConnectionLostError,
-    DeadlockError,
-    DuplicateError,
-    EmbeddedFallbackWarning,
-    IntegrityError,
-    MissingTableError,
-    QueryError,
-    QueryInterruptedError,
-    ServerError,
-    TypedjError,
-    UnreachableError,
-    warn,
-)
+from ..errors import ConnectionLostError, DeadlockError, EmbeddedFallbackWarning, TypedjError, warn
+from .catalog import Catalog
 from .dialect import Dialect
+from .driver import Driver
+from .failures import translate_error
+from .registry import Backend, backend_for
+from .statements import logged
 from .stream import Stream
 
 log = logging.getLogger("typedj")
 
 T = TypeVar("T")
 
-_LOST = {2006, 2013, 2055, 4031}
-
 
 class Connection:
-    """One server session: queries, bulk inserts, nested transactions."""
+    """One server session: queries, bulk inserts, nested transactions.
 
-    def __init__(self, url: DatabaseURL, dialect: Dialect, factory: Callable[[DatabaseURL], Any]):
-        self.url = url
-        self.dialect = dialect
-        self._factory = factory
+    A new ``Connection`` is a session of its own; ``connect`` shares one per process.
+    """
+
+    def __init__(self, url: str | DatabaseURL, backend: Backend | None = None):
+        self.url = DatabaseURL.parse(url) if isinstance(url, str) else url
+        backend = backend or backend_for(self.url.scheme)
+        self.dialect: Dialect = backend.dialect
+        self.driver: Driver = backend.driver
+        self.catalog: Catalog = backend.catalog(self)
         self._raw: Any = None
         self._pid = -1
         self._depth = 0
@@ -60,6 +53,8 @@ class Connection:
         self._streams: list[Stream] = []
         self.schemas: dict[str, Any] = {}
         """Schemas loaded through this connection, by name (for cascades and graphs)."""
+        self.graph: Any = None
+        """The dependency graph of those schemas (``graph.for_connection``), until one changes."""
 
     def __repr__(self) -> str:
         return f"Connection({self.url})"
@@ -72,9 +67,12 @@ class Connection:
             self._depth = 0
             self._streams = []
             try:
-                self._raw = self._factory(self.url)
+                self._raw = self.driver.connect(self.url)
             except Exception as exc:
-                raise connect_error(self.url, exc) from exc
+                if isinstance(exc, TypedjError):
+                    raise
+                error = self.driver.connect_error(self.url, exc) or translate_error(exc, None, self.driver)
+                raise error from exc
             self._pid = os.getpid()
         return self._raw
 
@@ -93,20 +91,16 @@ class Connection:
     @property
     def connection_id(self) -> int:
         """The server's id of this session (MySQL ``CONNECTION_ID()``, the process id on SQLite)."""
-        return int(self.query(self.dialect_connection_id_sql()).fetchone()[0])
-
-    def dialect_connection_id_sql(self) -> str:
-        """The SQL that asks the server for this session's id."""
-        return "SELECT CONNECTION_ID()"  # on SQLite a function giving the process id
+        return int(self.query(f"SELECT {self.dialect.session_id()}").fetchone()[0])
 
     def stream(self, sql: str, params: Sequence[Any] | None = None) -> Stream:
         """Run one query whose rows are read in batches (see ``backend.stream``)."""
         with self._lock:
             cursor = self.query(sql, params, stream=True)
-            reader: Any = None
-            if hasattr(self, "_stream_cursor_class"):
-                from .mysql_rows import read_columns as reader
-            return Stream(self, cursor, reader, sql)
+            if not self.driver.one_result_at_a_time:
+                return Stream(cursor, sql, lock=self._lock, failure=self._failure)
+            return Stream(cursor, sql, lock=self._lock, failure=self._failure,
+                          reader=self.driver.read_columns, streams=self._streams)
 
     def _settle_streams(self) -> None:
         """Let open streams read their remaining rows before this session sends a statement."""
@@ -115,21 +109,23 @@ class Connection:
 
     def query(self, sql: str, params: Sequence[Any] | None = None, *, stream: bool = False) -> Any:
         """Run one statement with bound parameters; returns the cursor."""
+        logged(sql, params)
         if params is None:
             return self._run(sql, lambda cur: cur.execute(sql), stream=stream)
         return self._run(sql, lambda cur: cur.execute(sql, params), stream=stream)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
         """Runs one statement once per parameter row, in a single round trip where the driver allows."""
-        return self._run(sql, lambda cur: cur.executemany(sql, rows))
+        logged(sql, rows=rows)
+        written: list[Any] = []
+        cursor = self._run(sql, lambda cur: written.append(self.driver.executemany(cur, sql, rows)))
+        return written[-1] if written else cursor
 
     def _cursor(self, stream: bool) -> Any:
-        raw = self.raw
-        if stream and hasattr(self, "_stream_cursor_class"):
-            return raw.cursor(self._stream_cursor_class)
-        return raw.cursor()
+        return self.driver.stream_cursor(self.raw) if stream else self.raw.cursor()
 
     def _run(self, sql: str, action: Callable[[Any], Any], *, stream: bool = False) -> Any:
+        """The one place statements run (``query`` and ``executemany`` log them first)."""
         with self._lock:
             if self._streams:
                 self._settle_streams()
@@ -139,7 +135,8 @@ class Connection:
                     action(cur)
                     return cur
                 except Exception as exc:
-                    if self._is_lost(exc) and attempt == 0 and not (self.in_transaction or self._broken):
+                    retry = attempt == 0 and not (self.in_transaction or self._broken)
+                    if retry and self.driver.is_lost(exc):
                         self.close()
                         log.info("database connection dropped; reconnecting")
                         continue
@@ -151,7 +148,7 @@ class Connection:
         closed (and, inside a transaction, the transaction marked lost)."""
         if isinstance(exc, TypedjError):
             return exc
-        if self._is_lost(exc):
+        if self.driver.is_lost(exc):
             self.close()
             if self.in_transaction or self._broken:
                 self._broken = True
@@ -160,7 +157,7 @@ class Connection:
                     "the transaction was rolled back by the server"
                 )
             return ConnectionLostError(f"the database connection was lost: {exc}", sql=sql)
-        return translate_error(exc, sql)
+        return translate_error(exc, sql, self.driver)
 
     @contextmanager
     def reading(self, sql: str) -> Iterator[None]:
@@ -172,13 +169,6 @@ class Connection:
             raise
         except Exception as exc:
             raise self._failure(exc, sql) from exc
-
-    @staticmethod
-    def _is_lost(exc: BaseException) -> bool:
-        args: tuple[Any, ...] = getattr(exc, "args", ())
-        code = args[0] if args and isinstance(args[0], int) else None
-        closed = code == 0 and type(exc).__name__ == "InterfaceError"  # pymysql: the socket is gone
-        return code in _LOST or closed or isinstance(exc, BrokenPipeError | ConnectionResetError)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -201,6 +191,7 @@ class Connection:
                 if not self._broken:
                     try:
                         self._settle_streams()
+                        logged("ROLLBACK")
                         self.raw.rollback()
                     except Exception:
                         self.close()
@@ -212,9 +203,10 @@ class Connection:
                 raise ConnectionLostError("the database connection was lost inside a transaction")
             self._settle_streams()
             try:
+                logged("COMMIT")
                 self.raw.commit()
             except Exception as exc:
-                if self._is_lost(exc):
+                if self.driver.is_lost(exc):
                     self.close()
                     raise ConnectionLostError(
                         "the database connection was lost while committing; the server may or may "
@@ -222,19 +214,10 @@ class Connection:
                     ) from exc
                 with contextlib.suppress(Exception):
                     self.raw.rollback()
-                raise translate_error(exc, "COMMIT") from exc
+                raise translate_error(exc, "COMMIT", self.driver) from exc
 
     def _begin(self) -> None:
         self.query(self.dialect.begin_transaction)
-
-    def cancel_transaction(self) -> None:
-        """Rolls back the open transaction, if any."""
-        if self.in_transaction:
-            self._settle_streams()
-            try:
-                self.raw.rollback()
-            except Exception as exc:
-                raise self._failure(exc, "ROLLBACK") from exc
 
 
 def retrying(
@@ -254,98 +237,6 @@ def retrying(
             time.sleep(random.uniform(0.01, 0.05) * attempt)
     raise AssertionError("unreachable")
 
-
-_error_translators: list[Callable[[BaseException, str | None], TypedjError | None]] = []
-
-
-def register_error_translator(fn: Callable[[BaseException, str | None], TypedjError | None]) -> None:
-    """Add a backend's mapping from its driver's exceptions to typed errors."""
-    _error_translators.append(fn)
-
-
-_SHOWN_SQL = 2000
-
-
-def shown_sql(sql: str | None) -> str:
-    """The statement as error messages show it: at most the first 2,000 characters."""
-    if not sql:
-        return ""
-    return sql if len(sql) <= _SHOWN_SQL else sql[:_SHOWN_SQL] + f" ... ({len(sql)} characters)"
-
-
-def translate_error(exc: BaseException, sql: str | None = None) -> TypedjError:
-    """The one place a driver exception becomes a typed error: each backend's translator
-    first, then ``ServerError`` for other driver errors and ``QueryError`` for parameters
-    the driver could not send (a ``TypeError``/``ValueError``/``OverflowError`` it raised)."""
-    if isinstance(exc, TypedjError):
-        return exc
-    for fn in _error_translators:
-        result = fn(exc, sql)
-        if result is not None:
-            return result
-    message = str(exc)
-    if isinstance(exc, TypeError | ValueError | OverflowError):
-        return QueryError(f"the database driver cannot send this statement's values: {message}",
-                          sql=sql, server_message=message)
-    statement = f"\n  SQL: {shown_sql(sql)}" if sql else ""
-    return ServerError(f"the database refused the statement: {message}{statement}",
-                       sql=sql, server_message=message)
-
-
-_UNREACHABLE = {2002, 2003, 2005, 2006, 2013}
-_LOGIN_REFUSED = {1044, 1045, 1698}
-
-
-def connect_error(url: DatabaseURL, exc: BaseException) -> TypedjError:
-    """Why a connection to ``url`` could not be opened, as a typed error (no password in it)."""
-    if isinstance(exc, TypedjError):
-        return exc
-    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-    message = str(exc.args[1]) if code is not None and len(exc.args) > 1 else str(exc)
-    if code in _LOGIN_REFUSED:
-        return AccessError(f"{url}: the server refused the login (check the user and password): {message}",
-                           login=True, server_message=message, code=code)
-    if code in _UNREACHABLE or isinstance(exc, OSError) or url.scheme == "sqlite":
-        where = url.path if url.scheme == "sqlite" else str(url)
-        return UnreachableError(f"cannot reach the database: {where}: {message}",
-                                server_message=message, code=code)
-    return translate_error(exc)
-
-
-_SYNTAX = {1064, 1111, 1149, 1305, 1318, 1582, 1583, 1584, 1630, 1052, 1056, 1140, 1247, 1248}
-"""MySQL errors of a statement that cannot be parsed or run as written (unknown function,
-bad grouping, wrong argument count, ambiguous name); an unknown column is an
-``UnknownAttributeError`` (query/fetch.py)."""
-
-_INTERRUPTED = {1317, 1028, 3024, 1969}
-
-
-def _mysql_errors(exc: BaseException, sql: str | None) -> TypedjError | None:
-    import pymysql
-
-    if not isinstance(exc, pymysql.err.MySQLError) or not exc.args:
-        return None
-    code = exc.args[0] if isinstance(exc.args[0], int) else None
-    message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-    where: dict[str, Any] = {"sql": sql, "server_message": message, "code": code}
-    if code == 1062:
-        return DuplicateError(f"duplicate entry: {message}", **where)
-    if code in {1451, 1452, 1216, 1217, 1048}:
-        return IntegrityError(message, **where)
-    if code in {1044, 1045, 1142, 1143, 1227, 1370, 1698}:
-        return AccessError(message, **where)
-    if code in {1213, 1205}:
-        return DeadlockError(message, **where)
-    if code in {1146, 1049}:
-        return MissingTableError(message, **where)
-    if code in _INTERRUPTED:
-        return QueryInterruptedError(f"the server stopped the statement: {message}", **where)
-    if code in _SYNTAX:
-        return QueryError(f"the server cannot run the query: {message}\n  SQL: {shown_sql(sql)}", **where)
-    return None
-
-
-register_error_translator(_mysql_errors)
 
 _connections: dict[tuple[str, int], Connection] = {}
 
@@ -369,28 +260,9 @@ def connect(url: str | DatabaseURL | None = None) -> Connection:
     key = (repr(parsed) + parsed.password, os.getpid())
     conn = _connections.get(key)
     if conn is None:
-        conn = _open(parsed)
+        conn = Connection(parsed)
         _connections[key] = conn
     return conn
-
-
-def _open(url: DatabaseURL) -> Connection:
-    if url.scheme == "mysql":
-        import pymysql.cursors
-
-        from .mysql import MySQLDialect, connect_mysql
-
-        conn = Connection(url, MySQLDialect(), connect_mysql)
-        conn._stream_cursor_class = pymysql.cursors.SSCursor  # type: ignore[attr-defined]
-        return conn
-    if url.scheme == "sqlite":
-        try:
-            from .sqlite import open_sqlite  # type: ignore[import-not-found,unused-ignore]
-        except ImportError as exc:
-            raise ConfigError("the embedded (sqlite) backend is not available") from exc
-        result: Connection = open_sqlite(url)
-        return result
-    raise ConfigError(f"no backend for {url.scheme!r}")
 
 
 _announced: set[str] = set()

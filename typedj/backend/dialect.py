@@ -1,7 +1,9 @@
-"""The dialect interface: every piece of SQL text that depends on the server.
+"""The dialect interface: every piece of SQL text that depends on the server, and what the
+server can do (capability flags, as SQLAlchemy's ``supports_*``).
 
-The query compiler and the table operations ask the dialect for quoting, DDL and
-catalog queries; they never spell SQL that differs between MySQL and SQLite.
+A dialect never holds or takes a connection: code that needs the server's answer asks the
+backend's catalog (``backend.catalog``). Code outside the backend branches on a flag
+below, never on the backend's name.
 """
 
 from __future__ import annotations
@@ -9,27 +11,76 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 from ..heading import Attribute, ForeignKey, TableDef
 from ..types import MISSING
 
-if TYPE_CHECKING:
-    from .connection import Connection
+CAPABILITIES = (
+    "supports_streaming",
+    "supports_live_sessions",
+    "supports_kill",
+    "supports_accounts",
+    "supports_alter_table",
+    "supports_row_locks",
+    "supports_unsigned",
+    "supports_enum_type",
+    "supports_column_comments",
+    "supports_transactional_ddl",
+    "supports_fulltext",
+    "embedded",
+)
+"""The boolean flags of a dialect, by name (what tests may require)."""
 
 
 class Dialect(ABC):
-    """SQL spelling for one kind of server."""
+    """SQL spelling and capabilities of one kind of server."""
 
-    name: str = ""
-    placeholder: str = "%s"
-    supports_schemas: bool = True
-    begin_transaction: str = "START TRANSACTION WITH CONSISTENT SNAPSHOT"
+    name: ClassVar[str] = ""
+    """For people (messages, an export's provenance); code asks the flags instead."""
+    placeholder: ClassVar[str] = "%s"
+    begin_transaction: ClassVar[str] = "START TRANSACTION WITH CONSISTENT SNAPSHOT"
     """Opens a transaction (SQLite takes the write lock at once, so writers never deadlock)."""
+
+    supports_streaming: ClassVar[bool] = False
+    """Results are read from the server in batches (a server-side cursor), not all at once."""
+    supports_live_sessions: ClassVar[bool] = False
+    """The server lists the sessions of every client, so a job reserved by a dead one is found."""
+    supports_kill: ClassVar[bool] = False
+    """One session can stop another session's statement or connection (``KILL``)."""
+    supports_accounts: ClassVar[bool] = False
+    """Users sign in with a password and the server's grants decide what they may do."""
+    supports_alter_table: ClassVar[bool] = False
+    """``alter()`` can change an existing table in place."""
+    supports_row_locks: ClassVar[bool] = False
+    """Writers lock rows (and may deadlock), rather than taking turns on the whole database."""
+    supports_unsigned: ClassVar[bool] = False
+    """Unsigned integer columns are native (elsewhere a range check, uint64 stored wrapped)."""
+    supports_enum_type: ClassVar[bool] = False
+    """``enum(...)`` is a column type (elsewhere a CHECK constraint on text)."""
+    supports_column_comments: ClassVar[bool] = False
+    """Columns and tables carry comments (elsewhere kept in a catalog table)."""
+    supports_transactional_ddl: ClassVar[bool] = False
+    """CREATE/DROP TABLE take part in a transaction (MySQL commits before each)."""
+    supports_fulltext: ClassVar[bool] = False
+    """FULLTEXT indexes exist."""
+    embedded: ClassVar[bool] = False
+    """The database is a file this process opens: no server, no accounts, one machine."""
+    max_identifier_length: ClassVar[int | None] = None
+    """The longest table or column name the server takes (None: no limit)."""
+
+    @classmethod
+    def capabilities(cls) -> frozenset[str]:
+        """The names of the flags that are true for this dialect."""
+        return frozenset(flag for flag in CAPABILITIES if getattr(cls, flag))
 
     @abstractmethod
     def quote(self, name: str) -> str:
         """Quote an identifier."""
+
+    def is_quoted(self, sql: str, name: str) -> bool:
+        """Whether ``sql`` is exactly the identifier ``name``, quoted."""
+        return sql == self.quote(name)
 
     def table(self, schema: str, table: str) -> str:
         return f"{self.quote(schema)}.{self.quote(table)}"
@@ -75,66 +126,6 @@ class Dialect(ABC):
     def lineage_table(self, schema: str) -> str:
         """DDL of the schema's ``~lineage`` table."""
 
-    # -- DML ---------------------------------------------------------------------
-
-    def insert(
-        self,
-        schema: str,
-        table: str,
-        columns: Sequence[str],
-        *,
-        skip_duplicates: bool = False,
-        replace: bool = False,
-    ) -> str:
-        verb = "REPLACE" if replace else ("INSERT IGNORE" if skip_duplicates else "INSERT")
-        cols = ", ".join(self.quote(c) for c in columns)
-        return f"{verb} INTO {self.table(schema, table)} ({cols}) VALUES ({self.params(len(columns))})"
-
-    def in_rows(self, lhs: str, row: str, count: int) -> str:
-        """``lhs IN`` a list of ``count`` parenthesized rows of placeholders ``row``."""
-        return f"{lhs} IN ({', '.join([row] * count)})"
-
-    def decoder(self, attr: Attribute) -> Callable[[list[Any]], list[Any]] | None:
-        """Makes fetched values of ``attr`` what the MySQL driver returns (date, Decimal, ...)."""
-        return None
-
-    def size_limit(self, conn: Connection) -> tuple[int, bool] | None:
-        """The most bytes the server takes, and whether that bounds a whole row (one
-        statement, as MySQL's packet) or each value (as SQLite's length limit)."""
-        return None
-
-    def update(self, schema: str, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-        sets = ", ".join(f"{self.quote(c)} = {self.placeholder}" for c in columns)
-        where = " AND ".join(f"{self.quote(c)} = {self.placeholder}" for c in key)
-        return f"UPDATE {self.table(schema, table)} SET {sets} WHERE {where}"
-
-    # -- catalog -----------------------------------------------------------------
-
-    def drop_database(self, conn: Connection, schema: str) -> None:
-        """Drop the schema with everything left in it."""
-        for sql in self.drop_schema(schema):
-            conn.query(sql)
-
-    def referencing_schemas(self, conn: Connection, schemas: set[str]) -> set[str]:
-        """Schemas whose tables reference tables of ``schemas``."""
-        marks = ", ".join([self.placeholder] * len(schemas))
-        rows = conn.query(
-            "SELECT DISTINCT table_schema FROM information_schema.key_column_usage "
-            f"WHERE referenced_table_schema IN ({marks})",
-            sorted(schemas),
-        ).fetchall()
-        return {r[0] for r in rows}
-
-    @abstractmethod
-    def schema_exists(self, conn: Connection, schema: str) -> bool: ...
-
-    @abstractmethod
-    def list_schemas(self, conn: Connection) -> list[str]: ...
-
-    @abstractmethod
-    def load_catalog(self, conn: Connection, schema: str) -> dict[str, TableDef]:
-        """Every table of a schema as a ``TableDef`` read back from the server."""
-
     @abstractmethod
     def column_definition(self, attr: Attribute) -> str: ...
 
@@ -159,6 +150,34 @@ class Dialect(ABC):
     def default_sql(self, attr: Attribute) -> str:
         """An attribute's (non-NULL) default as SQL text."""
 
+    # -- DML ---------------------------------------------------------------------
+
+    def insert(
+        self,
+        schema: str,
+        table: str,
+        columns: Sequence[str],
+        *,
+        skip_duplicates: bool = False,
+        replace: bool = False,
+    ) -> str:
+        verb = "REPLACE" if replace else ("INSERT IGNORE" if skip_duplicates else "INSERT")
+        cols = ", ".join(self.quote(c) for c in columns)
+        return f"{verb} INTO {self.table(schema, table)} ({cols}) VALUES ({self.params(len(columns))})"
+
+    def in_rows(self, lhs: str, row: str, count: int) -> str:
+        """``lhs IN`` a list of ``count`` parenthesized rows of placeholders ``row``."""
+        return f"{lhs} IN ({', '.join([row] * count)})"
+
+    def update(self, schema: str, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+        sets = ", ".join(f"{self.quote(c)} = {self.placeholder}" for c in columns)
+        where = " AND ".join(f"{self.quote(c)} = {self.placeholder}" for c in key)
+        return f"UPDATE {self.table(schema, table)} SET {sets} WHERE {where}"
+
+    def decoder(self, attr: Attribute) -> Callable[[list[Any]], list[Any]] | None:
+        """Makes fetched values of ``attr`` what the MySQL driver returns (date, Decimal, ...)."""
+        return None
+
     # -- jobs (populate) ---------------------------------------------------------
     # Not abstract so that a dialect without populate support still instantiates;
     # each raises until the dialect spells it.
@@ -172,16 +191,5 @@ class Dialect(ABC):
         raise NotImplementedError(f"{type(self).__name__}.seconds_ago is needed by the jobs table")
 
     def session_id(self) -> str:
-        """SQL expression: the id of this database session, as live_sessions() reports it."""
+        """SQL expression: the id of this database session, as the catalog's live_sessions() reports it."""
         raise NotImplementedError(f"{type(self).__name__}.session_id is needed by the jobs table")
-
-    def session_user(self, conn: Connection) -> str:
-        """The account this session runs as (recorded with each job reservation)."""
-        raise NotImplementedError(f"{type(self).__name__}.session_user is needed by the jobs table")
-
-    def live_sessions(self, conn: Connection) -> set[int] | None:
-        """Ids of every session alive on the server, or None when the server cannot tell.
-
-        A job reserved by a session not in this set belongs to a dead worker.
-        """
-        return None

@@ -17,30 +17,43 @@ one another, so there a stream is simply the cursor.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .connection import Connection
+import threading
+from collections.abc import Callable
+from typing import Any
 
 Columns = list[list[Any]]
+Reader = Callable[[Any, "int | None"], "Columns | None"]
 
 
 class Stream:
     """The rows of one statement, handed out as raw (undecoded) columns, batch by batch."""
 
-    def __init__(self, conn: Connection, cursor: Any, reader: Any, sql: str | None = None) -> None:
-        self._conn = conn
+    def __init__(
+        self,
+        cursor: Any,
+        sql: str | None,
+        *,
+        lock: threading.RLock,
+        failure: Callable[[BaseException, str | None], BaseException],
+        reader: Reader | None = None,
+        streams: list[Stream] | None = None,
+    ) -> None:
+        """``reader``: the driver's fast column reader; ``streams``: the session's open
+        streams, to join when the session carries one result at a time."""
         self._sql = sql
         self._cursor = cursor
-        self._reader = reader  # read_columns(cursor, n) for MySQL; None: the cursor's fetchmany
+        self._lock = lock
+        self._failure = failure
+        self._reader = reader  # None: the cursor's fetchmany
+        self._streams = streams
         self._rest: Columns | None = None
         self._open = True
-        if reader is not None:
-            conn._streams.append(self)
+        if streams is not None:
+            streams.append(self)
 
     def next_batch(self, size: int) -> Columns | None:
         """Up to ``size`` further rows as columns; None once the result is exhausted."""
-        with self._conn._lock:
+        with self._lock:
             if self._rest is not None:
                 rest, self._rest = self._rest, None
                 self.close()
@@ -62,7 +75,7 @@ class Stream:
             rows = self._cursor.fetchall() if size is None else self._cursor.fetchmany(size)
         except Exception as exc:
             self.close()
-            raise self._conn._failure(exc, self._sql) from exc
+            raise self._failure(exc, self._sql) from exc
         if not rows:
             return None
         return [list(c) for c in zip(*rows, strict=True)]
@@ -75,8 +88,8 @@ class Stream:
         self._rest = self._read(None) or []
 
     def _unregister(self) -> None:
-        streams = self._conn._streams
-        if self in streams:
+        streams = self._streams
+        if streams is not None and self in streams:
             streams.remove(self)
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from ..errors import Problem, ValidationError
 from ..heading import Attribute
-from . import Column, ColumnFn, Context, register
+from .registry import Column, ColumnFn, Context, register
 
 
 class DecodeError(Exception):
@@ -54,18 +54,21 @@ class _Int:
 
 class _Bool:
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
-        return _map(int)
+        return _map(bool)  # PostgreSQL's boolean takes no integers; MySQL and SQLite take bools
 
     def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
         return _map(bool)
 
 
 class _Uuid:
+    """UUIDs go to the driver as ``UUID``: PostgreSQL stores them natively, and the MySQL
+    and SQLite drivers send their 16 bytes (``binary(16)``)."""
+
     def encoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
-        return _map(lambda v: v.bytes if isinstance(v, UUID) else UUID(str(v)).bytes)
+        return _map(lambda v: v if isinstance(v, UUID) else UUID(str(v)))
 
     def decoder(self, attr: Attribute, ctx: Context) -> ColumnFn | None:
-        return _map(lambda v: UUID(bytes=bytes(v)))
+        return _map(lambda v: v if isinstance(v, UUID) else UUID(bytes=bytes(v)))
 
 
 class _Json:
@@ -117,7 +120,7 @@ class _Blob:
 
         def column(values: Column) -> Column:
             out = []
-            level = config.blob_compression
+            level = config.blob_compression if attr.compression is None else attr.compression
             for i, v in enumerate(values):
                 try:
                     out.append(None if v is None else pack(v, compress=level))

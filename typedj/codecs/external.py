@@ -10,29 +10,20 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..config import config
-from ..errors import Problem, ValidationError
+from ..config import download_folder
+from ..errors import CorruptObjectError, MissingObjectError, Problem, ValidationError
 from ..heading import Attribute
 from ..stores import hashing
-from ..stores.errors import CorruptObjectError, MissingObjectError
 from ..stores.store import Store, get_store, run_all
-from . import Column, ColumnFn, Context, register
 from .core import DecodeError
 from .declared import conform, target
-
-
-def download_folder() -> Path:
-    """Where fetched attachments and files from remote stores are written."""
-    if config.download_folder:
-        return Path(config.download_folder)
-    return Path(tempfile.gettempdir()) / "typedj-downloads"
+from .registry import Column, ColumnFn, Context, register
 
 
 def _reference(value: Any) -> dict[str, Any]:
@@ -48,6 +39,14 @@ def _dumps(ref: dict[str, Any]) -> str:
 
 def _present(values: Column) -> list[int]:
     return [i for i, v in enumerate(values) if v is not None]
+
+
+def _placed(length: int, rows: list[int], values: list[Any]) -> Column:
+    """A column of ``length`` holding ``values`` at ``rows`` (the non-null ones) and None elsewhere."""
+    out: Column = [None] * length
+    for i, value in zip(rows, values, strict=True):
+        out[i] = value
+    return out
 
 
 def _store_of(attr: Attribute, ref: dict[str, Any]) -> Store:
@@ -107,7 +106,7 @@ class _StoredBlob:
         def column(values: Column) -> Column:
             present = _present(values)
 
-            level = store.spec.compression
+            level = attr.compression if attr.compression is not None else store.spec.compression
             if level is None:
                 from ..config import config
 
@@ -116,10 +115,7 @@ class _StoredBlob:
                 ctx, attr, lambda i: pack(values[i], compress=level), present, "cannot serialize"
             )
             refs = store.put_many(ctx.schema, payloads, attr.store or None)
-            out: Column = [None] * len(values)
-            for i, ref in zip(present, refs, strict=True):
-                out[i] = _dumps(ref)
-            return out
+            return _placed(len(values), present, [_dumps(ref) for ref in refs])
 
         return column
 
@@ -182,15 +178,10 @@ class _Attach:
             payloads = _all_or_refused(
                 ctx, attr, lambda i: _attachment(Path(values[i])), present, "cannot read the file"
             )
-            out: Column = [None] * len(values)
             if store is None:
-                for i, p in zip(present, payloads, strict=True):
-                    out[i] = p
-                return out
+                return _placed(len(values), present, payloads)
             refs = store.put_many(ctx.schema, payloads, attr.store or None)
-            for i, ref in zip(present, refs, strict=True):
-                out[i] = _dumps(ref)
-            return out
+            return _placed(len(values), present, [_dumps(ref) for ref in refs])
 
         return column
 
@@ -280,10 +271,7 @@ class _Filepath:
             problems = [(i, r) for i, r in zip(present, links, strict=True) if isinstance(r, str)]
             if problems:
                 raise _refused(ctx, attr, problems)
-            out: Column = [None] * len(values)
-            for i, ref in zip(present, links, strict=True):
-                out[i] = _dumps(ref)
-            return out
+            return _placed(len(values), present, [_dumps(ref) for ref in links])
 
         return column
 

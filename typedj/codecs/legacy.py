@@ -17,16 +17,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..errors import TypedjError
+from ..errors import CorruptObjectError, MissingObjectError, TypedjError
 from ..heading import Attribute
 from ..legacy import EXTERNAL_PREFIX
 from ..stores import hashing
-from ..stores.errors import CorruptObjectError, MissingObjectError
 from ..stores.store import Store, get_store, run_all
-from . import Column, ColumnFn, Context, register
 from .core import DecodeError
 from .declared import conform, target
-from .external import _all_or_refused, _extract, _local_copy, _present, _refused
+from .external import _all_or_refused, _each, _extract, _local_copy, _placed, _present, _refused
+from .registry import Column, ColumnFn, Context, register
 
 SUBFOLDING = (2, 2)
 """0.14's default ``subfolding``: ``0123abcd...`` is stored as ``01/23/0123abcd...``."""
@@ -114,10 +113,7 @@ class _LegacyBlob:
             _upload(store, {object_path(schema, k): p for k, p in zip(keys, payloads, strict=True)})
             _track(ctx, schema, store_name, [(k, len(p)) for k, p in zip(keys, payloads, strict=True)],
                    ["hash", "size"])
-            out: Column = [None] * len(values)
-            for i, k in zip(present, keys, strict=True):
-                out[i] = k
-            return out
+            return _placed(len(values), present, keys)
 
         return column
 
@@ -170,10 +166,7 @@ class _LegacyAttach:
             _track(ctx, schema, store_name,
                    [(k, len(data), name) for k, (name, data) in zip(keys, files, strict=True)],
                    ["hash", "size", "attachment_name"])
-            out: Column = [None] * len(values)
-            for i, k in zip(present, keys, strict=True):
-                out[i] = k
-            return out
+            return _placed(len(values), present, keys)
 
         return column
 
@@ -203,17 +196,7 @@ class _LegacyAttach:
                                              "(its MD5 does not match the row's)")
                 return _extract(name.encode() + b"\0" + data)
 
-            def safe(i: int) -> Any:
-                try:
-                    return load(i)
-                except Exception as exc:
-                    return exc
-
-            for i, result in zip(present, run_all(safe, present), strict=True):
-                if isinstance(result, BaseException):
-                    raise DecodeError(i, result)
-                out[i] = result
-            return out
+            return _each(load, present, out)
 
         return column
 
@@ -251,10 +234,7 @@ class _LegacyFilepath:
             _track(ctx, schema, store_name,
                    [(k, size, paths[i], c) for i, (k, size, c) in zip(present, links, strict=True)],
                    ["hash", "size", "filepath", "contents_hash"])
-            out: Column = [None] * len(values)
-            for i, (k, _, _) in zip(present, links, strict=True):
-                out[i] = k
-            return out
+            return _placed(len(values), present, [k for k, _, _ in links])
 
         return column
 
@@ -282,17 +262,7 @@ class _LegacyFilepath:
                        "hash": None if contents is None else hashing.encode(bytes(contents))}
                 return _local_copy(store, ref)
 
-            def safe(i: int) -> Any:
-                try:
-                    return local(i)
-                except Exception as exc:
-                    return exc
-
-            for i, result in zip(present, run_all(safe, present), strict=True):
-                if isinstance(result, BaseException):
-                    raise DecodeError(i, result)
-                out[i] = result
-            return out
+            return _each(local, present, out)
 
         return column
 

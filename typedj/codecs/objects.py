@@ -19,9 +19,9 @@ import numpy as np
 from ..heading import Attribute
 from ..objects import NpyRef, ObjectRef, object_path, put_folder
 from ..stores.store import get_store
-from . import Column, ColumnFn, Context, register
 from .core import DecodeError
-from .external import _all_or_refused, _present, _refused
+from .external import _all_or_refused, _dumps, _placed, _present, _refused
+from .registry import Column, ColumnFn, Context, register
 
 
 def _meta(value: Any) -> dict[str, Any]:
@@ -43,10 +43,6 @@ def _keys(attr: Attribute, ctx: Context, values: Column) -> tuple[dict[str, Any]
         raise _refused(ctx, attr, [(i, "objects are written by insert (their path is named by the row's "
                                        "key); update1 cannot rewrite them") for i in _present(values)])
     return ctx.keys
-
-
-def _dumps(meta: dict[str, Any]) -> str:
-    return json.dumps(meta, separators=(", ", ": "))
 
 
 class _Object:
@@ -102,10 +98,7 @@ class _Object:
                         "is_dir": is_dir, "item_count": count, "timestamp": datetime.now(UTC).isoformat()}
 
             metas = _all_or_refused(ctx, attr, put, present, "cannot store")
-            out: Column = [None] * len(values)
-            for i, meta in zip(present, metas, strict=True):
-                out[i] = _dumps(meta)
-            return out
+            return _placed(len(values), present, [_dumps(meta) for meta in metas])
 
         return column
 
@@ -146,10 +139,7 @@ class _Npy:
                         "shape": list(value.shape)}
 
             metas = _all_or_refused(ctx, attr, put, present, "cannot store")
-            out: Column = [None] * len(values)
-            for i, meta in zip(present, metas, strict=True):
-                out[i] = _dumps(meta)
-            return out
+            return _placed(len(values), present, [_dumps(meta) for meta in metas])
 
         return column
 

@@ -1,6 +1,7 @@
-"""Subcommands of the ``typedj`` command that are not part of another module.
+"""The subcommands of the ``typedj`` command, one module each, and what they share.
 
-Each module exposes ``register(subparsers)``; helpers shared by them live here.
+Each module exposes ``register(subparsers)``, which adds its parser and sets ``func``;
+``SUBCOMMANDS`` lists them in the order ``typedj --help`` shows them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 from ..backend.connection import DEFAULT_FILE, Connection, connect
 from ..config import config
 from ..errors import ConfigError
+
+SUBCOMMANDS = ("info", "populate", "provenance", "jobs", "diagram", "codegen", "diff", "export", "web")
 
 
 def open_connection() -> Connection:

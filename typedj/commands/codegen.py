@@ -29,6 +29,8 @@ def register(subparsers: Any) -> None:
                    "(a folder for a package)")
     p.add_argument("--package", action="store_true", help="write a package (needs -o FOLDER)")
     p.add_argument("--contents", action="store_true", help="write the rows of Lookup tables as contents")
+    p.add_argument("--refs", action="store_true",
+                   help="write references as Ref fields, not inherited columns as Link columns")
     p.set_defaults(func=run)
 
 
@@ -60,13 +62,13 @@ def run(args: argparse.Namespace) -> int:
     conn = open_connection()
     if package:
         folder = Path(args.output)
-        files = generate_package(schemas, connection=conn, contents=args.contents)
+        files = generate_package(schemas, connection=conn, contents=args.contents, links=not args.refs)
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (folder / name).write_text(text)
         print(f"wrote {len(files)} files to {folder}", file=sys.stderr)
         return 0
-    source = generate(schemas[0], connection=conn, contents=args.contents)
+    source = generate(schemas[0], connection=conn, contents=args.contents, links=not args.refs)
     if args.output:
         Path(args.output).write_text(source)
         print(f"wrote {args.output}", file=sys.stderr)

@@ -21,15 +21,9 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     conn = open_connection()
-    if conn.dialect.name == "mysql":
-        version, user = conn.query("SELECT VERSION(), CURRENT_USER()").fetchone()
-        counts = dict(conn.query(
-            "SELECT table_schema, COUNT(*) FROM information_schema.tables "
-            "WHERE table_name NOT LIKE '~%%' GROUP BY table_schema"
-        ).fetchall())
-    else:
-        version, user, counts = conn.query("SELECT sqlite_version()").fetchone()[0], "", {}
-    schemas = {name: int(counts.get(name, 0)) for name in conn.dialect.list_schemas(conn)}
+    version, user = conn.catalog.server()
+    counts = conn.catalog.table_counts()
+    schemas = {name: int(counts.get(name, 0)) for name in conn.catalog.list_schemas()}
     if args.json:
         print_json({"connection": str(conn.url), "server": version, "user": user, "schemas": schemas})
         return 0

@@ -61,11 +61,7 @@ def table_jobs(conn: Connection, schema_name: str, errors: int) -> list[dict[str
 
 def _schemas_with_jobs(conn: Connection) -> list[str]:
     """The schemas holding a jobs table, without reading every schema's catalog."""
-    if conn.dialect.name != "mysql":
-        return conn.dialect.list_schemas(conn)
-    rows = conn.query("SELECT DISTINCT table_schema FROM information_schema.tables "
-                      "WHERE table_name LIKE '~~%%' ORDER BY table_schema").fetchall()
-    return [r[0] for r in rows]
+    return conn.catalog.schemas_with_tables("~~")
 
 
 def run(args: argparse.Namespace) -> int:

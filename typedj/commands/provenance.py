@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from ..errors import ConfigError
-from ..populate.command import load
 from . import print_json
+from .populate import load
 
 
 def register(subparsers: Any) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from ..backend.connection import Connection
-from ..backend.sqlite import BUSY_TIMEOUT_MS, SQLiteDialect, _add_functions, open_sqlite
+from ..backend.registry import backend_for
+from ..backend.sqlite import SQLiteDriver
 from ..config import DatabaseURL
 from ..errors import DatasetError
 
@@ -19,7 +20,7 @@ def url(path: Path) -> DatabaseURL:
 
 def create(path: Path) -> Connection:
     """A connection to a new (or partly written) dataset database, foreign keys checked at the end."""
-    conn = open_sqlite(url(path))
+    conn = Connection(url(path))
     conn.query("PRAGMA foreign_keys = OFF")  # parents arrive after their children
     return conn
 
@@ -34,18 +35,7 @@ def finish(conn: Connection) -> None:
 
 
 def read_only(path: Path) -> Connection:
-    """A typedj connection that can only read the dataset's file (an import never changes it).
-
-    ``immutable``: the file is complete (its write-ahead log folded in at export), so SQLite
-    reads it without the lock files it would otherwise create beside it.
-    """
+    """A typedj connection that can only read the dataset's file (an import never changes it)."""
     if not path.is_file():
         raise DatasetError(f"{path}: the dataset has no database file")
-
-    def factory(_: DatabaseURL) -> sqlite3.Connection:
-        raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True,
-                              isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        _add_functions(raw)
-        return raw
-
-    return Connection(url(path), SQLiteDialect(), factory)
+    return Connection(url(path), replace(backend_for("sqlite"), driver=SQLiteDriver(read_only=True)))

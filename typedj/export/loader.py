@@ -148,7 +148,7 @@ def _declare(sources: dict[str, Schema], target: Connection, order: list[str], r
         s, t = name.split(".", 1)
         ts = rename(s)
         if ts not in targets:
-            if not target.dialect.schema_exists(target, ts):
+            if not target.catalog.schema_exists(ts):
                 created_schemas.append(ts)
             targets[ts] = Schema(ts, connection=target)
         schema = targets[ts]
@@ -175,7 +175,7 @@ def _undo(target: Connection, tables: list[str], schemas: list[str]) -> None:
         s, t = full.split(".", 1)
         target.query(target.dialect.drop_table(s, t))
     for s in schemas:
-        target.dialect.drop_database(target, s)
+        target.catalog.drop_database(s)
         target.schemas.pop(s, None)
     graphs.invalidate(target)
 

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatasetError
+from ..errors import CorruptObjectError, DatasetError, MissingObjectError, StoreError
 from ..heading import Attribute, Heading
 from ..stores import hashing
 from ..stores.backends import ObjectInfo
-from ..stores.errors import CorruptObjectError, MissingObjectError, StoreError
 from ..stores.spec import HASHES, resolve_name
 from ..stores.store import Store, get_store
 

@@ -134,6 +134,26 @@ def export(
     ).encode()).hexdigest()
     state = _State(root, fingerprint, overwrite)
     report = ExportReport(dest, resumed=state.resumed)
+    diagram = _write_contents(p, root, state, report, parquet_files=parquet_files, workers=workers,
+                              progress=progress)
+    descriptor = _descriptor(p, root, report, title=title, creators=creators, license=license,
+                             description=description, doi=doi, keywords=keywords, diagram=diagram,
+                             workers=workers)
+    state.path.unlink()
+    (root / manifest.DESCRIPTOR).write_text(json.dumps(descriptor, indent=2, default=str) + "\n")
+    if root != dest:
+        archive.pack(root, dest)
+        shutil.rmtree(root)
+    log.info("exported %s", report)
+    return report
+
+
+def _write_contents(
+    p: Plan, root: Path, state: _State, report: ExportReport, *, parquet_files: bool, workers: int,
+    progress: bool,
+) -> str | None:
+    """The dataset's database, objects, Parquet files, definitions and diagram; the
+    diagram's file name (None when there is none). The database is closed on failure."""
     out = database.create(root / database.FILE)
     try:
         schemas = _declare(p, out)
@@ -151,16 +171,7 @@ def export(
         out.close()
         raise
     database.finish(out)
-    descriptor = _descriptor(p, root, report, title=title, creators=creators, license=license,
-                             description=description, doi=doi, keywords=keywords, diagram=diagram,
-                             workers=workers)
-    state.path.unlink()
-    (root / manifest.DESCRIPTOR).write_text(json.dumps(descriptor, indent=2, default=str) + "\n")
-    if root != dest:
-        archive.pack(root, dest)
-        shutil.rmtree(root)
-    log.info("exported %s", report)
-    return report
+    return diagram
 
 
 def _declare(p: Plan, out: Connection) -> dict[str, Schema]:
@@ -349,7 +360,7 @@ def _descriptor(p: Plan, root: Path, report: ExportReport, *, title: str, creato
         schema={"fields": [{"name": "path", "type": "string"}, {"name": "bytes", "type": "integer"},
                            {"name": "hash", "type": "string"}], "primaryKey": ["path"]},
         **{"typedj:rows": count}))
-    from .. import __version__
+    from ..version import __version__
 
     descriptor: dict[str, Any] = {
         "$schema": manifest.PROFILE,

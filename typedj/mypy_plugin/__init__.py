@@ -95,7 +95,7 @@ class TypedjPlugin(Plugin):
         self._checker = c
         common: dict[str, Callable[[MethodContext], Type]] = {
             "__and__": c.restrict, "__sub__": c.restrict, "restrict": c.restrict,
-            "__mul__": c.join, "join": c.join, "__rmul__": c.join_reflected,
+            "__mul__": c.join, "join": c.join, "extend": c.extend, "__rmul__": c.join_reflected,
             "__add__": c.union, "__radd__": c.union, "union": c.union,
             "proj": c.proj, "aggr": c.aggr, "fetch": c.fetch, "fetch1": c.fetch1,
             "insert1": c.insert, "insert": c.insert,

@@ -7,12 +7,9 @@ not literals are not checked, and the result then keeps its declared type.
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 
-from mypy.errorcodes import ErrorCode
 from mypy.messages import format_type
 from mypy.nodes import (
     ARG_NAMED,
@@ -26,7 +23,6 @@ from mypy.nodes import (
     Expression,
     ListExpr,
     MemberExpr,
-    OpExpr,
     RefExpr,
     StrExpr,
     TupleExpr,
@@ -41,14 +37,35 @@ from mypy.types import (
     NoneType,
     TupleType,
     Type,
-    TypeOfAny,
     TypeType,
     UnionType,
     get_proper_type,
 )
 
-from ..query import sqltext
-from ..query.expression import _SQL_WORDS
+from ..query import algebra, sqltext
+from .calls import (
+    _AGGR_OPTIONS,
+    _AND_LIST,
+    _ANY,
+    _COUNT,
+    _NOT,
+    _TOP,
+    AGGR,
+    JOIN,
+    PROJ,
+    UNION,
+    VALUE,
+    Call,
+    _conflicts,
+    _converted,
+    _is_field,
+    _literal_bool,
+    _Named,
+    _receiver,
+    _type_of,
+    _u_strings,
+    _unknown,
+)
 from .declarations import is_table
 from .headings import (
     Attr,
@@ -61,98 +78,6 @@ from .headings import (
     universal_names,
     with_universal,
 )
-
-ATTR = ErrorCode("typedj-attr", "Attribute name not in the table or query", "typedj")
-VALUE = ErrorCode("typedj-value", "Restriction value does not fit the attribute's type", "typedj")
-JOIN = ErrorCode("typedj-join", "Shared attribute of different origins in a join", "typedj")
-PROJ = ErrorCode("typedj-proj", "Projection that drops the key or repeats a name", "typedj")
-_AGGR_OPTIONS = frozenset({"keep_all_rows", "exclude_nonmatching", "semantic_check"})
-"""``aggr``'s own keywords: every other keyword names a computed attribute."""
-
-AGGR = ErrorCode("typedj-aggr", "Aggregation the runtime refuses", "typedj")
-UNION = ErrorCode("typedj-union", "Union of queries with different primary keys", "typedj")
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_COUNT = re.compile(r"^\s*count\s*\(.*\)\s*$", re.IGNORECASE | re.DOTALL)
-_NOT = "typedj.query.condition.Not"
-_AND_LIST = "typedj.query.condition.AndList"
-_TOP = "typedj.query.condition.Top"
-_ANY = AnyType(TypeOfAny.special_form)
-
-
-@dataclass
-class Call:
-    """The arguments of a call as written: positional, keyword, and whether any was unpacked."""
-
-    positional: list[Expression] = field(default_factory=list)
-    named: list[tuple[str, Expression]] = field(default_factory=list)
-    unpacked: bool = False
-
-    @classmethod
-    def of(cls, ctx: MethodContext) -> Call:
-        call = cls()
-        node = ctx.context
-        if isinstance(node, CallExpr):
-            for kind, name, arg in zip(node.arg_kinds, node.arg_names, node.args, strict=True):
-                if kind == ARG_POS:
-                    call.positional.append(arg)
-                elif kind == ARG_NAMED and name is not None:
-                    call.named.append((name, arg))
-                elif kind in (ARG_STAR, ARG_STAR2):
-                    call.unpacked = True
-        elif ctx.args and ctx.args[0]:
-            call.positional.append(ctx.args[0][0])
-        return call
-
-    def keyword(self, name: str) -> Expression | None:
-        return next((arg for n, arg in self.named if n == name), None)
-
-    def semantic_check(self) -> bool:
-        """False only for a literal ``semantic_check=False``: namesakes then match by name."""
-        given = self.keyword("semantic_check")
-        return given is None or _literal_bool(given) is not False
-
-
-# -- messages ------------------------------------------------------------------------------
-
-
-def _unknown(api: CheckerPluginInterface, heading: Heading, name: str, where: str, ctx: Context) -> None:
-    close = difflib.get_close_matches(name, heading.names, n=1)
-    hint = f'; did you mean "{close[0]}"?' if close else f"; it has {', '.join(heading.names) or 'none'}"
-    api.fail(f'{heading.title} has no attribute "{name}" ({where}){hint}', ctx, code=ATTR)
-
-
-def _origin(heading: Heading, attr: Attr) -> str:
-    if attr.lineage is None:
-        return f"a secondary attribute of {heading.title}"
-    table, name = attr.lineage.rsplit(".", 2)[-2:]
-    return f"{re.sub(r'@[0-9]+$', '', table)}.{name}"  # a class declared in a function: Name@line
-
-
-def _conflicts(
-    api: CheckerPluginInterface, a: Heading, b: Heading, operation: str, ctx: Context
-) -> bool:
-    """Report shared names whose origins differ, as ``check_lineage`` does at run time."""
-    found = False
-    for name in [n for n in a.names if n in b]:
-        x, y = a[name], b[name]
-        if x.lineage is not None and x.lineage == y.lineage:
-            continue
-        types = ""
-        tx, ty = get_proper_type(x.type), get_proper_type(y.type)
-        if not (is_subtype(tx, ty) and is_subtype(ty, tx)):
-            types = f" (types {format_type(tx, api.options)} and {format_type(ty, api.options)})"
-        other = b.title if _IDENTIFIER.match(b.title.replace(".", "_")) else f"({b.title})"
-        api.fail(
-            f'cannot {operation} {a.title} and {b.title} on "{name}": it is {_origin(a, x)} on one side '
-            f"and {_origin(b, y)} on the other{types}; rename it on one side, e.g. "
-            f'{other}.proj(..., {name}_2="{name}")',
-            ctx,
-            code=JOIN,
-        )
-        found = True
-    return found
-
 
 # -- the checks ------------------------------------------------------------------------------
 
@@ -251,7 +176,11 @@ class Checker:
 
     # join ------------------------------------------------------------------------------
 
-    def join(self, ctx: MethodContext) -> Type:
+    def extend(self, ctx: MethodContext) -> Type:
+        """``a.extend(b)``: ``a.join(b, left=True)``."""
+        return self.join(ctx, outer=True)
+
+    def join(self, ctx: MethodContext, *, outer: bool | None = None) -> Type:
         call = Call.of(ctx)
         if not call.positional:
             return ctx.default_return_type
@@ -266,10 +195,10 @@ class Checker:
             return ctx.default_return_type
         if call.semantic_check():
             _conflicts(ctx.api, a, b, "join", operand)
-        outer = _literal_bool(call.keyword("left"))
+        outer = _literal_bool(call.keyword("left")) if outer is None else outer
         if outer is None:
             return ctx.default_return_type
-        missing = [k for k in b.key if k not in a] if outer else []
+        missing = algebra.missing_key(b, a) if outer else []
         if missing:
             ctx.api.fail(
                 f"a left join needs the left operand to determine the right one: {a.title} lacks the "
@@ -302,7 +231,7 @@ class Checker:
             return ctx.default_return_type
         if self._missing(ctx, names, heading, "U(...) in a join", where):
             return ctx.default_return_type
-        attrs = [replace(a, in_key=a.in_key or a.name in names) for a in heading]
+        attrs = [replace(a, in_key=in_key) for a, in_key in algebra.promoted(heading, names)]
         return self._query(ctx, Heading.of(f"{heading.title} * U", attrs))
 
     # union -------------------------------------------------------------------------------
@@ -317,7 +246,7 @@ class Checker:
         a, b = self.headings.of_type(ctx.type), self.headings.of_type(other)
         if a is None or b is None:
             return ctx.default_return_type
-        if set(a.key) != set(b.key):
+        if not algebra.same_key(a, b):
             ctx.api.fail(
                 f"union needs the same primary key on both sides: {a.title} has ({', '.join(a.key)}), "
                 f"{b.title} has ({', '.join(b.key)})",
@@ -329,10 +258,8 @@ class Checker:
         default = get_proper_type(ctx.default_return_type)
         if row is not None and row == table_row(other) and isinstance(default, Instance) and default.args:
             return default.copy_modified(args=[row])
-        def optional(x: Attr) -> Attr:
-            return replace(x, type=UnionType.make_union([x.type, NoneType()]))
-        attrs = [x if x.in_key or x.name in b else optional(x) for x in a]
-        attrs += [optional(x) for x in b if x.name not in a]
+        attrs = [replace(x, type=UnionType.make_union([x.type, NoneType()])) if null else x
+                 for x, null in algebra.union(a, b)]
         return self._query(ctx, Heading.of(f"{a.title} + {b.title}", attrs))
 
     # proj --------------------------------------------------------------------------------
@@ -362,19 +289,13 @@ class Checker:
                     precise = False
             else:
                 precise = False
-        keep_all = keep_all or bool(excluded and not wanted)
         named = self._named(api, heading, call.named, "proj")
         if named is None or not precise:
             return ctx.default_return_type
         renamed_from = {a.lineage_source for a in named if a.lineage_source}
-        attrs = [
-            a for a in heading
-            if not (a.name in renamed_from and a.name not in wanted)
-            and (a.in_key or a.name in wanted or (keep_all and a.name not in excluded))
-        ]
+        attrs = algebra.projected(heading, wanted, excluded, keep_all=keep_all, renamed_from=renamed_from)
         attrs += [n.attr for n in named]
-        names = [a.name for a in attrs]
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        repeated = algebra.repeated([a.name for a in attrs])
         if repeated:
             api.fail(f'proj: "{repeated[0]}" appears twice in the result', ctx.context, code=PROJ)
             return ctx.default_return_type
@@ -395,9 +316,10 @@ class Checker:
                 ok = False
                 continue
             text = arg.value.strip()
-            if _IDENTIFIER.match(text) and text in heading:
+            meaning = algebra.source(text, heading.names)
+            if meaning == "rename":
                 out.append(_Named(replace(heading[text], name=new), text))
-            elif _IDENTIFIER.match(text) and text.lower() not in _SQL_WORDS:
+            elif meaning == "unknown":
                 _unknown(api, heading, text, f'{where}: {new}="{text}"', arg)
                 ok = False
             else:
@@ -439,7 +361,7 @@ class Checker:
                 precise = False
         if group is None:
             return ctx.default_return_type
-        missing = [k for k in heading.key if k not in group]
+        missing = algebra.missing_key(heading, group)
         if missing:
             api.fail(
                 f"aggr: the group {group.title} lacks the primary key of {heading.title} "
@@ -450,7 +372,7 @@ class Checker:
             precise = False
         if call.semantic_check() and _conflicts(api, heading, group, "aggregate", group_expr):
             precise = False
-        kept = [a for a in heading if a.in_key or a.name in wanted or keep_all]
+        kept = algebra.aggregated(heading, wanted, keep_all=keep_all)
         combined = join(heading, group, f"{heading.title} * {group.title}")
         computed = [(n, a) for n, a in call.named if n not in _AGGR_OPTIONS]
         named = self._named(api, combined, computed, "aggr")
@@ -474,7 +396,7 @@ class Checker:
     def _aggregated(self, ctx: MethodContext, kept: list[Attr], named: list[_Named], title: str) -> Type:
         attrs = kept + [replace(n.attr, in_key=False) for n in named]
         names = [a.name for a in attrs]
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        repeated = algebra.repeated(names)
         if repeated:
             message = f'aggr: "{repeated[0]}" is already an attribute of the result'
             ctx.api.fail(message, ctx.context, code=AGGR)
@@ -655,87 +577,3 @@ class Checker:
             arg_kinds=init_type.arg_kinds[1:],
             arg_names=init_type.arg_names[1:],
         )
-
-
-@dataclass(frozen=True)
-class _Named:
-    attr: Attr
-    lineage_source: str | None
-
-
-_FROM_TEXT = frozenset(
-    {"datetime.date", "datetime.datetime", "datetime.time", "decimal.Decimal", "uuid.UUID"}
-)
-_NUMPY = {"builtins.int": "numpy.integer", "builtins.float": "numpy.number", "builtins.bool": "numpy.bool"}
-
-
-def _converted(actual: Type, expected: Type) -> bool:
-    """Values the server or the codecs take for the attribute's type, as inserts do.
-
-    Text for dates, times, decimals and UUIDs (``{"session_date": "2024-01-02"}``),
-    numpy scalars for numbers, and numbers for decimals.
-    """
-    a = get_proper_type(actual)
-    if not isinstance(a, Instance):
-        return False
-    e = get_proper_type(expected)
-    wanted = {get_proper_type(t) for t in (e.items if isinstance(e, UnionType) else [e])}
-    names = {t.type.fullname for t in wanted if isinstance(t, Instance)}
-    if a.type.fullname == "builtins.str" and names & _FROM_TEXT:
-        return True
-    if a.type.fullname in ("builtins.int", "builtins.float") and "decimal.Decimal" in names:
-        return True
-    return any(a.type.has_base(_NUMPY[n]) for n in names if n in _NUMPY)
-
-
-def _type_of(api: CheckerPluginInterface, expr: Expression) -> Type:
-    """The type mypy already inferred for ``expr`` (inferring it if need be)."""
-    lookup = getattr(api, "lookup_type_or_none", None)
-    found = lookup(expr) if lookup is not None else None
-    return found if found is not None else api.get_expression_type(expr)
-
-
-def _is_field(row: Instance, name: str) -> bool:
-    """Whether ``name`` is declared on the table class (a ``Ref`` name: a row key too)."""
-    sym = row.type.get(name)
-    return sym is not None and not name.startswith("_")
-
-
-def _literal_bool(expr: Expression | None) -> bool | None:
-    if expr is None:
-        return False
-    if isinstance(expr, RefExpr) and expr.fullname in ("builtins.True", "builtins.False"):
-        return expr.fullname == "builtins.True"
-    return None
-
-
-def _receiver(context: Context) -> Expression | None:
-    if isinstance(context, OpExpr):
-        return context.left
-    if isinstance(context, CallExpr) and isinstance(context.callee, MemberExpr):
-        return context.callee.expr
-    return None
-
-
-def _u_strings(expr: Context | None, names: Iterable[str]) -> list[tuple[str, Context]]:
-    """Each name of a ``U(...)`` with the string that wrote it, when ``expr`` is that call."""
-    names = list(names)
-    node = expr
-    if isinstance(node, OpExpr):
-        node = node.right if _is_u_call(node.right) else node.left
-    if isinstance(node, CallExpr) and not _is_u_call(node):
-        node = _receiver(node)
-    if isinstance(node, CallExpr) and _is_u_call(node):
-        strings = [a for a in node.args if isinstance(a, StrExpr)]
-        if [s.value for s in strings] == names:
-            return [(s.value, s) for s in strings]
-    fallback: Context = expr if expr is not None else Context()
-    return [(n, fallback) for n in names]
-
-
-def _is_u_call(node: Expression | None) -> bool:
-    return (
-        isinstance(node, CallExpr)
-        and isinstance(node.callee, RefExpr)
-        and node.callee.fullname == "typedj.query.universal.U"
-    )

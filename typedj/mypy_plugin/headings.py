@@ -30,6 +30,7 @@ from mypy.types import (
     get_proper_type,
 )
 
+from ..query import algebra
 from .declarations import METADATA, PART, is_table
 
 QUERY = "typedj.query.expression.Query"
@@ -276,20 +277,10 @@ def with_universal(t: Instance, names: list[str]) -> ProperType:
 
 
 def join(a: Heading, b: Heading, title: str, *, outer: bool = False) -> Heading:
-    """DataJoint's join key rule, as ``typedj.query.expression.join_heading`` applies it."""
-    a_key, b_key = set(a.key), set(b.key)
-    a_names, b_names = set(a.names), set(b.names)
-    if outer or b_key <= a_names:
-        key = a_key
-    elif a_key <= b_names:
-        key = b_key
-    else:
-        key = a_key | b_key
-    attrs: dict[str, Attr] = {}
-    for attr in [*a, *b]:
-        if attr.name not in attrs:
-            typ = attr.type
-            if outer and attr.name not in a_names:  # a left join's unmatched rows: NULL
-                typ = UnionType.make_union([typ, NoneType()])
-            attrs[attr.name] = replace(attr, type=typ, in_key=attr.name in key)
-    return Heading.of(title, attrs.values())
+    """The heading of ``a * b`` by ``algebra.join``, the runtime's rule; a left join's
+    unmatched rows make the right side's attributes optional."""
+    attrs = []
+    for attr, in_key, null in algebra.join(a, b, outer=outer):
+        typ = UnionType.make_union([attr.type, NoneType()]) if null else attr.type
+        attrs.append(replace(attr, type=typ, in_key=in_key))
+    return Heading.of(title, attrs)

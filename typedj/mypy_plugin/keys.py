@@ -6,7 +6,7 @@ from mypy.nodes import StrExpr
 from mypy.plugin import MethodContext
 from mypy.types import Instance, Type, get_proper_type
 
-from .checks import _unknown
+from .calls import _unknown
 from .headings import Heading, Headings
 
 KEY_OF = "typedj.types.KeyOf"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import codecs
 from ..backend.connection import retrying
-from ..errors import QueryError, TypedjError
+from ..errors import DuplicateError, QueryError, TypedjError
 from ..heading import Attribute, Heading, IndexDef, TableDef
 from ..query.condition import AndList
 from ..query.expression import UNKNOWN_LINEAGE, Query, TableNode
@@ -82,8 +82,9 @@ def job_key(target: TableDef) -> list[Attribute]:
     return [target.heading[n] for n in target.heading.primary_key if n in inherited]
 
 
-def jobs_definition(target: TableDef) -> TableDef:
-    """The ``~~x`` table of ``target``, column for column as datajoint-python declares it."""
+def jobs_definition(target: TableDef, full_name: str) -> TableDef:
+    """The ``~~x`` table of ``target``, column for column as datajoint-python declares it;
+    ``full_name`` is the target's name as the server quotes it (the table comment has it)."""
     key = job_key(target)
     if not key:
         raise TypedjError(
@@ -95,7 +96,7 @@ def jobs_definition(target: TableDef) -> TableDef:
         schema=target.schema,
         name=jobs_table_name(target.name),
         heading=Heading.of([*(_key_attribute(a) for a in key), *_COLUMNS]),
-        comment=f"Job queue for `{target.schema}`.`{target.name}`",
+        comment=f"Job queue for {full_name}",
         indexes=(IndexDef(("status", "priority", "scheduled_time")),),
     )
 
@@ -119,10 +120,12 @@ class Jobs:
         self.target = target
         target_def: TableDef = target._def
         self.target_def = target_def
-        self.definition = jobs_definition(target_def)
+        self.connection: Connection = target._schema.connection
+        d = self.connection.dialect
+        full_name = f"{d.quote(target_def.schema)}.{d.quote(target_def.name)}"
+        self.definition = jobs_definition(target_def, full_name)
         self.schema = target_def.schema
         self.table_name = self.definition.name
-        self.connection: Connection = target._schema.connection
         heading = self.definition.heading
         self.key_names = heading.primary_key
         self._node = TableNode(
@@ -152,8 +155,10 @@ class Jobs:
         if schema is not None and self.table_name not in schema.tables:
             schema.reload()  # another worker may have made it; creating needs a write lock on SQLite
         if schema is None or self.table_name not in schema.tables:
-            for sql in conn.dialect.create_table(self.definition):
-                conn.query(sql)
+            try:
+                self._create()
+            except DuplicateError:  # PostgreSQL: another worker's CREATE ... IF NOT EXISTS won the race
+                self._create()
             lineage = {n: f"{self.schema}.{self.table_name}.{n}" for n in self.key_names}
             if schema is not None and schema.has_lineage:
                 d = conn.dialect
@@ -174,6 +179,10 @@ class Jobs:
             if schema is not None:
                 schema.tables[self.table_name] = self.definition
         self._declared = True
+
+    def _create(self) -> None:
+        for sql in self.connection.dialect.create_table(self.definition):
+            self.connection.query(sql)
 
     def drop(self) -> None:
         """Drop the jobs table (it is created again when next needed)."""
@@ -301,7 +310,7 @@ class Jobs:
         reserved = conn.query(
             f"SELECT DISTINCT {d.quote('connection_id')} FROM {table} WHERE {d.quote('status')} = 'reserved'"
         ).fetchall()
-        live = d.live_sessions(conn) if reserved else set()
+        live = conn.catalog.live_sessions() if reserved else set()
         if live is not None:
             dead = [int(r[0]) for r in reserved if int(r[0]) and int(r[0]) not in live]
             if dead:
@@ -336,7 +345,7 @@ class Jobs:
 
     def _session_user(self) -> str:
         if self._user is None or self._user[0] != os.getpid():
-            self._user = (os.getpid(), self.connection.dialect.session_user(self.connection))
+            self._user = (os.getpid(), self.connection.catalog.session_user())
         return str(self._user[1])
 
     def reserve(self, params: Sequence[Any], version: str = "") -> bool:
@@ -391,7 +400,7 @@ class Jobs:
         mine = (
             self.query
             & {"status": "reserved", "host": host, "pid": pid}
-            & f"{q('connection_id')} = {d.session_id()}"
+            & f"`connection_id` = {d.session_id()}"  # restriction text: DataJoint's quoting
             & wanted
         )
         rows = mine.proj("reserved_time").to_dicts()
@@ -408,7 +417,7 @@ class Jobs:
         names = self.key_names
         d = self.connection.dialect
         wanted = [{n: k[n] for n in names} for k in keys]
-        found = self.pending & f"{d.quote('scheduled_time')} <= {d.now()}" & wanted
+        found = self.pending & f"`scheduled_time` <= {d.now()}" & wanted
         free = {tuple(r[n] for n in names) for r in found.keys()}
         return [i for i, k in enumerate(wanted) if tuple(k[n] for n in names) in free]
 

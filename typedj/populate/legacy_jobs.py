@@ -143,7 +143,7 @@ class LegacyJobs(Jobs):
             f"SELECT DISTINCT {q('connection_id')} FROM {self._table()} "
             f"WHERE {self._mine} AND {q('status')} = 'reserved'", [self.target_name],
         ).fetchall()
-        live = d.live_sessions(conn) if reserved else set()
+        live = conn.catalog.live_sessions() if reserved else set()
         count = 0
         base = f"DELETE FROM {self._table()} WHERE {self._mine} AND {q('status')} = 'reserved'"
         if live is not None:

@@ -165,7 +165,7 @@ class Recorder:
     """Writes the provenance of each key one table's ``make()`` completes."""
 
     def __init__(self, cls: Any):
-        from .. import __version__
+        from ..version import __version__
 
         self.cls = cls
         self.conn = cls._schema.connection
@@ -191,7 +191,7 @@ class Recorder:
     def record(self, key: Mapping[str, Any], started: float, duration: float) -> None:
         """Record ``key`` as made now; call inside the make's transaction."""
         if self._user is None:
-            self._user = str(self.conn.dialect.session_user(self.conn))
+            self._user = str(self.conn.catalog.session_user())
         text, digest = key_text(key)
         start = datetime.fromtimestamp(started)
         self.conn.query(self._insert, (self.cls._def.name, digest, text, *self._fixed, self._user, start,

@@ -123,11 +123,11 @@ def plan(
         if refresh:
             jobs.refresh(pending, priority=DEFAULT_PRIORITY if priority is None else priority)
         d = cls._schema.connection.dialect
-        queue = jobs.pending & f"{d.quote('scheduled_time')} <= {d.now()}"
+        queue = jobs.pending & f"`scheduled_time` <= {d.now()}"  # restriction text: DataJoint's quoting
         if restrictions:
             queue = queue & pending
         if priority is not None:
-            queue = queue & f"{d.quote('priority')} <= {int(priority)}"
+            queue = queue & f"`priority` <= {int(priority)}"
         keys = queue.keys(order_by=["priority", "scheduled_time", *jobs.key_names])
         key_names = jobs.key_names
     else:

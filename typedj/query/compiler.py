@@ -70,10 +70,9 @@ class Select:
             self.where.append(sql)
             self.where_params.extend(params)
 
-    @property
-    def plain(self) -> bool:
+    def is_plain(self, dialect: Dialect) -> bool:
         """Every output column is the source column of the same name."""
-        return all(_is_plain(name, sql) for name, sql in self.columns.items())
+        return all(dialect.is_quoted(sql, name) for name, sql in self.columns.items())
 
     @property
     def hidden(self) -> set[str]:
@@ -111,7 +110,7 @@ class Select:
         cols = (
             ", ".join(
                 self.columns[n]
-                if _is_plain(n, self.columns[n])
+                if dialect.is_quoted(self.columns[n], n)
                 else f"{self.columns[n]} AS {dialect.quote(n)}"
                 for n in names
             )
@@ -138,10 +137,6 @@ class Select:
         elif self.offset:
             parts.append(f"LIMIT {2**63 - 1} OFFSET {int(self.offset)}")
         return " ".join(parts)
-
-
-def _is_plain(name: str, sql: str) -> bool:
-    return sql == f"`{name}`" or sql == f'"{name}"'
 
 
 class Compiler:
@@ -182,17 +177,18 @@ class Compiler:
         in FROM is an output column, so the text cannot reach a renamed or projected-away
         column.
         """
-        if (need_plain and not (inner.plain and not inner.hidden)) or (inner.closed and not inner.grouped):
+        plain = inner.is_plain(self.dialect) and not inner.hidden
+        if (need_plain and not plain) or (inner.closed and not inner.grouped):
             return self.wrap(inner)
         return inner.copy()
 
     def join(self, left: Select, right: Select, *, outer: bool = False) -> Select:
         """Natural join; each side is wrapped when its hidden columns would be matched."""
-        if left.closed or not left.plain or left.hidden & right.available:
+        if left.closed or not left.is_plain(self.dialect) or left.hidden & right.available:
             left = self.wrap(left)
         if (
             right.closed
-            or not right.plain
+            or not right.is_plain(self.dialect)
             or right.hidden & left.available
             or (outer and (right.where or len(right.items) > 1))
         ):

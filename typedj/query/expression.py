@@ -1,371 +1,47 @@
-"""Immutable query expressions: a table class is the query of its rows.
+"""``Query``: the operators that build expressions and the methods that read results.
 
-Nodes compute their heading when built, so a wrong attribute name fails where it is
-written, not when the query runs. ``Query`` wraps a node with the operators and the
-result methods.
+Each operator computes the result's heading (by the rules of ``algebra.py``) when the
+query is built, so a wrong attribute name fails where it is written, not when the query
+runs. The expression tree is in ``nodes.py``; reading results is ``fetch.py``'s job.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from ..columns import names as _column_names
 from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading
-from . import sqltext
-from .compiler import Compiler, Select
-from .condition import Top, check_condition, compile_condition, compile_top, needs_plain
+from . import algebra, fetch, sqltext
+from .condition import check_condition
+from .nodes import Aggregate, Column, Join, Project, Restrict, Union
+from .nodes import TableNode as TableNode
+from .operand import UNKNOWN_LINEAGE as UNKNOWN_LINEAGE
+from .operand import Node as Node
+from .operand import Operand, UniversalBase, check_lineage, row_class
+from .operand import as_node as as_node
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from ..backend.connection import Connection
-
 R = TypeVar("R")
-
-UNKNOWN_LINEAGE = "?"
-"""Lineage of attributes of schemas that have no ``~lineage`` table: never checked."""
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SQL_WORDS = frozenset(
-    {
-        "null",
-        "true",
-        "false",
-        "current_date",
-        "current_time",
-        "current_timestamp",
-        "current_user",
-        "localtime",
-        "localtimestamp",
-        "utc_date",
-        "utc_time",
-        "utc_timestamp",
-    }
-)
-_COUNT_STAR = re.compile(r"\bcount\s*\(\s*\*\s*\)", re.IGNORECASE)
-
-
-class Node:
-    """A query expression. ``heading`` is the result's attributes (the key first)."""
-
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        raise NotImplementedError
-
-    @property
-    def connection(self) -> Connection:
-        raise NotImplementedError
-
-    def describe(self) -> str:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True, eq=False)
-class TableNode(Node):
-    schema: str
-    table: str
-    heading: Heading
-    conn: Any
-
-    def compile(self, c: Compiler) -> Select:
-        return c.table(self.schema, self.table, self.heading.all_names, self.heading.all_names)
-
-    @property
-    def connection(self) -> Connection:
-        conn: Connection = self.conn
-        return conn
-
-    def describe(self) -> str:
-        return f"{self.schema}.{self.table}"
-
-
-@dataclass(frozen=True, eq=False)
-class Restrict(Node):
-    child: Node
-    condition: Any
-    negate: bool
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        inner = self.child.compile(c)
-        if isinstance(self.condition, Top) and not self.negate:
-            return compile_top(self.condition, self.heading, inner, c)
-        select = c.open(inner, need_plain=needs_plain(self.condition))
-        sql, params = compile_condition(self.condition, self.heading, select, c)
-        select.add_condition(f"NOT ({sql})" if self.negate else sql, params)
-        return select
-
-    @property
-    def connection(self) -> Connection:
-        return self.child.connection
-
-    def describe(self) -> str:
-        return f"({self.child.describe()} {'-' if self.negate else '&'} {self.condition!r})"
-
-
-@dataclass(frozen=True, eq=False)
-class Join(Node):
-    left: Node
-    right: Node
-    heading: Heading
-    outer: bool = False
-
-    def compile(self, c: Compiler) -> Select:
-        return c.join(self.left.compile(c), self.right.compile(c), outer=self.outer)
-
-    @property
-    def connection(self) -> Connection:
-        return self.left.connection
-
-    def describe(self) -> str:
-        return f"({self.left.describe()} * {self.right.describe()})"
-
-
-Column = tuple[str, str, bool]
-"""``(output name, source attribute or SQL expression, is expression)``."""
-
-
-def _select_columns(inner: Select, columns: Sequence[Column], c: Compiler) -> dict[str, str]:
-    return {
-        name: (f"({c.dialect.sql_text(source)})" if is_expr else inner.columns[source])
-        for name, source, is_expr in columns
-    }
-
-
-@dataclass(frozen=True, eq=False)
-class Project(Node):
-    child: Node
-    columns: tuple[Column, ...]
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        inner = self.child.compile(c)
-        has_expr = any(is_expr for _, _, is_expr in self.columns)
-        inner = c.wrap(inner) if inner.closed or (has_expr and not inner.plain) else inner.copy()
-        inner.columns = _select_columns(inner, self.columns, c)
-        return inner
-
-    @property
-    def connection(self) -> Connection:
-        return self.child.connection
-
-    def describe(self) -> str:
-        return f"{self.child.describe()}.proj({', '.join(n for n, _, _ in self.columns)})"
-
-
-@dataclass(frozen=True, eq=False)
-class Aggregate(Node):
-    """``left.aggr(group, ...)``: one row per row of ``left`` (or per distinct value of a ``U``)."""
-
-    left: Node | None
-    """None for a universal set: then ``group_by`` names the grouping attributes of ``group``."""
-    group: Node
-    group_by: tuple[str, ...]
-    columns: tuple[Column, ...]
-    heading: Heading
-    keep_all: bool
-
-    def compile(self, c: Compiler) -> Select:
-        exprs = [source for _, source, is_expr in self.columns if is_expr]
-        count_star = self.left is not None and self.keep_all and any(_COUNT_STAR.search(e) for e in exprs)
-        counted = ""
-        if self.left is None:
-            select = c.open(self.group.compile(c), need_plain=True)
-        else:
-            left = self.left.compile(c)
-            group = self.group.compile(c)
-            if count_star:
-                group, counted = _with_match_column(group, self.left.heading, self.group.heading, c)
-            select = c.join(left, group, outer=self.keep_all)
-        columns = self.columns
-        if counted:
-            columns = tuple(
-                (n, _COUNT_STAR.sub(f"count({counted})", s) if is_expr else s, is_expr)
-                for n, s, is_expr in columns
-            )
-        by = [select.columns[n] for n in self.group_by]
-        select.columns = _select_columns(select, columns, c)
-        if by:
-            select.group_by = by
-        else:
-            select.group_by = []
-            select.compound = True  # one row of totals: a closed statement
-        return select
-
-    @property
-    def connection(self) -> Connection:
-        return self.group.connection
-
-    def describe(self) -> str:
-        left = self.left.describe() if self.left is not None else f"U{self.group_by}"
-        return f"{left}.aggr({self.group.describe()}, {', '.join(n for n, _, e in self.columns if e)})"
-
-
-def _with_match_column(group: Select, left: Heading, heading: Heading, c: Compiler) -> tuple[Select, str]:
-    """A column of ``group`` that is NULL exactly when a left row found no match.
-
-    ``count(*)`` over a left join counts the unmatched row too; counting a key column
-    of the group that the left side does not share gives 0 instead.
-    """
-    for name in heading.primary_key:
-        if name not in left:
-            return group, c.dialect.quote(name)
-    marked = c.open(group)
-    marked.columns = {**marked.columns, "_tj_match": "1"}
-    return c.wrap(marked), c.dialect.quote("_tj_match")
-
-
-@dataclass(frozen=True, eq=False)
-class Union(Node):
-    """``a + b``: entities of either; each side's secondary attributes NULL where it lacks one."""
-
-    left: Node
-    right: Node
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        key = self.heading.primary_key
-        names = self.heading.all_names
-        left_names, right_names = set(self.left.heading.all_names), set(self.right.heading.all_names)
-        q = c.dialect.quote
-        if set(names) == set(key):
-            first = self.left.compile(c)
-            second = self.right.compile(c)
-            sql = f"{first.sql(c.dialect, key)} UNION {second.sql(c.dialect, key)}"
-            params = first.params() + second.params()
-        else:
-            right_only = [n for n in names if n in right_names and n not in left_names]
-            left_only = [n for n in names if n in left_names and n not in right_names]
-            right_part = Project(
-                self.right,
-                tuple((n, n, False) for n in [*key, *right_only]),
-                self.right.heading.select([*key, *right_only]),
-            )
-            first = self.left.compile(c)
-            if right_only:
-                first = c.join(first, right_part.compile(c), outer=True)
-            left_keys = Project(self.left, tuple((k, k, False) for k in key), self.left.heading.select(key))
-            rest = Restrict(self.right, Query(left_keys), True, self.right.heading)
-            second = c.open(rest.compile(c))
-            second.columns = {**second.columns, **{n: "NULL" for n in left_only}}
-            sql = f"{first.sql(c.dialect, names)} UNION ALL {second.sql(c.dialect, names)}"
-            params = first.params() + second.params()
-        return Select(
-            columns={n: q(n) for n in names},
-            available=set(names),
-            compound=True,
-            raw_sql=sql,
-            raw_params=params,
-        )
-
-    @property
-    def connection(self) -> Connection:
-        return self.left.connection
-
-    def describe(self) -> str:
-        return f"({self.left.describe()} + {self.right.describe()})"
-
-
-@dataclass(frozen=True, eq=False)
-class Distinct(Node):
-    """``U("a", "b") & q``: the distinct values of some attributes of ``q``."""
-
-    child: Node
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        inner = self.child.compile(c)
-        inner = c.wrap(inner) if inner.closed else inner.copy()
-        inner.columns = {n: inner.columns[n] for n in self.heading.all_names}
-        inner.distinct = True
-        return inner
-
-    @property
-    def connection(self) -> Connection:
-        return self.child.connection
-
-    def describe(self) -> str:
-        return f"(U{tuple(self.heading.primary_key)} & {self.child.describe()})"
-
-
-@dataclass(frozen=True, eq=False)
-class Rekey(Node):
-    """The same rows with a different primary key (``q * U("a")`` promotes ``a``)."""
-
-    child: Node
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        return self.child.compile(c)
-
-    @property
-    def connection(self) -> Connection:
-        return self.child.connection
-
-    def describe(self) -> str:
-        return self.child.describe()
-
-
-def as_node(value: Any) -> Node:
-    """The node of a query, or of a table class (the query of its rows)."""
-    if isinstance(value, Query):
-        return value._node
-    query = getattr(value, "_query", None)
-    if isinstance(value, type) and query is not None:
-        node: Node = query()._node
-        return node
-    raise QueryError(f"expected a query or a table class, got {type(value).__name__}")
-
-
-def _row_class(value: Any) -> type | None:
-    if isinstance(value, Query):
-        return value._row_class
-    if isinstance(value, type) and getattr(value, "_query", None) is not None:
-        return value
-    return None
-
-
-def check_lineage(a: Heading, b: Heading, shared: Sequence[str], operation: str) -> None:
-    """Shared attribute names must come from the same origin (DataJoint's semantic match)."""
-    for name in shared:
-        la, lb = a[name].lineage, b[name].lineage
-        if UNKNOWN_LINEAGE in (la, lb):
-            continue
-        if la is None or la != lb:
-            raise QueryError(
-                f"cannot {operation} on attribute {name!r}: it comes from "
-                f"{la or 'a secondary attribute (no lineage)'} on one side and "
-                f"{lb or 'a secondary attribute (no lineage)'} on the other; rename one side "
-                f"with .proj({name}_2={name!r}) (or project it away) so the names differ",
-                attribute=name,
-            )
 
 
 def join_heading(a: Heading, b: Heading, *, outer: bool = False) -> Heading:
-    """DataJoint's key rule: a key that determines the other's keeps it; else their union."""
-    a_key, b_key = set(a.primary_key), set(b.primary_key)
-    a_names, b_names = set(a.all_names), set(b.all_names)
-    if outer:
-        key = a_key  # a left join requires A -> B, so A's key identifies the rows
-    elif b_key <= a_names:
-        key = a_key  # A determines B (A wins when both determine each other)
-    elif a_key <= b_names:
-        key = b_key
-    else:
-        key = a_key | b_key
-    attrs: dict[str, Attribute] = {}
-    for attr in [*a, *b]:
-        if attr.name not in attrs:
-            nullable = attr.nullable or (outer and attr.name not in a_names)
-            attrs[attr.name] = replace(attr, in_key=attr.name in key, nullable=nullable)
-    return Heading.of(attrs.values())
+    """The heading of ``a * b`` (``outer``: ``a.extend(b)``), by ``algebra.join``."""
+    return Heading.of(
+        replace(attr, in_key=in_key, nullable=attr.nullable or null)
+        for attr, in_key, null in algebra.join(a, b, outer=outer)
+    )
+
+
+def _hidden(attr: Attribute) -> bool:
+    return attr.is_hidden
 
 
 def _unknown(operation: str, names: Sequence[str], heading: Heading) -> UnknownAttributeError:
@@ -379,17 +55,18 @@ def _named_columns(heading: Heading, named: dict[str, Any], operation: str) -> l
     """``new="old"`` renames and ``new="<SQL>"`` computed attributes."""
     out: list[tuple[Column, Attribute]] = []
     for new, source in named.items():
-        if not _IDENTIFIER.match(new):
+        if not algebra.IDENTIFIER.match(new):
             raise QueryError(f"{operation}: {new!r} is not a valid attribute name")
         if not isinstance(source, str):
             raise QueryError(
                 f"{operation}: {new}= must be an attribute name or a SQL expression, got {source!r}"
             )
         text = source.strip()
-        if _IDENTIFIER.match(text) and text in heading:
+        meaning = algebra.source(text, heading.all_names)
+        if meaning == "rename":
             old = heading[text]
             out.append(((new, old.name, False), replace(old, name=new)))
-        elif _IDENTIFIER.match(text) and text.lower() not in _SQL_WORDS:
+        elif meaning == "unknown":
             raise UnknownAttributeError(
                 f"{operation}: {new}={source!r} names {text!r}, which is not an attribute of the "
                 f"query; it has {heading.names}",
@@ -428,56 +105,16 @@ def _reads_decimals(heading: Heading, expression: str) -> bool:
     return any(word in heading and heading[word].kind == "decimal" for word in words)
 
 
-class Query(Generic[R]):
+class Query(Operand, Generic[R]):
     """A query: combine with ``&``, ``-``, ``*``, ``+``, ``proj``, ``aggr``; read with ``fetch`` etc."""
 
-    __slots__ = ("_node", "_row_class")
-
-    def __init__(self, node: Node, row_class: type | None = None):
-        self._node = node
-        self._row_class = row_class
-
-    # -- description ---------------------------------------------------------------
-
-    @property
-    def heading(self) -> Heading:
-        """The query's attributes: names, types, keys, lineage."""
-        return self._node.heading
-
-    @property
-    def primary_key(self) -> list[str]:
-        """The names of the query's primary-key attributes."""
-        return self._node.heading.primary_key
-
-    @property
-    def connection(self) -> Connection:
-        """The connection the query runs on."""
-        return self._node.connection
-
-    def compile(self) -> tuple[str, list[Any]]:
-        """The SELECT statement and its parameters."""
-        c = Compiler(self.connection.dialect)
-        select = self._node.compile(c)
-        names = self._output_names(select)
-        return select.sql(c.dialect, names), select.params()
-
-    def _output_names(self, select: Select) -> list[str]:
-        return [n for n in self.heading.all_names if n in select.columns]
-
-    @property
-    def sql(self) -> str:
-        """The SQL text this query runs (parameters shown as placeholders)."""
-        return self.compile()[0]
+    __slots__ = ()
 
     def __repr__(self) -> str:
-        from .fetch import preview
-
-        return preview(self)
+        return fetch.preview(self)
 
     def _repr_html_(self) -> str:
-        from .fetch import preview_html
-
-        return preview_html(self)
+        return fetch.preview_html(self)
 
     # -- operators -----------------------------------------------------------------
 
@@ -487,9 +124,7 @@ class Query(Generic[R]):
         A query used as the condition must share its namesake attributes' lineage; with
         ``semantic_check=False`` they are matched by name alone.
         """
-        from .universal import U
-
-        if isinstance(condition, U):
+        if isinstance(condition, UniversalBase):
             missing = [n for n in condition.attributes if n not in self.heading]
             if missing:
                 raise _unknown("restriction by U", missing, self.heading)
@@ -510,16 +145,15 @@ class Query(Generic[R]):
         ``semantic_check=False`` the join matches them by name alone, as SQL's NATURAL JOIN
         and datajoint-python's ``semantic_check=False`` do.
         """
-        from .universal import U
-
-        if isinstance(other, U):
-            return other.promote(self)
+        if isinstance(other, UniversalBase):
+            promoted: Query[dict[str, Any]] = other.promote(self)
+            return promoted
         right = as_node(other)
         shared = [n for n in self.heading.all_names if n in right.heading]
         if semantic_check:
             check_lineage(self.heading, right.heading, shared, "join")
         if left:
-            missing = [k for k in right.heading.primary_key if k not in self.heading]
+            missing = algebra.missing_key(right.heading, self.heading)
             if missing:
                 raise QueryError(
                     f"a left join needs the left operand to determine the right one; the left "
@@ -543,24 +177,21 @@ class Query(Generic[R]):
         """Entities of either operand (same primary key); see ``__add__``."""
         right = as_node(other)
         a, b = self.heading, right.heading
-        if set(a.primary_key) != set(b.primary_key):
+        if not algebra.same_key(a, b):
             raise QueryError(
                 f"union needs operands with the same primary key; the left has {a.primary_key}, "
                 f"the right has {b.primary_key}"
             )
-        attrs = [replace(x, nullable=x.nullable or (not x.in_key and x.name not in b)) for x in a]
-        attrs += [replace(x, nullable=True) for x in b if x.name not in a]
-        row_class = (
-            self._row_class if self._row_class is not None and self._row_class is _row_class(other) else None
-        )
-        return Query(Union(self._node, right, Heading.of(attrs)), row_class)
+        attrs = [replace(x, nullable=x.nullable or null) for x, null in algebra.union(a, b)]
+        same = self._row_class is not None and self._row_class is row_class(other)
+        return Query(Union(self._node, right, Heading.of(attrs)), self._row_class if same else None)
 
     def __add__(self, other: Any) -> Query[Any]:
         """Union: entities of either operand; secondary attributes of both, NULL where one lacks it."""
         return self.union(other)
 
     def __radd__(self, other: Any) -> Query[Any]:
-        return Query(as_node(other), _row_class(other)).union(self)
+        return Query(as_node(other), row_class(other)).union(self)
 
     def proj(self, *attributes: Any, **named: Any) -> Query[dict[str, Any]]:
         """Keep the primary key and the named attributes; ``new="old"`` renames, ``new="a+b"`` computes.
@@ -574,33 +205,22 @@ class Query(Generic[R]):
         bad = [a for a in attributes if not (a is Ellipsis or isinstance(a, str))]
         if bad:
             raise QueryError(f"proj: expected attribute names, got {bad!r}")
-        keep_all = any(a is Ellipsis for a in attributes)
         excluded = {a[1:] for a in attributes if isinstance(a, str) and a.startswith("-")}
         wanted = [a for a in attributes if isinstance(a, str) and not a.startswith("-")]
-        keep_all = keep_all or bool(excluded and not wanted)
         unknown = [a for a in [*wanted, *excluded] if a not in heading]
         if unknown:
             raise _unknown("proj", unknown, heading)
         if excluded & set(heading.primary_key):
             raise QueryError(f"proj: the primary key {heading.primary_key} cannot be dropped")
         renamed_from = {s.strip() for s in named.values() if isinstance(s, str) and s.strip() in heading}
-        columns: list[Column] = []
-        attrs: list[Attribute] = []
-        for attr in heading:
-            if attr.name in renamed_from and attr.name not in wanted:
-                continue
-            if (
-                attr.in_key
-                or attr.name in wanted
-                or (keep_all and not attr.is_hidden and attr.name not in excluded)
-            ):
-                columns.append((attr.name, attr.name, False))
-                attrs.append(attr)
+        attrs = algebra.projected(heading, wanted, excluded, keep_all=Ellipsis in attributes,
+                                  renamed_from=renamed_from, hidden=_hidden)
+        columns: list[Column] = [(a.name, a.name, False) for a in attrs]
         for column, attr in _named_columns(heading, named, "proj"):
             columns.append(column)
             attrs.append(attr)
         names = [n for n, _, _ in columns]
-        if len(set(names)) != len(names):
+        if algebra.repeated(names):
             raise QueryError(f"proj: an attribute name appears twice in {names}")
         return Query(Project(self._node, tuple(columns), Heading.of(attrs)))
 
@@ -627,7 +247,7 @@ class Query(Generic[R]):
         named = dict(zip(named, _column_names(named.values()), strict=True))
         other = as_node(group)
         heading = self.heading
-        missing = [k for k in heading.primary_key if k not in other.heading]
+        missing = algebra.missing_key(heading, other.heading)
         if missing:
             raise QueryError(
                 f"aggr: the group must contain the primary key of the query it aggregates into; "
@@ -639,11 +259,9 @@ class Query(Generic[R]):
         bad = [a for a in attributes if not (a is Ellipsis or (isinstance(a, str) and a in heading))]
         if bad:
             raise _unknown("aggr", [str(b) for b in bad], heading)
-        kept = [
-            a.name
-            for a in heading
-            if a.in_key or (not a.is_hidden and (a.name in attributes or Ellipsis in attributes))
-        ]
+        wanted = [a for a in attributes if isinstance(a, str)]
+        kept = [a.name for a in algebra.aggregated(heading, wanted, keep_all=Ellipsis in attributes,
+                                                   hidden=_hidden)]
         if not named:
             raise QueryError("aggr: name at least one computed attribute, e.g. n='count(*)'")
         combined = join_heading(heading, other.heading)
@@ -661,19 +279,13 @@ class Query(Generic[R]):
     # -- results -------------------------------------------------------------------
 
     def __len__(self) -> int:
-        from .fetch import count
-
-        return count(self)
+        return fetch.count(self)
 
     def __bool__(self) -> bool:
-        from .fetch import exists
-
-        return exists(self)
+        return fetch.exists(self)
 
     def __iter__(self) -> Iterator[R]:
-        from .fetch import iterate
-
-        return iterate(self)
+        return fetch.iterate(self)
 
     def __contains__(self, item: Any) -> bool:
         return bool(self & item)
@@ -711,9 +323,8 @@ class Query(Generic[R]):
         self, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None
     ) -> Any:
         """Rows as typed instances (or dicts), or one numpy array per named attribute."""
-        from .fetch import fetch
-
-        return fetch(self, tuple(_column_names(attributes)), order_by=order_by, limit=limit, offset=offset)
+        names = tuple(_column_names(attributes))
+        return fetch.fetch(self, names, order_by=order_by, limit=limit, offset=offset)
 
     @overload
     def fetch1(self) -> R: ...
@@ -726,33 +337,25 @@ class Query(Generic[R]):
 
     def fetch1(self, *attributes: str) -> Any:
         """Exactly one row (or its named values); an error says how many were found."""
-        from .fetch import fetch1
-
-        return fetch1(self, tuple(_column_names(attributes)))
+        return fetch.fetch1(self, tuple(_column_names(attributes)))
 
     def to_dicts(
         self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
     ) -> list[dict[str, Any]]:
         """Rows as dicts of Python values."""
-        from .fetch import to_dicts
-
-        return to_dicts(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_dicts(self, order_by=order_by, limit=limit, offset=offset)
 
     def keys(
         self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
     ) -> list[dict[str, Any]]:
         """The primary key of each row, as dicts."""
-        from .fetch import keys
-
-        return keys(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.keys(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_pandas(
         self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
     ) -> pd.DataFrame:
         """A DataFrame indexed by the primary key."""
-        from .fetch import to_pandas
-
-        return to_pandas(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_pandas(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_arrays(
         self, *attributes: str | Column, include_key: bool = False, order_by: Any = None,
@@ -764,27 +367,21 @@ class Query(Generic[R]):
         ``include_key=True`` (with names) puts the rows' primary keys, a list of dicts in
         the same order as the arrays, first: ``keys, x = q.to_arrays("x", include_key=True)``.
         """
-        from .fetch import named_arrays, to_arrays
-
         names = tuple(_column_names(attributes))
         if names:
-            return named_arrays(self, names, include_key, order_by=order_by, limit=limit, offset=offset)
+            return fetch.named_arrays(self, names, include_key, order_by=order_by, limit=limit, offset=offset)
         if include_key:
             raise QueryError("to_arrays(include_key=True) needs attribute names: without them the "
                              "structured array holds the key already")
-        return to_arrays(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_arrays(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_arrow(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
         """A ``pyarrow.Table`` (requires pyarrow)."""
-        from .fetch import to_arrow
-
-        return to_arrow(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_arrow(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_polars(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
         """A ``polars.DataFrame`` (requires polars)."""
-        from .fetch import to_polars
-
-        return to_polars(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_polars(self, order_by=order_by, limit=limit, offset=offset)
 
     def head(self, n: int = 25) -> list[dict[str, Any]]:
         """The first ``n`` rows by primary key, as dicts."""

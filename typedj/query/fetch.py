@@ -13,18 +13,17 @@ import functools
 import gc
 import html
 import json
-import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter, setitem
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import codecs
-from ..backend.connection import register_error_translator
 from ..codecs.core import DecodeError
-from ..errors import FetchError, QueryError, TypedjError, UnknownAttributeError
+from ..errors import FetchError, QueryError, UnknownAttributeError
 from ..heading import Attribute
 from ..optional import require
 from .compiler import Compiler
@@ -34,9 +33,10 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from .expression import Query
+    from .operand import Operand
 
 _BATCH = 4096
+_vars = attrgetter("__dict__")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _gc_lock = threading.Lock()
@@ -79,31 +79,10 @@ def _materializing(fn: F) -> F:
 
     return run  # type: ignore[return-value]
 
-_UNKNOWN_COLUMN = re.compile(r"Unknown column '(?:[^']*\.)?([^'.]+)'|no such column: (?:\S*\.)?(\w+)")
-
-
-def _unknown_column(exc: BaseException, sql: str | None) -> TypedjError | None:
-    """The server's "unknown column" (a name in SQL text) as UnknownAttributeError."""
-    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    if len(args) >= 2 and args[0] == 1054:
-        message = str(args[1])
-    elif type(exc).__name__ == "OperationalError" and args and "no such column" in str(args[0]):
-        message = str(args[0])  # sqlite3
-    else:
-        return None
-    match = _UNKNOWN_COLUMN.search(message)
-    name = (match.group(1) or match.group(2)) if match else None
-    return UnknownAttributeError(
-        f"the query names an attribute it does not have: {name!r} ({message})", attribute=name,
-        sql=sql, server_message=message, code=args[0] if isinstance(args[0], int) else None,
-    )
-
-
-register_error_translator(_unknown_column)
 
 
 def statement(
-    query: Query[Any],
+    query: Operand,
     names: Sequence[str] | None = None,
     *,
     order_by: Any = None,
@@ -116,7 +95,7 @@ def statement(
     select = query._node.compile(c)
     if order_by is not None or limit is not None or offset is not None:
         terms = order_terms(order_by, query.heading, dialect.quote)
-        reorder = select.closed or not select.plain or bool(select.order_by)
+        reorder = select.closed or not select.is_plain(dialect) or bool(select.order_by)
         select = c.wrap(select) if reorder else select.copy()
         select.order_by = terms
         select.limit, select.offset = limit, offset
@@ -126,7 +105,7 @@ def statement(
     return select.sql(dialect, columns), select.params(), columns
 
 
-def _decoders(query: Query[Any], names: Sequence[str]) -> list[tuple[int, Attribute, Any]]:
+def _decoders(query: Operand, names: Sequence[str]) -> list[tuple[int, Attribute, Any]]:
     ctx = codecs.Context("", query._node.describe(), query.connection)
     out = []
     dialect = query.connection.dialect
@@ -159,7 +138,7 @@ def _chain(first: Any, then: Any) -> Any:
 
 
 def _columns(
-    query: Query[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]
+    query: Operand, names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> list[list[Any] | tuple[Any, ...]]:
     """The result as one sequence per column, decoded to the declared Python types."""
     if not rows:
@@ -168,24 +147,43 @@ def _columns(
 
 
 def _decode_columns(
-    query: Query[Any], names: Sequence[str], columns: list[list[Any] | tuple[Any, ...]]
+    query: Operand, names: Sequence[str], columns: list[list[Any] | tuple[Any, ...]]
 ) -> list[list[Any] | tuple[Any, ...]]:
     for i, attr, fn in _decoders(query, names):
-        try:
-            column = columns[i]
-            columns[i] = fn(column if type(column) is list else list(column))
-        except DecodeError as exc:
-            row = {n: col[exc.index] for n, col in zip(names, columns, strict=True)}
-            key = {k: row[k] for k in query.primary_key if k in row}
-            raise FetchError(
-                f"{query._node.describe()}: cannot decode attribute {attr.name!r} of the row "
-                f"with key {key}: {exc.cause}",
-                attribute=attr.name,
-            ) from exc.cause
+        column = columns[i]
+        columns[i] = _decoded(query, names, attr, fn, column if type(column) is list else list(column),
+                              lambda index: {n: col[index] for n, col in zip(names, columns, strict=True)})
     return columns
 
 
-def _check_names(query: Query[Any], names: Sequence[str]) -> None:
+def _decoded_in_rows(query: Operand, names: Sequence[str], rows: list[Any]) -> dict[int, list[Any]]:
+    """The decoded columns of rows as the driver gave them, by position; only the columns
+    whose type needs decoding are taken out of the rows."""
+    return {
+        i: _decoded(query, names, attr, fn, list(map(itemgetter(i), rows)),
+                    lambda index: dict(zip(names, rows[index], strict=True)))
+        for i, attr, fn in _decoders(query, names)
+    }
+
+
+def _decoded(
+    query: Operand, names: Sequence[str], attr: Attribute, fn: Any, column: list[Any],
+    row: Callable[[int], dict[str, Any]],
+) -> list[Any]:
+    try:
+        out: list[Any] = fn(column)
+        return out
+    except DecodeError as exc:
+        values = row(exc.index)
+        key = {k: values[k] for k in query.primary_key if k in values}
+        raise FetchError(
+            f"{query._node.describe()}: cannot decode attribute {attr.name!r} of the row "
+            f"with key {key}: {exc.cause}",
+            attribute=attr.name,
+        ) from exc.cause
+
+
+def _check_names(query: Operand, names: Sequence[str]) -> None:
     unknown = [n for n in names if n not in query.heading]
     if unknown:
         raise UnknownAttributeError(
@@ -195,35 +193,37 @@ def _check_names(query: Query[Any], names: Sequence[str]) -> None:
 
 
 def columns(
-    query: Query[Any], names: Sequence[str] | None = None, **options: Any
+    query: Operand, names: Sequence[str] | None = None, **options: Any
 ) -> tuple[list[str], list[Any]]:
     """Run ``query``: its output names and one decoded sequence per name."""
+    out, rows, data = _result(query, names, **options)
+    return out, data if rows is None else _columns(query, out, rows)
+
+
+def _result(
+    query: Operand, names: Sequence[str] | None = None, **options: Any
+) -> tuple[list[str], list[Any] | None, list[Any]]:
+    """Run ``query``: its output names, and either the driver's rows, not yet decoded
+    (``None`` where the driver reads columns, as the MySQL reader does), or the decoded
+    columns."""
     if names is not None and any(query.heading[n].is_blob for n in names):
         extra = [k for k in query.primary_key if k not in names]
         if extra:  # the key names the row in a decoding error
             out, data = columns(query, [*names, *extra], **options)
-            return out[: len(names)], data[: len(names)]
+            return out[: len(names)], None, data[: len(names)]
     sql, params, out = statement(query, names, **options)
     conn = query.connection
-    if conn.dialect.name == "mysql":
-        from ..backend.mysql_rows import read_columns
-
-        cursor = conn.query(sql, params, stream=True)
-        with conn.reading(sql):
-            try:
-                raw = read_columns(cursor)
-                if raw is None:
-                    rows = cursor.fetchall()
-            finally:
-                cursor.close()
-        if raw is not None:
-            return out, _decode_columns(query, out, list(raw))
-        return out, _columns(query, out, rows)
-    cursor = conn.query(sql, params)
+    cursor = conn.query(sql, params, stream=True)
     with conn.reading(sql):
-        rows = cursor.fetchall()
-        cursor.close()
-    return out, _columns(query, out, rows)
+        try:
+            raw = conn.driver.read_columns(cursor)
+            if raw is None:
+                rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    if raw is not None:
+        return out, None, _decode_columns(query, out, list(raw))
+    return out, rows, []
 
 
 def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
@@ -234,8 +234,11 @@ def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
 
 
 @_materializing
-def to_dicts(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
-    names, data = _visible(*columns(query, **options))
+def to_dicts(query: Operand, **options: Any) -> list[dict[str, Any]]:
+    out, rows, data = _result(query, **options)
+    if rows is not None and not any(n.startswith("_") for n in out):
+        return _dicts_of_rows(query, out, rows)
+    names, data = _visible(out, data if rows is None else _columns(query, out, rows))
     return _dicts(names, data)
 
 
@@ -244,19 +247,29 @@ def _dicts(names: list[str], data: list[Any]) -> list[dict[str, Any]]:
     return list(map(dict, map(zip, repeat(names), zip(*data, strict=True)))) if data else []
 
 
+def _dicts_of_rows(query: Operand, names: list[str], rows: list[Any]) -> list[dict[str, Any]]:
+    """One dict per driver row, built in C, then the decoded columns set into them (also in C):
+    no transposing of the whole result into columns and back."""
+    out = list(map(dict, map(zip, repeat(names), rows)))
+    for i, column in _decoded_in_rows(query, names, rows).items():
+        deque(map(setitem, out, repeat(names[i]), column), maxlen=0)
+    return out
+
+
 def _instances(cls: type, names: list[str], data: list[Any]) -> list[Any]:
-    new = object.__new__
-    out: list[Any] = []
-    append = out.append
-    for r in zip(*data, strict=True):
-        obj: Any = new(cls)
-        obj.__dict__.update(zip(names, r, strict=True))  # keeps the key-sharing dict: less memory
-        append(obj)
+    return _instances_of_rows(cls, names, list(zip(*data, strict=True)))
+
+
+def _instances_of_rows(cls: type, names: list[str], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """One instance per row, its ``__dict__`` filled in row order (CPython then shares one
+    key table among them: less memory), all in C (``map``)."""
+    out: list[Any] = list(map(object.__new__, repeat(cls, len(rows))))
+    deque(map(dict.update, map(_vars, out), map(zip, repeat(names), rows)), maxlen=0)
     return out
 
 
 @_materializing
-def fetch(query: Query[Any], attributes: Sequence[str], **options: Any) -> Any:
+def fetch(query: Operand, attributes: Sequence[str], **options: Any) -> Any:
     if attributes:
         _check_names(query, [a for a in attributes if a != "KEY"])
         if "KEY" in attributes:
@@ -267,18 +280,23 @@ def fetch(query: Query[Any], attributes: Sequence[str], **options: Any) -> Any:
         arrays = [_array(query.heading[n], list(col)) for n, col in zip(names, data, strict=True)]
         return arrays[0] if len(arrays) == 1 else tuple(arrays)
     if query._row_class is not None:
-        names, data = columns(query, **options)
-        return _instances(query._row_class, names, data)
+        names, rows, data = _result(query, **options)
+        if rows is None:
+            return _instances(query._row_class, names, data)
+        out = _instances_of_rows(query._row_class, names, rows)
+        for i, column in _decoded_in_rows(query, names, rows).items():
+            deque(map(setitem, map(_vars, out), repeat(names[i]), column), maxlen=0)
+        return out
     return to_dicts(query, **options)
 
 
-def fetch1(query: Query[Any], attributes: Sequence[str]) -> Any:
+def fetch1(query: Operand, attributes: Sequence[str]) -> Any:
     if attributes:
         _check_names(query, attributes)
     names, data = columns(query, list(attributes) if attributes else None, limit=2)
     found = len(data[0]) if data else 0
     if found != 1:
-        counted = "no rows" if found == 0 else f"{len(query)} rows"
+        counted = "no rows" if found == 0 else f"{count(query)} rows"
         raise FetchError(f"fetch1 requires exactly one row; {query._node.describe()} has {counted}")
     if attributes:
         values = [col[0] for col in data]
@@ -290,15 +308,15 @@ def fetch1(query: Query[Any], attributes: Sequence[str]) -> Any:
 
 
 @_materializing
-def keys(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
+def keys(query: Operand, **options: Any) -> list[dict[str, Any]]:
     names, data = _visible(*columns(query, query.primary_key, **options))
     if not names:
-        count_ = len(data[0]) if data else len(query)
+        count_ = len(data[0]) if data else count(query)
         return [{} for _ in range(count_)]
     return _dicts(names, data)
 
 
-def count(query: Query[Any]) -> int:
+def count(query: Operand) -> int:
     sql, params, _ = statement(query)
     conn = query.connection
     counting = f"SELECT COUNT(*) FROM ({sql}) AS {conn.dialect.quote('_c')}"
@@ -307,7 +325,7 @@ def count(query: Query[Any]) -> int:
         return int(cursor.fetchone()[0])
 
 
-def exists(query: Query[Any]) -> bool:
+def exists(query: Operand) -> bool:
     sql, params, _ = statement(query)
     conn = query.connection
     asking = f"SELECT EXISTS({sql})"
@@ -316,7 +334,7 @@ def exists(query: Query[Any]) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def iterate(query: Query[Any]) -> Iterator[Any]:
+def iterate(query: Operand) -> Iterator[Any]:
     """Stream rows from the server in batches instead of holding the whole result.
 
     Every row is yielded even when the loop body runs statements on the same connection
@@ -378,7 +396,7 @@ def _inferred_kind(values: list[Any]) -> str:
 
 
 @_materializing
-def named_arrays(query: Query[Any], attributes: Sequence[str], include_key: bool, **options: Any) -> Any:
+def named_arrays(query: Operand, attributes: Sequence[str], include_key: bool, **options: Any) -> Any:
     """One array per named attribute, read by one statement; with ``include_key`` the
     rows' primary keys (a list of dicts) come first, in the same order."""
     _check_names(query, attributes)
@@ -393,7 +411,7 @@ def named_arrays(query: Query[Any], attributes: Sequence[str], include_key: bool
 
 
 @_materializing
-def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
+def to_arrays(query: Operand, **options: Any) -> np.ndarray:
     """The result as one structured array, built a batch of rows at a time.
 
     Each batch's columns become numpy columns and are copied into the result, which grows
@@ -450,7 +468,7 @@ def _append(out: np.ndarray | None, fields: list[str], arrays: list[np.ndarray])
 
 
 @_materializing
-def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
+def to_pandas(query: Operand, **options: Any) -> pd.DataFrame:
     pd = require("pandas", extra="pandas", feature="to_pandas()")
 
     arrays = to_arrays(query, **options)  # built batch by batch: the peak stays near twice the frame
@@ -463,7 +481,7 @@ def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
 
 
 @_materializing
-def to_arrow(query: Query[Any], **options: Any) -> Any:
+def to_arrow(query: Operand, **options: Any) -> Any:
     pa = require("pyarrow", extra="arrow", feature="to_arrow()")
     names, data = _visible(*columns(query, **options))
     arrays = {}
@@ -489,7 +507,7 @@ def _arrow_values(attr: Attribute, col: Sequence[Any]) -> list[Any]:
     return list(col)
 
 
-def to_polars(query: Query[Any], **options: Any) -> Any:
+def to_polars(query: Operand, **options: Any) -> Any:
     pl = require("polars", extra="polars", feature="to_polars()")
     return pl.from_arrow(to_arrow(query, **options))
 
@@ -503,15 +521,15 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 24 else text[:21] + "..."
 
 
-def _preview_rows(query: Query[Any], limit: int) -> tuple[list[str], list[list[str]], int]:
+def _preview_rows(query: Operand, limit: int) -> tuple[list[str], list[list[str]], int]:
     names, data = _visible(*columns(query, order_by="KEY" if query.primary_key else None, limit=limit + 1))
     found = len(data[0]) if data else 0
-    total = len(query) if found > limit else found
+    total = count(query) if found > limit else found
     cells = [[_cell(v) for v in r] for r in list(zip(*data, strict=True))[:limit]] if data else []
     return names, cells, total
 
 
-def preview(query: Query[Any], limit: int = 12) -> str:
+def preview(query: Operand, limit: int = 12) -> str:
     """A compact text table: first rows, primary key marked with ``*``, row count."""
     try:
         names, cells, total = _preview_rows(query, limit)
@@ -529,7 +547,7 @@ def preview(query: Query[Any], limit: int = 12) -> str:
     return "\n".join(lines)
 
 
-def preview_html(query: Query[Any], limit: int = 12) -> str:
+def preview_html(query: Operand, limit: int = 12) -> str:
     """Jupyter's table: values escaped, key columns in bold."""
     names, cells, total = _preview_rows(query, limit)
     key = set(query.primary_key)

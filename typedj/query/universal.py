@@ -14,19 +14,13 @@ from typing import Any
 from ..columns import names as _column_names
 from ..errors import QueryError
 from ..heading import Heading
-from .expression import (
-    Aggregate,
-    Column,
-    Distinct,
-    Query,
-    Rekey,
-    _named_columns,
-    _unknown,
-    as_node,
-)
+from . import algebra
+from .expression import Query, _named_columns, _unknown
+from .nodes import Aggregate, Column, Distinct, Rekey
+from .operand import UniversalBase, as_node
 
 
-class U:
+class U(UniversalBase):
     """The universal set of the attributes ``attributes`` (no attributes: a single entity).
 
     Attributes are names or class-level columns (``U(Subject.species)``).
@@ -68,7 +62,7 @@ class U:
         """``other`` with these attributes added to its primary key."""
         node = as_node(other)
         self._check(node.heading, f"query * {self!r}")
-        attrs = [replace(a, in_key=a.in_key or a.name in self.attributes) for a in node.heading]
+        attrs = [replace(a, in_key=in_key) for a, in_key in algebra.promoted(node.heading, self.attributes)]
         return Query(Rekey(node, Heading.of(attrs)))
 
     def __mul__(self, other: Any) -> Query[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Where the bytes go: a folder (``file``) or an S3 bucket (``s3``, through boto3).
+"""Where the bytes go: a folder (``file``), an S3 bucket (``s3``, through boto3), or any
+fsspec filesystem (``filesystems.py``).
 
 A backend speaks paths relative to the store's ``location`` and knows nothing of hashes
 or tables. Writes are atomic: a reader never sees half an object.
@@ -14,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from ..errors import MissingObjectError, StoreError
 from ..optional import require
-from .errors import MissingObjectError, StoreError
 from .spec import StoreSpec
 
 _TMP = ".typedj-tmp-"
@@ -52,7 +53,8 @@ class Backend(Protocol):
     def local_path(self, path: str) -> Path | None: ...
 
 
-def _check(path: str) -> str:
+def check_path(path: str) -> str:
+    """``path`` when it stays inside the store (relative, no ``..``, no NUL); else ``StoreError``."""
     if not path or path.startswith("/") or ".." in path.replace("\\", "/").split("/") or "\0" in path:
         raise StoreError(f"invalid object path {path[:200]!r}")
     return path
@@ -67,7 +69,7 @@ class FileBackend:
         self._real_root = self.root.resolve()
 
     def _full(self, path: str) -> Path:
-        full = self.root / _check(path)
+        full = self.root / check_path(path)
         if not full.resolve().is_relative_to(self._real_root):
             raise StoreError(
                 f"store {self.spec.name!r}: {path[:200]!r} leads outside the store "
@@ -152,7 +154,7 @@ class S3Backend:
         )
 
     def _key(self, path: str) -> str:
-        _check(path)
+        check_path(path)
         return f"{self.prefix}/{path}" if self.prefix else path
 
     def _path(self, key: str) -> str:
@@ -213,9 +215,3 @@ class S3Backend:
 
     def local_path(self, path: str) -> Path | None:
         return None
-
-
-def open_backend(spec: StoreSpec, workers: int) -> Backend:
-    if spec.protocol == "file":
-        return FileBackend(spec)
-    return S3Backend(spec, workers)

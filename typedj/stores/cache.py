@@ -17,11 +17,6 @@ from .spec import HASHES
 _TMP = ".tmp-"
 
 
-def default_folder() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "typedj" / "objects"
-
-
 class LocalCache:
     """A folder of objects by content address, at most ``size`` bytes, evicted LRU."""
 

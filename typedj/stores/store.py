@@ -17,12 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..config import config
-from ..errors import MissingDependencyError
+from ..config import config, default_cache_folder
+from ..errors import CorruptObjectError, MissingDependencyError, StoreError
 from . import hashing
-from .backends import Backend, ObjectInfo, open_backend
-from .cache import LocalCache, default_folder
-from .errors import CorruptObjectError, StoreError
+from .backends import Backend, FileBackend, ObjectInfo, S3Backend
+from .cache import LocalCache
 from .spec import StoreSpec, spec_of
 
 log = logging.getLogger("typedj")
@@ -47,6 +46,17 @@ def run_all(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     return list(pool.map(fn, items))
 
 
+def open_backend(spec: StoreSpec, workers: int) -> Backend:
+    """The backend of a store: a folder, boto3 for S3, or the fsspec filesystem its protocol names."""
+    if spec.protocol == "file":
+        return FileBackend(spec)
+    if spec.protocol == "s3":
+        return S3Backend(spec, workers)
+    from .filesystems import FsspecBackend  # fsspec is imported only for the stores that use it
+
+    return FsspecBackend(spec)
+
+
 class Store:
     """One configured object store: its settings, backend and cache."""
 
@@ -56,7 +66,7 @@ class Store:
         self.backend: Backend = open_backend(spec, WORKERS)
         self.cache: LocalCache | None = None
         if spec.cache:
-            folder = Path(config.cache_folder) if config.cache_folder else default_folder()
+            folder = Path(config.cache_folder) if config.cache_folder else default_cache_folder()
             self.cache = LocalCache(folder, config.cache_size)
 
     def __repr__(self) -> str:
@@ -98,6 +108,9 @@ class Store:
         local = self.backend.local_path(info.path)
         if local is not None:
             return hashing.digest_file(local, self.spec.hash) == address
+        holds = getattr(self.backend, "holds", None)  # a filesystem that knows best how to tell
+        if holds is not None:
+            return bool(holds(info, data))
         etag = info.version.strip('"')
         if etag and "-" not in etag:
             return hashlib.md5(data, usedforsecurity=False).hexdigest() == etag

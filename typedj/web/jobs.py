@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from typedj.populate.jobs import jobs_table_name
 
+from .pages import render, table_name
 from .query import decode_key, encode_key
 from .session import Session
 
@@ -82,21 +83,15 @@ def report(session: Session) -> list[dict[str, Any]]:
 
 
 def page(request: Request, session: Session) -> Response:
-    from .app import render
-
     return render(request, session, "jobs.html", entries=report(session))
 
 
 def fragment(request: Request, session: Session) -> Response:
-    from .app import render
-
     return render(request, session, "jobs_table.html", entries=report(session))
 
 
 def _change(request: Request, session: Session, action: str) -> Response:
-    from .app import _table_name
-
-    table = _table_name(request, session)
+    table = table_name(request, session)
     if session.pipeline.tier(table) not in AUTO_TIERS:
         raise ValueError(f"{table} is not auto-populated")
     cls = session.pipeline.cls(table)

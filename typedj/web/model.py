@@ -9,8 +9,6 @@ SQL spelling of a literal).
 
 from __future__ import annotations
 
-import os
-import re
 import types
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +35,7 @@ class Pipeline:
 
     def __init__(self, connection: tj.Connection, schemas: list[str] | None) -> None:
         self.connection = connection
-        visible = connection.dialect.list_schemas(connection)  # what this account may see
+        visible = connection.catalog.list_schemas()  # what this account may see
         names = visible if schemas is None else [s for s in schemas if s in visible]
         self.schemas = [s for s in names if not s.startswith("~")]
         self._modules: dict[str, types.ModuleType] = {}
@@ -127,31 +125,8 @@ class Pipeline:
         return found
 
     def _may_write(self, table: str) -> bool:
-        conn = self.connection
-        if conn.url.scheme == "sqlite":
-            return os.access(conn.url.path, os.W_OK)
         schema, name = table.split(".", 1)
-        me = (
-            "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
-            "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"
-        )
-        rows = conn.query(
-            f"SELECT 'global', '' FROM information_schema.user_privileges WHERE grantee = {me} "
-            "AND privilege_type = 'INSERT' "
-            f"UNION ALL SELECT 'schema', table_schema FROM information_schema.schema_privileges "
-            f"WHERE grantee = {me} AND privilege_type = 'INSERT' "
-            f"UNION ALL SELECT 'table', table_schema FROM information_schema.table_privileges "
-            f"WHERE grantee = {me} AND privilege_type = 'INSERT' AND table_name = %s",
-            (name,),
-        ).fetchall()
-        for level, pattern in rows:
-            if level == "global":
-                return True
-            if level == "table" and pattern == schema:
-                return True
-            if level == "schema" and _grant_matches(str(pattern), schema):
-                return True
-        return False
+        return self.connection.catalog.may_write(schema, name)
 
     # -- SQL spelling for keyset paging and ranges -------------------------------------
 
@@ -161,16 +136,3 @@ class Pipeline:
     def literal(self, value: Any) -> str:
         """A value already converted to its attribute's Python type, as SQL text."""
         return self.connection.dialect.literal(value)
-
-
-def _grant_matches(pattern: str, schema: str) -> bool:
-    """A schema-level grant names a schema or a LIKE pattern (``lab\\_%``)."""
-    parts = []
-    for token in re.findall(r"\\.|%|_|[^\\%_]+", pattern):
-        if token == "%":
-            parts.append(".*")
-        elif token == "_":
-            parts.append(".")
-        else:
-            parts.append(re.escape(token[1] if token.startswith("\\") else token))
-    return re.fullmatch("".join(parts), schema) is not None

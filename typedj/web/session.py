@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 import typedj as tj
 
+from ..backend.registry import backend_for
 from .model import Pipeline
 
 COOKIE = "typedj_session"
@@ -56,8 +57,8 @@ class Sessions:
 
     @property
     def needs_login(self) -> bool:
-        """SQLite has no accounts: the file's permissions decide, and nobody signs in."""
-        return self.url.scheme != "sqlite"
+        """Without server accounts (SQLite) the file's permissions decide, and nobody signs in."""
+        return backend_for(self.url.scheme).dialect.supports_accounts
 
     def login(self, user: str, password: str) -> tuple[str, Session]:
         """Open ``user``'s own connection; raises ``AccessError`` when the server refuses."""

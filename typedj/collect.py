@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from .backends import ObjectInfo
+from .backend.connection import connect
 from .errors import StoreError
-from .spec import spec_of
-from .store import Store, get_store
+from .stores.backends import ObjectInfo
+from .stores.spec import spec_of
+from .stores.store import Store, get_store
 
 
 @dataclass
@@ -67,15 +68,13 @@ def _connection(schemas: Any, connection: Any) -> Any:
     for s in items:
         if hasattr(s, "connection"):
             return s.connection
-    from ..backend.connection import connect
-
     return connect()
 
 
 def _columns(conn: Any, schema: str) -> list[tuple[str, str, str]]:
     """``(table, column, store)`` of every hash-addressed column in ``schema``."""
     out = []
-    for table, table_def in conn.dialect.load_catalog(conn, schema).items():
+    for table, table_def in conn.catalog.load_catalog(schema).items():
         for attr in table_def.heading:
             if attr.kind in {"external", "attach"} and attr.store is not None:
                 out.append((str(table), attr.name, attr.store))

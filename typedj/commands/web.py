@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from .app import create_app
+        from ..web.app import create_app
     except ImportError as exc:
         raise ConfigError(
             f"typedj web needs its extra: pip install 'typedj[web]' ({exc.name} is missing)"
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.module:
         schemas += module_schemas(args.module)
     app = create_app(config.database_url, schemas=schemas or None, secret=args.secret, https=args.https)
-    if app.state.web.sessions.url.scheme == "sqlite" and args.host not in {"127.0.0.1", "localhost", "::1"}:
+    if not app.state.web.sessions.needs_login and args.host not in {"127.0.0.1", "localhost", "::1"}:
         print(
             "typedj web: warning: the embedded database has no accounts; everyone who reaches "
             f"{args.host}:{args.port} may read and change it",

@@ -38,6 +38,16 @@ def read_columns(cursor: Any, max_rows: int | None = None) -> list[Column] | Non
     return [_convert(col, enc, conv) for col, (enc, conv) in zip(raw, result.converters, strict=True)]
 
 
+def _finish(result: Any, eof: bytes) -> None:
+    """Close ``result`` on its EOF packet, as pymysql does."""
+    status = int.from_bytes(eof[3:5], "little") if len(eof) >= 5 else 0
+    result.warning_count = int.from_bytes(eof[1:3], "little") if len(eof) >= 3 else 0
+    result.has_next = bool(status & SERVER_STATUS.SERVER_MORE_RESULTS_EXISTS)
+    result.unbuffered_active = False
+    result.connection = None
+    result.rows = None
+
+
 def _read_raw(result: Any, max_rows: int | None) -> list[list[bytes | None]]:
     """The fields of the row packets up to the EOF packet, as byte strings per column."""
     conn = result.connection
@@ -65,12 +75,7 @@ def _read_raw(result: Any, max_rows: int | None) -> list[list[bytes | None]]:
                 data += read(length)
             first = data[0] if data else 0
             if first == 0xFE and len(data) < 9:
-                status = int.from_bytes(data[3:5], "little") if len(data) >= 5 else 0
-                result.warning_count = int.from_bytes(data[1:3], "little") if len(data) >= 3 else 0
-                result.has_next = bool(status & SERVER_STATUS.SERVER_MORE_RESULTS_EXISTS)
-                result.unbuffered_active = False
-                result.connection = None
-                result.rows = None
+                _finish(result, data)
                 break
             if first == 0xFF:
                 conn._next_seq_id = seq

@@ -15,9 +15,9 @@ import sys
 import time
 from typing import Any
 
-from ..commands import print_json
 from ..errors import ConfigError
-from .autopopulate import PopulateResult
+from ..populate.autopopulate import PopulateResult
+from . import print_json
 
 POLL_SECONDS = 2.0
 """How often ``--until-done`` looks again while other workers hold keys."""

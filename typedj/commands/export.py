@@ -10,6 +10,7 @@ from ..codegen import open_schema
 from ..diagram import _full_graph
 from ..errors import ConfigError
 from ..query.expression import Query
+from . import open_connection
 
 
 def register(subparsers: Any) -> None:
@@ -71,7 +72,7 @@ def register(subparsers: Any) -> None:
 
 
 def _table(conn: Any, name: str) -> Query[Any]:
-    from .plan import node, resolve_table
+    from ..export.plan import node, resolve_table
 
     schema = name.partition(".")[0]
     if not schema or "." not in name:
@@ -81,8 +82,7 @@ def _table(conn: Any, name: str) -> Query[Any]:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ..commands import open_connection
-    from . import export
+    from ..export import export
 
     conn = open_connection()
     items: list[Any] = [open_schema(s, conn) for s in args.schema]
@@ -100,7 +100,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from . import verify
+    from ..export import verify
 
     report = verify(args.dataset)
     print(report)
@@ -108,8 +108,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from ..commands import open_connection
-    from . import import_dataset
+    from ..export import import_dataset
 
     renames = {}
     for item in args.rename:
