@@ -8,6 +8,7 @@ from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
 from .codecs import legacy as _legacy_values  # noqa: F401  (registers datajoint 0.14's blob@store, ...)
 from .codecs import objects as _object_values  # noqa: F401  (registers <object@store>, <npy@store>)
+from .collect import GCReport, gc
 from .columns import Column, Comparison, Order, asc, col, desc
 from .config import DatabaseURL, config
 from .diagram import Diagram
@@ -54,7 +55,6 @@ from .query.universal import U
 from .schema import Schema, list_schemas
 from .sqltypes import SQLType
 from .stores import CorruptObjectError, MissingObjectError, StoreError
-from .stores.gc import GCReport, gc
 from .table import Computed, Imported, Lookup, Manual, Part, Table
 from .types import (
     CURRENT_TIMESTAMP,
