@@ -8,13 +8,13 @@ runs. The expression tree is in ``nodes.py``; reading results is ``fetch.py``'s 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from ..columns import names as _column_names
-from ..errors import QueryError, UnknownAttributeError
+from ..errors import QueryError, TypedjError, UnknownAttributeError
 from ..heading import Attribute, Heading
 from . import algebra, fetch, sqltext
 from .condition import check_condition
@@ -103,6 +103,29 @@ def _reads_decimals(heading: Heading, expression: str) -> bool:
     as ``float`` and ``int``, as on SQLite, so numeric columns stay numeric in DataFrames."""
     words = re.findall(r"[A-Za-z_]\w*", expression)
     return any(word in heading and heading[word].kind == "decimal" for word in words)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """How rows are deleted: by the cascade through dependent tables (``cascade.py``). It
+    builds on queries, so it registers itself here when imported (``import typedj`` does)
+    instead of queries importing it."""
+
+    delete: Callable[..., dict[str, int]]
+    delete_quick: Callable[[Query[Any]], int]
+
+
+_DELETION: list[Deletion] = []
+
+
+def register_deletion(deletion: Deletion) -> None:
+    _DELETION[:] = [deletion]
+
+
+def _deletion() -> Deletion:
+    if not _DELETION:
+        raise TypedjError("deleting rows needs typedj.cascade, which `import typedj` loads")
+    return _DELETION[0]
 
 
 class Query(Operand, Generic[R]):
@@ -399,9 +422,7 @@ class Query(Operand, Generic[R]):
         the counts are shown and a "yes" is needed first (``force=True`` does not ask;
         scripts and CI, without a terminal, are never asked).
         """
-        from ..cascade import delete
-
-        return delete(self, part_integrity=part_integrity, dry_run=dry_run, force=force)
+        return _deletion().delete(self, part_integrity=part_integrity, dry_run=dry_run, force=force)
 
     def delete_quick(self) -> int:
         """Delete these rows from their table alone: no cascade, no question.
@@ -409,6 +430,4 @@ class Query(Operand, Generic[R]):
         Returns the rows deleted; rows still referred to by dependent rows make it raise
         ``IntegrityError`` naming the table, with nothing deleted.
         """
-        from ..cascade import delete_quick
-
-        return delete_quick(self)
+        return _deletion().delete_quick(self)
