@@ -124,13 +124,21 @@ def test_store_names_and_paths(
         with pytest.raises(tj.ValidationError) as info:
             Linked.insert1({"link_id": 2, "file": bad})
         assert info.value.attribute == "file"
-    with pytest.raises(tj.StoreError, match="not configured"):
+    with pytest.raises(tj.DeclarationError, match="not a codec type") as declared:
 
         @schema
-        class Elsewhere(Manual):
+        class Elsewhere(Manual):  # a store name is an identifier: refused when declared
             link_id: Key[int]
             file: Filepath = External("x'; DROP TABLE canary; --")
 
-        Elsewhere.insert1({"link_id": 1, "file": "a.bin"})
+    assert (declared.value.table, declared.value.attribute) == ("Elsewhere", "file")
+    with pytest.raises(tj.StoreError, match="not configured"):
+
+        @schema
+        class Nowhere(Manual):
+            link_id: Key[int]
+            file: Filepath = External("nowhere")
+
+        Nowhere.insert1({"link_id": 1, "file": "a.bin"})
     assert len(Linked) == 1
     _alive(canary)
