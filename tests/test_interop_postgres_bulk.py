@@ -110,3 +110,21 @@ def test_replace_keeps_the_last_row_of_a_key_named_twice(pg_schema: tj.Schema) -
                    {"sample_id": 7, "label": "new"}], replace=True)
     got = {r["sample_id"]: r["label"] for r in Sample.to_dicts()}
     assert got[1] == "second" and got[7] == "new" and len(got) == 4
+
+
+def test_results_stream_and_a_statement_in_between_reads_the_rest_first(pg_schema: tj.Schema) -> None:
+    """Rows arrive chunk by chunk (``postgres_stream``); a statement sent while a result
+    streams waits for that result to be read to its end; a result left half-read frees the
+    session."""
+    Sample = declare(pg_schema)
+    Sample.insert(rows(5000))
+    seen = []
+    for n, row in enumerate(Sample):
+        seen.append(row.sample_id)
+        if n == 10:  # a second statement mid-stream
+            assert len(Sample & {"flag": True}) == 2500
+    assert sorted(seen) == list(range(5000))
+    stream = pg_schema.connection.stream(f'SELECT sample_id FROM "{pg_schema.name}"."sample" ORDER BY 1')
+    assert stream.next_batch(3) == [[0, 1, 2]]
+    stream.close()
+    assert pg_schema.connection.query("SELECT 41 + 1").fetchone()[0] == 42

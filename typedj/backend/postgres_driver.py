@@ -23,6 +23,7 @@ from ..errors import (
 from .driver import Driver
 from .failures import shown_sql
 from .postgres_bulk import write_rows
+from .postgres_stream import StreamingCursor
 
 _LOST_STATES = {"57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
 
@@ -88,7 +89,12 @@ def translate(exc: BaseException, sql: str | None) -> TypedjError | None:
 
 
 class PostgresDriver(Driver):
-    """psycopg 3 in autocommit mode."""
+    """psycopg 3 in autocommit mode; results are streamed (``postgres_stream``)."""
+
+    one_result_at_a_time = True
+
+    def stream_cursor(self, raw: Any) -> Any:
+        return StreamingCursor(raw.cursor())
 
     def connect(self, url: DatabaseURL) -> Any:
         return connect_postgres(url)
