@@ -40,8 +40,8 @@ SUFFIX = {"typedj": "tj", "datajoint": "dj"}
 
 def chunks(n: int) -> Iterator[list[dict[str, Any]]]:
     for first in range(0, n, CHUNK):
-        yield [{"reading_id": i, "value": i / 7, "label": f"r{i:09d}", "day": START + timedelta(days=i % 1000)}
-               for i in range(first, min(n, first + CHUNK))]
+        yield [{"reading_id": i, "value": i / 7, "label": f"r{i:09d}",
+                "day": START + timedelta(days=i % 1000)} for i in range(first, min(n, first + CHUNK))]
 
 
 def _typedj(url: str, schema_name: str) -> Any:
@@ -138,7 +138,8 @@ def _step(client: str, step: str, rows: int, schema: str) -> dict[str, Any]:
 
 def _run(url: str, client: str, step: str, rows: int, schema: str) -> dict[str, Any]:
     """A step in a fresh process (the URL, which may hold a password, in its environment)."""
-    argv = [sys.executable, __file__, "--step", step, "--client", client, "--rows", str(rows), "--schema", schema]
+    argv = [sys.executable, __file__, "--step", step, "--client", client, "--rows", str(rows),
+            "--schema", schema]
     out = subprocess.run(argv, check=False, capture_output=True, text=True,
                          env={**os.environ, "TYPEDJ_BENCH_STEP_URL": url})
     if out.returncode != 0:
@@ -187,8 +188,8 @@ def main() -> None:
             for suffix in SUFFIX.values():
                 conn.query(f"DROP DATABASE IF EXISTS `{schema}_{suffix}`")
     load = os.getloadavg()[0]
-    print(f"\nbench_big: {args.rows:,} rows (reading_id int32, value float64, label varchar(16), day date); "
-          f"MariaDB; load average {load:.1f} on {os.cpu_count()} cores; each step a fresh process\n")
+    print(f"\nbench_big: {args.rows:,} rows (reading_id int32, value float64, label varchar(16), "
+          f"day date); MariaDB; load average {load:.1f} on {os.cpu_count()} cores; each step a fresh process\n")
     print("| step | client | wall s | client CPU s | us/row (CPU) | RSS before MB | peak RSS MB | wall / floor "
           "| CPU vs typedj |")
     print("|---|---|---|---|---|---|---|---|---|")

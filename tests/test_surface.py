@@ -24,8 +24,14 @@ QUERY_ONLY = {"compile": "a table class runs its query through its connection, n
               "connection": "a table class has its schema's connection (cls._schema.connection)"}
 
 
+def _query(name: str) -> Any:
+    """Query's own member ``name``, wherever in its bases it is defined."""
+    return inspect.getattr_static(Query, name)
+
+
 def _surface() -> list[str]:
-    public = [n for n in vars(Query) if not n.startswith("_")]
+    public = [n for klass in Query.__mro__ if klass.__module__.startswith("typedj.")
+              for n in vars(klass) if not n.startswith("_")]
     return sorted({*public, *OPERATORS} - set(QUERY_ONLY))
 
 
@@ -56,14 +62,14 @@ def test_forwarded_methods_are_querys_own() -> None:
     assert {"join", "proj", "aggr", "to_dicts", "head", "tail", "delete", "__mul__"} <= set(forwarded)
     for name in forwarded:
         method = vars(TableMeta)[name]
-        assert method.__wrapped__ is vars(Query)[name], name
-        assert inspect.signature(method) == inspect.signature(vars(Query)[name]), name
-        assert method.__doc__ == vars(Query)[name].__doc__, name
+        assert method.__wrapped__ is _query(name), name
+        assert inspect.signature(method) == inspect.signature(_query(name)), name
+        assert method.__doc__ == _query(name).__doc__, name
 
 
 @pytest.mark.parametrize("name", [n for n in SURFACE if not _forwarded(n)])
 def test_declared_methods_keep_querys_signature(name: str) -> None:
-    ours, theirs = vars(TableMeta)[name], vars(Query)[name]
+    ours, theirs = vars(TableMeta)[name], _query(name)
     if isinstance(theirs, property):
         assert isinstance(ours, property), name
         ours, theirs = ours.fget, theirs.fget

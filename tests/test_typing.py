@@ -267,17 +267,52 @@ def test_pyright_strict_checks_constructors(pyright: list[tuple[str, int, str]])
     assert _lines(pyright, "constructors.py") == set(expected("constructors.py"))
 
 
-DOC_PAGES = ["tutorial.md", "types.md", "typechecking.md", "queries.md"]
+DOC_PAGES = ["tutorial.md", "types.md", "typechecking.md", "queries.md", "populate.md"]
+
+PREAMBLES = {
+    "populate.md": textwrap.dedent('''\
+        import numpy as np
+
+        import typedj as tj
+        from typedj import Blob, Computed, Key, Link, Manual, Part
+
+        schema = tj.Schema("ephys")
+
+
+        @schema
+        class Trace(Manual):
+            trace_id: Key[int]
+            trace: Blob[np.ndarray]
+
+
+        @schema
+        class Cell(Manual):
+            cell_id: Key[int]
+            good: bool
+
+
+        def sort_spikes(data: np.ndarray) -> list[np.ndarray]:
+            return [data]
+        '''),
+}
+"""What a page's examples take as given (its pipeline's upstream tables), stated once here."""
+
+
+UNTYPED_LIBRARIES = ("distributed",)
+"""Examples that use these show their API, not typedj's: strict checkers refuse any use."""
 
 
 def _doc_modules(folder: Path) -> list[Path]:
-    """Each page's python blocks, in order, as one module (``docs_<page>.py``)."""
+    """Each page's python blocks, in order, as one module (``docs_<page>.py``); a block in a
+    list item is dedented."""
     paths = []
     for page in DOC_PAGES:
         text = (ROOT / "docs" / page).read_text()
-        blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+        found = re.findall(r"^ *```python\n(.*?)^ *```", text, re.S | re.M)
+        blocks = [textwrap.dedent(body) for body in found
+                  if not any(f"from {lib} import" in body for lib in UNTYPED_LIBRARIES)]
         path = folder / f"docs_{Path(page).stem}.py"
-        path.write_text("\n".join(blocks))
+        path.write_text(PREAMBLES.get(page, "") + "\n".join(blocks))
         paths.append(path)
     return paths
 

@@ -4,12 +4,11 @@ Tables are annotated classes; ``@schema`` turns them into DataJoint tables on a
 MySQL/MariaDB server; table classes are queries; every insert is validated.
 """
 
-from importlib import metadata as _metadata
-
 from .backend.connection import Connection, connect
 from .codecs import external as _stored_values  # noqa: F401  (registers attach, filepath, <blob@store>)
 from .codecs import legacy as _legacy_values  # noqa: F401  (registers datajoint 0.14's blob@store, ...)
 from .codecs import objects as _object_values  # noqa: F401  (registers <object@store>, <npy@store>)
+from .collect import GCReport, gc
 from .columns import Column, Comparison, Order, asc, col, desc
 from .config import DatabaseURL, config
 from .diagram import Diagram
@@ -56,7 +55,6 @@ from .query.universal import U
 from .schema import Schema, list_schemas
 from .sqltypes import SQLType
 from .stores import CorruptObjectError, MissingObjectError, StoreError
-from .stores.gc import GCReport, gc
 from .table import Computed, Imported, Lookup, Manual, Part, Table
 from .types import (
     CURRENT_TIMESTAMP,
@@ -83,12 +81,8 @@ from .types import (
     uint32,
     uint64,
 )
+from .version import __version__ as __version__
 from .virtual import virtual_module
-
-try:
-    __version__ = _metadata.version("typedj")
-except _metadata.PackageNotFoundError:  # run from a source tree that is not installed
-    __version__ = "0+unknown"
 
 __all__ = [
     "CURRENT_TIMESTAMP",

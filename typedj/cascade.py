@@ -16,7 +16,7 @@ from . import graph as graphs
 from .binding import unbind
 from .errors import IntegrityError, QueryError
 from .query.condition import AndList, Not
-from .query.expression import Query, TableNode
+from .query.expression import Deletion, Query, TableNode, register_deletion
 
 if TYPE_CHECKING:
     from .backend.connection import Connection
@@ -267,3 +267,6 @@ def drop_tables(conn: Connection, names: Sequence[str], *, force: bool = False) 
                 unbind(cls)
     graphs.invalidate(conn)
     return order
+
+
+register_deletion(Deletion(delete=delete, delete_quick=delete_quick))

@@ -117,7 +117,9 @@ class Connection:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
         """Runs one statement once per parameter row, in a single round trip where the driver allows."""
         logged(sql, rows=rows)
-        return self._run(sql, lambda cur: cur.executemany(sql, rows))
+        written: list[Any] = []
+        cursor = self._run(sql, lambda cur: written.append(self.driver.executemany(cur, sql, rows)))
+        return written[-1] if written else cursor
 
     def _cursor(self, stream: bool) -> Any:
         return self.driver.stream_cursor(self.raw) if stream else self.raw.cursor()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 from ..config import DatabaseURL
@@ -21,6 +22,12 @@ class Driver(ABC):
     @abstractmethod
     def connect(self, url: DatabaseURL) -> Any:
         """A new DB-API connection in autocommit mode with typedj's session settings."""
+
+    def executemany(self, cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        """Run ``sql`` once per row of ``rows``; returns what reports the ``rowcount``
+        (the cursor, unless a driver writes the rows by statements of its own)."""
+        cursor.executemany(sql, rows)
+        return cursor
 
     def stream_cursor(self, raw: Any) -> Any:
         """A cursor whose rows are read from the server in batches (a server-side cursor)."""

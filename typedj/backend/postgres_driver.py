@@ -6,6 +6,7 @@ A session's ``search_path`` is left alone: every table name typedj writes is qua
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..config import DatabaseURL
@@ -21,6 +22,8 @@ from ..errors import (
 )
 from .driver import Driver
 from .failures import shown_sql
+from .postgres_bulk import write_rows
+from .postgres_stream import StreamingCursor
 
 _LOST_STATES = {"57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
 
@@ -94,13 +97,21 @@ def translate(exc: BaseException, sql: str | None) -> TypedjError | None:
 
 
 class PostgresDriver(Driver):
-    """psycopg 3 in autocommit mode."""
+    """psycopg 3 in autocommit mode; results are streamed (``postgres_stream``)."""
+
+    one_result_at_a_time = True
+
+    def stream_cursor(self, raw: Any) -> Any:
+        return StreamingCursor(raw.cursor())
 
     def connect(self, url: DatabaseURL) -> Any:
         return connect_postgres(url)
 
     def translate(self, exc: BaseException, sql: str | None) -> TypedjError | None:
         return translate(exc, sql)
+
+    def executemany(self, cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        return write_rows(cursor, sql, rows)
 
     def is_lost(self, exc: BaseException) -> bool:
         return is_lost(exc) or super().is_lost(exc)

@@ -78,12 +78,15 @@ def vocabulary_objects() -> dict[str, Any]:
     """What each ``Name`` is: the only names a virtual module's classes are built from."""
     import typing
 
-    import typedj as tj
+    from .. import table, types
 
-    objects: dict[str, Any] = {n: getattr(tj, n) for n in VOCABULARY}
+    def public(name: str) -> Any:
+        return getattr(types, name) if hasattr(types, name) else getattr(table, name)
+
+    objects: dict[str, Any] = {n: public(n) for n in VOCABULARY}
     for n in ("int8", "int16", "int64", "uint8", "uint16", "uint32", "uint64", "float32",
               "Attach", "Filepath", "Object", "Npy", "Index", "CURRENT_TIMESTAMP"):
-        objects[f"tj.{n}"] = getattr(tj, n)
+        objects[f"tj.{n}"] = public(n)
     objects.update(int=int, float=float, str=str, bool=bool, bytes=bytes, Any=typing.Any,
                    Literal=typing.Literal, Decimal=Decimal, date=date, datetime=datetime,
                    time=time, UUID=UUID)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ..backend.connection import Connection
 from ..codegen import class_name, generate, tier_of
+from ..definition import definition
 from ..heading import TableDef
-from ..table import definition
 
 
 def typedj_source(schema: str, connection: Connection) -> str:

@@ -360,7 +360,7 @@ def _descriptor(p: Plan, root: Path, report: ExportReport, *, title: str, creato
         schema={"fields": [{"name": "path", "type": "string"}, {"name": "bytes", "type": "integer"},
                            {"name": "hash", "type": "string"}], "primaryKey": ["path"]},
         **{"typedj:rows": count}))
-    from .. import __version__
+    from ..version import __version__
 
     descriptor: dict[str, Any] = {
         "$schema": manifest.PROFILE,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ..backend.connection import retrying
 from ..config import config
+from ..definition import definition
 from ..errors import ConnectionLostError, DeadlockError, DuplicateError, QueryError, TypedjError
 from ..query.condition import AndList
 from ..query.expression import Query, as_node
@@ -251,10 +252,8 @@ class AutoPopulate:
     def describe(cls) -> str:
         """The definition in DataJoint's syntax, then what made the rows: a ``# provenance``
         comment line per code version (DataJoint's parser skips comment lines)."""
-        from ..table import describe
-
         table: Any = cls
-        return "\n".join([describe(table), *provenance.summary(cls)])
+        return "\n".join([definition(table._def), *provenance.summary(cls)])
 
     @classmethod
     def progress(cls, *restrictions: Any, display: bool = False) -> Progress:

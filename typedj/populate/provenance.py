@@ -165,7 +165,7 @@ class Recorder:
     """Writes the provenance of each key one table's ``make()`` completes."""
 
     def __init__(self, cls: Any):
-        from .. import __version__
+        from ..version import __version__
 
         self.cls = cls
         self.conn = cls._schema.connection

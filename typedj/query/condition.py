@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from .. import codecs
@@ -15,25 +15,9 @@ from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading
 from . import sqltext
 from .compiler import Compiler, Select
-
-if TYPE_CHECKING:
-    from .expression import Node
-
-
-class AndList(list[Any]):
-    """Conditions that must all hold (a plain list means *any* of them)."""
-
-
-class Not:
-    """The negation of a condition: ``q & Not(c)`` is ``q - c``."""
-
-    __slots__ = ("condition",)
-
-    def __init__(self, condition: Any):
-        self.condition = condition
-
-    def __repr__(self) -> str:
-        return f"Not({self.condition!r})"
+from .logic import AndList as AndList
+from .logic import Not as Not
+from .operand import Node, Operand, as_node, check_lineage
 
 
 class Top:
@@ -122,9 +106,7 @@ def _top_condition(top: Top, heading: Heading, scope: Select, c: Compiler) -> tu
 
 
 def _as_node(cond: Any) -> Node | None:
-    from .expression import Query, as_node
-
-    if isinstance(cond, Query) or (isinstance(cond, type) and hasattr(cond, "_query")):
+    if isinstance(cond, Operand) or (isinstance(cond, type) and hasattr(cond, "_query")):
         return as_node(cond)
     return None
 
@@ -234,8 +216,6 @@ def check_condition(cond: Any, heading: Heading, *, semantic_check: bool = True)
         for member in cond:
             check_condition(member, heading, semantic_check=semantic_check)
     elif semantic_check and (node := _as_node(cond)) is not None:
-        from .expression import check_lineage
-
         check_lineage(heading, node.heading, [n for n in heading.all_names if n in node.heading], "restrict")
 
 

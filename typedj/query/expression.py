@@ -1,340 +1,35 @@
-"""Immutable query expressions: a table class is the query of its rows.
+"""``Query``: the operators that build expressions and the methods that read results.
 
-Nodes compute their heading when built, so a wrong attribute name fails where it is
-written, not when the query runs. ``Query`` wraps a node with the operators and the
-result methods.
+Each operator computes the result's heading (by the rules of ``algebra.py``) when the
+query is built, so a wrong attribute name fails where it is written, not when the query
+runs. The expression tree is in ``nodes.py``; reading results is ``fetch.py``'s job.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from ..columns import names as _column_names
-from ..errors import QueryError, UnknownAttributeError
+from ..errors import QueryError, TypedjError, UnknownAttributeError
 from ..heading import Attribute, Heading
-from . import algebra, sqltext
-from .compiler import Compiler, Select
-from .condition import Top, check_condition, compile_condition, compile_top, needs_plain
+from . import algebra, fetch, sqltext
+from .condition import check_condition
+from .nodes import Aggregate, Column, Join, Project, Restrict, Union
+from .nodes import TableNode as TableNode
+from .operand import UNKNOWN_LINEAGE as UNKNOWN_LINEAGE
+from .operand import Node as Node
+from .operand import Operand, UniversalBase, check_lineage, row_class
+from .operand import as_node as as_node
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from ..backend.connection import Connection
-
 R = TypeVar("R")
-
-UNKNOWN_LINEAGE = "?"
-"""Lineage of attributes of schemas that have no ``~lineage`` table: never checked."""
-
-_COUNT_STAR = re.compile(r"\bcount\s*\(\s*\*\s*\)", re.IGNORECASE)
-
-
-class Node:
-    """A query expression. ``heading`` is the result's attributes (the key first)."""
-
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        raise NotImplementedError
-
-    @property
-    def connection(self) -> Connection:
-        raise NotImplementedError
-
-    def describe(self) -> str:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True, eq=False)
-class TableNode(Node):
-    schema: str
-    table: str
-    heading: Heading
-    conn: Any
-
-    def compile(self, c: Compiler) -> Select:
-        return c.table(self.schema, self.table, self.heading.all_names, self.heading.all_names)
-
-    @property
-    def connection(self) -> Connection:
-        conn: Connection = self.conn
-        return conn
-
-    def describe(self) -> str:
-        return f"{self.schema}.{self.table}"
-
-
-@dataclass(frozen=True, eq=False)
-class Restrict(Node):
-    child: Node
-    condition: Any
-    negate: bool
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        inner = self.child.compile(c)
-        if isinstance(self.condition, Top) and not self.negate:
-            return compile_top(self.condition, self.heading, inner, c)
-        select = c.open(inner, need_plain=needs_plain(self.condition))
-        sql, params = compile_condition(self.condition, self.heading, select, c)
-        select.add_condition(f"NOT ({sql})" if self.negate else sql, params)
-        return select
-
-    @property
-    def connection(self) -> Connection:
-        return self.child.connection
-
-    def describe(self) -> str:
-        return f"({self.child.describe()} {'-' if self.negate else '&'} {self.condition!r})"
-
-
-@dataclass(frozen=True, eq=False)
-class Join(Node):
-    left: Node
-    right: Node
-    heading: Heading
-    outer: bool = False
-
-    def compile(self, c: Compiler) -> Select:
-        return c.join(self.left.compile(c), self.right.compile(c), outer=self.outer)
-
-    @property
-    def connection(self) -> Connection:
-        return self.left.connection
-
-    def describe(self) -> str:
-        return f"({self.left.describe()} * {self.right.describe()})"
-
-
-Column = tuple[str, str, bool]
-"""``(output name, source attribute or SQL expression, is expression)``."""
-
-
-def _select_columns(inner: Select, columns: Sequence[Column], c: Compiler) -> dict[str, str]:
-    return {
-        name: (f"({c.dialect.sql_text(source)})" if is_expr else inner.columns[source])
-        for name, source, is_expr in columns
-    }
-
-
-@dataclass(frozen=True, eq=False)
-class Project(Node):
-    child: Node
-    columns: tuple[Column, ...]
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        inner = self.child.compile(c)
-        has_expr = any(is_expr for _, _, is_expr in self.columns)
-        wrap = inner.closed or (has_expr and not inner.is_plain(c.dialect))
-        inner = c.wrap(inner) if wrap else inner.copy()
-        inner.columns = _select_columns(inner, self.columns, c)
-        return inner
-
-    @property
-    def connection(self) -> Connection:
-        return self.child.connection
-
-    def describe(self) -> str:
-        return f"{self.child.describe()}.proj({', '.join(n for n, _, _ in self.columns)})"
-
-
-@dataclass(frozen=True, eq=False)
-class Aggregate(Node):
-    """``left.aggr(group, ...)``: one row per row of ``left`` (or per distinct value of a ``U``)."""
-
-    left: Node | None
-    """None for a universal set: then ``group_by`` names the grouping attributes of ``group``."""
-    group: Node
-    group_by: tuple[str, ...]
-    columns: tuple[Column, ...]
-    heading: Heading
-    keep_all: bool
-
-    def compile(self, c: Compiler) -> Select:
-        exprs = [source for _, source, is_expr in self.columns if is_expr]
-        count_star = self.left is not None and self.keep_all and any(_COUNT_STAR.search(e) for e in exprs)
-        counted = ""
-        if self.left is None:
-            select = c.open(self.group.compile(c), need_plain=True)
-        else:
-            left = self.left.compile(c)
-            group = self.group.compile(c)
-            if count_star:
-                group, counted = _with_match_column(group, self.left.heading, self.group.heading, c)
-            select = c.join(left, group, outer=self.keep_all)
-        columns = self.columns
-        if counted:
-            columns = tuple(
-                (n, _COUNT_STAR.sub(f"count({counted})", s) if is_expr else s, is_expr)
-                for n, s, is_expr in columns
-            )
-        by = [select.columns[n] for n in self.group_by]
-        select.columns = _select_columns(select, columns, c)
-        if by:
-            select.group_by = by
-        else:
-            select.group_by = []
-            select.compound = True  # one row of totals: a closed statement
-        return select
-
-    @property
-    def connection(self) -> Connection:
-        return self.group.connection
-
-    def describe(self) -> str:
-        left = self.left.describe() if self.left is not None else f"U{self.group_by}"
-        return f"{left}.aggr({self.group.describe()}, {', '.join(n for n, _, e in self.columns if e)})"
-
-
-def _with_match_column(group: Select, left: Heading, heading: Heading, c: Compiler) -> tuple[Select, str]:
-    """A column of ``group`` that is NULL exactly when a left row found no match.
-
-    ``count(*)`` over a left join counts the unmatched row too; counting a key column
-    of the group that the left side does not share gives 0 instead.
-    """
-    for name in heading.primary_key:
-        if name not in left:
-            return group, _backquoted(name)
-    marked = c.open(group)
-    marked.columns = {**marked.columns, "_tj_match": "1"}
-    return c.wrap(marked), _backquoted("_tj_match")
-
-
-def _backquoted(name: str) -> str:
-    """A name inside user-written SQL, which is in DataJoint's spelling (``dialect.sql_text``)."""
-    return "`" + name.replace("`", "``") + "`"
-
-
-@dataclass(frozen=True, eq=False)
-class Union(Node):
-    """``a + b``: entities of either; each side's secondary attributes NULL where it lacks one."""
-
-    left: Node
-    right: Node
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        key = self.heading.primary_key
-        names = self.heading.all_names
-        left_names, right_names = set(self.left.heading.all_names), set(self.right.heading.all_names)
-        q = c.dialect.quote
-        if set(names) == set(key):
-            first = self.left.compile(c)
-            second = self.right.compile(c)
-            sql = f"{first.sql(c.dialect, key)} UNION {second.sql(c.dialect, key)}"
-            params = first.params() + second.params()
-        else:
-            right_only = [n for n in names if n in right_names and n not in left_names]
-            left_only = [n for n in names if n in left_names and n not in right_names]
-            right_part = Project(
-                self.right,
-                tuple((n, n, False) for n in [*key, *right_only]),
-                self.right.heading.select([*key, *right_only]),
-            )
-            first = self.left.compile(c)
-            if right_only:
-                first = c.join(first, right_part.compile(c), outer=True)
-            left_keys = Project(self.left, tuple((k, k, False) for k in key), self.left.heading.select(key))
-            rest = Restrict(self.right, Query(left_keys), True, self.right.heading)
-            second = c.open(rest.compile(c))
-            second.columns = {**second.columns, **{n: "NULL" for n in left_only}}
-            sql = f"{first.sql(c.dialect, names)} UNION ALL {second.sql(c.dialect, names)}"
-            params = first.params() + second.params()
-        return Select(
-            columns={n: q(n) for n in names},
-            available=set(names),
-            compound=True,
-            raw_sql=sql,
-            raw_params=params,
-        )
-
-    @property
-    def connection(self) -> Connection:
-        return self.left.connection
-
-    def describe(self) -> str:
-        return f"({self.left.describe()} + {self.right.describe()})"
-
-
-@dataclass(frozen=True, eq=False)
-class Distinct(Node):
-    """``U("a", "b") & q``: the distinct values of some attributes of ``q``."""
-
-    child: Node
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        inner = self.child.compile(c)
-        inner = c.wrap(inner) if inner.closed else inner.copy()
-        inner.columns = {n: inner.columns[n] for n in self.heading.all_names}
-        inner.distinct = True
-        return inner
-
-    @property
-    def connection(self) -> Connection:
-        return self.child.connection
-
-    def describe(self) -> str:
-        return f"(U{tuple(self.heading.primary_key)} & {self.child.describe()})"
-
-
-@dataclass(frozen=True, eq=False)
-class Rekey(Node):
-    """The same rows with a different primary key (``q * U("a")`` promotes ``a``)."""
-
-    child: Node
-    heading: Heading
-
-    def compile(self, c: Compiler) -> Select:
-        return self.child.compile(c)
-
-    @property
-    def connection(self) -> Connection:
-        return self.child.connection
-
-    def describe(self) -> str:
-        return self.child.describe()
-
-
-def as_node(value: Any) -> Node:
-    """The node of a query, or of a table class (the query of its rows)."""
-    if isinstance(value, Query):
-        return value._node
-    query = getattr(value, "_query", None)
-    if isinstance(value, type) and query is not None:
-        node: Node = query()._node
-        return node
-    raise QueryError(f"expected a query or a table class, got {type(value).__name__}")
-
-
-def _row_class(value: Any) -> type | None:
-    if isinstance(value, Query):
-        return value._row_class
-    if isinstance(value, type) and getattr(value, "_query", None) is not None:
-        return value
-    return None
-
-
-def check_lineage(a: Heading, b: Heading, shared: Sequence[str], operation: str) -> None:
-    """Shared attribute names must come from the same origin (DataJoint's semantic match)."""
-    for name in shared:
-        la, lb = a[name].lineage, b[name].lineage
-        if UNKNOWN_LINEAGE in (la, lb):
-            continue
-        if la is None or la != lb:
-            raise QueryError(
-                f"cannot {operation} on attribute {name!r}: it comes from "
-                f"{la or 'a secondary attribute (no lineage)'} on one side and "
-                f"{lb or 'a secondary attribute (no lineage)'} on the other; rename one side "
-                f"with .proj({name}_2={name!r}) (or project it away) so the names differ",
-                attribute=name,
-            )
 
 
 def join_heading(a: Heading, b: Heading, *, outer: bool = False) -> Heading:
@@ -410,56 +105,39 @@ def _reads_decimals(heading: Heading, expression: str) -> bool:
     return any(word in heading and heading[word].kind == "decimal" for word in words)
 
 
-class Query(Generic[R]):
+@dataclass(frozen=True)
+class Deletion:
+    """How rows are deleted: by the cascade through dependent tables (``cascade.py``). It
+    builds on queries, so it registers itself here when imported (``import typedj`` does)
+    instead of queries importing it."""
+
+    delete: Callable[..., dict[str, int]]
+    delete_quick: Callable[[Query[Any]], int]
+
+
+_DELETION: list[Deletion] = []
+
+
+def register_deletion(deletion: Deletion) -> None:
+    _DELETION[:] = [deletion]
+
+
+def _deletion() -> Deletion:
+    if not _DELETION:
+        raise TypedjError("deleting rows needs typedj.cascade, which `import typedj` loads")
+    return _DELETION[0]
+
+
+class Query(Operand, Generic[R]):
     """A query: combine with ``&``, ``-``, ``*``, ``+``, ``proj``, ``aggr``; read with ``fetch`` etc."""
 
-    __slots__ = ("_node", "_row_class")
-
-    def __init__(self, node: Node, row_class: type | None = None):
-        self._node = node
-        self._row_class = row_class
-
-    # -- description ---------------------------------------------------------------
-
-    @property
-    def heading(self) -> Heading:
-        """The query's attributes: names, types, keys, lineage."""
-        return self._node.heading
-
-    @property
-    def primary_key(self) -> list[str]:
-        """The names of the query's primary-key attributes."""
-        return self._node.heading.primary_key
-
-    @property
-    def connection(self) -> Connection:
-        """The connection the query runs on."""
-        return self._node.connection
-
-    def compile(self) -> tuple[str, list[Any]]:
-        """The SELECT statement and its parameters."""
-        c = Compiler(self.connection.dialect)
-        select = self._node.compile(c)
-        names = self._output_names(select)
-        return select.sql(c.dialect, names), select.params()
-
-    def _output_names(self, select: Select) -> list[str]:
-        return [n for n in self.heading.all_names if n in select.columns]
-
-    @property
-    def sql(self) -> str:
-        """The SQL text this query runs (parameters shown as placeholders)."""
-        return self.compile()[0]
+    __slots__ = ()
 
     def __repr__(self) -> str:
-        from .fetch import preview
-
-        return preview(self)
+        return fetch.preview(self)
 
     def _repr_html_(self) -> str:
-        from .fetch import preview_html
-
-        return preview_html(self)
+        return fetch.preview_html(self)
 
     # -- operators -----------------------------------------------------------------
 
@@ -469,9 +147,7 @@ class Query(Generic[R]):
         A query used as the condition must share its namesake attributes' lineage; with
         ``semantic_check=False`` they are matched by name alone.
         """
-        from .universal import U
-
-        if isinstance(condition, U):
+        if isinstance(condition, UniversalBase):
             missing = [n for n in condition.attributes if n not in self.heading]
             if missing:
                 raise _unknown("restriction by U", missing, self.heading)
@@ -492,10 +168,9 @@ class Query(Generic[R]):
         ``semantic_check=False`` the join matches them by name alone, as SQL's NATURAL JOIN
         and datajoint-python's ``semantic_check=False`` do.
         """
-        from .universal import U
-
-        if isinstance(other, U):
-            return other.promote(self)
+        if isinstance(other, UniversalBase):
+            promoted: Query[dict[str, Any]] = other.promote(self)
+            return promoted
         right = as_node(other)
         shared = [n for n in self.heading.all_names if n in right.heading]
         if semantic_check:
@@ -531,17 +206,15 @@ class Query(Generic[R]):
                 f"the right has {b.primary_key}"
             )
         attrs = [replace(x, nullable=x.nullable or null) for x, null in algebra.union(a, b)]
-        row_class = (
-            self._row_class if self._row_class is not None and self._row_class is _row_class(other) else None
-        )
-        return Query(Union(self._node, right, Heading.of(attrs)), row_class)
+        same = self._row_class is not None and self._row_class is row_class(other)
+        return Query(Union(self._node, right, Heading.of(attrs)), self._row_class if same else None)
 
     def __add__(self, other: Any) -> Query[Any]:
         """Union: entities of either operand; secondary attributes of both, NULL where one lacks it."""
         return self.union(other)
 
     def __radd__(self, other: Any) -> Query[Any]:
-        return Query(as_node(other), _row_class(other)).union(self)
+        return Query(as_node(other), row_class(other)).union(self)
 
     def proj(self, *attributes: Any, **named: Any) -> Query[dict[str, Any]]:
         """Keep the primary key and the named attributes; ``new="old"`` renames, ``new="a+b"`` computes.
@@ -629,19 +302,13 @@ class Query(Generic[R]):
     # -- results -------------------------------------------------------------------
 
     def __len__(self) -> int:
-        from .fetch import count
-
-        return count(self)
+        return fetch.count(self)
 
     def __bool__(self) -> bool:
-        from .fetch import exists
-
-        return exists(self)
+        return fetch.exists(self)
 
     def __iter__(self) -> Iterator[R]:
-        from .fetch import iterate
-
-        return iterate(self)
+        return fetch.iterate(self)
 
     def __contains__(self, item: Any) -> bool:
         return bool(self & item)
@@ -679,9 +346,8 @@ class Query(Generic[R]):
         self, *attributes: str, order_by: Any = None, limit: int | None = None, offset: int | None = None
     ) -> Any:
         """Rows as typed instances (or dicts), or one numpy array per named attribute."""
-        from .fetch import fetch
-
-        return fetch(self, tuple(_column_names(attributes)), order_by=order_by, limit=limit, offset=offset)
+        names = tuple(_column_names(attributes))
+        return fetch.fetch(self, names, order_by=order_by, limit=limit, offset=offset)
 
     @overload
     def fetch1(self) -> R: ...
@@ -694,33 +360,25 @@ class Query(Generic[R]):
 
     def fetch1(self, *attributes: str) -> Any:
         """Exactly one row (or its named values); an error says how many were found."""
-        from .fetch import fetch1
-
-        return fetch1(self, tuple(_column_names(attributes)))
+        return fetch.fetch1(self, tuple(_column_names(attributes)))
 
     def to_dicts(
         self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
     ) -> list[dict[str, Any]]:
         """Rows as dicts of Python values."""
-        from .fetch import to_dicts
-
-        return to_dicts(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_dicts(self, order_by=order_by, limit=limit, offset=offset)
 
     def keys(
         self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
     ) -> list[dict[str, Any]]:
         """The primary key of each row, as dicts."""
-        from .fetch import keys
-
-        return keys(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.keys(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_pandas(
         self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
     ) -> pd.DataFrame:
         """A DataFrame indexed by the primary key."""
-        from .fetch import to_pandas
-
-        return to_pandas(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_pandas(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_arrays(
         self, *attributes: str | Column, include_key: bool = False, order_by: Any = None,
@@ -732,27 +390,21 @@ class Query(Generic[R]):
         ``include_key=True`` (with names) puts the rows' primary keys, a list of dicts in
         the same order as the arrays, first: ``keys, x = q.to_arrays("x", include_key=True)``.
         """
-        from .fetch import named_arrays, to_arrays
-
         names = tuple(_column_names(attributes))
         if names:
-            return named_arrays(self, names, include_key, order_by=order_by, limit=limit, offset=offset)
+            return fetch.named_arrays(self, names, include_key, order_by=order_by, limit=limit, offset=offset)
         if include_key:
             raise QueryError("to_arrays(include_key=True) needs attribute names: without them the "
                              "structured array holds the key already")
-        return to_arrays(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_arrays(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_arrow(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
         """A ``pyarrow.Table`` (requires pyarrow)."""
-        from .fetch import to_arrow
-
-        return to_arrow(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_arrow(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_polars(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
         """A ``polars.DataFrame`` (requires polars)."""
-        from .fetch import to_polars
-
-        return to_polars(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_polars(self, order_by=order_by, limit=limit, offset=offset)
 
     def head(self, n: int = 25) -> list[dict[str, Any]]:
         """The first ``n`` rows by primary key, as dicts."""
@@ -770,9 +422,7 @@ class Query(Generic[R]):
         the counts are shown and a "yes" is needed first (``force=True`` does not ask;
         scripts and CI, without a terminal, are never asked).
         """
-        from ..cascade import delete
-
-        return delete(self, part_integrity=part_integrity, dry_run=dry_run, force=force)
+        return _deletion().delete(self, part_integrity=part_integrity, dry_run=dry_run, force=force)
 
     def delete_quick(self) -> int:
         """Delete these rows from their table alone: no cascade, no question.
@@ -780,6 +430,4 @@ class Query(Generic[R]):
         Returns the rows deleted; rows still referred to by dependent rows make it raise
         ``IntegrityError`` naming the table, with nothing deleted.
         """
-        from ..cascade import delete_quick
-
-        return delete_quick(self)
+        return _deletion().delete_quick(self)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from .expression import Query
+    from .operand import Operand
 
 _BATCH = 4096
 _vars = attrgetter("__dict__")
@@ -82,7 +82,7 @@ def _materializing(fn: F) -> F:
 
 
 def statement(
-    query: Query[Any],
+    query: Operand,
     names: Sequence[str] | None = None,
     *,
     order_by: Any = None,
@@ -105,7 +105,7 @@ def statement(
     return select.sql(dialect, columns), select.params(), columns
 
 
-def _decoders(query: Query[Any], names: Sequence[str]) -> list[tuple[int, Attribute, Any]]:
+def _decoders(query: Operand, names: Sequence[str]) -> list[tuple[int, Attribute, Any]]:
     ctx = codecs.Context("", query._node.describe(), query.connection)
     out = []
     dialect = query.connection.dialect
@@ -138,7 +138,7 @@ def _chain(first: Any, then: Any) -> Any:
 
 
 def _columns(
-    query: Query[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]
+    query: Operand, names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> list[list[Any] | tuple[Any, ...]]:
     """The result as one sequence per column, decoded to the declared Python types."""
     if not rows:
@@ -147,7 +147,7 @@ def _columns(
 
 
 def _decode_columns(
-    query: Query[Any], names: Sequence[str], columns: list[list[Any] | tuple[Any, ...]]
+    query: Operand, names: Sequence[str], columns: list[list[Any] | tuple[Any, ...]]
 ) -> list[list[Any] | tuple[Any, ...]]:
     for i, attr, fn in _decoders(query, names):
         column = columns[i]
@@ -156,7 +156,7 @@ def _decode_columns(
     return columns
 
 
-def _decoded_in_rows(query: Query[Any], names: Sequence[str], rows: list[Any]) -> dict[int, list[Any]]:
+def _decoded_in_rows(query: Operand, names: Sequence[str], rows: list[Any]) -> dict[int, list[Any]]:
     """The decoded columns of rows as the driver gave them, by position; only the columns
     whose type needs decoding are taken out of the rows."""
     return {
@@ -167,7 +167,7 @@ def _decoded_in_rows(query: Query[Any], names: Sequence[str], rows: list[Any]) -
 
 
 def _decoded(
-    query: Query[Any], names: Sequence[str], attr: Attribute, fn: Any, column: list[Any],
+    query: Operand, names: Sequence[str], attr: Attribute, fn: Any, column: list[Any],
     row: Callable[[int], dict[str, Any]],
 ) -> list[Any]:
     try:
@@ -183,7 +183,7 @@ def _decoded(
         ) from exc.cause
 
 
-def _check_names(query: Query[Any], names: Sequence[str]) -> None:
+def _check_names(query: Operand, names: Sequence[str]) -> None:
     unknown = [n for n in names if n not in query.heading]
     if unknown:
         raise UnknownAttributeError(
@@ -193,7 +193,7 @@ def _check_names(query: Query[Any], names: Sequence[str]) -> None:
 
 
 def columns(
-    query: Query[Any], names: Sequence[str] | None = None, **options: Any
+    query: Operand, names: Sequence[str] | None = None, **options: Any
 ) -> tuple[list[str], list[Any]]:
     """Run ``query``: its output names and one decoded sequence per name."""
     out, rows, data = _result(query, names, **options)
@@ -201,7 +201,7 @@ def columns(
 
 
 def _result(
-    query: Query[Any], names: Sequence[str] | None = None, **options: Any
+    query: Operand, names: Sequence[str] | None = None, **options: Any
 ) -> tuple[list[str], list[Any] | None, list[Any]]:
     """Run ``query``: its output names, and either the driver's rows, not yet decoded
     (``None`` where the driver reads columns, as the MySQL reader does), or the decoded
@@ -234,7 +234,7 @@ def _visible(names: list[str], data: list[Any]) -> tuple[list[str], list[Any]]:
 
 
 @_materializing
-def to_dicts(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
+def to_dicts(query: Operand, **options: Any) -> list[dict[str, Any]]:
     out, rows, data = _result(query, **options)
     if rows is not None and not any(n.startswith("_") for n in out):
         return _dicts_of_rows(query, out, rows)
@@ -247,7 +247,7 @@ def _dicts(names: list[str], data: list[Any]) -> list[dict[str, Any]]:
     return list(map(dict, map(zip, repeat(names), zip(*data, strict=True)))) if data else []
 
 
-def _dicts_of_rows(query: Query[Any], names: list[str], rows: list[Any]) -> list[dict[str, Any]]:
+def _dicts_of_rows(query: Operand, names: list[str], rows: list[Any]) -> list[dict[str, Any]]:
     """One dict per driver row, built in C, then the decoded columns set into them (also in C):
     no transposing of the whole result into columns and back."""
     out = list(map(dict, map(zip, repeat(names), rows)))
@@ -269,7 +269,7 @@ def _instances_of_rows(cls: type, names: list[str], rows: Sequence[Sequence[Any]
 
 
 @_materializing
-def fetch(query: Query[Any], attributes: Sequence[str], **options: Any) -> Any:
+def fetch(query: Operand, attributes: Sequence[str], **options: Any) -> Any:
     if attributes:
         _check_names(query, [a for a in attributes if a != "KEY"])
         if "KEY" in attributes:
@@ -290,13 +290,13 @@ def fetch(query: Query[Any], attributes: Sequence[str], **options: Any) -> Any:
     return to_dicts(query, **options)
 
 
-def fetch1(query: Query[Any], attributes: Sequence[str]) -> Any:
+def fetch1(query: Operand, attributes: Sequence[str]) -> Any:
     if attributes:
         _check_names(query, attributes)
     names, data = columns(query, list(attributes) if attributes else None, limit=2)
     found = len(data[0]) if data else 0
     if found != 1:
-        counted = "no rows" if found == 0 else f"{len(query)} rows"
+        counted = "no rows" if found == 0 else f"{count(query)} rows"
         raise FetchError(f"fetch1 requires exactly one row; {query._node.describe()} has {counted}")
     if attributes:
         values = [col[0] for col in data]
@@ -308,15 +308,15 @@ def fetch1(query: Query[Any], attributes: Sequence[str]) -> Any:
 
 
 @_materializing
-def keys(query: Query[Any], **options: Any) -> list[dict[str, Any]]:
+def keys(query: Operand, **options: Any) -> list[dict[str, Any]]:
     names, data = _visible(*columns(query, query.primary_key, **options))
     if not names:
-        count_ = len(data[0]) if data else len(query)
+        count_ = len(data[0]) if data else count(query)
         return [{} for _ in range(count_)]
     return _dicts(names, data)
 
 
-def count(query: Query[Any]) -> int:
+def count(query: Operand) -> int:
     sql, params, _ = statement(query)
     conn = query.connection
     counting = f"SELECT COUNT(*) FROM ({sql}) AS {conn.dialect.quote('_c')}"
@@ -325,7 +325,7 @@ def count(query: Query[Any]) -> int:
         return int(cursor.fetchone()[0])
 
 
-def exists(query: Query[Any]) -> bool:
+def exists(query: Operand) -> bool:
     sql, params, _ = statement(query)
     conn = query.connection
     asking = f"SELECT EXISTS({sql})"
@@ -334,7 +334,7 @@ def exists(query: Query[Any]) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def iterate(query: Query[Any]) -> Iterator[Any]:
+def iterate(query: Operand) -> Iterator[Any]:
     """Stream rows from the server in batches instead of holding the whole result.
 
     Every row is yielded even when the loop body runs statements on the same connection
@@ -396,7 +396,7 @@ def _inferred_kind(values: list[Any]) -> str:
 
 
 @_materializing
-def named_arrays(query: Query[Any], attributes: Sequence[str], include_key: bool, **options: Any) -> Any:
+def named_arrays(query: Operand, attributes: Sequence[str], include_key: bool, **options: Any) -> Any:
     """One array per named attribute, read by one statement; with ``include_key`` the
     rows' primary keys (a list of dicts) come first, in the same order."""
     _check_names(query, attributes)
@@ -411,7 +411,7 @@ def named_arrays(query: Query[Any], attributes: Sequence[str], include_key: bool
 
 
 @_materializing
-def to_arrays(query: Query[Any], **options: Any) -> np.ndarray:
+def to_arrays(query: Operand, **options: Any) -> np.ndarray:
     """The result as one structured array, built a batch of rows at a time.
 
     Each batch's columns become numpy columns and are copied into the result, which grows
@@ -468,7 +468,7 @@ def _append(out: np.ndarray | None, fields: list[str], arrays: list[np.ndarray])
 
 
 @_materializing
-def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
+def to_pandas(query: Operand, **options: Any) -> pd.DataFrame:
     pd = require("pandas", extra="pandas", feature="to_pandas()")
 
     arrays = to_arrays(query, **options)  # built batch by batch: the peak stays near twice the frame
@@ -481,7 +481,7 @@ def to_pandas(query: Query[Any], **options: Any) -> pd.DataFrame:
 
 
 @_materializing
-def to_arrow(query: Query[Any], **options: Any) -> Any:
+def to_arrow(query: Operand, **options: Any) -> Any:
     pa = require("pyarrow", extra="arrow", feature="to_arrow()")
     names, data = _visible(*columns(query, **options))
     arrays = {}
@@ -507,7 +507,7 @@ def _arrow_values(attr: Attribute, col: Sequence[Any]) -> list[Any]:
     return list(col)
 
 
-def to_polars(query: Query[Any], **options: Any) -> Any:
+def to_polars(query: Operand, **options: Any) -> Any:
     pl = require("polars", extra="polars", feature="to_polars()")
     return pl.from_arrow(to_arrow(query, **options))
 
@@ -521,15 +521,15 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 24 else text[:21] + "..."
 
 
-def _preview_rows(query: Query[Any], limit: int) -> tuple[list[str], list[list[str]], int]:
+def _preview_rows(query: Operand, limit: int) -> tuple[list[str], list[list[str]], int]:
     names, data = _visible(*columns(query, order_by="KEY" if query.primary_key else None, limit=limit + 1))
     found = len(data[0]) if data else 0
-    total = len(query) if found > limit else found
+    total = count(query) if found > limit else found
     cells = [[_cell(v) for v in r] for r in list(zip(*data, strict=True))[:limit]] if data else []
     return names, cells, total
 
 
-def preview(query: Query[Any], limit: int = 12) -> str:
+def preview(query: Operand, limit: int = 12) -> str:
     """A compact text table: first rows, primary key marked with ``*``, row count."""
     try:
         names, cells, total = _preview_rows(query, limit)
@@ -547,7 +547,7 @@ def preview(query: Query[Any], limit: int = 12) -> str:
     return "\n".join(lines)
 
 
-def preview_html(query: Query[Any], limit: int = 12) -> str:
+def preview_html(query: Operand, limit: int = 12) -> str:
     """Jupyter's table: values escaped, key columns in bold."""
     names, cells, total = _preview_rows(query, limit)
     key = set(query.primary_key)

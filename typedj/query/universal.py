@@ -15,19 +15,12 @@ from ..columns import names as _column_names
 from ..errors import QueryError
 from ..heading import Heading
 from . import algebra
-from .expression import (
-    Aggregate,
-    Column,
-    Distinct,
-    Query,
-    Rekey,
-    _named_columns,
-    _unknown,
-    as_node,
-)
+from .expression import Query, _named_columns, _unknown
+from .nodes import Aggregate, Column, Distinct, Rekey
+from .operand import UniversalBase, as_node
 
 
-class U:
+class U(UniversalBase):
     """The universal set of the attributes ``attributes`` (no attributes: a single entity).
 
     Attributes are names or class-level columns (``U(Subject.species)``).

@@ -1,8 +1,9 @@
 """Object stores: where ``<blob@store>``, ``<attach@store>`` and ``<filepath@store>`` values live.
 
-``spec`` reads the settings, ``backends`` moves bytes (folder or S3), ``hashing`` names
-objects by content, ``cache`` keeps downloads, ``store`` ties them together, and ``gc``
-removes objects no row references any more.
+``spec`` reads the settings, ``backends`` moves bytes (folder or S3), ``filesystems``
+through any fsspec filesystem, ``hashing`` names objects by content, ``cache`` keeps
+downloads, and ``store`` ties them together. Removing objects no row references any more
+reads the database, so it lives above the backend, in ``typedj/collect.py``.
 """
 
 from ..errors import CorruptObjectError, MissingObjectError, StoreError

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ..errors import StoreError
-from .backends import ObjectInfo
-from .spec import spec_of
-from .store import Store, get_store
+from .backend.connection import connect
+from .errors import StoreError
+from .stores.backends import ObjectInfo
+from .stores.spec import spec_of
+from .stores.store import Store, get_store
 
 
 @dataclass
@@ -67,8 +68,6 @@ def _connection(schemas: Any, connection: Any) -> Any:
     for s in items:
         if hasattr(s, "connection"):
             return s.connection
-    from ..backend.connection import connect
-
     return connect()
 
 
