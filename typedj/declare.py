@@ -271,7 +271,7 @@ def _attribute(d: _Declaration, f: Field) -> Attribute:
     if spec.auto_increment and not (f.in_key and parse(sql_type).int_range):
         raise d.error("auto_increment is for integer primary key attributes", f.name)
     if spec.compression is not None:
-        _check_compression(d, f.name, type_name, spec.compression)
+        _check_compression(d, f.name, typ, spec.compression)
     if f.in_key:
         d.lineage[f.name] = f"{d.schema_name}.{d.table_name}.{f.name}"
     return Attribute(
@@ -289,11 +289,11 @@ def _attribute(d: _Declaration, f: Field) -> Attribute:
     )
 
 
-def _check_compression(d: _Declaration, name: str, type_name: str, setting: bool | int | str) -> None:
+def _check_compression(d: _Declaration, name: str, typ: SQLType, setting: bool | int | str) -> None:
     from .codecs.blob import BlobError, compression_level
 
-    if not type_name.startswith("<blob"):
-        raise d.error(f"compression is for Blob attributes; this one is {type_name}", name)
+    if typ.codec != "blob":
+        raise d.error(f"compression is for Blob attributes; this one is {typ.sql}", name)
     try:
         compression_level(setting)
     except BlobError as exc:

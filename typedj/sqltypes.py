@@ -68,8 +68,9 @@ _TOKEN = re.compile(
     r"|(?P<punct>[(),=]))",
     re.DOTALL,
 )
-_CODEC = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)(?:@([^<>@\s]*))?>")
-_LEGACY = re.compile(r"(blob|attach|filepath)@([^<>@\s]+)", re.IGNORECASE)
+_CODEC = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)(?:@(.*))?>", re.DOTALL)
+"""``<codec>`` or ``<codec@store>``: the store is any text (the store configuration judges it)."""
+_LEGACY = re.compile(r"(blob|attach|filepath)@(.+)", re.IGNORECASE | re.DOTALL)
 
 
 class TypeSyntaxError(ValueError):
