@@ -233,7 +233,7 @@ def _attribute(
     return Attribute(
         name=name,
         type_name=declared or native,
-        sql_type=core_sql_type(declared) if declared else native,
+        sql_type=core_sql_type(declared, native) if declared else native,
         in_key=in_key,
         nullable=nullable,
         default=value,
@@ -270,3 +270,8 @@ class PostgresCatalog(Catalog):
 
     def live_sessions(self) -> set[int] | None:
         return live_sessions(self.session)
+
+    def may_write(self, schema: str, table: str) -> bool:
+        """From the INSERT privilege of the current role on the table (owners hold it)."""
+        name = f"{self.dialect.quote(schema)}.{self.dialect.quote(table)}"
+        return bool(self.query("SELECT has_table_privilege(%s, 'INSERT')", (name,)).fetchone()[0])
