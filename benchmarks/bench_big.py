@@ -40,8 +40,8 @@ SUFFIX = {"typedj": "tj", "datajoint": "dj"}
 
 def chunks(n: int) -> Iterator[list[dict[str, Any]]]:
     for first in range(0, n, CHUNK):
-        yield [{"reading_id": i, "value": i / 7, "label": f"r{i:09d}", "day": START + timedelta(days=i % 1000)}
-               for i in range(first, min(n, first + CHUNK))]
+        yield [{"reading_id": i, "value": i / 7, "label": f"r{i:09d}",
+                "day": START + timedelta(days=i % 1000)} for i in range(first, min(n, first + CHUNK))]
 
 
 def _typedj(url: str, schema_name: str) -> Any:
@@ -88,9 +88,8 @@ def _pymysql(url: str) -> Any:
     return pymysql.connect(host=u.host, port=u.port, user=u.user, password=u.password, autocommit=True)
 
 
-def _step(client: str, step: str, rows: int, schema: str) -> dict[str, Any]:
+def _step(url: str, client: str, step: str, rows: int, schema: str) -> dict[str, Any]:
     """One measured step in this process; the rows it handled, seconds, CPU, peak RSS."""
-    url = os.environ["TYPEDJ_BENCH_STEP_URL"]
     work: Callable[[], int]
     if client == "pymysql":
         raw = _pymysql(url)
@@ -136,9 +135,13 @@ def _step(client: str, step: str, rows: int, schema: str) -> dict[str, Any]:
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "before_mb": before}
 
 
-def _run(url: str, client: str, step: str, rows: int, schema: str) -> dict[str, Any]:
-    """A step in a fresh process (the URL, which may hold a password, in its environment)."""
-    argv = [sys.executable, __file__, "--step", step, "--client", client, "--rows", str(rows), "--schema", schema]
+def _run(url: str, client: str, step: str, rows: int, schema: str, fresh: bool = True) -> dict[str, Any]:
+    """A step in a fresh process (the URL, which may hold a password, in its environment);
+    without ``fresh`` in this one (the smoke test: its peak RSS is then this process's)."""
+    if not fresh:
+        return _step(url, client, step, rows, schema)
+    argv = [sys.executable, __file__, "--step", step, "--client", client, "--rows", str(rows),
+            "--schema", schema]
     out = subprocess.run(argv, check=False, capture_output=True, text=True,
                          env={**os.environ, "TYPEDJ_BENCH_STEP_URL": url})
     if out.returncode != 0:
@@ -152,12 +155,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--steps", default=",".join(STEPS))
     parser.add_argument("--clients", default=",".join(CLIENTS))
+    parser.add_argument("--in-process", action="store_true",
+                        help="every step in this process (quick; the peak RSS figures mean nothing then)")
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--client", choices=CLIENTS, help=argparse.SUPPRESS)
     parser.add_argument("--schema", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
-        print(json.dumps(_step(args.client, args.step, args.rows, args.schema)))
+        print(json.dumps(_step(os.environ["TYPEDJ_BENCH_STEP_URL"], args.client, args.step, args.rows,
+                               args.schema)))
         return
     from _common import bench_server, fresh_name
 
@@ -179,7 +185,8 @@ def main() -> None:
                 for client in clients:
                     if client == "datajoint" and step == "stream":
                         continue
-                    results[(step, client)] = r = _run(url, client, step, args.rows, schema)
+                    r = _run(url, client, step, args.rows, schema, not args.in_process)
+                    results[(step, client)] = r
                     assert r["rows"] == args.rows, (step, client, r)
                     print(f"  {step} {client}: {r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB",
                           file=sys.stderr, flush=True)
@@ -187,10 +194,11 @@ def main() -> None:
             for suffix in SUFFIX.values():
                 conn.query(f"DROP DATABASE IF EXISTS `{schema}_{suffix}`")
     load = os.getloadavg()[0]
-    print(f"\nbench_big: {args.rows:,} rows (reading_id int32, value float64, label varchar(16), day date); "
-          f"MariaDB; load average {load:.1f} on {os.cpu_count()} cores; each step a fresh process\n")
-    print("| step | client | wall s | client CPU s | us/row (CPU) | RSS before MB | peak RSS MB | wall / floor "
-          "| CPU vs typedj |")
+    where = "all steps in one process" if args.in_process else "each step a fresh process"
+    print(f"\nbench_big: {args.rows:,} rows (reading_id int32, value float64, label varchar(16), "
+          f"day date); MariaDB; load average {load:.1f} on {os.cpu_count()} cores; {where}\n")
+    print("| step | client | wall s | client CPU s | us/row (CPU) | RSS before MB | peak RSS MB "
+          "| wall / floor | CPU vs typedj |")
     print("|---|---|---|---|---|---|---|---|---|")
     for (step, client), r in results.items():
         floor = results.get((step, "pymysql"))

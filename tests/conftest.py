@@ -126,7 +126,16 @@ def conn(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     else:
         url = request.getfixturevalue("mysql_url")
     tj.config.database_url = url
-    return tj.connect(url)
+    connection = tj.connect(url)
+    connection._test_url = url  # type: ignore[attr-defined]
+    return connection
+
+
+@pytest.fixture
+def conn_url(conn: tj.Connection) -> str:
+    """The URL of ``conn``, password included, for a child process to connect with."""
+    url: str = conn._test_url  # type: ignore[attr-defined]
+    return url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

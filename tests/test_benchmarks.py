@@ -62,7 +62,7 @@ RUNS: dict[str, tuple[list[str], list[str]]] = {
     "bench_workers": (["--keys", "12", "--make", "0.001", "--workers", "1,2", "--dask", "0"], [
         rf"2 processes +{NUMBER} +{NUMBER} +{NUMBER} +12 +{NUMBER}% +0 +0\n",
     ]),
-    "bench_big": (["--rows", "300"], [
+    "bench_big": (["--rows", "300", "--in-process"], [
         rf"\| insert \| typedj \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} "
         r"\| 1.00 \|",
         rf"\| to_arrays \| datajoint \| {NUMBER} \|", rf"\| stream \| pymysql \| {NUMBER} \|",

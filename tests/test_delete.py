@@ -102,6 +102,13 @@ def test_delete_is_one_transaction(lab: Lab, schema: tj.Schema, conn: tj.Connect
             f"CREATE TRIGGER `{schema.name}`.`keep_sessions` BEFORE DELETE ON `{schema.name}`.`session` "
             "FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'sessions are kept'"
         )
+    elif conn.dialect.name == "postgresql":
+        keep = conn.dialect.table(schema.name, "keep_sessions")
+        conn.query(f"CREATE FUNCTION {keep}() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'sessions are kept'; END $$")
+        session = conn.dialect.table(schema.name, "session")
+        conn.query(f"CREATE TRIGGER keep_sessions BEFORE DELETE ON {session} "
+                   f"FOR EACH ROW EXECUTE FUNCTION {keep}()")
     else:
         conn.query(
             f"CREATE TRIGGER {conn.dialect.table(schema.name, 'keep_sessions')} BEFORE DELETE ON "

@@ -558,8 +558,7 @@ def test_killed_export_resumes(conn: tj.Connection, schema_name: str, store_conf
     Frame.insert({"frame_id": i, "image": rng.random(8000)} for i in range(400))
     script = tmp_path / "export.py"
     script.write_text(KILLED_EXPORT)
-    sqlite = conn.dialect.name == "sqlite"
-    url = f"sqlite:///{conn.url.path}" if sqlite else request.getfixturevalue("mysql_url")
+    url = request.getfixturevalue("conn_url")
     env = {**os.environ, "TYPEDJ_DATABASE_URL": url,
            "TYPEDJ_STORE_RAW_PROTOCOL": "file", "TYPEDJ_STORE_RAW_LOCATION": str(store)}
     dest = tmp_path / "ds"

@@ -849,6 +849,7 @@ from typedj import Computed, Key, Manual, Part, Ref
 schema = tj.Schema({schema!r})
 LOG = Path({log!r})
 PAUSE = Path({pause!r})
+GATHER = Path({gather!r})
 
 
 @schema
@@ -873,6 +874,11 @@ class Result(Computed):
         Result.Piece.insert([{{**key, "piece": i}} for i in range(2)])
         while PAUSE.exists():
             time.sleep(0.05)
+        deadline = time.monotonic() + 60
+        while GATHER.exists() and time.monotonic() < deadline:  # until a second worker makes a key too
+            if len({{line.split()[1] for line in LOG.read_text().splitlines()}}) > 1:
+                break
+            time.sleep(0.02)
 '''
 
 DJ_WORKER = '''
@@ -936,10 +942,11 @@ class Pipeline:
 
     def __init__(self, folder: Path, schema_name: str, url: str, conn: tj.Connection):
         self.folder, self.url, self.schema_name = folder, url, schema_name
-        self.log, self.pause = folder / "makes.log", folder / "pause"
+        self.log, self.pause, self.gather = folder / "makes.log", folder / "pause", folder / "gather"
         self.module_name = f"pgjobs_{schema_name}"
         (folder / f"{self.module_name}.py").write_text(
-            PIPELINE.format(schema=schema_name, log=str(self.log), pause=str(self.pause)))
+            PIPELINE.format(schema=schema_name, log=str(self.log), pause=str(self.pause),
+                            gather=str(self.gather)))
         tj.config.database_url = url
         sys.path.insert(0, str(folder))
         self.module = importlib.import_module(self.module_name)
@@ -1072,6 +1079,7 @@ def test_typedj_and_datajoint_workers_share_the_queue(pipe: Pipeline, postgres_u
 
 def test_four_worker_processes_make_each_key_exactly_once(pipe: Pipeline) -> None:
     pipe.Source.insert([(i, float(i)) for i in range(400)])
+    pipe.gather.touch()  # a worker's first make() waits for a second worker: they overlap
     workers = [pipe.worker("--reserve-jobs", "--order", "random") for _ in range(4)]
     outputs = [w.communicate(timeout=600) for w in workers]
     assert [w.returncode for w in workers] == [0, 0, 0, 0], outputs

@@ -141,9 +141,10 @@ def test_reservation_is_owned_by_one_worker(pipeline: Any) -> None:
     assert jobs.reserve(params) is True
     assert jobs.reserve(params) is False
     row = jobs.reserved.to_dicts()[0]
-    session = Result._schema.connection.query("SELECT CONNECTION_ID()").fetchone()[0]
-    assert row["connection_id"] == int(session)
-    assert row["reserved_time"] is not None and row["host"] and row["pid"] > 0 and "@" in row["user"]
+    conn = Result._schema.connection
+    assert row["connection_id"] == conn.connection_id
+    assert row["reserved_time"] is not None and row["host"] and row["pid"] > 0
+    assert row["user"] == conn.catalog.session_user()
     result = Result.populate(reserve_jobs=True)
     assert {"source_id": 3, "kind": "k"} not in result.succeeded and result.success_count == 9
     assert jobs.release(params) is True

@@ -13,9 +13,9 @@ import networkx as nx
 
 ROOT = Path(__file__).resolve().parent.parent / "typedj"
 
-MOST_MODULES_IN_CYCLES = 24
+MOST_MODULES_IN_CYCLES = 16
 """How many modules are still in an import cycle (46 when counted first, in issue 14; the
-backend's own are out). The number only goes down; zero is the goal."""
+backend's own are out, and the query package's). The number only goes down; zero is the goal."""
 
 
 def module_name(path: Path) -> str:

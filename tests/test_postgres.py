@@ -48,9 +48,10 @@ def test_enum_types_are_named_as_datajoint_names_them() -> None:
 
 
 def test_user_sql_is_respelled_for_postgres() -> None:
-    assert translate_text('`name` = "x" AND note LIKE \'50%\'') == "\"name\" = 'x' AND note LIKE '50%%'"
+    assert translate_text("`name` = 'x' AND note LIKE '50%'") == "\"name\" = 'x' AND note LIKE '50%%'"
     assert translate_text("a % 2 = 1") == "a %% 2 = 1"
-    assert translate_text("`we``ird` = 'it''s'") == "\"we`ird\" = 'it''s'"
+    assert translate_text("`we``ird` = 'it''s' OR \"q\" LIKE '\\%'") == (
+        "\"we`ird\" = 'it''s' OR \"q\" LIKE '\\%%'")
 
 
 @pytest.fixture

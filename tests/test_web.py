@@ -50,7 +50,7 @@ def sign_in(client: TestClient, user: str = "root", password: str = "") -> None:
 @pytest.fixture
 def client(conn: tj.Connection, schema_name: str, lab: WebLab) -> Iterator[TestClient]:
     with TestClient(create_app(conn.url, schemas=[schema_name])) as c:
-        if conn.url.scheme == "mysql":
+        if conn.dialect.supports_accounts:
             sign_in(c, conn.url.user, conn.url.password)
         else:
             c.get("/")
@@ -502,7 +502,7 @@ def test_a_forged_or_foreign_session_cookie_gets_nothing(
     other = create_app(conn.url, schemas=[schema_name])  # another server: another signing key
     with TestClient(app) as mine, TestClient(other) as theirs:
         for c in (mine, theirs):
-            if conn.url.scheme == "mysql":
+            if conn.dialect.supports_accounts:
                 sign_in(c, conn.url.user, conn.url.password)
             else:
                 c.get("/")
@@ -511,9 +511,9 @@ def test_a_forged_or_foreign_session_cookie_gets_nothing(
         with TestClient(app, follow_redirects=False) as stranger:
             stranger.cookies.set("typedj_session", their_cookie)
             page = stranger.get("/table", params={"t": f"{schema_name}.subject"})
-            if conn.url.scheme == "mysql":
+            if conn.dialect.supports_accounts:
                 assert page.status_code == 303 and page.headers["location"] == "/login"
-            else:  # no accounts on SQLite: a fresh session, not the other one
+            else:  # no accounts (SQLite): a fresh session, not the other one
                 assert page.headers["set-cookie"].startswith("typedj_session=")
             stranger.cookies.set("typedj_session", secrets.token_urlsafe(40))
             post = stranger.post(
@@ -545,6 +545,16 @@ def test_sign_in_cookie_flags_and_a_wrong_password(
 @pytest.fixture
 def reader(conn: tj.Connection, schema_name: str) -> Iterator[tuple[str, str]]:
     name, password = f"reader{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    if conn.dialect.name == "postgresql":
+        schema = conn.dialect.quote(schema_name)
+        conn.query(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
+        conn.query(f"GRANT USAGE ON SCHEMA {schema} TO {name}")
+        conn.query(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {name}")
+        conn.query(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {name}")
+        yield name, password
+        conn.query(f"DROP OWNED BY {name}")
+        conn.query(f"DROP ROLE {name}")
+        return
     conn.query(f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'")
     conn.query(f"GRANT SELECT ON `{schema_name}`.* TO '{name}'@'%'")
     yield name, password
@@ -703,7 +713,7 @@ def test_sign_out_ends_the_session(conn: tj.Connection, client: TestClient) -> N
     assert out.status_code == 303 and "typedj_session=" in out.headers["set-cookie"]
     client.cookies.set("typedj_session", old)
     again = client.get("/", follow_redirects=False)
-    if conn.url.scheme == "mysql":
+    if conn.dialect.supports_accounts:
         assert again.status_code == 303 and again.headers["location"] == "/login"
     else:
         assert again.headers["set-cookie"] != f"typedj_session={old}"
@@ -781,7 +791,7 @@ def test_a_token_of_another_session_is_refused(conn: tj.Connection, schema_name:
     app = create_app(conn.url, schemas=[schema_name])
     with TestClient(app) as alice, TestClient(app) as bob:
         for c in (alice, bob):
-            if conn.url.scheme == "mysql":
+            if conn.dialect.supports_accounts:
                 sign_in(c, conn.url.user, conn.url.password)
             else:
                 c.get("/")

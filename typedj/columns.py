@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from .errors import QueryError
+from .query.logic import AndList, Not
 from .types import MISSING, _KeepsDefault
 
 T = TypeVar("T")
@@ -109,16 +110,12 @@ class Comparison:
         self.value = value
 
     def __and__(self, other: Any) -> Any:
-        from .query.condition import AndList
-
         return AndList([self, other])
 
     def __or__(self, other: Any) -> list[Any]:
         return [self, other]
 
     def __invert__(self) -> Any:
-        from .query.condition import Not
-
         return Not(self)
 
     def __bool__(self) -> bool:

@@ -14,7 +14,7 @@ from operator import itemgetter
 from typing import Any
 
 from . import codecs
-from .backend.connection import retrying
+from .backend.connection import Connection, retrying
 from .errors import (
     DuplicateError,
     IntegrityError,
@@ -24,7 +24,7 @@ from .errors import (
     UnknownAttributeError,
     ValidationError,
 )
-from .heading import Heading
+from .heading import Heading, TableDef
 from .parents import missing_parents
 from .query.expression import Query, TableNode
 from .rows import Target, as_rows, finished, normalized, row_dict, row_source
@@ -180,7 +180,7 @@ def _write(target: Target, valid: list[dict[str, Any]], statements: list[Stateme
     except IntegrityError as exc:
         table_def = target.table_def
         duplicate = isinstance(exc, DuplicateError)
-        missing = [] if duplicate else missing_parents(conn, table_def, valid, _column_encoder(target))
+        missing = [] if duplicate else _missing_parents(conn, table_def, valid, _column_encoder(target))
         if missing:
             raise IntegrityError(
                 f"{target.name}: refers to missing parent rows:\n  " + "\n  ".join(missing),
@@ -218,32 +218,43 @@ def update1(target: Target, values: Mapping[str, Any]) -> None:
         )
     key, changes = _key_and_changes(target, values)
     conn = target.connection
-    with conn.transaction():
-        node = TableNode(table_def.schema, table_def.name, heading, conn)
-        current = Query(node).restrict(key).to_dicts()
-        if len(current) != 1:
-            raise TypedjError(
-                f"{name}.update1: no row with key {key}; update1 changes an existing row",
-                table=table_def.name,
-            )
-        merged = {**current[0], **changes}
-        merged = {k: v for k, v in merged.items() if not (v is None and heading[k].has_default)}
-        valid = target.validator.validate([merged])[0]
-        encode = _column_encoder(target)
-        columns = list(changes)
-        params = [encode(c, [valid.get(c)])[0] if valid.get(c) is not None else None for c in columns]
-        key_params = [encode(k, [key[k]])[0] for k in heading.primary_key]
-        try:
+    encode = _column_encoder(target)
+    valid: dict[str, Any] = {}
+    try:
+        with conn.transaction():
+            node = TableNode(table_def.schema, table_def.name, heading, conn)
+            current = Query(node).restrict(key).to_dicts()
+            if len(current) != 1:
+                raise TypedjError(
+                    f"{name}.update1: no row with key {key}; update1 changes an existing row",
+                    table=table_def.name,
+                )
+            merged = {**current[0], **changes}
+            merged = {k: v for k, v in merged.items() if not (v is None and heading[k].has_default)}
+            valid = target.validator.validate([merged])[0]
+            columns = list(changes)
+            params = [encode(c, [valid.get(c)])[0] if valid.get(c) is not None else None for c in columns]
+            key_params = [encode(k, [key[k]])[0] for k in heading.primary_key]
             conn.query(conn.dialect.update(table_def.schema, table_def.name, columns, heading.primary_key),
                        params + key_params)
-        except IntegrityError as exc:
-            missing = missing_parents(conn, table_def, [valid], encode)
-            if not missing:
-                raise
-            raise IntegrityError(
-                f"{name}.update1: refers to a missing parent row: " + missing[0].split(": ", 1)[1],
-                table=table_def.name, sql=exc.sql, server_message=exc.server_message, code=exc.code,
-            ) from exc
+    except IntegrityError as exc:  # asked after the rollback: PostgreSQL refuses more in a failed one
+        missing = _missing_parents(conn, table_def, [valid], encode) if valid else []
+        if not missing:
+            raise
+        raise IntegrityError(
+            f"{name}.update1: refers to a missing parent row: " + missing[0].split(": ", 1)[1],
+            table=table_def.name, sql=exc.sql, server_message=exc.server_message, code=exc.code,
+        ) from exc
+
+
+def _missing_parents(conn: Connection, table_def: TableDef, rows: list[dict[str, Any]],
+                     encode: Callable[[str, list[Any]], list[Any]]) -> list[str]:
+    """The rows' missing parents, or none found when the caller's transaction cannot ask
+    (PostgreSQL aborts a transaction at its first error): the server's message stands."""
+    try:
+        return missing_parents(conn, table_def, rows, encode)
+    except TypedjError:
+        return []
 
 
 def _key_and_changes(target: Target, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

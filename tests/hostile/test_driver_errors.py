@@ -14,13 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pymysql
 import pytest
 
 import typedj as tj
 from typedj import Key, Manual, Ref
 
-DRIVER_ERRORS = (pymysql.err.MySQLError, sqlite3.Error)
+DRIVER_ERRORS = (pymysql.err.MySQLError, sqlite3.Error, psycopg.Error)
 
 
 def driver_cause(exc: BaseException) -> BaseException | None:
@@ -85,6 +86,8 @@ def test_syntax_errors_in_restrictions_are_query_errors(lab: tuple[Any, Any], co
         assert isinstance(error.__cause__, DRIVER_ERRORS), name
     if conn.dialect.name == "mysql":
         assert error.code == 1064 and "syntax" in error.server_message
+    elif conn.dialect.name == "postgresql":
+        assert error.code == "42601" and error.server_message.startswith("syntax error")
     else:
         assert error.code == "SQLITE_ERROR" and error.server_message == 'near "=": syntax error'
     assert len(subject) == 2  # nothing deleted
@@ -102,7 +105,7 @@ def test_syntax_errors_in_proj_and_aggr_are_query_errors(lab: tuple[Any, Any], c
         assert info.value.sql is not None and ("cnt(*)" in info.value.sql or "* * 2" in info.value.sql), name
         assert info.value.server_message, name
         assert isinstance(info.value.__cause__, DRIVER_ERRORS), name
-    assert subject.aggr(session, n="count(session_id)").fetch("n").tolist() == [2, 0]
+    assert subject.aggr(session, n="count(session_id)").fetch("n", order_by="KEY").tolist() == [2, 0]
 
 
 def test_unknown_column_in_sql_text_names_it(lab: tuple[Any, Any]) -> None:

@@ -178,6 +178,11 @@ class Dialect(ABC):
         """Makes fetched values of ``attr`` what the MySQL driver returns (date, Decimal, ...)."""
         return None
 
+    def encoder(self, attr: Attribute) -> Callable[[list[Any]], list[Any]] | None:
+        """The reverse of ``decoder``: values as the MySQL driver returns them, as this
+        server takes them (for values copied between servers without codecs)."""
+        return None
+
     # -- jobs (populate) ---------------------------------------------------------
     # Not abstract so that a dialect without populate support still instantiates;
     # each raises until the dialect spells it.

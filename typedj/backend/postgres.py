@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from ..heading import Attribute, TableDef
 from .dialect import Dialect
@@ -204,6 +205,15 @@ class PostgresDialect(Dialect):
         return f"{lhs} IN (VALUES {', '.join([row] * count)})"
 
     def decoder(self, attr: Attribute) -> Callable[[list[Any]], list[Any]] | None:
+        if attr.kind == "uuid":
+            return _uuid_bytes
+        return None
+
+    def encoder(self, attr: Attribute) -> Callable[[list[Any]], list[Any]] | None:
+        if attr.kind == "uuid":
+            return _uuid_values
+        if attr.kind == "bool":
+            return _bool_values
         return None
 
     # -- jobs ------------------------------------------------------------------------
@@ -218,40 +228,41 @@ class PostgresDialect(Dialect):
         return "pg_backend_pid()"
 
 
+def _uuid_bytes(column: list[Any]) -> list[Any]:
+    return [v.bytes if isinstance(v, UUID) else v for v in column]
+
+
+def _uuid_values(column: list[Any]) -> list[Any]:
+    return [UUID(bytes=bytes(v)) if isinstance(v, bytes | bytearray | memoryview) else v for v in column]
+
+
+def _bool_values(column: list[Any]) -> list[Any]:
+    return [bool(v) if isinstance(v, int) else v for v in column]
+
+
 def primary_key_name(table: str) -> str:
     """The name PostgreSQL gives a table's primary-key constraint."""
     return table.encode()[: MAX_NAME - 5].decode(errors="ignore") + "_pkey"
 
 
 def translate_text(text: str) -> str:
-    """User-written SQL in DataJoint's (MySQL's) spelling, for PostgreSQL: backquoted names
-    become double-quoted, double-quoted strings single-quoted, ``%`` doubled for the driver."""
+    """User-written SQL for PostgreSQL: backquoted names (MySQL's spelling, which DataJoint
+    users write) become double-quoted, and ``%`` is doubled for the driver. Strings and
+    double-quoted names stay as written: a double-quoted word is a name here, as in
+    standard SQL (write strings in single quotes)."""
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if ch in "`\"'":
             j = i + 1
-            body: list[str] = []
-            while j < n:
-                c = text[j]
-                if c == "\\" and ch != "`" and j + 1 < n:
-                    body.append(text[j + 1])
-                    j += 2
-                    continue
-                if c == ch:
-                    if j + 1 < n and text[j + 1] == ch:
-                        body.append(ch)
-                        j += 2
-                        continue
-                    break
-                body.append(c)
-                j += 1
-            inner = "".join(body)
+            while j < n and not (text[j] == ch and text[j + 1 : j + 2] != ch):
+                j += 2 if text[j] == ch else 1
+            inner = text[i + 1 : j]
             if ch == "`":
-                out.append('"' + inner.replace('"', '""') + '"')
-            else:
-                out.append("'" + inner.replace("'", "''").replace("%", "%%") + "'")
+                inner = inner.replace("``", "`").replace('"', '""')
+                ch = '"'
+            out.append(ch + inner.replace("%", "%%") + ch)
             i = j + 1
             continue
         out.append("%%" if ch == "%" else ch)

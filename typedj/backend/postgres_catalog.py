@@ -182,7 +182,7 @@ def load_catalog(conn: Session, schema: str) -> dict[str, TableDef]:
     for row in conn.query(_COLUMNS, (schema,)).fetchall():
         table, name = row[0], row[1]
         if row[-1] is None and (table, name) in inherited:
-            row = (*row[:-1], inherited[(table, name)])
+            row = (*row[:-1], _referencing_comment(inherited[(table, name)]))
         attr = _attribute(row, labels, checks.get((table, name)), name in keys.get(table, ()))
         columns[table].append(attr)
     indexes: dict[str, dict[str, tuple[bool, list[str]]]] = defaultdict(dict)
@@ -219,6 +219,13 @@ def load_catalog(conn: Session, schema: str) -> dict[str, TableDef]:
     return result
 
 
+def _referencing_comment(parent: str | None) -> str | None:
+    """A foreign-key column's comment as typedj declares it on MySQL: the parent's comment,
+    with its ``:type:`` only for a uuid (else the column keeps its SQL type, ``smallint``)."""
+    declared, user_comment = split_comment(parent or "")
+    return f":{declared}:{user_comment}" if declared == "uuid" else user_comment
+
+
 def _attribute(
     row: tuple[Any, ...], labels: dict[int, list[str]], checked: str | None, in_key: bool
 ) -> Attribute:
@@ -233,7 +240,7 @@ def _attribute(
     return Attribute(
         name=name,
         type_name=declared or native,
-        sql_type=core_sql_type(declared) if declared else native,
+        sql_type=core_sql_type(declared, native) if declared else native,
         in_key=in_key,
         nullable=nullable,
         default=value,
@@ -270,3 +277,8 @@ class PostgresCatalog(Catalog):
 
     def live_sessions(self) -> set[int] | None:
         return live_sessions(self.session)
+
+    def may_write(self, schema: str, table: str) -> bool:
+        """From the INSERT privilege of the current role on the table (owners hold it)."""
+        name = f"{self.dialect.quote(schema)}.{self.dialect.quote(table)}"
+        return bool(self.query("SELECT has_table_privilege(%s, 'INSERT')", (name,)).fetchone()[0])

@@ -29,10 +29,15 @@ _LOST_STATES = {"57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "
 
 
 def connect_postgres(url: DatabaseURL) -> Any:
-    """A new psycopg connection in autocommit mode (the password is passed, never shown)."""
-    import psycopg
+    """A new psycopg connection in autocommit mode (the password is passed, never shown).
 
-    return psycopg.connect(
+    ``json``/``jsonb`` values arrive as their text, as from the other drivers: the json
+    codec parses them once, and raw values copy between servers (export, import) as they are.
+    """
+    import psycopg
+    from psycopg.types.string import TextLoader
+
+    raw = psycopg.connect(
         host=url.host,
         port=url.port,
         user=url.user,
@@ -43,6 +48,9 @@ def connect_postgres(url: DatabaseURL) -> Any:
         autocommit=True,
         application_name="typedj",
     )
+    for name in ("json", "jsonb"):
+        raw.adapters.register_loader(name, TextLoader)
+    return raw
 
 
 def is_lost(exc: BaseException) -> bool:

@@ -77,10 +77,12 @@ def column_type(t: SQLType) -> str:
     return _BASES.get(t.base, t.sql)
 
 
-def core_sql_type(type_name: str) -> str:
-    """The typedj SQL type a declaration gives to a core or codec type."""
+def core_sql_type(type_name: str, native: str) -> str:
+    """The typedj SQL type of a column commented ``:type_name:`` and read back as ``native``:
+    what a declaration gives a core type without arguments or a codec, else the server's
+    own spelling (``enum('a','b')``, ``varchar(64)``), as MySQL's catalog reports it."""
     if type_name in CORE_SQL:
         return CORE_SQL[type_name]
     if type_name.startswith("<"):
         return "json" if "@" in type_name else "longblob"
-    return type_name
+    return native

@@ -63,7 +63,9 @@ def write(conn: Connection, table: TableDef, names: Sequence[str], rows: Sequenc
     """Insert driver values as they are: no validation, no codecs (they were valid where they came from)."""
     if rows:
         sql = conn.dialect.insert(table.schema, table.name, list(names), skip_duplicates=skip_duplicates)
-        conn.executemany(sql, rows)
+        attrs = [table.heading.get(n) for n in names]
+        encode = [(i, fn) for i, a in enumerate(attrs) if a is not None and (fn := conn.dialect.encoder(a))]
+        conn.executemany(sql, normalized(rows, encode))
 
 
 def python_keys(conn: Connection, heading: Heading, names: Sequence[str],

@@ -50,8 +50,8 @@ AGGR = ErrorCode("typedj-aggr", "Aggregation the runtime refuses", "typedj")
 UNION = ErrorCode("typedj-union", "Union of queries with different primary keys", "typedj")
 
 _COUNT = re.compile(r"^\s*count\s*\(.*\)\s*$", re.IGNORECASE | re.DOTALL)
-_NOT = "typedj.query.condition.Not"
-_AND_LIST = "typedj.query.condition.AndList"
+_NOT = "typedj.query.logic.Not"
+_AND_LIST = "typedj.query.logic.AndList"
 _TOP = "typedj.query.condition.Top"
 _ANY = AnyType(TypeOfAny.special_form)
 

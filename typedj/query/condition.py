@@ -15,23 +15,9 @@ from ..errors import QueryError, UnknownAttributeError
 from ..heading import Attribute, Heading
 from . import sqltext
 from .compiler import Compiler, Select
+from .logic import AndList as AndList
+from .logic import Not as Not
 from .operand import Node, Operand, as_node, check_lineage
-
-
-class AndList(list[Any]):
-    """Conditions that must all hold (a plain list means *any* of them)."""
-
-
-class Not:
-    """The negation of a condition: ``q & Not(c)`` is ``q - c``."""
-
-    __slots__ = ("condition",)
-
-    def __init__(self, condition: Any):
-        self.condition = condition
-
-    def __repr__(self) -> str:
-        return f"Not({self.condition!r})"
 
 
 class Top:
