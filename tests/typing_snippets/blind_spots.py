@@ -4,10 +4,13 @@ and queries passed through parameters. Runtime twins: ``tests/test_sql_text.py``
 # ruff: noqa: E501  (expected-error comments are long)
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import typedj as tj
-from typedj import Computed, Key, Ref
+from typedj import Computed, Key, Manual, Ref
 
 from .pipeline import Session, Subject, schema
 
@@ -54,3 +57,17 @@ def females(q: tj.Query[Subject]) -> tj.Query[Subject]:
 
 def first_session(q: tj.Query[Session]) -> int:
     return int(q.fetch1("session_idd"))  # E: typedj-attr did you mean "session_id"?
+
+
+@schema
+class Scan(Manual):
+    scan_id: Key[int]
+    raw: tj.Object = tj.External("raw")
+    trace: tj.Npy = tj.External("raw")
+
+
+# an Object attribute takes a local path or bytes, an Npy one an array (fetch gives references)
+Scan.insert1({"scan_id": 1, "raw": Path("scan.zarr"), "trace": np.zeros(3)})
+Scan.insert1({"scan_id": 2, "raw": b"data", "trace": np.zeros(3)})
+Scan.insert1({"scan_id": 3, "raw": 3, "trace": np.zeros(3)})  # E: typedj-value Scan.raw is "ObjectRef"; the row gives "Literal[3]"
+Scan.insert1({"scan_id": 4, "raw": b"data", "trace": "x"})  # E: typedj-value Scan.trace is "NpyRef"
