@@ -182,7 +182,7 @@ def load_catalog(conn: Session, schema: str) -> dict[str, TableDef]:
     for row in conn.query(_COLUMNS, (schema,)).fetchall():
         table, name = row[0], row[1]
         if row[-1] is None and (table, name) in inherited:
-            row = (*row[:-1], inherited[(table, name)])
+            row = (*row[:-1], _referencing_comment(inherited[(table, name)]))
         attr = _attribute(row, labels, checks.get((table, name)), name in keys.get(table, ()))
         columns[table].append(attr)
     indexes: dict[str, dict[str, tuple[bool, list[str]]]] = defaultdict(dict)
@@ -217,6 +217,13 @@ def load_catalog(conn: Session, schema: str) -> dict[str, TableDef]:
             indexes=tuple(index_defs),
         )
     return result
+
+
+def _referencing_comment(parent: str | None) -> str | None:
+    """A foreign-key column's comment as typedj declares it on MySQL: the parent's comment,
+    with its ``:type:`` only for a uuid (else the column keeps its SQL type, ``smallint``)."""
+    declared, user_comment = split_comment(parent or "")
+    return f":{declared}:{user_comment}" if declared == "uuid" else user_comment
 
 
 def _attribute(
