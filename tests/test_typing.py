@@ -267,7 +267,33 @@ def test_pyright_strict_checks_constructors(pyright: list[tuple[str, int, str]])
     assert _lines(pyright, "constructors.py") == set(expected("constructors.py"))
 
 
-DOC_PAGES = ["tutorial.md", "types.md", "typechecking.md", "queries.md", "populate.md"]
+DOC_PAGES = ["tutorial.md", "types.md", "typechecking.md", "queries.md", "populate.md", "blobs.md",
+             "stores.md", "export.md", "diagrams.md", "codegen.md", "embedded.md", "configuration.md",
+             "provenance.md", "web.md"]
+
+_LAB = textwrap.dedent('''\
+    import typedj as tj
+    from typedj import Computed, Key, Manual, Ref
+
+    schema = tj.Schema("lab")
+
+
+    @schema
+    class Session(Manual):
+        subject_id: Key[int]
+        session: Key[int]
+        paper: str
+
+
+    @schema
+    class Spikes(Computed):
+        session: Key[Ref[Session]]
+        n_spikes: int
+
+        def make(self, key: tj.KeyOf["Spikes"]) -> None:
+            self.insert1({**key, "n_spikes": 0})
+    ''')
+
 
 PREAMBLES = {
     "populate.md": textwrap.dedent('''\
@@ -294,12 +320,40 @@ PREAMBLES = {
         def sort_spikes(data: np.ndarray) -> list[np.ndarray]:
             return [data]
         '''),
+    "blobs.md": "import typedj as tj\n",
+    "stores.md": 'import typedj as tj\n\nschema = tj.Schema("lab")\n',
+    "export.md": textwrap.dedent('''\
+        import typedj as tj
+
+        lab_schema = tj.Schema("lab")
+        analysis_schema = tj.Schema("analysis")
+        new_server = tj.connect("mysql://root@db.new.org:3306")
+        '''),
+    "diagrams.md": _LAB + 'other = tj.Schema("analysis")\nlab_module = tj.virtual_module("lab", "lab")\n',
+    "codegen.md": "import typedj as tj\nfrom typedj import Attr, Key, Manual\n",
+    "configuration.md": _LAB,
+    "provenance.md": _LAB,
+    "web.md": 'import typedj as tj\n\nlab = tj.virtual_module("lab", "lab")\n',
 }
 """What a page's examples take as given (its pipeline's upstream tables), stated once here."""
 
+MODULES = {"pipeline": _LAB + textwrap.dedent('''\
 
-UNTYPED_LIBRARIES = ("distributed",)
-"""Examples that use these show their API, not typedj's: strict checkers refuse any use."""
+
+    @schema
+    class Activity(Computed):
+        spikes: Key[Ref[Spikes]]
+        rate: float
+
+        def make(self, key: tj.KeyOf["Activity"]) -> None:
+            self.insert1({**key, "rate": 0.0})
+    ''')}
+"""Modules the pages import (``from pipeline import Session``), written next to them."""
+
+
+UNTYPED_LIBRARIES = ("distributed", "zarr")
+"""Examples that use these show their API, not typedj's: strict checkers refuse any use (or
+the library is not installed with the tests)."""
 
 
 def _doc_modules(folder: Path) -> list[Path]:
@@ -309,11 +363,14 @@ def _doc_modules(folder: Path) -> list[Path]:
     for page in DOC_PAGES:
         text = (ROOT / "docs" / page).read_text()
         found = re.findall(r"^ *```python\n(.*?)^ *```", text, re.S | re.M)
-        blocks = [textwrap.dedent(body) for body in found
-                  if not any(f"from {lib} import" in body for lib in UNTYPED_LIBRARIES)]
+        blocks = [body for body in map(textwrap.dedent, found)
+                  if not any(re.search(rf"^(from {lib} import|import {lib}\b)", body, re.M)
+                             for lib in UNTYPED_LIBRARIES)]
         path = folder / f"docs_{Path(page).stem}.py"
         path.write_text(PREAMBLES.get(page, "") + "\n".join(blocks))
         paths.append(path)
+    for name, text in MODULES.items():
+        (folder / f"{name}.py").write_text(text)
     return paths
 
 

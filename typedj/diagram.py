@@ -129,7 +129,7 @@ class Diagram:
     # -- the graph to draw ---------------------------------------------------------------
 
     @property
-    def graph(self) -> nx.MultiDiGraph:
+    def graph(self) -> nx.MultiDiGraph[str]:
         """The selected tables and the references among them, with their drawing style.
 
         Nodes (``schema.table``) carry ``tier``, ``label``, ``schema``, ``table`` and

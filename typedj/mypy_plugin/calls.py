@@ -144,13 +144,17 @@ _FROM_TEXT = frozenset(
     {"datetime.date", "datetime.datetime", "datetime.time", "decimal.Decimal", "uuid.UUID"}
 )
 _NUMPY = {"builtins.int": "numpy.integer", "builtins.float": "numpy.number", "builtins.bool": "numpy.bool"}
+_STORED = {"typedj.objects.ObjectRef": ("pathlib.PurePath", "builtins.bytes", "builtins.tuple"),
+           "typedj.objects.NpyRef": ("numpy.ndarray",)}
+"""What inserts take for an attribute whose fetch gives a reference to the stored file."""
 
 
 def _converted(actual: Type, expected: Type) -> bool:
     """Values the server or the codecs take for the attribute's type, as inserts do.
 
     Text for dates, times, decimals and UUIDs (``{"session_date": "2024-01-02"}``),
-    numpy scalars for numbers, and numbers for decimals.
+    numpy scalars for numbers, numbers for decimals, and a local path, bytes or array for
+    ``Object`` and ``Npy`` attributes (fetch gives an ``ObjectRef``/``NpyRef``).
     """
     a = get_proper_type(actual)
     if not isinstance(a, Instance):
@@ -161,6 +165,8 @@ def _converted(actual: Type, expected: Type) -> bool:
     if a.type.fullname == "builtins.str" and names & _FROM_TEXT:
         return True
     if a.type.fullname in ("builtins.int", "builtins.float") and "decimal.Decimal" in names:
+        return True
+    if any(a.type.has_base(base) for n in names for base in _STORED.get(n, ())):
         return True
     return any(a.type.has_base(_NUMPY[n]) for n in names if n in _NUMPY)
 
