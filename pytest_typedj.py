@@ -167,11 +167,12 @@ def tj_new_schema(tj_schema_name: str, tj_connection: Connection) -> Callable[[s
 def drop_schemas(conn: Connection, prefix: str) -> None:
     """Drop the schema ``prefix`` and every ``prefix_*`` schema, dependents first."""
     from typedj import graph
+    from typedj.binding import unbind
 
     for name in [s for s in list(conn.schemas) if s == prefix or s.startswith(prefix + "_")]:
         loaded: Any = conn.schemas.pop(name)
         for cls in list(loaded.classes.values()):
-            cls._unbind()
+            unbind(cls)
     for name in sorted(conn.catalog.list_schemas(), key=len, reverse=True):
         if name == prefix or name.startswith(prefix + "_"):
             conn.catalog.drop_database(name)

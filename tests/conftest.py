@@ -91,11 +91,14 @@ BACKENDS = [b.strip() for b in os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql,sql
 
 
 RIG_CAPABILITIES: dict[str, frozenset[str]] = {
-    "mysql": frozenset({"mysql_server", "datajoint_peer"}),
+    "mysql": frozenset({"mysql_server", "datajoint_peer", "lowered_size_limit"}),
+    "sqlite": frozenset({"lowered_size_limit"}),
 }
 """What the rig offers on a backend beyond its dialect's flags: ``mysql_server``, the test
 talks to the MySQL test server itself (its URL, pymysql, MySQL-spelled SQL);
-``datajoint_peer``, datajoint-python runs against the same database."""
+``datajoint_peer``, datajoint-python runs against the same database;
+``lowered_size_limit``, the server's size limit can be lowered for a test (MySQL's
+packet, SQLite's length; PostgreSQL's 1 GB a value is fixed)."""
 
 
 KNOWN_CAPABILITIES = frozenset(CAPABILITIES).union(*RIG_CAPABILITIES.values())

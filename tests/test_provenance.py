@@ -202,3 +202,26 @@ def test_job_metadata_columns_are_declared_and_filled_when_configured(schema: tj
         assert before - 1 <= started.timestamp() <= time.time() + 1
         assert 0 <= duration < 60 and isinstance(version, str)
     assert [r.size for r in Made.fetch(order_by="raw")] == [10, 20]
+
+
+def test_reading_the_code_version_never_writes_the_users_git_index(tmp_path: Path) -> None:
+    """``git status`` rewrites a stale index under ``index.lock``: killed at its deadline on a
+    busy machine, it would leave the lock behind and block the user's own git commands.
+    The version is read without git's optional locks, so the index is never written."""
+    from typedj.populate import provenance
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    source = repo / "module.py"
+    source.write_text("x = 1\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "module.py")
+    _git(repo, "commit", "-qm", "module")
+    later = time.time() + 5
+    os.utime(source, (later, later))  # same content, new stat: a refreshing status rewrites the index
+    index = repo / ".git" / "index"
+    before = (index.read_bytes(), index.stat().st_mtime_ns)
+    version = provenance._git_version(source)
+    head = _git(repo, "rev-parse", "HEAD")
+    assert version is not None and (version.version, version.dirty) == (head, False)
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == before

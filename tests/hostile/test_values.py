@@ -162,6 +162,7 @@ def small_limit(conn: tj.Connection, schema_name: str) -> Iterator[tj.Schema]:
         conn.query(f"SET GLOBAL max_allowed_packet = {int(old)}")
 
 
+@pytest.mark.requires("lowered_size_limit", reason="the test lowers the server's size limit to stay small")
 def test_values_beyond_the_servers_limit_are_refused(small_limit: tj.Schema) -> None:
     @small_limit
     class Payload(Manual):

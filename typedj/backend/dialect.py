@@ -178,6 +178,11 @@ class Dialect(ABC):
         """Makes fetched values of ``attr`` what the MySQL driver returns (date, Decimal, ...)."""
         return None
 
+    def order_term(self, expr: str, direction: str) -> str:
+        """An ORDER BY term (``direction``: ``''``, ``ASC`` or ``DESC``) with NULLs first in
+        ascending order, last in descending, as MySQL and SQLite sort them."""
+        return f"{expr} {direction}" if direction else expr
+
     def encoder(self, attr: Attribute) -> Callable[[list[Any]], list[Any]] | None:
         """The reverse of ``decoder``: values as the MySQL driver returns them, as this
         server takes them (for values copied between servers without codecs)."""

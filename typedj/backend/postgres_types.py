@@ -53,9 +53,14 @@ def enum_type_name(values: Sequence[str]) -> str:
     return "enum_" + hashlib.md5("_".join(sorted(values)).encode()).hexdigest()[:8]
 
 
-def checked_range(t: SQLType) -> tuple[int, int] | None:
-    """The range a ``CHECK`` must enforce: MySQL integer types PostgreSQL lacks."""
-    if t.core is not None or t.int_range is None or not (t.unsigned or t.base in {"tinyint", "mediumint"}):
+def checked_range(t: SQLType) -> tuple[int, int | None] | None:
+    """The range a ``CHECK`` must enforce for MySQL types PostgreSQL lacks: integers (and
+    unsigned numbers, ``None`` for no upper bound)."""
+    if t.core is not None:
+        return None
+    if t.int_range is None:
+        return (0, None) if t.unsigned else None
+    if not (t.unsigned or t.base in {"tinyint", "mediumint"}):
         return None
     return t.int_range
 

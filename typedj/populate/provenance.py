@@ -90,13 +90,15 @@ def _distributions() -> Mapping[str, list[str]]:
 
 def _git_version(file: Path) -> CodeVersion | None:
     """The commit of the work tree holding ``file``; the three git commands run at once
-    (populate asks once per call, and each command is mostly process start-up)."""
+    (populate asks once per call, and each command is mostly process start-up), without
+    git's optional locks: a status killed at the deadline leaves no ``index.lock``."""
     commands = (["rev-parse", "HEAD"], ["status", "--porcelain", "--untracked-files=no"],
                 ["ls-files", "--error-unmatch", file.name])
     running: list[subprocess.Popen[str]] = []
     try:
         for args in commands:
-            running.append(subprocess.Popen(["git", "-C", str(file.parent), *args], stdout=subprocess.PIPE,
+            running.append(subprocess.Popen(["git", "--no-optional-locks", "-C", str(file.parent), *args],
+                                            stdout=subprocess.PIPE,
                                             stderr=subprocess.DEVNULL, text=True))
         deadline = time.monotonic() + 10
         outputs = [(proc.communicate(timeout=max(0.0, deadline - time.monotonic()))[0], proc.returncode)

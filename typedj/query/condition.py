@@ -45,8 +45,10 @@ class Top:
         return f"Top({self.limit}, order_by={list(self.order_by)}, offset={self.offset})"
 
 
-def order_terms(order_by: Any, heading: Heading, quote: Any, *, operation: str = "order_by") -> list[str]:
-    """``"KEY"``, ``"name"``, ``"name DESC"``, or a list of them, as ORDER BY terms."""
+def order_terms(order_by: Any, heading: Heading, quote: Any, *, operation: str = "order_by",
+                term: Any = None) -> list[str]:
+    """``"KEY"``, ``"name"``, ``"name DESC"``, or a list of them, as ORDER BY terms
+    (``term``: the dialect's ``order_term``, which places NULLs as MySQL does)."""
     if order_by is None:
         return []
     items = _order_items(order_by)
@@ -65,7 +67,8 @@ def order_terms(order_by: Any, heading: Heading, quote: Any, *, operation: str =
                     f"{operation}: {n!r} is not an attribute of the query; it has {heading.names}",
                     attribute=n,
                 )
-            terms.append(quote(n) + (f" {direction}" if direction else ""))
+            plain = quote(n) + (f" {direction}" if direction else "")
+            terms.append(term(quote(n), direction) if term else plain)
     return terms
 
 
@@ -76,8 +79,8 @@ def _order_items(order_by: Any) -> list[Any]:
     return list(order_by)
 
 
-def _top_order(top: Top, heading: Heading, quote: Any) -> list[str]:
-    terms = order_terms(list(top.order_by), heading, quote, operation="Top")
+def _top_order(top: Top, heading: Heading, quote: Any, term: Any = None) -> list[str]:
+    terms = order_terms(list(top.order_by), heading, quote, operation="Top", term=term)
     named = {t.split()[0] for t in terms}
     return terms + [quote(k) for k in heading.primary_key if quote(k) not in named]
 
@@ -85,7 +88,7 @@ def _top_order(top: Top, heading: Heading, quote: Any) -> list[str]:
 def compile_top(top: Top, heading: Heading, inner: Select, c: Compiler) -> Select:
     """``inner`` with ORDER BY and LIMIT: its first rows, as a closed statement."""
     select = c.wrap(inner) if (inner.closed and not inner.grouped) or inner.order_by else inner.copy()
-    select.order_by = _top_order(top, heading, c.dialect.quote)
+    select.order_by = _top_order(top, heading, c.dialect.quote, c.dialect.order_term)
     select.limit = top.limit
     select.offset = top.offset or None
     if select.limit is None and select.offset is None:

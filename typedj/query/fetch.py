@@ -94,7 +94,7 @@ def statement(
     c = Compiler(dialect)
     select = query._node.compile(c)
     if order_by is not None or limit is not None or offset is not None:
-        terms = order_terms(order_by, query.heading, dialect.quote)
+        terms = order_terms(order_by, query.heading, dialect.quote, term=dialect.order_term)
         reorder = select.closed or not select.is_plain(dialect) or bool(select.order_by)
         select = c.wrap(select) if reorder else select.copy()
         select.order_by = terms
