@@ -21,6 +21,7 @@ from .format import (
     DTYPE_OF,
     F64,
     ITEM_NAMES,
+    MAX_DEPTH,
     MIN_ITEM,
     U16,
     U32,
@@ -36,12 +37,13 @@ _Reader: TypeAlias = "Callable[[Decoder, int, int], tuple[object, int]]"
 class Decoder:
     """Reads items from one buffer; ``end`` bounds each item so lengths are enforced."""
 
-    __slots__ = ("mv", "squeeze", "where")
+    __slots__ = ("depth", "mv", "squeeze", "where")
 
     def __init__(self, mv: memoryview, squeeze: bool, where: str) -> None:
         self.mv = mv
         self.squeeze = squeeze
         self.where = where
+        self.depth = 0
 
     # --- helpers
 
@@ -110,12 +112,20 @@ class Decoder:
         reader = _READERS.get(code)
         if reader is None:
             raise self.unknown(code, pos)
+        if self.depth >= MAX_DEPTH:
+            raise self.too_deep(pos)
+        self.depth += 1
         try:
             return reader(self, pos + 1, end)
         except BlobError:
             raise
         except (ValueError, TypeError, LookupError, ArithmeticError, MemoryError) as exc:
             raise self.invalid(code, pos, exc) from exc
+        finally:
+            self.depth -= 1
+
+    def too_deep(self, pos: int) -> BlobError:
+        return BlobError(f"blob nests too deeply to decode (over {MAX_DEPTH} levels, byte {pos}{self.where})")
 
     def unknown(self, code: int, pos: int) -> BlobError:
         return BlobError(
@@ -142,12 +152,17 @@ class Decoder:
         reader = _READERS.get(code)
         if reader is None:
             raise self.unknown(code, start)
+        if self.depth >= MAX_DEPTH:
+            raise self.too_deep(start)
+        self.depth += 1
         try:
             value, used = reader(self, start + 1, stop)
         except BlobError:
             raise
         except (ValueError, TypeError, LookupError, ArithmeticError, MemoryError) as exc:
             raise self.invalid(code, start, exc) from exc
+        finally:
+            self.depth -= 1
         if used != stop:
             raise BlobError(
                 f"corrupt blob: item at byte {start}{self.where} declares {n} bytes "

@@ -23,6 +23,7 @@ from .format import (
     DATETIME_UNITS,
     F64,
     FLOAT_ITEM,
+    MAX_DEPTH,
     NUMERIC_CLASS,
     STR_HEAD,
     U16_INT,
@@ -62,12 +63,13 @@ def _reference_kind(obj: np.ndarray[Any, Any]) -> str | None:
 class Encoder:
     """Collects the blob as a list of chunks; array data stays in numpy until the final join."""
 
-    __slots__ = ("dj0", "parts", "size")
+    __slots__ = ("depth", "dj0", "parts", "size")
 
     def __init__(self) -> None:
         self.parts: list[Chunk] = [b""]  # slot 0: protocol header, known only at the end
         self.size = 0
         self.dj0 = False
+        self.depth = 0
 
     def put(self, chunk: Chunk) -> None:
         self.parts.append(chunk)
@@ -87,11 +89,17 @@ class Encoder:
         parts[slot] = pack_u64(self.size - start)
 
     def item(self, obj: object) -> None:
-        handler = _EXACT_TYPES.get(type(obj))
-        if handler is not None:
-            handler(self, obj)
-        else:
-            self.other(obj)
+        if self.depth >= MAX_DEPTH:
+            raise RecursionError  # pack() reports it: too deep, or a container containing itself
+        self.depth += 1
+        try:
+            handler = _EXACT_TYPES.get(type(obj))
+            if handler is not None:
+                handler(self, obj)
+            else:
+                self.other(obj)
+        finally:
+            self.depth -= 1
 
     def other(self, obj: object) -> None:
         """Dispatch in the reference's order, so subclasses land where datajoint puts them."""

@@ -97,3 +97,6 @@ ITEM_NAMES: Final = {
 }
 MIN_ITEM: Final = 9  # a length-prefixed item takes at least 8 + 1 bytes
 
+MAX_DEPTH = 256
+"""The most levels a blob may nest, whatever the interpreter's recursion limit (which
+other libraries, mypy for one, raise): a hostile blob fails the same way everywhere."""
