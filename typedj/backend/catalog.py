@@ -4,11 +4,11 @@ through one connection with SQL that the backend spells."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ..config import DatabaseURL
-from ..heading import TableDef
+from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef
 from .dialect import Dialect
 
 
@@ -100,3 +100,45 @@ class Catalog(ABC):
     def may_write(self, schema: str, table: str) -> bool:
         """Whether this account may insert into and delete from the table."""
         return True
+
+
+ForeignKeyRows = Mapping[str, Mapping[str, dict[str, Any]]]
+"""By table and constraint name: ``{"schema": ..., "table": ..., "map": {column: parent column}}``."""
+
+IndexRows = Mapping[str, Mapping[str, tuple[bool, list[str]]]]
+"""By table and index name: whether it is unique, and its columns in order."""
+
+
+def table_defs(
+    schema: str,
+    tables: Mapping[str, str | None],
+    columns: Mapping[str, list[Attribute]],
+    foreign_keys: ForeignKeyRows,
+    indexes: IndexRows,
+) -> dict[str, TableDef]:
+    """Tables as read from any server's catalog, assembled the one way: a reference is in the
+    key when all its columns are, nullable when any is; an index the server made for a
+    foreign key (the same columns, not unique) was not declared, so it is left out."""
+    result: dict[str, TableDef] = {}
+    for name, comment in tables.items():
+        attrs = columns.get(name, [])
+        foreign = tuple(
+            ForeignKey(
+                parent_schema=fk["schema"],
+                parent_table=fk["table"],
+                attr_map=dict(fk["map"]),
+                in_key=all(a.in_key for a in attrs if a.name in fk["map"]),
+                nullable=any(a.nullable for a in attrs if a.name in fk["map"]),
+                name=constraint,
+            )
+            for constraint, fk in sorted(foreign_keys.get(name, {}).items())
+        )
+        fk_columns = {tuple(fk.attr_map) for fk in foreign}
+        index_defs = tuple(
+            IndexDef(tuple(cols), unique)
+            for _, (unique, cols) in sorted(indexes.get(name, {}).items())
+            if unique or tuple(cols) not in fk_columns
+        )
+        result[name] = TableDef(schema=schema, name=name, heading=Heading.of(attrs), comment=comment or "",
+                                foreign_keys=foreign, indexes=index_defs)
+    return result

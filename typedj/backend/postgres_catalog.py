@@ -11,10 +11,10 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from ..heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment
+from ..heading import Attribute, TableDef, split_comment
 from ..sqltypes import enum_type
 from ..types import CURRENT_TIMESTAMP, MISSING
-from .catalog import Catalog, Session
+from .catalog import Catalog, Session, table_defs
 from .postgres_types import core_sql_type
 
 _HIDDEN = "nspname NOT LIKE 'pg\\_%%' AND nspname NOT IN ('information_schema', 'public')"
@@ -188,35 +188,7 @@ def load_catalog(conn: Session, schema: str) -> dict[str, TableDef]:
     indexes: dict[str, dict[str, tuple[bool, list[str]]]] = defaultdict(dict)
     for table, index, unique, col in conn.query(_INDEXES, (schema,)).fetchall():
         indexes[table].setdefault(index, (bool(unique), []))[1].append(col)
-    result: dict[str, TableDef] = {}
-    for name, comment in tables.items():
-        attrs = columns.get(name, [])
-        foreign = tuple(
-            ForeignKey(
-                parent_schema=fk["schema"],
-                parent_table=fk["table"],
-                attr_map=dict(fk["map"]),
-                in_key=all(a.in_key for a in attrs if a.name in fk["map"]),
-                nullable=any(a.nullable for a in attrs if a.name in fk["map"]),
-                name=constraint,
-            )
-            for constraint, fk in sorted(fks.get(name, {}).items())
-        )
-        fk_columns = {tuple(fk.attr_map) for fk in foreign}
-        index_defs = [
-            IndexDef(tuple(cols), unique)
-            for _, (unique, cols) in sorted(indexes.get(name, {}).items())
-            if unique or tuple(cols) not in fk_columns  # made for a foreign key, not declared
-        ]
-        result[name] = TableDef(
-            schema=schema,
-            name=name,
-            heading=Heading.of(attrs),
-            comment=comment or "",
-            foreign_keys=foreign,
-            indexes=tuple(index_defs),
-        )
-    return result
+    return table_defs(schema, tables, columns, fks, indexes)
 
 
 def _referencing_comment(parent: str | None) -> str | None:

@@ -6,10 +6,10 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from ...heading import Attribute, ForeignKey, Heading, IndexDef, TableDef, split_comment
+from ...heading import Attribute, TableDef, split_comment
 from ...sqltypes import unescape_string
 from ...types import CURRENT_TIMESTAMP, MISSING
-from ..catalog import Catalog, Session
+from ..catalog import Catalog, Session, table_defs
 
 _GLOBAL_GRANT = re.compile(r"^GRANT (.+?) ON \*\.\* TO ", re.IGNORECASE)
 
@@ -93,29 +93,7 @@ class MySQLCatalog(Catalog):
             columns[name].append(self._attribute(col, ctype, nullable, default, key, extra, comment))
         fks = self._foreign_keys(schema)
         indexes = self._indexes(schema)
-        result: dict[str, TableDef] = {}
-        for name, comment in tables.items():
-            attrs = columns.get(name, [])
-            foreign = tuple(
-                ForeignKey(
-                    parent_schema=fk["schema"],
-                    parent_table=fk["table"],
-                    attr_map=dict(fk["map"]),
-                    in_key=all(a.in_key for a in attrs if a.name in fk["map"]),
-                    nullable=any(a.nullable for a in attrs if a.name in fk["map"]),
-                    name=constraint,
-                )
-                for constraint, fk in sorted(fks.get(name, {}).items())
-            )
-            fk_column_sets = {tuple(fk.attr_map) for fk in foreign}
-            index_defs = tuple(
-                IndexDef(tuple(cols), unique)
-                for _, (unique, cols) in sorted(indexes.get(name, {}).items())
-                if unique or tuple(cols) not in fk_column_sets  # InnoDB's own index for a foreign key
-            )
-            result[name] = TableDef(schema=schema, name=name, heading=Heading.of(attrs),
-                                    comment=comment or "", foreign_keys=foreign, indexes=index_defs)
-        return result
+        return table_defs(schema, tables, columns, fks, indexes)
 
     def _foreign_keys(self, schema: str) -> dict[str, dict[str, dict[str, Any]]]:
         """By table and constraint: the referenced schema, table and column map."""
