@@ -917,6 +917,46 @@ def test_enum_members_with_double_quotes(
     assert tj.virtual_module("single", dj_schema_name, connection=conn).Single.fetch1("kind") == "b"
 
 
+def _twice_datajoint(schema: Any) -> tuple[Any, Any]:
+    """datajoint-python's Src and Twice, declared with its ``jobs.add_job_metadata`` on."""
+    dj.config["jobs.add_job_metadata"] = True
+    try:
+
+        @schema
+        class Src(dj.Manual):
+            definition = "src: int32\n---\nvalue: float64"
+
+        @schema
+        class Twice(dj.Computed):
+            definition = "-> Src\n---\ntwice: float64"
+
+            def make(self, key: dict[str, Any]) -> None:
+                self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
+
+    finally:
+        dj.config["jobs.add_job_metadata"] = False
+    return Src, Twice
+
+
+def _twice_typedj(schema: tj.Schema) -> tuple[Any, Any]:
+    """The same two tables as typedj classes."""
+
+    @schema
+    class Src(Manual):
+        src: Key[tj.int32]
+        value: float
+
+    @schema
+    class Twice(Computed):
+        src: Key[Ref[Src]]
+        twice: float
+
+        def make(self, key: tj.KeyOf["Twice"]) -> None:
+            self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
+
+    return Src, Twice
+
+
 def test_typedj_fills_the_job_metadata_datajoint_declares(
     conn: tj.Connection, dj_conn: Any, schema_name: str
 ) -> None:
@@ -925,39 +965,10 @@ def test_typedj_fills_the_job_metadata_datajoint_declares(
     stays out of datajoint's way."""
     from typedj.populate import provenance
 
-    dj.config["jobs.add_job_metadata"] = True
-    try:
-        ref = dj.Schema(schema_name, connection=dj_conn)
-
-        @ref
-        class Src(dj.Manual):
-            definition = "src: int32\n---\nvalue: float64"
-
-        @ref
-        class Twice(dj.Computed):
-            definition = "-> Src\n---\ntwice: float64"
-
-            def make(self, key: dict[str, Any]) -> None:
-                self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
-    finally:
-        dj.config["jobs.add_job_metadata"] = False
-    Src.insert([{"src": i, "value": float(i)} for i in range(3)])
-
-    ours = tj.Schema(schema_name, connection=conn)
-
-    @ours
-    class Src(Manual):  # type: ignore[no-redef]
-        src: Key[tj.int32]
-        value: float
-
-    @ours
-    class Twice(Computed):  # type: ignore[no-redef]
-        src: Key[Ref[Src]]
-        twice: float
-
-        def make(self, key: tj.KeyOf[Twice]) -> None:
-            self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
-
+    ref = dj.Schema(schema_name, connection=dj_conn)
+    dj_src, _ = _twice_datajoint(ref)
+    dj_src.insert([{"src": i, "value": float(i)} for i in range(3)])
+    _, Twice = _twice_typedj(tj.Schema(schema_name, connection=conn))
     Twice.populate(reserve_jobs=True)
     table = f"`{schema_name}`.`__twice`"
     columns = "src, _job_start_time, _job_duration, _job_version"
@@ -977,39 +988,9 @@ def test_typedj_declares_job_metadata_as_datajoint_does(
 ) -> None:
     """``config.job_metadata`` is datajoint-python's ``jobs.add_job_metadata``: Imported and
     Computed tables get the same hidden ``_job_*`` columns, which populate fills."""
-    dj.config["jobs.add_job_metadata"] = True
-    try:
-        ref = dj.Schema(dj_schema_name, connection=dj_conn)
-
-        @ref
-        class Src(dj.Manual):
-            definition = "src: int32\n---\nvalue: float64"
-
-        @ref
-        class Twice(dj.Computed):
-            definition = "-> Src\n---\ntwice: float64"
-
-            def make(self, key: dict[str, Any]) -> None:
-                self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
-    finally:
-        dj.config["jobs.add_job_metadata"] = False
-
-    ours = tj.Schema(schema_name, connection=conn)
+    _twice_datajoint(dj.Schema(dj_schema_name, connection=dj_conn))
     with tj.config.override(job_metadata=True):
-
-        @ours
-        class Src(Manual):  # type: ignore[no-redef]
-            src: Key[tj.int32]
-            value: float
-
-        @ours
-        class Twice(Computed):  # type: ignore[no-redef]
-            src: Key[Ref[Src]]
-            twice: float
-
-            def make(self, key: tj.KeyOf[Twice]) -> None:
-                self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
-
+        Src, Twice = _twice_typedj(tj.Schema(schema_name, connection=conn))
     assert show_create(conn, schema_name) == show_create(conn, dj_schema_name)
     assert "_job_start_time" not in show_create(conn, schema_name)["src"]
     Src.insert([{"src": i, "value": float(i)} for i in range(3)])
@@ -1018,21 +999,7 @@ def test_typedj_declares_job_metadata_as_datajoint_does(
     assert sorted(r[0] for r in rows) == [0, 1, 2] and all(r[1] is not None and r[2] >= 0 for r in rows)
     assert [r["twice"] for r in Twice.to_dicts(order_by="src")] == [0.0, 2.0, 4.0]
     assert "_job_start_time" not in Twice.heading.names
-    again = tj.Schema(schema_name, connection=conn)  # the setting off: the class still matches
-
-    @again
-    class Src(Manual):  # type: ignore[no-redef]
-        src: Key[tj.int32]
-        value: float
-
-    @again
-    class Twice(Computed):  # type: ignore[no-redef]
-        src: Key[Ref[Src]]
-        twice: float
-
-        def make(self, key: tj.KeyOf[Twice]) -> None:
-            self.insert1({**key, "twice": 2 * (Src & key).fetch1("value")})
-
+    _, Twice = _twice_typedj(tj.Schema(schema_name, connection=conn))  # setting off: still matches
     assert len(Twice) == 3
     reference = dj.VirtualModule("vm", schema_name, connection=dj_conn)
     assert sorted(reference.Twice.to_arrays("twice")) == [0.0, 2.0, 4.0]

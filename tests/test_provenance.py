@@ -182,8 +182,8 @@ def test_job_metadata_columns_are_declared_and_filled_when_configured(schema: tj
             def make(self, key: tj.KeyOf[Made]) -> None:
                 self.insert1({**key, "size": 10 * key["raw"]})
 
-    on_server = schema.connection.dialect  # the catalog read back, not the class
-    tables = schema.tables
+    dialect = schema.connection.dialect
+    tables = schema.tables  # as the server has them, not as the classes declare them
     assert [a.name for a in tables["__made"].heading.attributes][-3:] == [
         "_job_start_time", "_job_duration", "_job_version"
     ]
@@ -191,10 +191,10 @@ def test_job_metadata_columns_are_declared_and_filled_when_configured(schema: tj
     Raw.insert([{"raw": 1}, {"raw": 2}])
     before = time.time()
     Made.populate()
-    q = on_server.quote
+    q = dialect.quote
     rows = schema.connection.query(
         f"SELECT {q('raw')}, {q('_job_start_time')}, {q('_job_duration')}, {q('_job_version')} "
-        f"FROM {on_server.table(schema.name, '__made')} ORDER BY {q('raw')}"
+        f"FROM {dialect.table(schema.name, '__made')} ORDER BY {q('raw')}"
     ).fetchall()
     assert [r[0] for r in rows] == [1, 2]
     for _, started, duration, version in rows:

@@ -96,9 +96,6 @@ def _link_owners(table: TableDef, implied: ForeignKey | None) -> dict[str, Forei
                 return None
             seen.append(current)
         previous = current
-    for fk in table.foreign_keys:
-        if fk.nullable and fk.in_key:
-            return None
     if implied is not None:
         for column in implied.attr_map:
             owner.pop(column, None)
@@ -189,7 +186,7 @@ class _Reader:
                       if any(i.unique and set(i.attributes) == set(fk.attr_map) for i in table.indexes)}
         implied = self._implied_master_ref(table, master)
         owner = _link_owners(table, implied) if self.links else None
-        if owner is not None and any(self._parent(table, fk).forward for fk in owner.values()):
+        if owner is not None and any(self._forward(table, fk) for fk in owner.values()):
             owner = None  # a Link names its parent's class, which must exist already
         taken = {a.name for a in table.heading if a.name not in fk_columns}
         for attr in table.heading:
@@ -235,12 +232,14 @@ class _Reader:
             )
         return None if via_sibling else to_master
 
+    def _forward(self, table: TableDef, fk: ForeignKey) -> bool:
+        """Whether ``fk``'s parent class is not made yet where ``table``'s class is written."""
+        return fk.parent_schema == table.schema and self.tops[fk.parent_table] not in self.defined
+
     def _parent(self, table: TableDef, fk: ForeignKey) -> TableClass:
         if fk.parent_schema != table.schema:
             self.others.add(fk.parent_schema)
-            return TableClass(fk.parent_schema, fk.parent_table)
-        defined = self.tops[fk.parent_table] in self.defined
-        return TableClass(fk.parent_schema, fk.parent_table, forward=not defined)
+        return TableClass(fk.parent_schema, fk.parent_table, forward=self._forward(table, fk))
 
     def _link_column(
         self, table: TableDef, fk: ForeignKey, attr: Attribute, where: str, unique: bool

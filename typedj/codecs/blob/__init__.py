@@ -33,7 +33,7 @@ def pack(obj: object, *, compress: bool | int | str = True) -> bytes:
     enc = Encoder()
     try:
         enc.item(obj)
-    except RecursionError:
+    except RecursionError:  # the interpreter's limit came first (a deep caller)
         raise BlobError("value nests too deeply to pack (or a container contains itself)") from None
     enc.parts[0] = DJ0 if enc.dj0 else MYM
     blob = b"".join(enc.parts)

@@ -90,7 +90,8 @@ class Encoder:
 
     def item(self, obj: object) -> None:
         if self.depth >= MAX_DEPTH:
-            raise RecursionError  # pack() reports it: too deep, or a container containing itself
+            raise BlobError(f"value nests too deeply to pack (over {MAX_DEPTH} levels, or a container "
+                            "contains itself)")
         self.depth += 1
         try:
             handler = _EXACT_TYPES.get(type(obj))
