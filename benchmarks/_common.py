@@ -47,7 +47,7 @@ START_SCRIPT = Path(
 PASSWORD = "simple"
 
 
-def _free_port(low: int = 3310, high: int = 3399) -> int:
+def free_port(low: int = 3310, high: int = 3399) -> int:
     """A loopback port in the benchmark range that nothing listens on."""
     start = low + os.getpid() % (high - low)
     for offset in range(high - low + 1):
@@ -67,7 +67,7 @@ def bench_server() -> Iterator[str]:
         return
     if not START_SCRIPT.is_file():
         raise SystemExit(f"set TYPEDJ_BENCH_DATABASE_URL or provide {START_SCRIPT}")
-    port = _free_port()
+    port = free_port()
     base = Path(tempfile.mkdtemp(prefix="typedj-bench-db-"))
     out = subprocess.run(
         ["bash", str(START_SCRIPT), str(base), str(port), PASSWORD],

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import warnings
@@ -21,18 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from _common import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_CTL = ROOT / "tests" / "pg_ctl"
-
-
-def _free_port(low: int = 5440, high: int = 5499) -> int:
-    start = low + os.getpid() % (high - low)
-    for offset in range(high - low + 1):
-        port = low + (start - low + offset) % (high - low + 1)
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError(f"no free port in {low}-{high}")
 
 
 @contextlib.contextmanager
@@ -42,7 +33,7 @@ def postgres_server() -> Iterator[str]:
     if url:
         yield url
         return
-    port = _free_port()
+    port = free_port(5440, 5499)
     base = Path(tempfile.mkdtemp(prefix="typedj-bench-pg-"))
     data = base / "data"
     subprocess.run([str(PG_CTL), "initdb", "--pgdata", str(data), "-o", "--username=postgres --auth=trust"],
