@@ -37,7 +37,7 @@ if not _external:
     mysql_proc = factories.mysql_proc(
         mysqld_exec=Path("/usr/sbin/mariadbd"),
         admin_executable="/usr/bin/mariadb-admin",
-        mysqld_safe=Path("/usr/bin/mariadbd-safe"),
+        mysqld_safe=HERE / "mariadbd-safe",
         host="127.0.0.1",
         user="root",
         port=None,

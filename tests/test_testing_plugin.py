@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 import typedj as tj
+
+from . import child_pytest
+from .child_pytest import user_env
 
 USER_TEST = '''
 import numpy as np
@@ -70,14 +73,11 @@ def test_bad_rows_are_refused(tj_schema):
 
 
 def run_pytest(
-    folder: Path, *args: str, env: dict[str, str] | None = None
+    folder: Path, *args: str, env: dict[str, str] | None = None, server_plugins: bool = False
 ) -> subprocess.CompletedProcess[str]:
     (folder / "test_pipeline.py").write_text(USER_TEST)
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TYPEDJ_", "DJ_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", *args],
-        cwd=folder, capture_output=True, text=True, env={**base, **(env or {})}, timeout=300,
-    )
+    return child_pytest.run_pytest(folder, "-s", *args, env=user_env(**(env or {})),
+                                   server_plugins=server_plugins)
 
 
 def test_user_tests_run_on_the_embedded_backend(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_user_tests_run_on_a_configured_server(tmp_path: Path, mysql_url: str) -
 
 @pytest.mark.skipif(not Path("/usr/sbin/mariadbd").exists(), reason="needs the MariaDB server package")
 def test_user_tests_start_a_server_through_pytest_mysql(tmp_path: Path) -> None:
-    result = run_pytest(tmp_path, env={"TYPEDJ_TEST_BACKEND": "mysql"})
+    result = run_pytest(tmp_path, env={"TYPEDJ_TEST_BACKEND": "mysql"}, server_plugins=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout and "BACKEND mysql" in result.stdout
 
@@ -122,10 +122,46 @@ def test_the_documented_example_passes(tmp_path: Path) -> None:
     page = (Path(__file__).parents[1] / "docs" / "embedded.md").read_text()
     example = next(b for b in re.findall(r"```python\n(.*?)```", page, re.S) if "tj_schema" in b)
     (tmp_path / "test_peaks.py").write_text(example)
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TYPEDJ_", "DJ_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_peaks.py"],
-        cwd=tmp_path, capture_output=True, text=True, env=base, timeout=300,
-    )
+    result = child_pytest.run_pytest(tmp_path, "test_peaks.py")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_child_pytest_runs_cannot_kill_the_test_servers(tmp_path: Path) -> None:
+    """mirakuru, imported, SIGKILLs at exit every process whose marker contains its pid: a
+    child pytest that loaded the server plugins could end this session's servers (seen on CI)."""
+    (tmp_path / "test_modules.py").write_text(
+        "import sys\n\ndef test_no_mirakuru():\n    assert 'mirakuru' not in sys.modules\n"
+        "    assert 'pytest_typedj' in sys.modules\n"
+    )
+    result = child_pytest.run_pytest(tmp_path, "test_modules.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError as exc:
+        pytest.skip(f"cannot read the server's environment: {exc}")
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+
+def test_this_sessions_servers_carry_no_mirakuru_marker(mysql_url: str, postgres_url: str) -> None:
+    """The other defence: a stray mirakuru exit hook finds nothing of ours to kill."""
+    import psycopg
+    import pymysql
+
+    url = urlsplit(mysql_url)
+    my = pymysql.connect(host=url.hostname, port=url.port, user=url.username, password=url.password or "")
+    with my, my.cursor() as cursor:
+        cursor.execute("SELECT @@pid_file")
+        (pid_file,) = cursor.fetchone()
+    mariadbd = int(Path(pid_file).read_text())
+    with psycopg.connect(postgres_url) as pg:
+        backend = pg.info.backend_pid
+    status = Path(f"/proc/{backend}/status").read_text()
+    postmaster = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+    for pid in (mariadbd, postmaster):
+        env = _environ(pid)
+        assert "PATH" in env and "mirakuru_uuid" not in env, pid

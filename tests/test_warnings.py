@@ -3,7 +3,6 @@ the user's line, filtered or escalated with ``-W`` like any other warning."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import warnings
@@ -15,10 +14,7 @@ import typedj as tj
 from typedj import Key, Manual
 from typedj.config import Config
 
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TYPEDJ_", "DJ_"))}
-    return {**env, **extra}
+from .child_pytest import run_pytest, user_env
 
 
 def test_every_warning_is_a_typedj_warning_and_a_user_warning() -> None:
@@ -80,7 +76,7 @@ _FALLBACK = "import typedj as tj; conn = tj.connect(); print(conn.url)"
 
 def test_the_embedded_fallback_warns_once(tmp_path: Path) -> None:
     code = _FALLBACK + "; tj.connect(); print('again')"
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=_clean_env(),
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=user_env(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [f"sqlite:///{tmp_path / 'typedj.db'}", "again"]
@@ -90,7 +86,7 @@ def test_the_embedded_fallback_warns_once(tmp_path: Path) -> None:
 def test_the_embedded_fallback_escalated_in_a_script_refuses_to_start(tmp_path: Path) -> None:
     escalate = "import warnings, typedj as tj; warnings.simplefilter('error', tj.EmbeddedFallbackWarning)"
     code = f"{escalate}; {_FALLBACK}"
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=_clean_env(),
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=user_env(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "typedj.errors.EmbeddedFallbackWarning: no database configured" in done.stderr
@@ -103,9 +99,7 @@ def _pytest(folder: Path, *options: str) -> subprocess.CompletedProcess[str]:
     (folder / "test_fallback.py").write_text(
         "import typedj as tj\n\ndef test_connect():\n    assert tj.connect().url.scheme == 'sqlite'\n"
     )
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options,
-                           "test_fallback.py"], cwd=folder, env=_clean_env(), capture_output=True,
-                          text=True, timeout=120)
+    return run_pytest(folder, *options, "test_fallback.py", timeout=120)
 
 
 @pytest.mark.parametrize("category", ["EmbeddedFallbackWarning", "TypedjWarning"])
