@@ -572,7 +572,11 @@ def test_killed_export_resumes(conn: tj.Connection, schema_name: str, store_conf
     child.wait()
     assert "objects" not in json.loads(state.read_text())["done"]
     assert not (dest / "datapackage.json").exists()
+    stale = dest / "objects" / "raw" / f".frame.{child.pid}.typedj-partial"  # as a kill mid-copy leaves
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"half an object")
     resumed = tj.export(Frame, to=dest, progress=False)
+    assert not stale.exists()
     clean = tj.export(Frame, to=tmp_path / "clean", progress=False)
     assert resumed.resumed and resumed.rows == clean.rows == {f"{schema_name}.frame": 400}
     assert tj.verify(dest).ok

@@ -336,3 +336,22 @@ def test_four_processes_write_one_file(tmp_path: Path) -> None:
     conn = tj.connect(url)
     count = conn.query(f"SELECT COUNT(*) FROM {conn.dialect.table('lab', 'subject')}").fetchone()[0]
     assert count == 100
+
+
+def test_alter_is_refused_where_the_dialect_cannot_alter(db: tj.Connection) -> None:
+    from typedj.backend.dialect import TableChange
+
+    schema = tj.Schema("lab", connection=db)
+
+    @schema
+    class Animal(Manual):
+        animal_id: Key[int]
+
+    assert not db.dialect.supports_alter_table
+    with pytest.raises(tj.ConfigError, match="sqlite cannot change an existing table") as err:
+        Animal.alter(force=True)
+    assert err.value.table == "animal"
+    table_def = Animal._def  # type: ignore[attr-defined]
+    with pytest.raises(tj.ConfigError, match="not supported on sqlite") as err:
+        SQLiteDialect().alter_table(TableChange(table_def, table_def, comment=True))
+    assert err.value.table == "animal"

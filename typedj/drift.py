@@ -2,9 +2,10 @@
 
 A class may change after its table was created (an attribute added, a comment edited).
 ``diff_tables`` lists each difference; ``alter_table`` applies the safe ones (secondary
-attributes, indexes, the table comment) in one ``ALTER TABLE`` statement, which MySQL
-applies entirely or not at all. Changes of the primary key or of references change
-what a row *is*, so they are refused with an explanation instead.
+attributes, indexes, the table comment), spelled by the dialect (``Dialect.alter_table``:
+one ``ALTER TABLE`` on MySQL, which applies it entirely or not at all). Changes of the
+primary key or of references change what a row *is*, so they are refused with an
+explanation instead.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .backend.dialect import TableChange
 from .binding import bind, bound
 from .declare import PLATFORM_COLUMNS
 from .errors import ConfigError, DeclarationError, TypedjError
-from .heading import Attribute, TableDef
+from .heading import Attribute, IndexDef, TableDef
 from .types import MISSING
 
 if TYPE_CHECKING:
+    from .backend.connection import Connection
     from .schema import Schema
     from .table import Table
 
@@ -239,7 +242,8 @@ def alter_table(
     schema: Schema = bound(cls)._schema
     conn = schema.connection
     if not conn.dialect.supports_alter_table:
-        raise ConfigError(f"{cls.__name__}.alter() needs a MySQL/MariaDB server")
+        raise ConfigError(f"{cls.__name__}.alter(): {conn.dialect.name} cannot change an existing table "
+                          "in place", table=bound(cls)._def.name)
     table = bound(cls)._def.name
     declared = schema.declared[table]
     schema.reload()
@@ -257,13 +261,14 @@ def alter_table(
     if not differences:
         return []
     _check_required_added(cls, declared, differences)
-    sql = _alter_sql(schema, declared, existing, differences)
+    statements = conn.dialect.alter_table(_change(schema, declared, existing, differences))
     print(f"Changes to {schema.name}.{table}:", file=out)
     for d in differences:
         print(f"  {d}", file=out)
-    print(sql + ";", file=out)
+    for sql in statements:
+        print(sql + ";", file=out)
     if dry_run:
-        return [sql]
+        return statements
     if prompt and not force:
         if sys.stdin is None or not sys.stdin.isatty():
             raise TypedjError(
@@ -276,14 +281,24 @@ def alter_table(
             print("Nothing was changed.", file=out)
             return []
     try:
-        conn.query(sql)
+        _apply(conn, statements)
     except TypedjError:
         raise
     except Exception as exc:
         raise TypedjError(f"{cls.__name__}.alter() failed, nothing was changed: {exc}", table=table) from exc
-    log.info("altered %s.%s: %s", schema.name, table, sql)
+    log.info("altered %s.%s: %s", schema.name, table, "; ".join(statements))
     _rebind(cls, schema, declared)
-    return [sql]
+    return statements
+
+
+def _apply(conn: Connection, statements: list[str]) -> None:
+    """One statement alone (MySQL commits DDL by itself); several in one transaction."""
+    if len(statements) == 1:
+        conn.query(statements[0])
+        return
+    with conn.transaction():
+        for sql in statements:
+            conn.query(sql)
 
 
 def _check_required_added(cls: type[Table], declared: TableDef, differences: list[Difference]) -> None:
@@ -304,43 +319,29 @@ def _check_required_added(cls: type[Table], declared: TableDef, differences: lis
         )
 
 
-def _alter_sql(schema: Schema, declared: TableDef, existing: TableDef, differences: list[Difference]) -> str:
-    dialect = schema.connection.dialect
-    clauses: list[str] = []
-    names = declared.heading.all_names
+def _change(schema: Schema, declared: TableDef, existing: TableDef,
+            differences: list[Difference]) -> TableChange:
+    """The differences as the change a dialect spells (``Dialect.alter_table``)."""
     kinds: dict[str, set[str]] = {}
     for d in differences:
         if d.attribute:
             kinds.setdefault(d.attribute, set()).add(d.kind)
     index_names = _index_names(schema, declared.name)
-    for d in differences:  # before the columns go, or MySQL drops a one-column index itself
-        if d.kind == "index_removed" and d.existing:
-            clauses.append(f"DROP INDEX {dialect.quote(index_names[d.existing])}")
-    for name, changed in kinds.items():
-        if "removed" in changed:
-            clauses.append(f"DROP COLUMN {dialect.quote(name)}")
-    present = [a for a in existing.heading.all_names if a in declared.heading]
-    for name, changed in kinds.items():
-        attr = declared.heading.get(name)
-        if attr is None:
-            continue
-        definition = dialect.column_definition(attr)
-        if "added" in changed:
-            before = [n for n in names[: names.index(name)] if n in present]
-            clauses.append(f"ADD COLUMN {definition} " +
-                           (f"AFTER {dialect.quote(before[-1])}" if before else "FIRST"))
-            present.append(name)
-        elif changed:
-            clauses.append(f"MODIFY COLUMN {definition}")
-    for d in differences:
-        if d.kind == "index_added" and d.declared:
-            unique = d.declared.startswith("UNIQUE ")
-            cols = d.declared[d.declared.index("(") + 1 : -1].split(", ")
-            quoted = ", ".join(dialect.quote(c) for c in cols)
-            clauses.append(f"ADD {'UNIQUE ' if unique else ''}INDEX ({quoted})")
-        if d.kind == "table_comment":
-            clauses.append(f"COMMENT = {dialect.literal(declared.comment)}")
-    return f"ALTER TABLE {dialect.table(declared.schema, declared.name)}\n  " + ",\n  ".join(clauses)
+    declared_indexes = {_index_text(i.attributes, i.unique): i for i in declared.indexes}
+    declared_indexes |= {_index_text(tuple(fk.attr_map), True): IndexDef(tuple(fk.attr_map), True)
+                         for fk in declared.foreign_keys if fk.unique}
+    return TableChange(
+        declared, existing,
+        dropped_indexes=tuple(index_names[d.existing] for d in differences
+                              if d.kind == "index_removed" and d.existing),
+        dropped_columns=tuple(n for n, changed in kinds.items() if "removed" in changed),
+        added_columns=tuple(n for n, changed in kinds.items() if "added" in changed),
+        changed_columns=tuple(n for n, changed in kinds.items()
+                              if changed - {"added", "removed"} and n in declared.heading),
+        added_indexes=tuple(declared_indexes[d.declared] for d in differences
+                            if d.kind == "index_added" and d.declared),
+        comment=any(d.kind == "table_comment" for d in differences),
+    )
 
 
 def _index_names(schema: Schema, table: str) -> dict[str, str]:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from ..heading import Attribute, ForeignKey, TableDef
+from ..errors import ConfigError
+from ..heading import Attribute, ForeignKey, IndexDef, TableDef
 from ..types import MISSING
 
 CAPABILITIES = (
@@ -31,6 +33,25 @@ CAPABILITIES = (
     "embedded",
 )
 """The boolean flags of a dialect, by name (what tests may require)."""
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """The safe changes ``alter()`` makes to one table (``drift`` decides them), for a
+    dialect to spell: columns by name, the declared ones described by ``declared``."""
+
+    declared: TableDef
+    existing: TableDef
+    dropped_indexes: tuple[str, ...] = ()
+    """Names of the indexes on the server (dropped first: a column's index goes with it)."""
+    dropped_columns: tuple[str, ...] = ()
+    added_columns: tuple[str, ...] = ()
+    """In declared order."""
+    changed_columns: tuple[str, ...] = ()
+    """Type, nullability, default or comment changed."""
+    added_indexes: tuple[IndexDef, ...] = ()
+    comment: bool = False
+    """The table comment becomes ``declared.comment``."""
 
 
 class Dialect(ABC):
@@ -124,6 +145,12 @@ class Dialect(ABC):
 
     def drop_table(self, schema: str, table: str) -> str:
         return f"DROP TABLE IF EXISTS {self.table(schema, table)}"
+
+    def alter_table(self, change: TableChange) -> list[str]:
+        """Statements that make the changes, applied together or not at all (one statement
+        where the server commits DDL by itself). Only where ``supports_alter_table``."""
+        raise ConfigError(f"changing an existing table in place (alter) is not supported on {self.name}",
+                          table=change.declared.name)
 
     @abstractmethod
     def lineage_table(self, schema: str) -> str:

@@ -59,6 +59,12 @@ class ExportReport:
                 f"({self.bytes / 2**20:.1f} MB){' (resumed)' if self.resumed else ''}")
 
 
+def _remove_partials(root: Path) -> None:
+    """Files a killed run was writing: never complete, and not in any manifest."""
+    for stale in root.rglob(f"*{objects.PARTIAL}"):
+        stale.unlink(missing_ok=True)
+
+
 class _State:
     """The steps done so far, kept in the dataset folder until the export completes."""
 
@@ -72,6 +78,7 @@ class _State:
                 if saved.get("fingerprint") == fingerprint and not overwrite:
                     self.done = set(saved.get("done", []))
                     self.resumed = True
+                    _remove_partials(root)
                     log.info("resuming the export in %s (%d steps done)", root, len(self.done))
                 elif not overwrite:
                     raise DatasetError(f"{root} holds an unfinished export of something else; "

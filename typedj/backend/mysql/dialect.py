@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymysql.converters
 
 from ...heading import Attribute, TableDef
-from ..dialect import Dialect
+from ..dialect import Dialect, TableChange
 
 _LINEAGE_DDL = """CREATE TABLE IF NOT EXISTS {table} (
   `table_name` VARCHAR(64) NOT NULL COMMENT 'table name within the schema',
@@ -82,6 +82,27 @@ class MySQLDialect(Dialect):
         if table.comment:
             sql += " COMMENT=" + self.literal(table.comment)
         return [sql]
+
+    def alter_table(self, change: TableChange) -> list[str]:
+        """One ``ALTER TABLE``, which MySQL applies entirely or not at all."""
+        declared = change.declared
+        clauses = [f"DROP INDEX {self.quote(name)}" for name in change.dropped_indexes]
+        clauses += [f"DROP COLUMN {self.quote(name)}" for name in change.dropped_columns]
+        names = declared.heading.all_names
+        present = [n for n in change.existing.heading.all_names if n in declared.heading]
+        for name in change.added_columns:
+            before = [n for n in names[: names.index(name)] if n in present]
+            where = f"AFTER {self.quote(before[-1])}" if before else "FIRST"
+            clauses.append(f"ADD COLUMN {self.column_definition(declared.heading[name])} {where}")
+            present.append(name)
+        clauses += [f"MODIFY COLUMN {self.column_definition(declared.heading[name])}"
+                    for name in change.changed_columns]
+        for index in change.added_indexes:
+            columns = ", ".join(self.quote(c) for c in index.attributes)
+            clauses.append(f"ADD {'UNIQUE ' if index.unique else ''}INDEX ({columns})")
+        if change.comment:
+            clauses.append(f"COMMENT = {self.literal(declared.comment)}")
+        return [f"ALTER TABLE {self.table(declared.schema, declared.name)}\n  " + ",\n  ".join(clauses)]
 
     def now(self) -> str:
         return "CURRENT_TIMESTAMP(3)"
