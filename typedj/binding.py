@@ -41,10 +41,6 @@ class Loaded(Protocol):
     declared: dict[str, TableDef]
     """Each declared class's definition as declared (which may differ from ``tables``)."""
     lineage: dict[str, dict[str, str]]
-    has_lineage: bool
-
-    @property
-    def classes(self) -> dict[str, Any]: ...
 
     def reload(self) -> None: ...
 
