@@ -88,6 +88,39 @@ def test_nested_transactions_join_the_outer(schema: tj.Schema) -> None:
     assert list(conn.query(f"SELECT x FROM {t}").fetchall()) == [(3,)]
 
 
+def test_chained_transactions_commit_alone_and_leave_none_open(schema: tj.Schema) -> None:
+    """``chained()``: each commit opens the next transaction (MySQL's ``COMMIT AND CHAIN``);
+    every transaction still commits or rolls back alone, a statement outside one commits as
+    it runs, and none is left open after the block."""
+    conn = schema.connection
+    t = conn.dialect.table(schema.name, "t")
+    conn.query(f"CREATE TABLE {t} (x int primary key)")
+    other = tj.Connection(conn._test_url)  # type: ignore[attr-defined]
+
+    def seen() -> list[int]:
+        return [r[0] for r in other.query(f"SELECT x FROM {t} ORDER BY x").fetchall()]
+
+    with conn.chained():
+        with conn.transaction():
+            conn.query(f"INSERT INTO {t} VALUES (1)")
+        assert seen() == [1]
+        with pytest.raises(ValueError), conn.transaction():
+            conn.query(f"INSERT INTO {t} VALUES (2)")
+            raise ValueError("this transaction fails")
+        with conn.transaction():
+            conn.query(f"INSERT INTO {t} VALUES (3)")
+        conn.query(f"INSERT INTO {t} VALUES (4)")
+        assert seen() == [1, 3, 4]
+        with conn.transaction():
+            conn.query(f"INSERT INTO {t} VALUES (5)")
+        assert conn._chained is (conn.dialect.commit_and_chain is not None)
+    assert seen() == [1, 3, 4, 5]
+    assert not conn._chained
+    if conn.dialect.commit_and_chain is not None:  # MariaDB tells whether a transaction is open
+        assert conn.query("SELECT @@in_transaction").fetchone()[0] == 0
+    other.close()
+
+
 @pytest.mark.requires("supports_accounts", "mysql_server", reason="server accounts and privileges")
 def test_access_error_names_the_problem(mysql_url: str, schema: tj.Schema) -> None:
     conn = schema.connection

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import typing
 from typing import Any
 
@@ -66,6 +67,29 @@ def test_populate_makes_every_key_once_with_parts(pipeline: Any) -> None:
     assert Scaled.progress() == (0, 8)
     again = Scaled.populate()
     assert again.success_count == 0 and len(Scaled.calls) == 8
+
+
+def test_each_key_commits_alone_and_opens_the_next_in_the_same_statement(
+    pipeline: Any, conn: tj.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Where the server can (``COMMIT AND CHAIN``), a key's commit opens the next key's
+    transaction: one ``START TRANSACTION`` per run instead of one per key."""
+    _Subject, _Method, Scaled = pipeline
+    Scaled.fail_after_parts = {3}
+    with caplog.at_level(logging.DEBUG, logger="typedj.sql"):
+        result = Scaled.populate(suppress_errors=True)
+    sent = [r.getMessage() for r in caplog.records if r.name == "typedj.sql"]
+    assert result.success_count == 6 and len(result.failed) == 2
+    assert len(Scaled) == 6 and len(Scaled.Item) == 18 and len(Scaled & {"subject_id": 3}) == 0
+    begins = sent.count(conn.dialect.begin_transaction)
+    chain = conn.dialect.commit_and_chain
+    if chain is None:
+        assert begins == 8
+        return
+    # keys 1a 1b 2a 2b chain; 3a fails (rolled back: the chain ends), 3b begins again and
+    # fails; 4a begins, 4b chains; the block's end commits the last, empty transaction
+    assert begins == 3 and sent.count(chain) == 6 and sent.count("ROLLBACK") == 2
+    assert sent[-1] == "COMMIT"
 
 
 def test_default_key_source_is_join_of_primary_parents(pipeline: Any) -> None:

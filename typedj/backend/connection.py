@@ -49,6 +49,8 @@ class Connection:
         self._pid = -1
         self._depth = 0
         self._broken = False
+        self._chaining = 0
+        self._chained = False
         self._lock = threading.RLock()
         self._streams: list[Stream] = []
         self.schemas: dict[str, Any] = {}
@@ -65,6 +67,7 @@ class Connection:
         if self._raw is None or self._pid != os.getpid():
             self._raw = None
             self._depth = 0
+            self._chained = False
             self._streams = []
             try:
                 self._raw = self.driver.connect(self.url)
@@ -82,6 +85,7 @@ class Connection:
             with contextlib.suppress(Exception):  # closing a dead connection may fail
                 self._raw.close()
         self._raw = None
+        self._chained = False
 
     @property
     def in_transaction(self) -> bool:
@@ -109,26 +113,31 @@ class Connection:
 
     def query(self, sql: str, params: Sequence[Any] | None = None, *, stream: bool = False) -> Any:
         """Run one statement with bound parameters; returns the cursor."""
-        logged(sql, params)
         if params is None:
             return self._run(sql, lambda cur: cur.execute(sql), stream=stream)
-        return self._run(sql, lambda cur: cur.execute(sql, params), stream=stream)
+        return self._run(sql, lambda cur: cur.execute(sql, params), stream=stream, params=params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
         """Runs one statement once per parameter row, in a single round trip where the driver allows."""
-        logged(sql, rows=rows)
         written: list[Any] = []
-        cursor = self._run(sql, lambda cur: written.append(self.driver.executemany(cur, sql, rows)))
+        cursor = self._run(sql, lambda cur: written.append(self.driver.executemany(cur, sql, rows)),
+                           rows=rows)
         return written[-1] if written else cursor
 
     def _cursor(self, stream: bool) -> Any:
         return self.driver.stream_cursor(self.raw) if stream else self.raw.cursor()
 
-    def _run(self, sql: str, action: Callable[[Any], Any], *, stream: bool = False) -> Any:
-        """The one place statements run (``query`` and ``executemany`` log them first)."""
+    def _run(
+        self, sql: str, action: Callable[[Any], Any], *, stream: bool = False,
+        params: Sequence[Any] | None = None, rows: Sequence[Sequence[Any]] | None = None,
+    ) -> Any:
+        """The one place statements run, and are logged (``params`` / ``rows``: for the log)."""
         with self._lock:
             if self._streams:
                 self._settle_streams()
+            if self._chain_open and not self.in_transaction:
+                self._end_chain()
+            logged(sql, params, rows=rows)
             for attempt in (0, 1):
                 cur = self._cursor(stream)
                 try:
@@ -181,7 +190,10 @@ class Connection:
                 finally:
                     self._depth -= 1
                 return
-            self._begin()
+            if self._chain_open:  # the previous commit opened this transaction
+                self._chained = False
+            else:
+                self._begin()
             self._depth = 1
             self._broken = False
             try:
@@ -202,9 +214,15 @@ class Connection:
                 self._broken = False
                 raise ConnectionLostError("the database connection was lost inside a transaction")
             self._settle_streams()
+            chain = self.dialect.commit_and_chain if self._chaining else None
             try:
-                logged("COMMIT")
-                self.raw.commit()
+                if chain is None:
+                    logged("COMMIT")
+                    self.raw.commit()
+                else:
+                    logged(chain)
+                    self.raw.cursor().execute(chain)
+                    self._chained = True
             except Exception as exc:
                 if self.driver.is_lost(exc):
                     self.close()
@@ -218,6 +236,44 @@ class Connection:
 
     def _begin(self) -> None:
         self.query(self.dialect.begin_transaction)
+
+    @contextmanager
+    def chained(self) -> Iterator[None]:
+        """Transactions that follow each other closely (populate's, one per key): each
+        commit opens the next transaction in the same statement (``COMMIT AND CHAIN``),
+        saving the ``START TRANSACTION`` round trip. The open, empty transaction is
+        committed before any statement outside a transaction and when the block ends,
+        so such statements still commit as they run. Without the dialect's support,
+        nothing changes."""
+        with self._lock:
+            self._chaining += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._chaining -= 1
+                if not self._chaining and self._chain_open and not self.in_transaction:
+                    try:
+                        self._end_chain()
+                    except TypedjError:  # closing the session drops the empty transaction too
+                        self.close()
+
+    @property
+    def _chain_open(self) -> bool:
+        """Whether ``COMMIT AND CHAIN`` left a transaction open on this process's session."""
+        return self._chained and self._pid == os.getpid()
+
+    def _end_chain(self) -> None:
+        """Commit the empty transaction ``COMMIT AND CHAIN`` opened; a session lost
+        meanwhile took it along (the next statement reconnects)."""
+        self._chained = False
+        try:
+            logged("COMMIT")
+            self.raw.commit()
+        except Exception as exc:
+            if not self.driver.is_lost(exc):
+                raise self._failure(exc, "COMMIT") from exc
+            self.close()
 
 
 def retrying(

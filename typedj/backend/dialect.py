@@ -63,6 +63,9 @@ class Dialect(ABC):
     placeholder: ClassVar[str] = "%s"
     begin_transaction: ClassVar[str] = "START TRANSACTION WITH CONSISTENT SNAPSHOT"
     """Opens a transaction (SQLite takes the write lock at once, so writers never deadlock)."""
+    commit_and_chain: ClassVar[str | None] = None
+    """Commits and opens the next transaction in one statement (``Connection.chained``);
+    None where the server cannot."""
 
     supports_streaming: ClassVar[bool] = False
     """Results are read from the server in batches (a server-side cursor), not all at once."""

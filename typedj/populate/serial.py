@@ -92,7 +92,7 @@ def run_keys(
         version = code.label
     maker.defer_completion = not keep_completed
     run = _Run(cls, maker, key_names, suppress_errors, on_key, on_start, deadline)
-    with interruptible():
+    with interruptible(), maker.conn.chained():
         if jobs is None:
             run.each(keys)
         else:

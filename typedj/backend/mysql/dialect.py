@@ -18,6 +18,7 @@ _LINEAGE_DDL = """CREATE TABLE IF NOT EXISTS {table} (
 class MySQLDialect(Dialect):
     name = "mysql"
     placeholder = "%s"
+    commit_and_chain = "COMMIT AND CHAIN"
     supports_streaming = True
     supports_live_sessions = True
     supports_kill = True
