@@ -155,7 +155,8 @@ def run(conn: tj.Connection, tables: tuple[Any, Any], dj_tables: tuple[Any, Any]
     for provenance in (True, False):
         tj.config.provenance = provenance
         for reserve in (False, True):
-            label = f"populate {KEYS} keys" + ", reserve_jobs" * reserve + ", provenance off" * (not provenance)
+            label = (f"populate {KEYS} keys" + ", reserve_jobs" * reserve
+                     + ", provenance off" * (not provenance))
             runs: dict[str, Any] = {
                 "typedj": (lambda r=reserve: Result.populate(reserve_jobs=r),
                            lambda: _empty(conn, schema, "__result")),
