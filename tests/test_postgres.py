@@ -119,3 +119,33 @@ def test_layout_on_the_server_is_datajoints(pg: tj.Connection) -> None:
         assert schema.tables["animal"].heading["weight"].type_name == "decimal(6,2)"
     finally:
         _drop(pg, name)
+
+
+def test_nul_in_text_is_refused_before_writing(pg: tj.Connection) -> None:
+    """PostgreSQL stores no NUL character in text or jsonb: validation refuses it, naming
+    row and attribute, for insert, validate and update1, and nothing is written."""
+    name = "t_pg_nul"
+    _drop(pg, name)
+    schema = tj.Schema(name, connection=pg)
+    try:
+        @schema
+        class Note(tj.Manual):
+            id: tj.Key[int]
+            text: str = ""
+            doc: dict[str, Any] | None = None
+
+        rows = [{"id": 1, "text": "fine"}, {"id": 2, "text": "a\0b"}, {"id": 3, "doc": {"k": ["x\0"]}}]
+        with pytest.raises(tj.ValidationError) as info:
+            Note.insert(rows)
+        assert info.value.table == "Note"
+        assert [(p.row, p.attribute) for p in info.value.problems] == [(1, "text"), (2, "doc")]
+        assert "NUL" in str(info.value)
+        assert len(Note) == 0
+        assert [(p.row, p.attribute) for p in Note.validate(rows)] == [(1, "text"), (2, "doc")]
+        Note.insert1({"id": 1, "text": "fine", "doc": {"k": "v"}})
+        with pytest.raises(tj.ValidationError) as info:
+            Note.update1({"id": 1, "doc": {"k\0": 1}})
+        assert info.value.attribute == "doc"
+        assert Note.fetch1("text", "doc") == ("fine", {"k": "v"})
+    finally:
+        _drop(pg, name)

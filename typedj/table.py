@@ -523,7 +523,8 @@ def _comparable(values: dict[str, Any]) -> dict[str, Any]:
 def validator(cls: type[Table]) -> Validator:
     v = cls.__dict__.get("_validator")
     if v is None:
-        v = Validator(cls.__name__, bound(cls)._def.heading)
+        v = Validator(cls.__name__, bound(cls)._def.heading,
+                      nul=bound(cls)._schema.connection.dialect.supports_nul_in_text)
         bound(cls)._validator = v
     return v
 

@@ -216,6 +216,14 @@ class PostgresDialect(Dialect):
         """PostgreSQL sorts NULLs as the largest value; DataJoint's servers as the smallest."""
         return f"{expr} DESC NULLS LAST" if direction == "DESC" else f"{expr} NULLS FIRST"
 
+    def union_type(self, left: Attribute, right: Attribute) -> str | None:
+        """An enum is a type of its own, matched in a UNION by no other type (nor by another
+        enum): such a column becomes text on both sides."""
+        if not (left.type.members or right.type.members):
+            return None
+        same = left.type.members == right.type.members and left.lineage == right.lineage
+        return None if same else "text"
+
     def decoder(self, attr: Attribute) -> Callable[[list[Any]], list[Any]] | None:
         if attr.kind == "uuid":
             return _uuid_bytes
