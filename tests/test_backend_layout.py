@@ -22,7 +22,8 @@ def test_capabilities_of_the_backends() -> None:
     mysql = registry.backend_for("mysql").dialect
     sqlite = registry.backend_for("sqlite").dialect
     assert mysql.capabilities() == frozenset(CAPABILITIES) - {"supports_transactional_ddl", "embedded"}
-    assert sqlite.capabilities() == {"supports_live_sessions", "supports_transactional_ddl", "embedded"}
+    assert sqlite.capabilities() == {"supports_live_sessions", "supports_transactional_ddl",
+                                     "supports_nul_in_text", "embedded"}
     assert (mysql.max_identifier_length, sqlite.max_identifier_length) == (64, None)
     assert (mysql.placeholder, sqlite.placeholder) == ("%s", "?")
 

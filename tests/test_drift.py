@@ -151,7 +151,8 @@ def test_reference_changes_are_listed_and_refused(schema: tj.Schema, conn: tj.Co
     assert "buddy_id" not in conn.catalog.load_catalog(s.name)["visit"].heading
 
 
-def test_alter_dry_run_prints_sql_and_changes_nothing(schema: tj.Schema, conn: tj.Connection) -> None:
+def _dry_run(schema: tj.Schema, conn: tj.Connection) -> tuple[list[str], str, tj.Schema]:
+    """A drifted Animal (a column dropped, one added, one changed), altered with dry_run."""
     Animal0, _ = _original(schema)
     Animal0.insert1(animal_id=1, name="Rex")
     s = _fresh(conn, schema.name)
@@ -168,14 +169,27 @@ def test_alter_dry_run_prints_sql_and_changes_nothing(schema: tj.Schema, conn: t
 
     out = io.StringIO()
     sql = alter_table(Animal, dry_run=True, out=out)  # type: ignore[arg-type]
+    return sql, out.getvalue(), s
+
+
+def test_alter_dry_run_prints_sql_and_changes_nothing(schema: tj.Schema, conn: tj.Connection) -> None:
+    sql, printed, s = _dry_run(schema, conn)
+    q, text = conn.dialect.quote, "\n".join(sql)
+    assert f"ALTER TABLE {conn.dialect.table(s.name, 'animal')}" in text
+    assert f"DROP COLUMN {q('weight')}" in text and f"ADD COLUMN {q('age')}" in text
+    assert all(statement in printed for statement in sql)
+    assert len(s.diff()) == 4
+
+
+@pytest.mark.requires("mysql_server", reason="MySQL's spelling of ALTER TABLE")
+def test_alter_is_one_mysql_statement(schema: tj.Schema, conn: tj.Connection) -> None:
+    sql, _, s = _dry_run(schema, conn)
     assert len(sql) == 1
     statement = sql[0]
     assert statement.startswith(f"ALTER TABLE `{s.name}`.`animal`")
     assert "DROP COLUMN `weight`" in statement
     assert "ADD COLUMN `age` int DEFAULT NULL COMMENT ':int32:' AFTER `notes`" in statement
     assert "MODIFY COLUMN `name` varchar(100) NOT NULL COMMENT ':varchar(100):given name'" in statement
-    assert statement in out.getvalue()
-    assert len(s.diff()) == 4
 
 
 def test_alter_refuses_without_a_terminal(schema: tj.Schema, conn: tj.Connection,
@@ -215,8 +229,7 @@ def test_alter_applies_safe_changes_and_rebinds(schema: tj.Schema, conn: tj.Conn
         legs: int = 4
         indexes = [tj.Index("name", unique=True)]
 
-    applied = Animal.alter(force=True)
-    assert len(applied) == 1
+    assert Animal.alter(force=True) != []
     assert s.diff() == []
     table = conn.catalog.load_catalog(s.name)["animal"]
     assert table.comment == "animals of the lab"
@@ -286,7 +299,7 @@ def test_alter_asks_on_a_terminal(
     assert "Nothing was changed." in capsys.readouterr().out
     assert _kinds(s.diff()) == {("added", "legs")}
     monkeypatch.setattr(sys, "stdin", _Terminal("yes\n"))
-    assert len(Animal.alter()) == 1
+    assert Animal.alter() != []
     assert s.diff() == []
 
 
@@ -305,8 +318,7 @@ def test_alter_without_prompt(
         note: str = ""
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    assert Visit.alter(prompt=False)[0].endswith("ADD COLUMN `note` varchar(255) NOT NULL DEFAULT '' "
-                                                 "COMMENT ':varchar(255):' AFTER `visit`")
+    assert f"ADD COLUMN {conn.dialect.quote('note')}" in "\n".join(Visit.alter(prompt=False))
     assert s.diff() == []
 
 
@@ -343,6 +355,6 @@ def test_alter_drops_an_attribute_with_its_index(schema: tj.Schema, conn: tj.Con
         notes: str = Attr(default="", max_length=100, comment="free text")
 
     assert _kinds(s.diff()) == {("removed", "name"), ("index_removed", None)}
-    (sql,) = Animal.alter(force=True)
-    assert sql.index("DROP INDEX") < sql.index("DROP COLUMN `name`")
+    sql = "\n".join(Animal.alter(force=True))
+    assert sql.index("DROP INDEX") < sql.index(f"DROP COLUMN {conn.dialect.quote('name')}")
     assert s.diff() == []

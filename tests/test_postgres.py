@@ -119,3 +119,97 @@ def test_layout_on_the_server_is_datajoints(pg: tj.Connection) -> None:
         assert schema.tables["animal"].heading["weight"].type_name == "decimal(6,2)"
     finally:
         _drop(pg, name)
+
+
+def test_nul_in_text_is_refused_before_writing(pg: tj.Connection) -> None:
+    """PostgreSQL stores no NUL character in text or jsonb: validation refuses it, naming
+    row and attribute, for insert, validate and update1, and nothing is written."""
+    name = "t_pg_nul"
+    _drop(pg, name)
+    schema = tj.Schema(name, connection=pg)
+    try:
+        @schema
+        class Note(tj.Manual):
+            id: tj.Key[int]
+            text: str = ""
+            doc: dict[str, Any] | None = None
+
+        rows = [{"id": 1, "text": "fine"}, {"id": 2, "text": "a\0b"}, {"id": 3, "doc": {"k": ["x\0"]}}]
+        with pytest.raises(tj.ValidationError) as info:
+            Note.insert(rows)
+        assert info.value.table == "Note"
+        assert [(p.row, p.attribute) for p in info.value.problems] == [(1, "text"), (2, "doc")]
+        assert "NUL" in str(info.value)
+        assert len(Note) == 0
+        assert [(p.row, p.attribute) for p in Note.validate(rows)] == [(1, "text"), (2, "doc")]
+        Note.insert1({"id": 1, "text": "fine", "doc": {"k": "v"}})
+        with pytest.raises(tj.ValidationError) as info:
+            Note.update1({"id": 1, "doc": {"k\0": 1}})
+        assert info.value.attribute == "doc"
+        assert Note.fetch1("text", "doc") == ("fine", {"k": "v"})
+    finally:
+        _drop(pg, name)
+
+
+@pytest.mark.filterwarnings("ignore::typedj.DriftWarning")  # drift is what the test makes
+def test_alter_changes_types_checks_enums_and_comments(pg: tj.Connection) -> None:
+    """alter() on PostgreSQL: an enum widened, an unsigned type's CHECK replaced, text made
+    an integer, defaults, comments and an index changed, a column added; rows kept."""
+    name = "t_pg_alter"
+    _drop(pg, name)
+    schema = tj.Schema(name, connection=pg)
+    try:
+        @schema
+        class Probe(tj.Manual):
+            """probes"""
+
+            probe_id: tj.Key[int]
+            kind: Literal["a", "b"] = "a"
+            channels: tj.uint8 = 4
+            serial: str = tj.Attr(max_length=8)
+            note: str = tj.Attr(default="", max_length=32, comment="free text")
+            indexes = [tj.Index("serial")]
+
+        Probe.insert([{"probe_id": 1, "kind": "b", "channels": 200, "serial": "12"},
+                      {"probe_id": 2, "serial": "7", "note": "spare"}])
+        pg.schemas.pop(name)
+        s = tj.Schema(name, connection=pg, allow_drift=True)
+
+        @s
+        class Probe(tj.Manual):  # type: ignore[no-redef]  # the changed class
+            """probes in use"""
+
+            probe_id: tj.Key[int]
+            kind: Literal["a", "b", "c"] = "c"
+            channels: tj.uint16 = 4
+            serial: int
+            note: str = tj.Attr(default="", max_length=32, comment="who set it up")
+            depth: float | None = None
+            indexes = [tj.Index("serial", unique=True)]
+
+        sql = Probe.alter(force=True)
+        assert s.diff() == []
+        assert sql[0] == f'DROP INDEX "{name}"."idx_probe_serial"'
+        assert f'CREATE UNIQUE INDEX IF NOT EXISTS "idx_probe_serial" ON "{name}"."probe" ("serial")' in sql
+        alter = next(st for st in sql if st.startswith("ALTER TABLE"))
+        assert 'ALTER COLUMN "serial" TYPE integer USING "serial"::integer' in alter
+        assert 'DROP CONSTRAINT IF EXISTS "channels:tinyint unsigned"' in alter
+        assert 'ADD COLUMN "depth" double precision DEFAULT NULL' in alter
+        rows = sorted(Probe.to_dicts(), key=lambda r: r["probe_id"])
+        assert rows == [
+            {"probe_id": 1, "kind": "b", "channels": 200, "serial": 12, "note": "", "depth": None},
+            {"probe_id": 2, "kind": "a", "channels": 4, "serial": 7, "note": "spare", "depth": None},
+        ]
+        Probe.insert1({"probe_id": 3, "channels": 65535, "serial": 9})
+        assert (Probe & {"probe_id": 3}).fetch1("kind", "channels") == ("c", 65535)
+        with pytest.raises(tj.TypedjError):  # the new CHECK guards the server too
+            pg.query(f'INSERT INTO "{name}"."probe" (probe_id, channels, serial) VALUES (4, 65536, 1)')
+        with pytest.raises(tj.DuplicateError):
+            Probe.insert1({"probe_id": 5, "serial": 9})
+        comments = dict(pg.query(
+            "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+            "WHERE a.attrelid = %s::regclass AND a.attnum > 0", (f'"{name}"."probe"',)).fetchall())
+        assert comments["note"] == ":varchar(32):who set it up" and comments["serial"] == ":int32:"
+        assert s.tables["probe"].comment == "probes in use"
+    finally:
+        _drop(pg, name)

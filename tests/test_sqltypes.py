@@ -269,3 +269,26 @@ def _natives() -> type[Manual]:
     exec(f"from typing import Any\nclass Natives(Manual):\n    natives_id: Key[int]\n{body}\n", namespace)
     cls: type[Manual] = namespace["Natives"]
     return cls
+
+
+@pytest.mark.parametrize(("reported", "kept"), [
+    ("int(11)", "int"), ("tinyint(1)", "tinyint"), ("int(10) unsigned", "int unsigned"),
+    ("bigint(20) unsigned zerofill", "bigint unsigned zerofill"), ("year(4)", "year(4)"),
+    ("varchar(11)", "varchar(11)"), ("enum('int(1)','b')", "enum('int(1)','b')"), ("int", "int"),
+])
+def test_the_mysql_catalog_drops_only_an_integers_display_width(reported: str, kept: str) -> None:
+    from typedj.backend.mysql.catalog import MySQLCatalog
+
+    assert MySQLCatalog._attribute("a", reported, "NO", None, "", "", "").sql_type == kept
+
+
+@pytest.mark.parametrize(("declared", "native", "sql_type"), [
+    ("int32", "integer", "int"), ("uuid", "uuid", "binary(16)"), ("<blob>", "bytea", "longblob"),
+    ("<attach>", "bytea", "longblob"), ("<blob@raw>", "jsonb", "json"), ("<npy@raw>", "jsonb", "json"),
+    ("varchar(64)", "character varying(64)", "character varying(64)"),
+])
+def test_the_postgres_catalog_reads_a_declared_type_through_the_parser(declared: str, native: str,
+                                                                        sql_type: str) -> None:
+    from typedj.backend.postgres_types import core_sql_type
+
+    assert core_sql_type(declared, native) == sql_type

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TextIO
 
+from . import graph as graphs
 from .backend.dialect import TableChange
-from .binding import bind, bound
+from .binding import Loaded, bind, bound, with_lineage
 from .declare import PLATFORM_COLUMNS
 from .errors import ConfigError, DeclarationError, TypedjError
 from .heading import Attribute, IndexDef, TableDef
@@ -28,8 +29,6 @@ from .types import MISSING
 
 if TYPE_CHECKING:
     from .backend.connection import Connection
-    from .schema import Schema
-    from .table import Table
 
 log = logging.getLogger("typedj")
 
@@ -213,7 +212,7 @@ def _index_text(attributes: tuple[str, ...], unique: bool) -> str:
     return f"{'UNIQUE ' if unique else ''}INDEX ({', '.join(attributes)})"
 
 
-def diff_schema(schema: Schema) -> list[Difference]:
+def diff_schema(schema: Loaded) -> list[Difference]:
     """Differences of every class declared in ``schema``, read against a fresh catalog."""
     schema.reload()
     out: list[Difference] = []
@@ -230,7 +229,7 @@ def diff_schema(schema: Schema) -> list[Difference]:
 
 
 def alter_table(
-    cls: type[Table],
+    cls: type[Any],
     *,
     prompt: bool = True,
     force: bool = False,
@@ -239,7 +238,7 @@ def alter_table(
 ) -> list[str]:
     """Make ``cls``'s table match the class; see ``TableMeta.alter``."""
     out = out or sys.stdout
-    schema: Schema = bound(cls)._schema
+    schema: Loaded = bound(cls)._schema
     conn = schema.connection
     if not conn.dialect.supports_alter_table:
         raise ConfigError(f"{cls.__name__}.alter(): {conn.dialect.name} cannot change an existing table "
@@ -301,7 +300,7 @@ def _apply(conn: Connection, statements: list[str]) -> None:
             conn.query(sql)
 
 
-def _check_required_added(cls: type[Table], declared: TableDef, differences: list[Difference]) -> None:
+def _check_required_added(cls: type[Any], declared: TableDef, differences: list[Difference]) -> None:
     """A required attribute added to a table with rows would need values nobody gave."""
     required = [d.attribute for d in differences if d.kind == "added" and d.attribute
                 and not declared.heading[d.attribute].has_default]
@@ -319,7 +318,7 @@ def _check_required_added(cls: type[Table], declared: TableDef, differences: lis
         )
 
 
-def _change(schema: Schema, declared: TableDef, existing: TableDef,
+def _change(schema: Loaded, declared: TableDef, existing: TableDef,
             differences: list[Difference]) -> TableChange:
     """The differences as the change a dialect spells (``Dialect.alter_table``)."""
     kinds: dict[str, set[str]] = {}
@@ -344,20 +343,17 @@ def _change(schema: Schema, declared: TableDef, existing: TableDef,
     )
 
 
-def _index_names(schema: Schema, table: str) -> dict[str, str]:
+def _index_names(schema: Loaded, table: str) -> dict[str, str]:
     """Index text (as in ``Difference``) -> the index's name on the server."""
     names = schema.connection.catalog.index_names(schema.name, table)
     return {_index_text(cols, unique): index for index, (unique, cols) in names.items()}
 
 
-def _rebind(cls: type[Table], schema: Schema, declared: TableDef) -> None:
-    from . import graph as graphs
-    from .schema import _with_lineage
-
+def _rebind(cls: type[Any], schema: Loaded, declared: TableDef) -> None:
     schema.reload()
     existing = schema.tables[declared.name]
     bound = declared if not diff_tables(declared, existing) else existing
-    bind(cls, schema, _with_lineage(bound, schema.lineage.get(declared.name)))
+    bind(cls, schema, with_lineage(bound, schema.lineage.get(declared.name)))
     graphs.invalidate(schema.connection)
     contents = getattr(cls, "contents", None)
     if contents is not None and getattr(cls, "_tier", None) == "Lookup" and bound is declared:

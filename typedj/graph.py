@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from .binding import load_schema
 from .errors import DeclarationError
 from .heading import ForeignKey, TableDef
 
@@ -83,8 +84,6 @@ def related(graph: nx.DiGraph, node: str, relation: str) -> list[str]:
 
 def for_connection(conn: Connection) -> nx.DiGraph:
     """The graph of every schema loaded on ``conn`` and every schema that references them."""
-    from .schema import Schema
-
     cached: nx.DiGraph | None = conn.graph
     if cached is not None:
         return cached
@@ -93,8 +92,7 @@ def for_connection(conn: Connection) -> nx.DiGraph:
     while frontier:
         referencing = _referencing_schemas(conn, frontier) - names
         for name in referencing:
-            if name not in conn.schemas:
-                Schema(name, connection=conn, create_schema=False)
+            load_schema(conn, name)
         names |= referencing
         frontier = referencing
     tables = [t for s in names for t in conn.schemas[s].tables.values() if not t.name.startswith("~")]

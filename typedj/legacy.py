@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from .codecs.legacy import EXTERNAL_PREFIX as EXTERNAL_PREFIX  # the layout names it too
 from .errors import DeclarationError
 from .heading import Attribute, ForeignKey, Heading, TableDef
 from .types import CURRENT_TIMESTAMP, MISSING
@@ -32,7 +33,6 @@ LAYOUT = "0.14"
 
 LOG_TABLE = "~log"
 JOBS_TABLE = "~jobs"
-EXTERNAL_PREFIX = "~external_"
 _NATIVE_BLOBS = frozenset({"tinyblob", "blob", "mediumblob", "longblob"})
 _STORE_NAME = re.compile(r"^[a-z][\-\w]*$")
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import drift, legacy
 from . import graph as graphs
 from .backend.connection import Connection, connect
-from .binding import bind, bound, unbind
+from .binding import bind, bound, register_loader, unbind, with_lineage
+from .cascade import drop_tables
 from .config import config
 from .declare import compare, declare, job_metadata_columns, table_name_of
 from .errors import (
@@ -24,15 +25,26 @@ from .errors import (
     warn,
 )
 from .heading import Heading, TableDef
-from .query.expression import UNKNOWN_LINEAGE, TableNode
+from .populate.surface import AutoPopulate
+from .query.expression import TableNode
+from .table import Table
 
 if TYPE_CHECKING:
     from .populate.jobs import Jobs
-    from .table import Table
 
 log = logging.getLogger("typedj")
 
 T = TypeVar("T", bound=type)
+
+
+_CATALOG_CLASSES: list[Callable[[Schema], Iterable[type[Table]]]] = []
+
+
+def register_catalog_classes(make: Callable[[Schema], Iterable[type[Table]]]) -> None:
+    """How ``get_table`` and iteration make classes for tables no class declares:
+    ``virtual.py`` registers its builder when imported (``import typedj`` does). It builds
+    on ``Schema``, so ``Schema`` takes it this way instead of importing it."""
+    _CATALOG_CLASSES[:] = [make]
 
 
 class _NotReady(Exception):
@@ -126,8 +138,6 @@ class Schema:
 
     def __call__(self, cls: T) -> T:
         """Declare ``cls`` (and its parts) here; tables are created parents first."""
-        from .table import Table
-
         if not (isinstance(cls, type) and issubclass(cls, Table)):
             raise DeclarationError(f"@schema decorates table classes, not {cls!r}")
         self._pending = [c for c in self._pending if c.__qualname__ != cls.__qualname__]  # a redefinition
@@ -172,8 +182,6 @@ class Schema:
         def lookup(parent: Any) -> tuple[TableDef, dict[str, str]]:
             if isinstance(parent, str):
                 raise _NotReady(parent)
-            from .table import Table
-
             if not (isinstance(parent, type) and issubclass(parent, Table)):
                 raise DeclarationError(
                     f"{cls.__name__}: Ref[...] takes a table class, not {parent!r}", table=cls.__name__
@@ -192,14 +200,12 @@ class Schema:
         return lookup
 
     def _declare(self, cls: type[Table]) -> None:
-        from .errors import DeclarationError as _DE
-
         try:
             known = {c.__name__: c for s in self.connection.schemas.values() for c in s.classes.values()}
             table_def, lineage = declare(cls, self.name, self._parent(cls), known)
             if self.layout == legacy.LAYOUT:
                 table_def = legacy.adapt(table_def)
-        except _DE as exc:
+        except DeclarationError as exc:
             if "cannot resolve an annotation" in str(exc):
                 missing = getattr(exc.__cause__, "name", None)
                 cls._pending_reason = (  # type: ignore[attr-defined]
@@ -226,7 +232,7 @@ class Schema:
                     "over (deleting its rows): drop the table and declare again.",
                     table=table_def.name,
                 )
-            table_def = _with_lineage(table_def, self.lineage.get(table_def.name))
+            table_def = with_lineage(table_def, self.lineage.get(table_def.name))
         elif not self.create_tables:
             raise MissingTableError(
                 f"{cls.__name__}: table {self.name}.{table_def.name} does not exist "
@@ -292,7 +298,7 @@ class Schema:
         table_def = self.tables.get(table)
         if table_def is None:
             raise MissingTableError(f"no table {table!r} in schema {self.name!r}", table=table)
-        heading = _with_lineage(table_def, self.lineage.get(table)).heading
+        heading = with_lineage(table_def, self.lineage.get(table)).heading
         return TableNode(self.name, table, heading, self.connection)
 
     def diff(self) -> list[drift.Difference]:
@@ -311,8 +317,6 @@ class Schema:
         needed first, as for ``Table.drop`` (``force=True`` skips the question); a "no"
         drops nothing.
         """
-        from .cascade import drop_tables
-
         names = [f"{self.name}.{t}" for t in self.tables if not t.startswith("~")]
         if names and not drop_tables(self.connection, names, force=force):
             return
@@ -360,8 +364,6 @@ class Schema:
     @property
     def jobs(self) -> list[Jobs]:
         """The jobs tables of the schema's auto-populated tables, parents first."""
-        from .populate.autopopulate import AutoPopulate
-
         return [cls.jobs for cls in self if issubclass(cls, AutoPopulate)]
 
     def make_classes(self, namespace: dict[str, Any] | None = None) -> dict[str, type[Table]]:
@@ -390,11 +392,10 @@ class Schema:
 
     def _catalog_classes(self) -> list[type[Table]]:
         if self._catalog is None:
-            from .virtual import virtual_module
-
-            module = virtual_module(f"{self.name} (catalog)", self.name, connection=self.connection)
-            self.connection.schemas[self.name] = self  # the module's own Schema stays private
-            self._catalog = self._with_parts(module.schema.classes.values())
+            if not _CATALOG_CLASSES:
+                raise TypedjError("classes made from the catalog need typedj.virtual, which `import "
+                                  "typedj` loads")
+            self._catalog = self._with_parts(_CATALOG_CLASSES[0](self))
         return self._catalog
 
     @staticmethod
@@ -417,9 +418,4 @@ def _with_job_metadata(table_def: TableDef, cls: type[Table]) -> TableDef:
     return replace(table_def, heading=Heading((*table_def.heading.attributes, *extra)))
 
 
-def _with_lineage(table_def: TableDef, lineage: dict[str, str] | None) -> TableDef:
-    if not lineage:
-        heading = table_def.heading.with_lineage({a.name: UNKNOWN_LINEAGE for a in table_def.heading})
-    else:
-        heading = table_def.heading.with_lineage(lineage)
-    return replace(table_def, heading=heading)
+register_loader(lambda conn, name: Schema(name, connection=conn, create_schema=False))

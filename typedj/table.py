@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, Self, Ty
 
 from typing_extensions import dataclass_transform
 
+from . import graph as graphs
 from . import write
 from .binding import BINDING as _BINDING
 from .binding import bound
@@ -24,13 +25,14 @@ from .cascade import drop_quick, drop_tables
 from .columns import Column
 from .declare import RESERVED
 from .definition import definition
+from .drift import alter_table
 from .errors import (
     NotDeclaredError,
     Problem,
     ValidationError,
 )
 from .heading import Heading, TableDef
-from .populate.autopopulate import AutoPopulate
+from .populate.surface import AutoPopulate
 from .query.expression import Query
 from .rows import Row, Target, column_value
 from .types import MISSING, Link, _SqlLiteral
@@ -91,9 +93,9 @@ class TableMeta(type):
         parts = []
         for value in ns.values():
             if isinstance(value, TableMeta) and getattr(value, "_tier", None) == "Part":
-                bound(value)._master = cls  # type: ignore[assignment]  # a table class
+                bound(value)._master = cls
                 parts.append(value)
-        bound(cls)._parts = tuple(parts)  # type: ignore[arg-type]  # table classes
+        bound(cls)._parts = tuple(parts)
         return cls
 
     # -- the query of the rows: Query's surface, written once there ----------------------
@@ -278,14 +280,10 @@ class TableMeta(type):
         is no terminal unless ``force=True``. Primary key and reference changes are
         refused with an explanation. Returns the statements applied (or planned).
         """
-        from .drift import alter_table
-
-        return alter_table(cls, prompt=prompt, force=force, dry_run=dry_run)  # type: ignore[arg-type]
+        return alter_table(cls, prompt=prompt, force=force, dry_run=dry_run)
 
 
 def _related(cls: type, relation: str) -> list[type[Table] | str]:
-    from . import graph as graphs
-
     conn: Connection = cls._schema.connection  # type: ignore[attr-defined]
     names = graphs.related(graphs.for_connection(conn), cls.full_table_name, relation)  # type: ignore[attr-defined]
     return [_class_of(conn, name) for name in names]
@@ -525,7 +523,8 @@ def _comparable(values: dict[str, Any]) -> dict[str, Any]:
 def validator(cls: type[Table]) -> Validator:
     v = cls.__dict__.get("_validator")
     if v is None:
-        v = Validator(cls.__name__, bound(cls)._def.heading)
+        v = Validator(cls.__name__, bound(cls)._def.heading,
+                      nul=bound(cls)._schema.connection.dialect.supports_nul_in_text)
         bound(cls)._validator = v
     return v
 

@@ -33,8 +33,9 @@ _KIND_TYPES: dict[str, Any] = {
 }
 
 
-def python_type(attr: Attribute) -> Any:
-    """The Python type values of ``attr`` have, with its SQL limits as constraints."""
+def python_type(attr: Attribute, *, nul: bool = True) -> Any:
+    """The Python type values of ``attr`` have, with its SQL limits as constraints;
+    ``nul``: whether the server stores the NUL character in text and JSON."""
     kind, typ = attr.kind, attr.type
     if kind == "int":
         bounds = typ.int_range or (None, None)
@@ -47,11 +48,13 @@ def python_type(attr: Attribute) -> Any:
         digits, places = typ.precision or 10, typ.scale or 0  # MySQL's decimal is decimal(10,0)
         return Annotated[Decimal, pydantic.Field(max_digits=digits, decimal_places=places)]
     if kind == "str":
-        return Annotated[str, pydantic.Field(max_length=typ.length)] if typ.length is not None else str
+        text = Annotated[str, pydantic.Field(max_length=typ.length)] if typ.length is not None else str
+        return text if nul else Annotated[text, pydantic.AfterValidator(_without_nul)]
     if kind == "enum":
         return Literal[typ.members]
     if kind == "json":
-        return Annotated[pydantic.JsonValue, pydantic.BeforeValidator(_storable_json)]
+        check = _storable_json if nul else _storable_json_without_nul
+        return Annotated[pydantic.JsonValue, pydantic.BeforeValidator(check)]
     if kind == "datetime":
         return Annotated[datetime, pydantic.AfterValidator(_naive)]
     if kind == "time":
@@ -85,9 +88,23 @@ def _naive(value: datetime | time) -> datetime | time:
     return value
 
 
-def _storable_json(value: Any) -> Any:
+_NUL_REFUSED = "text without the NUL character (\\x00), which this server cannot store"
+
+
+def _without_nul(value: str) -> str:
+    if "\0" in value:
+        raise ValueError(_NUL_REFUSED)
+    return value
+
+
+def _storable_json_without_nul(value: Any) -> Any:
+    return _storable_json(value, nul=False)
+
+
+def _storable_json(value: Any, nul: bool = True) -> Any:
     """Refuse what no backend stores as JSON (NaN, infinities, lone surrogates) or nests deeper than
-    ``JSON_MAX_DEPTH``; walks without recursion so any depth is refused, not crashed on."""
+    ``JSON_MAX_DEPTH``, and NUL in text unless ``nul``; walks without recursion so any
+    depth is refused, not crashed on."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -102,6 +119,8 @@ def _storable_json(value: Any) -> Any:
             stack.extend((child, depth + 1) for child in children)
         elif isinstance(item, float) and not math.isfinite(item):
             raise ValueError("JSON numbers are finite (no NaN or infinity)")
+        elif isinstance(item, str) and not nul and "\0" in item:
+            raise ValueError(_NUL_REFUSED)
         elif isinstance(item, str) and not item.isascii():
             try:
                 item.encode("utf-8")
@@ -159,13 +178,14 @@ def _is_nan(value: Any) -> bool:
 class Validator:
     """Validates rows (mappings of attribute names) for one table."""
 
-    def __init__(self, table: str, heading: Heading):
+    def __init__(self, table: str, heading: Heading, *, nul: bool = True):
+        """``nul``: the server stores the NUL character in text and JSON (PostgreSQL does not)."""
         self.table = table
         self.heading = heading
         self.attributes = [a for a in heading if not a.is_hidden]
         fields: dict[str, Any] = {}
         for attr in self.attributes:
-            t = python_type(attr)
+            t = python_type(attr, nul=nul)
             if attr.nullable:
                 t = typing.Optional[t]  # noqa: UP045 - t may be a typing form without __or__
             if attr.has_default:

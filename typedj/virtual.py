@@ -11,6 +11,7 @@ import types
 from typing import Any
 
 from .backend.connection import Connection, connect
+from .codegen.names import class_path
 from .codegen.read import read_schema
 from .codegen.render import render
 from .codegen.spec import (
@@ -26,6 +27,8 @@ from .codegen.spec import (
     vocabulary_objects,
 )
 from .errors import DeclarationError
+from .schema import Schema, register_catalog_classes
+from .table import Table
 
 
 def virtual_module(
@@ -42,6 +45,19 @@ def virtual_module(
     return _Builder(conn, {}).module(module_name, schema_name)
 
 
+def catalog_classes(schema: Schema) -> list[type[Table]]:
+    """Classes for the tables of ``schema``, made as ``virtual_module`` makes them (what
+    ``Schema.get_table`` gives for a table no class declares). They are bound to a Schema
+    of their own, which stays private: ``schema`` keeps its place on the connection."""
+    module = virtual_module(f"{schema.name} (catalog)", schema.name, connection=schema.connection)
+    schema.connection.schemas[schema.name] = schema
+    classes: list[type[Table]] = list(module.schema.classes.values())
+    return classes
+
+
+register_catalog_classes(catalog_classes)
+
+
 class _Builder:
     """Builds the virtual modules of a schema and of the schemas it references (once each)."""
 
@@ -51,8 +67,6 @@ class _Builder:
         self.objects = vocabulary_objects()
 
     def module(self, module_name: str, schema_name: str) -> types.ModuleType:
-        from .schema import Schema
-
         self.modules[schema_name] = None
         spec = read_schema(schema_name, connection=self.connection)
         for other in spec.others:
@@ -120,8 +134,6 @@ class _Builder:
             return classes[e.table]
         other = self.modules[e.schema]
         assert other is not None
-        from .codegen import class_path
-
         target: Any = other
         for part in class_path(e.table).split("."):
             target = getattr(target, part)

@@ -57,13 +57,8 @@ def _import(conn: tj.Connection, source: str, path: Path, schema: str) -> Any:
 
 
 def _hostile_column(conn: tj.Connection, schema: str, column: str) -> None:
-    if conn.dialect.name == "sqlite":
-        q = conn.dialect.quote
-        table = conn.dialect.table(schema, "thing")
-        conn.query(f"CREATE TABLE {table} (id int PRIMARY KEY, {q(column)} int)")
-    else:
-        quoted = "`" + column.replace("`", "``") + "`"
-        conn.query(f"CREATE TABLE `{schema}`.`thing` (id int PRIMARY KEY, {quoted} int)")
+    q = conn.dialect.quote
+    conn.query(f"CREATE TABLE {conn.dialect.table(schema, 'thing')} (id int PRIMARY KEY, {q(column)} int)")
 
 
 @pytest.mark.parametrize("column", [NAME, "class", "Upper", "a b", "ünï"])

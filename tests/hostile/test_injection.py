@@ -51,14 +51,16 @@ def test_values_and_restrictions_are_bound(schema: tj.Schema, canary: type[Manua
         text: str = Attr(max_length=64)
         doc: dict[str, Any] | None = None
 
-    Note.insert([{"note_id": i, "text": p, "doc": {p: [p]}} for i, p in enumerate(PAYLOADS)])
-    for i, p in enumerate(PAYLOADS):
+    # where the server stores no NUL in text, validation refuses it (tests/hostile/test_values.py)
+    payloads = [p for p in PAYLOADS if "\0" not in p or schema.connection.dialect.supports_nul_in_text]
+    Note.insert([{"note_id": i, "text": p, "doc": {p: [p]}} for i, p in enumerate(payloads)])
+    for i, p in enumerate(payloads):
         row = (Note & {"text": p}).fetch1()
         assert (row.note_id, row.text, row.doc) == (i, p, {p: [p]})
         assert len(Note & [{"text": p}, {"text": "none"}]) == 1
-        assert len(Note - {"text": p}) == len(PAYLOADS) - 1
-    (Note & {"text": PAYLOADS[0]}).delete()
-    assert len(Note) == len(PAYLOADS) - 1
+        assert len(Note - {"text": p}) == len(payloads) - 1
+    (Note & {"text": payloads[0]}).delete()
+    assert len(Note) == len(payloads) - 1
     _alive(canary)
 
 

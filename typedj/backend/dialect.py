@@ -30,6 +30,7 @@ CAPABILITIES = (
     "supports_column_comments",
     "supports_transactional_ddl",
     "supports_fulltext",
+    "supports_nul_in_text",
     "embedded",
 )
 """The boolean flags of a dialect, by name (what tests may require)."""
@@ -88,6 +89,8 @@ class Dialect(ABC):
     """CREATE/DROP TABLE take part in a transaction (MySQL commits before each)."""
     supports_fulltext: ClassVar[bool] = False
     """FULLTEXT indexes exist."""
+    supports_nul_in_text: ClassVar[bool] = False
+    """Text and JSON values may hold the NUL character (elsewhere refused by validation)."""
     embedded: ClassVar[bool] = False
     """The database is a file this process opens: no server, no accounts, one machine."""
     max_identifier_length: ClassVar[int | None] = None
@@ -203,6 +206,11 @@ class Dialect(ABC):
         sets = ", ".join(f"{self.quote(c)} = {self.placeholder}" for c in columns)
         where = " AND ".join(f"{self.quote(c)} = {self.placeholder}" for c in key)
         return f"UPDATE {self.table(schema, table)} SET {sets} WHERE {where}"
+
+    def union_type(self, left: Attribute, right: Attribute) -> str | None:
+        """The type both sides of a UNION cast a column to when its attribute's type differs
+        between them, or None where the server finds a common type itself."""
+        return None
 
     def decoder(self, attr: Attribute) -> Callable[[list[Any]], list[Any]] | None:
         """Makes fetched values of ``attr`` what the MySQL driver returns (date, Decimal, ...)."""

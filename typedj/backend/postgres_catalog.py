@@ -237,6 +237,13 @@ class PostgresCatalog(Catalog):
     def load_catalog(self, schema: str) -> dict[str, TableDef]:
         return load_catalog(self.session, schema)
 
+    def index_names(self, schema: str, table: str) -> dict[str, tuple[bool, tuple[str, ...]]]:
+        found: dict[str, tuple[bool, list[str]]] = {}
+        for name, index, unique, col in self.query(_INDEXES, (schema,)).fetchall():
+            if name == table:
+                found.setdefault(index, (bool(unique), []))[1].append(col)
+        return {index: (unique, tuple(cols)) for index, (unique, cols) in found.items()}
+
     def size_limit(self) -> tuple[int, bool] | None:
         return 2**30 - 1, False
 

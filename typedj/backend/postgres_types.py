@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from .. import sqltypes
 from ..sqltypes import CORE_SQL, SQLType
 
 _CORE = {
@@ -86,8 +87,9 @@ def core_sql_type(type_name: str, native: str) -> str:
     """The typedj SQL type of a column commented ``:type_name:`` and read back as ``native``:
     what a declaration gives a core type without arguments or a codec, else the server's
     own spelling (``enum('a','b')``, ``varchar(64)``), as MySQL's catalog reports it."""
-    if type_name in CORE_SQL:
-        return CORE_SQL[type_name]
-    if type_name.startswith("<"):
-        return "json" if "@" in type_name else "longblob"
+    declared = sqltypes.column_type(type_name, type_name)
+    if declared.core is not None:
+        return CORE_SQL[declared.core]
+    if declared.codec is not None and not declared.base and not declared.family.startswith("legacy_"):
+        return "json" if declared.store is not None else "longblob"  # <codec@store>, <codec>
     return native

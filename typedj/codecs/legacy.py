@@ -19,13 +19,15 @@ from typing import Any
 
 from ..errors import CorruptObjectError, MissingObjectError, TypedjError
 from ..heading import Attribute
-from ..legacy import EXTERNAL_PREFIX
 from ..stores import hashing
 from ..stores.store import Store, get_store, run_all
 from .core import DecodeError
 from .declared import conform, target
 from .external import _all_or_refused, _each, _extract, _local_copy, _placed, _present, _refused
 from .registry import Column, ColumnFn, Context, register
+
+EXTERNAL_PREFIX = "~external_"
+"""The tracking table of store ``s`` is ``~external_s`` (``legacy.external_table`` declares it)."""
 
 SUBFOLDING = (2, 2)
 """0.14's default ``subfolding``: ``0123abcd...`` is stored as ``01/23/0123abcd...``."""

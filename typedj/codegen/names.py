@@ -6,22 +6,18 @@ import keyword
 import re
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from ..backend.connection import Connection, connect
 from ..errors import DeclarationError
-
-if TYPE_CHECKING:
-    from ..schema import Schema
+from ..schema import Schema
 
 TIERS = {"#": "Lookup", "__": "Computed", "_": "Imported", "": "Manual"}
 
 
 def open_schema(name: str, connection: Connection | None = None) -> Schema:
     """The loaded ``Schema`` of an existing database (reused if already loaded)."""
-    from ..schema import Schema
-
     conn = connection or connect()
     loaded: Schema | None = conn.schemas.get(name)
     if loaded is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keyword
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import networkx as nx
 
@@ -13,9 +13,8 @@ from ..declare import RESERVED, TIER_PREFIX, snake_case
 from ..errors import DeclarationError
 from ..heading import Attribute, ForeignKey, TableDef
 from ..legacy import untracked
-
-if TYPE_CHECKING:
-    from ..schema import Schema
+from ..query.expression import Query
+from ..schema import Schema
 from .names import class_name, literal, open_schema, python_name, tier_of
 from .spec import (
     VOCABULARY,
@@ -274,8 +273,6 @@ class _Reader:
         return FieldSpec(name, annotation, Call(Name("Link"), (), call_options(options)) if options else None)
 
     def _read_contents(self, spec: ClassSpec) -> None:
-        from ..query.expression import Query
-
         query: Query[Any] = Query(self.schema.node(spec.table))
         if len(query) > self.max_contents:
             spec.note = f"contents: over {self.max_contents} rows, not written"

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from ..backend.connection import Connection, connect
 from ..errors import DeclarationError
 from ..heading import Attribute
-
-if TYPE_CHECKING:
-    pass
 from .names import class_path, literal, module_name, names_of
 from .read import read_schema
 from .spec import (

@@ -8,16 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from ..errors import DeclarationError
 from ..heading import Attribute
 from ..legacy import current_spelling
 from ..types import MISSING
-
-if TYPE_CHECKING:
-    pass
 from .names import python_name
 
 

@@ -193,9 +193,11 @@ class Union(Node):
         names = self.heading.all_names
         left_names, right_names = set(self.left.heading.all_names), set(self.right.heading.all_names)
         q = c.dialect.quote
+        casts = {n: t for n in names if n in left_names and n in right_names
+                 and (t := c.dialect.union_type(self.left.heading[n], self.right.heading[n]))}
         if set(names) == set(key):
-            first = self.left.compile(c)
-            second = self.right.compile(c)
+            first = _cast(c, self.left.compile(c), casts)
+            second = _cast(c, self.right.compile(c), casts)
             sql = f"{first.sql(c.dialect, key)} UNION {second.sql(c.dialect, key)}"
             params = first.params() + second.params()
         else:
@@ -211,7 +213,8 @@ class Union(Node):
                 first = c.join(first, right_part.compile(c), outer=True)
             left_keys = Project(self.left, tuple((k, k, False) for k in key), self.left.heading.select(key))
             rest = Restrict(self.right, Operand(left_keys), True, self.right.heading)
-            second = c.open(rest.compile(c))
+            first = _cast(c, first, casts)
+            second = _cast(c, c.open(rest.compile(c)), casts)
             second.columns = {**second.columns, **{n: "NULL" for n in left_only}}
             sql = f"{first.sql(c.dialect, names)} UNION ALL {second.sql(c.dialect, names)}"
             params = first.params() + second.params()
@@ -229,6 +232,15 @@ class Union(Node):
 
     def describe(self) -> str:
         return f"({self.left.describe()} + {self.right.describe()})"
+
+
+def _cast(c: Compiler, select: Select, casts: dict[str, str]) -> Select:
+    """``select`` with the columns named in ``casts`` cast to the type given there."""
+    if not casts:
+        return select
+    out = c.open(select)
+    out.columns = {n: f"CAST({e} AS {casts[n]})" if n in casts else e for n, e in out.columns.items()}
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,13 +7,11 @@ from collections import defaultdict
 from typing import Any
 
 from ...heading import Attribute, TableDef, split_comment
-from ...sqltypes import unescape_string
+from ...sqltypes import column_type, unescape_string
 from ...types import CURRENT_TIMESTAMP, MISSING
 from ..catalog import Catalog, Session, table_defs
 
 _GLOBAL_GRANT = re.compile(r"^GRANT (.+?) ON \*\.\* TO ", re.IGNORECASE)
-
-_INT_DISPLAY = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
 
 _HIDDEN = {"information_schema", "mysql", "performance_schema", "sys"}
 
@@ -130,10 +128,10 @@ class MySQLCatalog(Catalog):
     def _attribute(
         name: str, ctype: str, nullable: str, default: Any, key: str, extra: str, comment: str
     ) -> Attribute:
-        ctype = _INT_DISPLAY.sub(r"\1", ctype)
         declared, user_comment = split_comment(comment or "")
-        if declared is None and ctype == "tinyint(1)":
-            ctype = "tinyint"
+        server = column_type(ctype, ctype)
+        if server.int_range is not None and server.length is not None:
+            ctype = ctype.replace(f"({server.length})", "", 1)  # int(11): a display width, as MySQL 8 drops
         return Attribute(
             name=name,
             type_name=declared or ctype,

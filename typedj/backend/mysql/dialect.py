@@ -29,6 +29,7 @@ class MySQLDialect(Dialect):
     supports_enum_type = True
     supports_column_comments = True
     supports_fulltext = True
+    supports_nul_in_text = True
     max_identifier_length = 64
 
     def quote(self, name: str) -> str:

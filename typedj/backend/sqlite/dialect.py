@@ -43,6 +43,7 @@ class SQLiteDialect(Dialect):
     begin_transaction = "BEGIN IMMEDIATE"
     supports_live_sessions = True
     supports_transactional_ddl = True
+    supports_nul_in_text = True
     embedded = True
 
     def quote(self, name: str) -> str:
