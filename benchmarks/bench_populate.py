@@ -1,9 +1,12 @@
 """populate(): 1,000 keys with a trivial make(), typedj beside datajoint-python.
 
 Cases: without job reservation, with it (``reserve_jobs=True``: the jobs table, one
-reservation per key), and the scaling of the reserved run over 1, 2 and 4 processes.
-The floor is what no client can beat: one transaction with one INSERT per key, written
-with pymysql directly. Per-key overhead = (time per key) - (floor per key).
+reservation per key), each with provenance on (the default: a ``~provenance`` row per
+made key, in the make's transaction) and off, and the scaling of the reserved run over 1,
+2 and 4 processes. Two floors, written with pymysql directly, one transaction per key:
+``floor`` (begin, INSERT, commit: the row alone) and ``floor+prov`` (begin, INSERT,
+INSERT of a provenance row of the same columns, commit: what a hand-written script that
+records provenance sends). Per-key overhead = (time per key) - (floor per key).
 
 Run: ``python benchmarks/bench_populate.py`` (``TYPEDJ_BENCH_DATABASE_URL`` to reuse a server).
 """
@@ -11,9 +14,14 @@ Run: ``python benchmarks/bench_populate.py`` (``TYPEDJ_BENCH_DATABASE_URL`` to r
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
+import platform
 import sys
 import time
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -143,22 +151,31 @@ def run(conn: tj.Connection, tables: tuple[Any, Any], dj_tables: tuple[Any, Any]
 
     cases = []
     floors = []
-    for label, reserve in ((f"populate {KEYS} keys", False), (f"populate {KEYS} keys, reserve_jobs", True)):
-        runs: dict[str, Any] = {
-            "typedj": (lambda r=reserve: Result.populate(reserve_jobs=r),
-                       lambda: _empty(conn, schema, "__result")),
-            "floor": (floor_run, floor_empty),
-        }
-        if DjResult is not None:
-            runs["datajoint"] = (lambda r=reserve: DjResult.populate(reserve_jobs=r),
-                                 lambda: _empty(conn, DjResult.database, "__result"))
-        t = interleaved(runs, repeats=REPEATS)
-        check(Result)
-        floors.append(t["floor"])
-        cases.append(Case(label, t["typedj"], t.get("datajoint"), {"floor": t["floor"]}))
+    provenance_was = tj.config.provenance
+    for provenance in (True, False):
+        tj.config.provenance = provenance
+        for reserve in (False, True):
+            label = (f"populate {KEYS} keys" + ", reserve_jobs" * reserve
+                     + ", provenance off" * (not provenance))
+            runs: dict[str, Any] = {
+                "typedj": (lambda r=reserve: Result.populate(reserve_jobs=r),
+                           lambda: _empty(conn, schema, "__result")),
+                "floor": (floor_run, floor_empty),
+                "floor+prov": (lambda: floor_run(True), floor_empty),
+            }
+            if DjResult is not None:
+                runs["datajoint"] = (lambda r=reserve: DjResult.populate(reserve_jobs=r),
+                                     lambda: _empty(conn, DjResult.database, "__result"))
+            t = interleaved(runs, repeats=REPEATS)
+            check(Result)
+            floors.append(t["floor"])
+            cases.append(Case(label, t["typedj"], t.get("datajoint"),
+                              {"floor": t["floor"], "floor+prov": t["floor+prov"]}))
+    tj.config.provenance = provenance_was
     close_floor()
-    print_table(f"populate, trivial make, {KEYS} keys (floor: one transaction + one INSERT per key, pymysql)",
-                cases)
+    print_table(f"populate, trivial make, {KEYS} keys (floor: one transaction + one INSERT per key, "
+                "pymysql; floor+prov: and a provenance row)", cases)
+    _ratios(cases)
     _overheads(cases, floors)
     if not counts:
         return
@@ -183,7 +200,9 @@ def run(conn: tj.Connection, tables: tuple[Any, Any], dj_tables: tuple[Any, Any]
 
 
 def _floor(conn: tj.Connection, name: str) -> tuple[Any, Any, Any]:
-    """One transaction and one INSERT per key, straight through the driver."""
+    """One transaction and one INSERT per key, straight through the driver; with
+    ``provenance``, also the INSERT of a row like typedj's ``~provenance`` (the key as
+    JSON and its MD5, the code version, host, process, user, start and duration)."""
     import pymysql
 
     url = conn.url
@@ -192,20 +211,49 @@ def _floor(conn: tj.Connection, name: str) -> tuple[Any, Any, Any]:
     cur = raw.cursor()
     cur.execute(f"CREATE DATABASE `{name}`")
     cur.execute(f"CREATE TABLE `{name}`.t (k INT NOT NULL PRIMARY KEY, v DOUBLE NOT NULL) ENGINE=InnoDB")
+    cur.execute(f"CREATE TABLE `{name}`.p (table_name VARCHAR(64) NOT NULL, key_hash CHAR(32) NOT NULL, "
+                "`key` JSON NOT NULL, code_version VARCHAR(64) NOT NULL, code_dirty TINYINT NOT NULL, "
+                "host VARCHAR(255) NOT NULL, pid INT NOT NULL, user VARCHAR(255) NOT NULL, "
+                "started DATETIME(3) NOT NULL, duration DOUBLE NOT NULL, "
+                "PRIMARY KEY (table_name, key_hash)) ENGINE=InnoDB")
+    record = (f"REPLACE INTO `{name}`.p (table_name, key_hash, `key`, code_version, code_dirty, host, pid, "
+              "user, started, duration) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+    fixed = ("0123456789ab", 0, platform.node(), os.getpid(), f"{url.user}@127.0.0.1")
 
-    def floor_run() -> None:
+    def floor_run(provenance: bool = False) -> None:
         for k in range(KEYS):
+            started = time.time()
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
             cur.execute(f"INSERT INTO `{name}`.t (k, v) VALUES (%s, %s)", (k, 1.0))
+            if provenance:
+                text = json.dumps({"source_id": k})
+                cur.execute(record, ("t", hashlib.md5(text.encode()).hexdigest(), text, *fixed,
+                                     datetime.fromtimestamp(started), time.time() - started))
             raw.commit()
 
-    return floor_run, lambda: cur.execute(f"DELETE FROM `{name}`.t"), raw.close
+    def floor_empty() -> None:
+        cur.execute(f"DELETE FROM `{name}`.t")
+        cur.execute(f"DELETE FROM `{name}`.p")
+
+    return floor_run, floor_empty, raw.close
+
+
+def _ratios(cases: list[Case]) -> None:
+    print("\ntypedj per key against the two floors of the same rounds (best wall / best wall; "
+          "client CPU / client CPU)")
+    print(f"{'case':<52} {'us/key':>7} {'/ floor':>8} {'/ floor+prov':>13} {'cpu / floor':>12} "
+          f"{'cpu / floor+prov':>17}")
+    for c in cases:
+        plain, prov = c.extra["floor"], c.extra["floor+prov"]
+        print(f"{c.name:<52} {c.typedj.best / KEYS * 1e6:>7.0f} {c.typedj.best / plain.best:>8.2f} "
+              f"{c.typedj.best / prov.best:>13.2f} {c.typedj.best_cpu / plain.best_cpu:>12.2f} "
+              f"{c.typedj.best_cpu / prov.best_cpu:>17.2f}")
 
 
 def _overheads(cases: list[Case], floors: list[Timing]) -> None:
     print("\nper-key cost above the floor measured in the same rounds: wall time, and this "
           "process's CPU time (steadier on a loaded machine)")
-    print(f"{'case':<34} {'floor us/key':>12} {'typedj':>8} {'datajoint':>10} {'overhead tj/dj':>15}   "
+    print(f"{'case':<52} {'floor us/key':>12} {'typedj':>8} {'datajoint':>10} {'overhead tj/dj':>15}   "
           f"{'cpu floor':>9} {'typedj':>8} {'datajoint':>10} {'cpu overhead tj/dj':>19}")
     for c, floor in zip(cases, floors, strict=True):
         if c.reference is None:
@@ -217,7 +265,7 @@ def _overheads(cases: list[Case], floors: list[Timing]) -> None:
             ratio = (tj_key - fl_key) / (dj_key - fl_key)
             cols.append((fl_key * 1e6, tj_key * 1e6, dj_key * 1e6, ratio))
         (wf, wt, wd, wr), (cf, ct, cd, cr) = cols
-        print(f"{c.name:<34} {wf:>12.0f} {wt:>8.0f} {wd:>10.0f} {wr:>15.2f}   "
+        print(f"{c.name:<52} {wf:>12.0f} {wt:>8.0f} {wd:>10.0f} {wr:>15.2f}   "
               f"{cf:>9.0f} {ct:>8.0f} {cd:>10.0f} {cr:>19.2f}")
     print("target: typedj's overhead at most 0.50 of datajoint-python's")
 

@@ -34,6 +34,8 @@ RUNS: dict[str, tuple[list[str], list[str]]] = {
     ]),
     "bench_populate": (["--keys", "8", "--repeats", "1", "--processes", "1,2"], [
         rf"populate 8 keys +{MS} +{MS} +{MS}", rf"populate 8 keys, reserve_jobs +{MS}",
+        rf"populate 8 keys, reserve_jobs, provenance off +{MS} +{MS} +{MS}",
+        rf"populate 8 keys, provenance off +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}",
         rf"populate 8 keys +{NUMBER} +{NUMBER} +{NUMBER} +-?{NUMBER}",
         rf"reserve_jobs, processes=2 +{MS}", rf"processes=2: typedj {NUMBER}x the throughput",
     ]),

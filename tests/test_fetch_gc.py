@@ -1,8 +1,12 @@
-"""Results are built with the cyclic collector paused, and it is always given back as found."""
+"""Results are built with the cyclic collector paused (and it is always given back as found),
+batch by batch, with the same types whichever way a batch is converted."""
 
 from __future__ import annotations
 
 import gc
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
 
 import pytest
 
@@ -57,7 +61,7 @@ def test_to_arrays_in_batches_widens_a_column_that_meets_null(
 ) -> None:
     import numpy as np
 
-    from typedj.query import fetch as fetch_module
+    from typedj.query import fetch_arrays
 
     @schema
     class Sample(tj.Manual):
@@ -72,7 +76,7 @@ def test_to_arrays_in_batches_widens_a_column_that_meets_null(
         for i in range(10)
     ])
     whole = Sample.to_arrays(order_by="KEY")
-    monkeypatch.setattr(fetch_module, "_ARRAY_BATCH", 3)
+    monkeypatch.setattr(fetch_arrays, "_ARRAY_BATCH", 3)
     batched = Sample.to_arrays(order_by="KEY")
     assert batched.dtype == whole.dtype
     assert batched.dtype["count"] == np.dtype(object) and batched.dtype["weight"] == np.float64
@@ -84,3 +88,48 @@ def test_to_arrays_in_batches_widens_a_column_that_meets_null(
     assert len(empty) == 0 and empty.dtype.names == ("sample_id", "count", "weight", "label")
     n = (Sample.proj(n="sample_id * 2")).to_arrays(order_by="KEY")["n"]
     assert n.dtype == np.int64 and n.tolist() == [2 * i for i in range(10)]
+
+
+def test_to_arrays_types_and_values_for_every_kind(
+    schema: tj.Schema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The array result is the same whether a batch is converted from the driver's rows
+    (SQLite, PostgreSQL) or from columns (MySQL), and whether a batch falls back to
+    columns (a NULL in an integer column): decoded columns (booleans, wide unsigned
+    integers, dates, decimals, UUIDs) keep their types."""
+    import numpy as np
+
+    from typedj.query import fetch_arrays
+
+    @schema
+    class Kinds(tj.Manual):
+        kind_id: tj.Key[int]
+        flag: bool
+        big: tj.uint64
+        value: float | None
+        day: date
+        weight: Decimal = tj.Attr(precision=6, scale=2)
+        tag: UUID | None = None
+        count: int | None = None
+
+    tags = [UUID(int=i + 1) for i in range(6)]
+    Kinds.insert([
+        {"kind_id": i, "flag": i % 2 == 0, "big": 2**64 - 1 - i, "value": None if i == 4 else i / 4,
+         "day": date(2024, 1, 1 + i), "weight": Decimal(f"{i}.25"), "tag": tags[i] if i != 3 else None,
+         "count": None if i == 5 else i}
+        for i in range(6)
+    ])
+    monkeypatch.setattr(fetch_arrays, "_ARRAY_BATCH", 3)  # the second batch meets the NULL count
+    arr = Kinds.to_arrays(order_by="KEY")
+    types = {n: arr.dtype[n] for n in arr.dtype.names or ()}
+    assert types == {"kind_id": np.int64, "flag": np.bool_, "big": np.uint64, "value": np.float64,
+                     "day": object, "weight": object, "tag": object, "count": object}
+    assert arr["flag"].tolist() == [True, False, True, False, True, False]
+    assert arr["big"].tolist() == [2**64 - 1 - i for i in range(6)]
+    assert np.isnan(arr["value"][4]) and arr["value"][[0, 1, 5]].tolist() == [0.0, 0.25, 1.25]
+    assert arr["day"].tolist() == [date(2024, 1, 1 + i) for i in range(6)]
+    assert arr["weight"].tolist() == [Decimal(f"{i}.25") for i in range(6)]
+    assert arr["tag"].tolist() == [tags[0], tags[1], tags[2], None, tags[4], tags[5]]
+    assert arr["count"].tolist() == [0, 1, 2, 3, 4, None]
+    first = (Kinds & "kind_id < 3").to_arrays(order_by="KEY")
+    assert first.dtype["count"] == np.int64 and first["count"].tolist() == [0, 1, 2]
