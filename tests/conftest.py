@@ -7,9 +7,9 @@ you started yourself (for example ``../shared/scripts/start-mariadb.sh``).
 PostgreSQL, which pytest-postgresql otherwise starts (``tests/pg_ctl``).
 
 ``TYPEDJ_TEST_BACKENDS`` (comma separated: ``mysql``, ``postgres``, ``sqlite``;
-default ``mysql,sqlite``) picks the
-backends the ``conn``/``schema`` fixtures run on; with two, every test using them runs on
-each (test ids end in ``[mysql]``/``[sqlite]``). A test marked
+default all three) picks the
+backends the ``conn``/``schema`` fixtures run on; with several, every test using them runs on
+each (test ids end in ``[mysql]``/``[postgres]``/``[sqlite]``). A test marked
 ``@pytest.mark.requires("supports_kill", reason=...)`` is skipped on a backend that lacks one
 of the named capabilities: a dialect's flags (``typedj.backend.dialect.CAPABILITIES``) or one
 of the rig's own (``RIG_CAPABILITIES``).
@@ -87,7 +87,7 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
     return f"postgresql://{proc.user}:secret@{proc.host}:{proc.port}/tests"
 
 
-BACKENDS = [b.strip() for b in os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql,sqlite").split(",") if b.strip()]
+BACKENDS = [b.strip() for b in os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql,postgres,sqlite").split(",") if b.strip()]
 
 
 RIG_CAPABILITIES: dict[str, frozenset[str]] = {
