@@ -158,9 +158,8 @@ def test_this_sessions_servers_carry_no_mirakuru_marker(mysql_url: str, postgres
         cursor.execute("SELECT @@pid_file")
         (pid_file,) = cursor.fetchone()
     mariadbd = int(Path(pid_file).read_text())
-    with psycopg.connect(postgres_url) as pg:
-        backend = pg.info.backend_pid
-    status = Path(f"/proc/{backend}/status").read_text()
+    with psycopg.connect(postgres_url) as pg:  # the backend process ends with the session
+        status = Path(f"/proc/{pg.info.backend_pid}/status").read_text()
     postmaster = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
     for pid in (mariadbd, postmaster):
         env = _environ(pid)
