@@ -130,7 +130,8 @@ def contenders(table: Any, dj_table: Any, floor: Callable[[str], Any], n: int,
         out["to_pandas"]["datajoint"] = d.to_pandas
     for fmt in out:
         out[fmt]["floor"] = lambda: floor(f"reading_id < {n}")
-        out[fmt]["values"] = lambda f=same_values(floor, fmt, text_dates): f(f"reading_id < {n}")
+        by_hand = same_values(floor, fmt, text_dates)
+        out[fmt]["values"] = lambda f=by_hand: f(f"reading_id < {n}")
     return out
 
 
