@@ -24,6 +24,11 @@ def test_capabilities_of_the_backends() -> None:
     assert mysql.capabilities() == frozenset(CAPABILITIES) - {"supports_transactional_ddl", "embedded"}
     assert sqlite.capabilities() == {"supports_live_sessions", "supports_transactional_ddl",
                                      "supports_nul_in_text", "embedded"}
+    postgres = registry.backend_for("postgresql").dialect
+    assert postgres.capabilities() == {
+        "supports_streaming", "supports_live_sessions", "supports_kill", "supports_accounts",
+        "supports_alter_table", "supports_row_locks", "supports_enum_type", "supports_column_comments",
+        "supports_transactional_ddl"}
     assert (mysql.max_identifier_length, sqlite.max_identifier_length) == (64, None)
     assert (mysql.placeholder, sqlite.placeholder) == ("%s", "?")
 

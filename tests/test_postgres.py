@@ -213,3 +213,54 @@ def test_alter_changes_types_checks_enums_and_comments(pg: tj.Connection) -> Non
         assert s.tables["probe"].comment == "probes in use"
     finally:
         _drop(pg, name)
+
+
+def test_sessions_creating_one_table_at_once_all_succeed(pg: tj.Connection, postgres_url: str) -> None:
+    """CREATE ... IF NOT EXISTS in several sessions at the same moment (workers declaring a
+    hidden table): PostgreSQL reports the losers' catalog rows as duplicates; all go on."""
+    import threading
+    import time
+
+    name = "t_pg_race"
+    _drop(pg, name)
+    schema = tj.Schema(name, connection=pg)
+    sessions = [tj.Connection(postgres_url) for _ in range(4)]
+    failures: list[BaseException] = []
+    try:
+        @schema
+        class Racing(tj.Manual):
+            """declared by every worker"""
+
+            racing_id: tj.Key[int]
+            state: Literal["x", "y", "z"] = "x"
+            label: str = tj.Attr(default="", max_length=16, comment="a label")
+            indexes = [tj.Index("label")]
+
+        table = Racing._def  # type: ignore[attr-defined]  # the class's TableDef, as workers declare it
+        for _ in range(3):
+            pg.query(f'DROP TABLE "{name}"."racing"')
+            pg.query(f'DROP TYPE "{name}"."{enum_type_name(["x", "y", "z"])}"')
+            start = threading.Barrier(len(sessions))
+
+            def create(conn: tj.Connection, start: threading.Barrier = start) -> None:
+                start.wait()
+                try:
+                    with conn.transaction():  # as populate's make: the winner commits later
+                        for sql in conn.dialect.create_table(table):
+                            conn.query(sql)
+                        time.sleep(0.05)
+                except BaseException as exc:  # collected for the assertion
+                    failures.append(exc)
+
+            threads = [threading.Thread(target=create, args=(c,)) for c in sessions]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert failures == []
+        Racing.insert1({"racing_id": 1, "state": "z"})
+        assert Racing.fetch1("state", "label") == ("z", "")
+    finally:
+        for c in sessions:
+            c.close()
+        _drop(pg, name)

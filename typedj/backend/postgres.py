@@ -44,6 +44,7 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     placeholder = "%s"
     begin_transaction = "BEGIN ISOLATION LEVEL REPEATABLE READ"
+    supports_streaming = True  # libpq's chunked rows (postgres_stream)
     supports_live_sessions = True
     supports_kill = True
     supports_accounts = True
@@ -89,8 +90,7 @@ class PostgresDialect(Dialect):
     def create_enum(self, schema: str, values: Sequence[str]) -> str:
         """Creates the enum type unless it exists (PostgreSQL has no ``IF NOT EXISTS`` for types)."""
         labels = ", ".join(self.string_literal(v) for v in values)
-        create = f"CREATE TYPE {self.enum_type(schema, values)} AS ENUM ({labels})"
-        return f"DO $$ BEGIN {create}; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        return unless_made(f"CREATE TYPE {self.enum_type(schema, values)} AS ENUM ({labels})")
 
     def pg_type(self, attr: Attribute, schema: str) -> str:
         """The column type of ``attr`` in a table of ``schema``: an enum's type lives with
@@ -163,7 +163,11 @@ class PostgresDialect(Dialect):
             if attr.column_comment and attr.name not in referencing:
                 post.append(f"COMMENT ON COLUMN {name}.{self.quote(attr.name)} IS "
                             f"{self.string_literal(attr.column_comment)}")
-        return [*pre, f"CREATE TABLE IF NOT EXISTS {name} (\n{body}\n)", *post]
+        post = [unless_made(sql) if sql.startswith("CREATE") else sql for sql in post]
+        # sessions creating the table in transactions (workers declaring a hidden table) take turns:
+        # each would otherwise wait for the others' CREATE INDEX while holding its own
+        turn = f"SELECT pg_advisory_xact_lock(hashtextextended({self.string_literal('create ' + name)}, 0))"
+        return [turn, *pre, unless_made(f"CREATE TABLE IF NOT EXISTS {name} (\n{body}\n)"), *post]
 
     def alter_table(self, change: TableChange) -> list[str]:
         """Statements run in one transaction (PostgreSQL's DDL is transactional): indexes
@@ -315,6 +319,19 @@ def _uuid_values(column: list[Any]) -> list[Any]:
 
 def _bool_values(column: list[Any]) -> list[Any]:
     return [bool(v) if isinstance(v, int) else v for v in column]
+
+
+_TAG = "$typedj$"
+
+
+def unless_made(create: str) -> str:
+    """``create`` run so that it also does nothing when another session makes the object at
+    the same moment: ``IF NOT EXISTS`` only sees committed objects, and the loser of the
+    race fails on the catalog's unique index (or waits for the winner's transaction, then fails)."""
+    if _TAG in create:  # the text cannot be dollar-quoted (a default may hold anything)
+        return create
+    return (f"DO {_TAG} BEGIN {create}; EXCEPTION WHEN duplicate_object OR duplicate_table "
+            f"OR unique_violation THEN NULL; END {_TAG}")
 
 
 def check_name(attr: Attribute) -> str:
