@@ -9,6 +9,10 @@ collector stays **on** while timing, as in a user's program: that is where a per
 that grows with the result shows up. ``growth`` is the time at this size over the time at the
 previous (10x smaller) size: 10 means a flat cost per row.
 
+A second floor, ``same values``, is what a hand-written client pays for the same result:
+the driver's tuples turned into the same Python objects in the same shape (dicts; on SQLite
+the dates decoded from their text; a structured array; a DataFrame) by the obvious code.
+
 ``--memory`` adds a pass under ``tracemalloc``: the peak of each format over the size of the
 result it returns (what is still allocated afterwards), and the peak while streaming the
 same rows with ``for row in table`` (keeping none).
@@ -88,7 +92,28 @@ def with_gc(fn: Callable[[], object], repeats: int) -> Timing:
     return Timing(seconds, cpu)
 
 
-def contenders(table: Any, dj_table: Any, floor: Callable[[str], Any], n: int) -> dict[str, dict[str, Any]]:
+def same_values(floor: Callable[[str], Any], fmt: str, text_dates: bool) -> Callable[[str], Any]:
+    """The floor's rows as the result ``fmt`` gives, written the obvious way by hand."""
+    import numpy as np
+
+    names = ["reading_id", "value", "label", "day"]
+    day: Callable[[Any], Any] = date.fromisoformat if text_dates else (lambda d: d)
+
+    def tuples(where: str) -> list[tuple[Any, ...]]:
+        return [(a, b, c, day(d)) for a, b, c, d in floor(where)]
+
+    if fmt == "to_arrays":
+        dtype = np.dtype([("reading_id", "i8"), ("value", "f8"), ("label", "O"), ("day", "O")])
+        return lambda where: np.array(tuples(where), dtype=dtype)
+    if fmt == "to_pandas":
+        import pandas as pd
+
+        return lambda where: pd.DataFrame.from_records(tuples(where), columns=names, index="reading_id")
+    return lambda where: [dict(zip(names, r, strict=True)) for r in tuples(where)]
+
+
+def contenders(table: Any, dj_table: Any, floor: Callable[[str], Any], n: int,
+               text_dates: bool) -> dict[str, dict[str, Any]]:
     q = table & f"reading_id < {n}"
     out: dict[str, dict[str, Any]] = {
         "fetch": {"typedj": q.fetch},
@@ -105,6 +130,8 @@ def contenders(table: Any, dj_table: Any, floor: Callable[[str], Any], n: int) -
         out["to_pandas"]["datajoint"] = d.to_pandas
     for fmt in out:
         out[fmt]["floor"] = lambda: floor(f"reading_id < {n}")
+        by_hand = same_values(floor, fmt, text_dates)
+        out[fmt]["values"] = lambda f=by_hand: f(f"reading_id < {n}")
     return out
 
 
@@ -118,7 +145,7 @@ def report(backend: str, results: dict[tuple[str, int], dict[str, Timing]], size
     print(f"\nbench_scale [{backend}]: best wall ms (client cpu ms), GC on; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     head = ["format", "rows", "typedj", "cpu", "us/row", "growth", "cpu growth", "datajoint", "cpu", "dj/tj",
-            "floor", "cpu", "tj/floor", "cpu tj/floor", "floor growth"]
+            "floor", "cpu", "tj/floor", "cpu tj/floor", "floor growth", "same values cpu", "cpu tj/values"]
     lines = [head]
     for fmt in FORMATS:
         prev: dict[str, float] = {}
@@ -136,6 +163,7 @@ def report(backend: str, results: dict[tuple[str, int], dict[str, Timing]], size
                 f"{dj_t.best / tj_t.best:.2f}" if dj_t else "-",
                 ms(fl), f"{fl.best_cpu * 1000:,.1f}", f"{tj_t.best / fl.best:.2f}",
                 f"{tj_t.best_cpu / fl.best_cpu:.2f}", fgrowth,
+                f"{t['values'].best_cpu * 1000:,.1f}", f"{tj_t.best_cpu / t['values'].best_cpu:.2f}",
             ])
             prev = {"typedj": tj_t.best, "cpu": tj_t.best_cpu, "floor": fl.best}
     widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
@@ -182,7 +210,7 @@ def run_backend(backend: str, conn: tj.Connection, dj_conn: Any, floor_factory: 
         results: dict[tuple[str, int], dict[str, Timing]] = {}
         for n in sizes:
             reps = repeats if n < 10**6 else max(1, repeats // 2)
-            for fmt, runs in contenders(table, dj_table, floor, n).items():
+            for fmt, runs in contenders(table, dj_table, floor, n, backend == "sqlite").items():
                 for fn in runs.values():  # warm-up, untimed
                     if n <= 10**4:
                         fn()

@@ -54,6 +54,7 @@ RUNS: dict[str, tuple[list[str], list[str]]] = {
     ]),
     "bench_scale": (["--sizes", "100,300", "--repeats", "1", "--memory"], [
         rf"to_dicts +300 +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}",
+        rf"(?m)^to_arrays +300 .* {NUMBER} +{NUMBER}$",
         rf"to_arrays +300 +{NUMBER} +{NUMBER}",
         rf"to_arrays +result +{NUMBER} MB +peak +{NUMBER} MB",
         rf"streaming +300 rows, none kept: peak {NUMBER} MB",

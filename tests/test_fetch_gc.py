@@ -61,7 +61,7 @@ def test_to_arrays_in_batches_widens_a_column_that_meets_null(
 ) -> None:
     import numpy as np
 
-    from typedj.query import fetch_arrays
+    from typedj.query import fetch as fetch_module
 
     @schema
     class Sample(tj.Manual):
@@ -76,7 +76,7 @@ def test_to_arrays_in_batches_widens_a_column_that_meets_null(
         for i in range(10)
     ])
     whole = Sample.to_arrays(order_by="KEY")
-    monkeypatch.setattr(fetch_arrays, "_ARRAY_BATCH", 3)
+    monkeypatch.setattr(fetch_module, "_ARRAY_BATCH", 3)
     batched = Sample.to_arrays(order_by="KEY")
     assert batched.dtype == whole.dtype
     assert batched.dtype["count"] == np.dtype(object) and batched.dtype["weight"] == np.float64
@@ -93,13 +93,12 @@ def test_to_arrays_in_batches_widens_a_column_that_meets_null(
 def test_to_arrays_types_and_values_for_every_kind(
     schema: tj.Schema, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The array result is the same whether a batch is converted from the driver's rows
-    (SQLite, PostgreSQL) or from columns (MySQL), and whether a batch falls back to
-    columns (a NULL in an integer column): decoded columns (booleans, wide unsigned
-    integers, dates, decimals, UUIDs) keep their types."""
+    """Batch by batch, each column keeps its type, decoded columns (booleans, wide unsigned
+    integers, dates, decimals, UUIDs) included, and a batch that meets a NULL in an integer
+    column widens that column for the whole result."""
     import numpy as np
 
-    from typedj.query import fetch_arrays
+    from typedj.query import fetch as fetch_module
 
     @schema
     class Kinds(tj.Manual):
@@ -119,7 +118,7 @@ def test_to_arrays_types_and_values_for_every_kind(
          "count": None if i == 5 else i}
         for i in range(6)
     ])
-    monkeypatch.setattr(fetch_arrays, "_ARRAY_BATCH", 3)  # the second batch meets the NULL count
+    monkeypatch.setattr(fetch_module, "_ARRAY_BATCH", 3)  # the second batch meets the NULL count
     arr = Kinds.to_arrays(order_by="KEY")
     types = {n: arr.dtype[n] for n in arr.dtype.names or ()}
     assert types == {"kind_id": np.int64, "flag": np.bool_, "big": np.uint64, "value": np.float64,

@@ -8,6 +8,7 @@ that writes them; one error lists every problem of every row.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 from operator import itemgetter
@@ -15,6 +16,7 @@ from typing import Any
 
 from . import codecs
 from .backend.connection import Connection, retrying
+from .backend.dialect import Dialect
 from .errors import (
     DuplicateError,
     IntegrityError,
@@ -133,13 +135,19 @@ def encoded(
         if limit is not None:
             positions = None if len(groups) == 1 else [_position(valid, m) for m in members]
             too_big += oversized(columns, params, limit, positions)
-        sql = conn.dialect.insert(
-            table_def.schema, table_def.name, columns, skip_duplicates=skip_duplicates, replace=replace
-        )
+        sql = _insert_sql(conn.dialect, table_def.schema, table_def.name, columns, skip_duplicates, replace)
         statements.append((sql, params))
     if too_big:
         raise ValidationError(target.name, sorted(too_big, key=lambda p: p.row))
     return statements
+
+
+@functools.lru_cache(maxsize=1024)
+def _insert_sql(
+    dialect: Dialect, schema: str, table: str, columns: tuple[str, ...], skip_duplicates: bool, replace: bool
+) -> str:
+    """The INSERT of these columns (a make inserts the same row shape for every key)."""
+    return dialect.insert(schema, table, columns, skip_duplicates=skip_duplicates, replace=replace)
 
 
 def _encoded_group(

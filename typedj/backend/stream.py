@@ -65,28 +65,6 @@ class Stream:
                 self.close()
             return batch
 
-    @property
-    def reads_rows(self) -> bool:
-        """Batches come from the cursor's own rows (no column reader, never buffered):
-        ``next_rows`` hands them out as they are, without turning them into columns."""
-        return self._reader is None and self._streams is None
-
-    def next_rows(self, size: int) -> list[Any] | None:
-        """Up to ``size`` further rows as the driver gives them (where ``reads_rows``);
-        None once the result is exhausted."""
-        with self._lock:
-            if not self._open:
-                return None
-            try:
-                rows: list[Any] = self._cursor.fetchmany(size)
-            except Exception as exc:
-                self.close()
-                raise self._failure(exc, self._sql) from exc
-            if not rows:
-                self.close()
-                return None
-            return rows
-
     def _read(self, size: int | None) -> Columns | None:
         try:
             if self._reader is not None:

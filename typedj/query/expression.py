@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from ..columns import names as _column_names
 from ..errors import QueryError, TypedjError, UnknownAttributeError
 from ..heading import Attribute, Heading
-from . import algebra, fetch, fetch_arrays, sqltext
+from . import algebra, fetch, sqltext
 from .condition import check_condition
 from .nodes import Aggregate, Column, Join, Project, Restrict, Union
 from .nodes import TableNode as TableNode
@@ -378,7 +378,7 @@ class Query(Operand, Generic[R]):
         self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None
     ) -> pd.DataFrame:
         """A DataFrame indexed by the primary key."""
-        return fetch_arrays.to_pandas(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_pandas(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_arrays(
         self, *attributes: str | Column, include_key: bool = False, order_by: Any = None,
@@ -396,7 +396,7 @@ class Query(Operand, Generic[R]):
         if include_key:
             raise QueryError("to_arrays(include_key=True) needs attribute names: without them the "
                              "structured array holds the key already")
-        return fetch_arrays.to_arrays(self, order_by=order_by, limit=limit, offset=offset)
+        return fetch.to_arrays(self, order_by=order_by, limit=limit, offset=offset)
 
     def to_arrow(self, *, order_by: Any = None, limit: int | None = None, offset: int | None = None) -> Any:
         """A ``pyarrow.Table`` (requires pyarrow)."""

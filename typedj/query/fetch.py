@@ -31,6 +31,7 @@ from .condition import order_terms
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
     from .operand import Operand
 
@@ -282,7 +283,10 @@ def fetch(query: Operand, attributes: Sequence[str], **options: Any) -> Any:
         names, rows, data = _result(query, **options)
         if rows is None:
             return _instances(query._row_class, names, data)
-        return _of_rows(query, names, rows)
+        out = _instances_of_rows(query._row_class, names, rows)
+        for i, column in _decoded_in_rows(query, names, rows).items():
+            deque(map(setitem, map(_vars, out), repeat(names[i]), column), maxlen=0)
+        return out
     return to_dicts(query, **options)
 
 
@@ -341,48 +345,21 @@ def iterate(query: Operand) -> Iterator[Any]:
     try:
         while True:
             with _collector_paused():
-                if stream.reads_rows:
-                    driver_rows = stream.next_rows(_BATCH)
-                    if driver_rows is None:
-                        return
-                    rows = _of_rows(query, names, driver_rows)
-                    del driver_rows
+                raw = stream.next_batch(_BATCH)
+                if raw is None:
+                    return
+                data = _decode_columns(query, names, list(raw))
+                if query._row_class is not None:
+                    rows = _instances(query._row_class, names, data)
                 else:
-                    raw = stream.next_batch(_BATCH)
-                    if raw is None:
-                        return
-                    data = _decode_columns(query, names, list(raw))
-                    if query._row_class is not None:
-                        rows = _instances(query._row_class, names, data)
-                    else:
-                        visible, cols = _visible(names, data)
-                        rows = _dicts(visible, cols)
+                    visible, cols = _visible(names, data)
+                    rows = _dicts(visible, cols)
             yield from rows
     finally:
         stream.close()
 
 
-def _of_rows(query: Operand, names: list[str], rows: list[Any]) -> list[Any]:
-    """Instances of the query's row class, or dicts, of the driver's rows (as ``fetch()``)."""
-    if query._row_class is not None:
-        out = _instances_of_rows(query._row_class, names, rows)
-        for i, column in _decoded_in_rows(query, names, rows).items():
-            deque(map(setitem, map(_vars, out), repeat(names[i]), column), maxlen=0)
-        return out
-    if any(n.startswith("_") for n in names):
-        return _dicts(*_visible(names, _columns(query, names, rows)))
-    return _dicts_of_rows(query, names, rows)
-
-
 _NUMPY_KINDS = {"int": "int64", "float": "float64", "bool": "bool"}
-
-
-def _numpy_type(attr: Attribute, kind: str) -> str | None:
-    """The numpy type of a numeric column (None: objects)."""
-    dtype = _NUMPY_KINDS.get(kind)
-    if dtype == "int64" and attr.type.is_wide_unsigned:
-        return "uint64"
-    return dtype
 
 
 def _array(attr: Attribute, values: list[Any]) -> np.ndarray:
@@ -392,7 +369,9 @@ def _array(attr: Attribute, values: list[Any]) -> np.ndarray:
     kind = attr.kind
     if attr.type_name == "expression":
         kind = _inferred_kind(values)
-    dtype = _numpy_type(attr, kind)
+    dtype = _NUMPY_KINDS.get(kind)
+    if dtype == "int64" and attr.type.is_wide_unsigned:
+        dtype = "uint64"
     if dtype is not None:
         try:
             if dtype == "float64":
@@ -429,6 +408,76 @@ def named_arrays(query: Operand, attributes: Sequence[str], include_key: bool, *
         key_names, key_data = _visible(list(query.primary_key), [by_name[k] for k in query.primary_key])
         return (_dicts(key_names, key_data), *arrays)
     return arrays[0] if len(arrays) == 1 else tuple(arrays)
+
+
+@_materializing
+def to_arrays(query: Operand, **options: Any) -> np.ndarray:
+    """The result as one structured array, built a batch of rows at a time.
+
+    Each batch's columns become numpy columns and are copied into the result, which grows
+    in place (``ndarray.resize``: a ``realloc``, no second copy), so the peak is the result
+    plus one batch rather than the whole result as Python objects beside its arrays.
+    """
+    import numpy as np
+
+    sql, params, names = statement(query, **options)
+    visible = [i for i, n in enumerate(names) if not n.startswith("_")]
+    fields = [names[i] for i in visible]
+    attrs = [query.heading[n] for n in fields]
+    out: np.ndarray | None = None
+    stream = query.connection.stream(sql, params)
+    try:
+        while (raw := stream.next_batch(_ARRAY_BATCH)) is not None:
+            data = _decode_columns(query, names, list(raw))
+            del raw
+            arrays = [_array(a, list(data[i])) for a, i in zip(attrs, visible, strict=True)]
+            del data
+            out = _append(out, fields, arrays)
+    finally:
+        stream.close()
+    if out is None:
+        return np.empty(0, dtype=np.dtype([(n, _empty_dtype(a)) for n, a in zip(fields, attrs, strict=True)]))
+    return out
+
+
+_ARRAY_BATCH = 16384
+
+
+def _empty_dtype(attr: Attribute) -> str:
+    return _NUMPY_KINDS.get(attr.kind, "object") if attr.type_name != "expression" else "object"
+
+
+def _append(out: np.ndarray | None, fields: list[str], arrays: list[np.ndarray]) -> np.ndarray:
+    """``out`` with the rows of ``arrays`` after its own; field types widen where a batch needs."""
+    import numpy as np
+
+    wanted = np.dtype([
+        (n, a.dtype if out is None else np.promote_types(out.dtype[n], a.dtype))
+        for n, a in zip(fields, arrays, strict=True)
+    ])
+    start = 0 if out is None else len(out)
+    if out is None:
+        out = np.empty(len(arrays[0]) if arrays else 0, dtype=wanted)
+    else:
+        if out.dtype != wanted:  # e.g. a nullable int column meets its first NULL: rare, one copy
+            out = out.astype(wanted)
+        out.resize(start + len(arrays[0]), refcheck=False)
+    for n, a in zip(fields, arrays, strict=True):
+        out[n][start:] = a
+    return out
+
+
+@_materializing
+def to_pandas(query: Operand, **options: Any) -> pd.DataFrame:
+    pd = require("pandas", extra="pandas", feature="to_pandas()")
+
+    arrays = to_arrays(query, **options)  # built batch by batch: the peak stays near twice the frame
+    names = list(arrays.dtype.names or ())
+    # copies: a view of one field would keep the whole structured array (every column) alive
+    frame = pd.DataFrame({n: arrays[n].copy() for n in names}, columns=names)
+    del arrays
+    key = [k for k in query.primary_key if k in names]
+    return frame.set_index(key) if key else frame
 
 
 @_materializing
