@@ -87,7 +87,8 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
     return f"postgresql://{proc.user}:secret@{proc.host}:{proc.port}/tests"
 
 
-BACKENDS = [b.strip() for b in os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql,postgres,sqlite").split(",") if b.strip()]
+_BACKENDS = os.environ.get("TYPEDJ_TEST_BACKENDS", "mysql,postgres,sqlite")
+BACKENDS = [b.strip() for b in _BACKENDS.split(",") if b.strip()]
 
 
 RIG_CAPABILITIES: dict[str, frozenset[str]] = {
