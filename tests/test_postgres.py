@@ -264,3 +264,49 @@ def test_sessions_creating_one_table_at_once_all_succeed(pg: tj.Connection, post
         for c in sessions:
             c.close()
         _drop(pg, name)
+
+
+def test_batch_reservation_skips_rows_another_session_holds(pg: tj.Connection, postgres_url: str) -> None:
+    """A pending job whose row another session holds locked is passed over, not waited for
+    (``FOR UPDATE SKIP LOCKED``); the server names the rows reserved (``RETURNING``)."""
+    import threading
+
+    from typedj.populate.autopopulate import todo
+
+    name = "t_pg_skip_locked"
+    _drop(pg, name)
+    schema = tj.Schema(name, connection=pg)
+    other = tj.Connection(postgres_url)
+    try:
+        @schema
+        class Source(tj.Manual):
+            source_id: tj.Key[int]
+            label: tj.Key[str] = tj.Attr(max_length=8)
+
+        @schema
+        class Result(tj.Computed):
+            source: tj.Key[tj.Ref[Source]]
+            done: bool = True
+
+            def make(self, key: dict[str, Any]) -> None:
+                self.insert1(key)
+
+        Source.insert([(i, f"s{i}") for i in range(6)])
+        jobs = Result.jobs  # type: ignore[attr-defined]
+        jobs.refresh(todo(Result, []))
+        keys = [{"source_id": i, "label": f"s{i}"} for i in range(6)]
+        jobs_table = f'"{name}"."{jobs.table_name}"'
+        taken: list[list[int]] = []
+        with other.transaction():
+            other.query(f"SELECT 1 FROM {jobs_table} WHERE source_id IN (2, 4) FOR UPDATE")
+            worker = threading.Thread(target=lambda: taken.append(jobs.reserve_many(keys)))
+            worker.start()
+            worker.join(timeout=20)
+            assert not worker.is_alive(), "the reservation waited for the other session's locks"
+        assert taken == [[0, 1, 3, 5]]
+        assert jobs.reserve_many(keys) == [2, 4]
+        assert jobs.reserve_many(keys) == []
+        assert sorted(r["source_id"] for r in jobs.reserved.to_dicts()) == list(range(6))
+    finally:
+        other.close()
+        _drop(pg, name)

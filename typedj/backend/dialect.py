@@ -241,3 +241,9 @@ class Dialect(ABC):
     def session_id(self) -> str:
         """SQL expression: the id of this database session, as the catalog's live_sessions() reports it."""
         raise NotImplementedError(f"{type(self).__name__}.session_id is needed by the jobs table")
+
+    def reserve_returning(self, table: str, sets: str, where: str, key: Sequence[str]) -> str | None:
+        """An ``UPDATE`` of ``table`` setting ``sets`` on the rows matching ``where`` that no
+        other session holds locked, returning their ``key`` columns; None where an UPDATE
+        cannot say which rows it changed (the caller then asks with a SELECT)."""
+        return None

@@ -308,6 +308,13 @@ class PostgresDialect(Dialect):
     def session_id(self) -> str:
         return "pg_backend_pid()"
 
+    def reserve_returning(self, table: str, sets: str, where: str, key: Sequence[str]) -> str | None:
+        """Rows another session is changing are skipped, not waited for (``SKIP LOCKED``)."""
+        cols = ", ".join(self.quote(c) for c in key)
+        lhs = cols if len(key) == 1 else f"({cols})"
+        return (f"UPDATE {table} SET {sets} WHERE {lhs} IN "
+                f"(SELECT {cols} FROM {table} WHERE {where} FOR UPDATE SKIP LOCKED) RETURNING {cols}")
+
 
 def _uuid_bytes(column: list[Any]) -> list[Any]:
     return [v.bytes if isinstance(v, UUID) else v for v in column]

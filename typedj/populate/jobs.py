@@ -372,7 +372,8 @@ class Jobs:
         or none, that is the answer; when it took some, a SELECT asks which: the batch's
         rows reserved by this session, host and process at this UPDATE's time (its rows
         share one ``reserved_time``; an older reservation of this session has an earlier
-        one).
+        one). Where the dialect spells ``reserve_returning`` (PostgreSQL), the UPDATE passes
+        over rows other sessions hold locked and names the rows it took itself.
         """
         if not keys:
             return []
@@ -383,14 +384,20 @@ class Jobs:
         width = len(names)
         lhs = q(names[0]) if width == 1 else "(" + ", ".join(q(n) for n in names) + ")"
         row = p if width == 1 else "(" + ", ".join([p] * width) + ")"
-        sql = (
-            f"UPDATE {self._table()} SET {q('status')} = 'reserved', {q('host')} = {p}, {q('pid')} = {p}, "
-            f"{q('connection_id')} = {d.session_id()}, {q('user')} = {p}, {q('version')} = {p}, "
-            f"{q('reserved_time')} = {d.now()} WHERE {q('status')} = 'pending' "
-            f"AND {q('scheduled_time')} <= {d.now()} AND {d.in_rows(lhs, row, len(keys))}"
-        )
+        sets = (f"{q('status')} = 'reserved', {q('host')} = {p}, {q('pid')} = {p}, "
+                f"{q('connection_id')} = {d.session_id()}, {q('user')} = {p}, {q('version')} = {p}, "
+                f"{q('reserved_time')} = {d.now()}")
+        where = (f"{q('status')} = 'pending' AND {q('scheduled_time')} <= {d.now()} "
+                 f"AND {d.in_rows(lhs, row, len(keys))}")
         host, pid = platform.node(), os.getpid()
-        args = [host, pid, self._session_user(), version, *(v for k in keys for v in self.key_params(k))]
+        params = [tuple(self.key_params(k)) for k in keys]
+        args = [host, pid, self._session_user(), version, *(v for k in params for v in k)]
+        returning = d.reserve_returning(self._table(), sets, where, names)
+        if returning is not None:  # the server names the rows it reserved
+            rows = retrying(lambda: conn.query(returning, args).fetchall())
+            ours = {tuple(r) for r in rows}
+            return [i for i, k in enumerate(params) if k in ours]
+        sql = f"UPDATE {self._table()} SET {sets} WHERE {where}"
         taken = retrying(lambda: int(conn.query(sql, args).rowcount))
         if taken >= len(keys):
             return list(range(len(keys)))
