@@ -32,12 +32,14 @@ RUNS: dict[str, tuple[list[str], list[str]]] = {
         rf"to_dicts\(\): 200 rows +{MS}", rf"fetch\(\): 200 rows +{MS}", rf"to_arrays\(\): 200 rows +{MS}",
         rf"restrict \+ aggr over join +{MS}",
     ]),
-    "bench_populate": (["--keys", "8", "--repeats", "1", "--processes", "1,2"], [
+    # one process: datajoint-python's Pool forks this multi-threaded pytest, and a fork taken
+    # while another thread held a lock hung CI once (the parallel runs are tested in test_jobs_workers)
+    "bench_populate": (["--keys", "8", "--repeats", "1", "--processes", "1"], [
         rf"populate 8 keys +{MS} +{MS} +{MS}", rf"populate 8 keys, reserve_jobs +{MS}",
         rf"populate 8 keys, reserve_jobs, provenance off +{MS} +{MS} +{MS}",
         rf"populate 8 keys, provenance off +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}",
         rf"populate 8 keys +{NUMBER} +{NUMBER} +{NUMBER} +-?{NUMBER}",
-        rf"reserve_jobs, processes=2 +{MS}", rf"processes=2: typedj {NUMBER}x the throughput",
+        rf"reserve_jobs, processes=1 +{MS}",
     ]),
     "bench_backends": (["--rows", "40", "--keys", "4", "--repeats", "1"], [
         rf"insert 40 rows +{MS} +{MS} +{MS} +{MS} +{NUMBER}x", rf"populate 4 keys, reserve_jobs +{MS}",
